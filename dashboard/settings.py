@@ -1,0 +1,177 @@
+"""Meshlens settings, read from the environment with defaults that work out of the box.
+
+A bad value fails at start with ImproperlyConfigured naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    value = os.getenv(name, default)
+    if value not in ("", "True", "False", "true", "false", "1", "0"):
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use 'True' or 'False'")
+    return value in ("True", "true", "1")
+
+
+def envint(name: str, default: int, minimum: int = 1) -> int:
+    value = os.getenv(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use a whole number") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use at least {minimum}")
+    return number
+
+
+def envurl(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = os.getenv(name, default)
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ImproperlyConfigured(
+            f"Unexpected value {name}={value}, use a URL like {schemes[0]}://host:port"
+        )
+    return value.rstrip("/")
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.getenv(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use one of {', '.join(choices)}")
+    return value
+
+
+def envpairs(name: str, separator: str) -> list[tuple[str, str]]:
+    """Parse a comma list of `a<separator>b` pairs, e.g. `east/bookinfo,east/shop`."""
+    value = os.getenv(name, "").strip()
+    pairs: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        left, sep, right = item.partition(separator)
+        if not sep or not left or not right:
+            raise ImproperlyConfigured(
+                f"Unexpected value {name}={value}: '{item}' is not of the form a{separator}b"
+            )
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "meshlens-development-key-change-me-in-production")
+DEBUG = envbool("DJANGO_DEBUG", "False")
+ALLOWED_HOSTS = [h for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+ASGI_APPLICATION = "dashboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.getenv("MESHLENS_DB", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/cytoscape", BASE_DIR / "node_modules" / "cytoscape" / "dist"),
+    ("vendor/dagre", BASE_DIR / "node_modules" / "dagre" / "dist"),
+    ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre"),
+]
+STATIC_ROOT = BASE_DIR / ".staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Meshlens -----------------------------------------------------------------------------
+
+PROMETHEUS_URL = envurl("PROMETHEUS_URL", "http://127.0.0.1:9090", ("http", "https"))
+PROMETHEUS_TOKEN = os.getenv("PROMETHEUS_TOKEN", "")
+PROMETHEUS_CA = os.getenv("PROMETHEUS_CA", "")
+if PROMETHEUS_CA and not Path(PROMETHEUS_CA).is_file():
+    raise ImproperlyConfigured(f"Unexpected value PROMETHEUS_CA={PROMETHEUS_CA}, no such file")
+PROMETHEUS_VERIFY = envbool("PROMETHEUS_VERIFY", "True")
+PROMETHEUS_TIMEOUT = envint("MESHLENS_PROMETHEUS_TIMEOUT", 10)
+
+REDIS_URL = envurl("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)
+MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
+MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
+MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
+MESHLENS_QUERY_SCOPE = envpairs("MESHLENS_QUERY_SCOPE", "=")
+# How long a scope stays live after the last viewer's heartbeat.
+MESHLENS_LIVE_TTL_SECONDS = max(30, 3 * MESHLENS_REFRESH_SECONDS)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "meshlens",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "meshlens:asgi"},
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.getenv("MESHLENS_LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}},
+}

@@ -1,0 +1,176 @@
+"""What graph to build: parsed, validated request options and the mesh-wide settings.
+
+Parsing raises OptionError naming the parameter, so that every front door (HTTP API,
+WebSocket, command line) can turn bad input into a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from graph import ids
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)?$")
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION_S = 30 * 86400
+
+# The API's names for graph types, mapped to Kiali's.
+GRAPH_TYPE_NAMES = {
+    "workload": ids.WORKLOAD,
+    "app": ids.APP,
+    "versioned_app": ids.VERSIONED_APP,
+    "versionedApp": ids.VERSIONED_APP,
+    "service": ids.SERVICE,
+}
+API_GRAPH_TYPE = {ids.WORKLOAD: "workload", ids.APP: "app", ids.VERSIONED_APP: "versioned_app",
+                  ids.SERVICE: "service"}
+
+RATES_HTTP = ("requests", "none")
+RATES_GRPC = ("requests", "sent", "received", "total", "none")
+RATES_TCP = ("sent", "received", "total", "none")
+
+
+class OptionError(ValueError):
+    """A request parameter is invalid; `param` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rates:
+    http: str = "requests"
+    grpc: str = "requests"
+    tcp: str = "sent"
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """Settings of the mesh rather than of one request (Kiali's configuration)."""
+
+    cluster_name: str = "Kubernetes"
+    # (cluster, namespace) pairs the user may see; None means every namespace.
+    accessible: frozenset[tuple[str, str]] | None = None
+    # label=value matchers added to every query (Kiali's query_scope).
+    query_scope: tuple[tuple[str, str], ...] = ()
+
+    def is_accessible(self, cluster: str, namespace: str) -> bool:
+        return self.accessible is None or (cluster, namespace) in self.accessible
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    namespaces: tuple[str, ...]
+    graph_type: str = ids.WORKLOAD
+    duration: int = 60
+    query_time: int | None = None  # None: now
+    inject_service_nodes: bool = True
+    include_idle_edges: bool = False
+    rates: Rates = field(default_factory=Rates)
+
+    def at(self, query_time: int) -> GraphOptions:
+        return replace(self, query_time=query_time)
+
+    def resolved_time(self) -> int:
+        return int(time.time()) if self.query_time is None else self.query_time
+
+    def scope_key(self) -> str:
+        """A canonical string for these options without the time: one live scope per key."""
+        return "&".join([
+            "namespaces=" + ",".join(self.namespaces),
+            "graph_type=" + API_GRAPH_TYPE[self.graph_type],
+            f"duration={self.duration}s",
+            f"inject_service_nodes={str(self.inject_service_nodes).lower()}",
+            f"include_idle_edges={str(self.include_idle_edges).lower()}",
+            f"rates={self.rates.http},{self.rates.grpc},{self.rates.tcp}",
+        ])
+
+
+def parse_namespaces(value: str | None, param: str = "namespaces") -> tuple[str, ...]:
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    if not names:
+        raise OptionError(param, "give at least one namespace, e.g. namespaces=bookinfo")
+    for name in names:
+        if len(name) > 63 or not DNS1123_LABEL.match(name):
+            raise OptionError(param, f"{name!r} is not a valid namespace name (DNS-1123 label)")
+    return tuple(sorted(set(names)))
+
+
+def parse_graph_type(value: str | None, param: str = "graph_type") -> str:
+    if value is None or value == "":
+        return ids.WORKLOAD
+    if value not in GRAPH_TYPE_NAMES:
+        raise OptionError(param, f"{value!r} is not one of workload, app, versioned_app, service")
+    return GRAPH_TYPE_NAMES[value]
+
+
+def parse_duration(value: str | None, param: str = "duration", default: int = 60) -> int:
+    """Seconds from `60s`, `5m`, `1h`, `2d` or a plain number of seconds."""
+    if value is None or value == "":
+        return default
+    match = DURATION.match(value.strip())
+    if not match:
+        raise OptionError(param, f"{value!r} is not a duration such as 60s, 5m or 1h")
+    seconds = int(int(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"])
+    if seconds < 1 or seconds > MAX_DURATION_S:
+        raise OptionError(param, f"{value!r} must be between 1s and 30d")
+    return seconds
+
+
+def parse_query_time(value: str | None, param: str = "query_time") -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(float(value))
+    except ValueError:
+        raise OptionError(param, f"{value!r} is not a Unix time in seconds") from None
+    if number <= 0:
+        raise OptionError(param, f"{value!r} is not a Unix time in seconds")
+    return number
+
+
+def parse_bool(value: str | None, param: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise OptionError(param, f"{value!r} is not true or false")
+
+
+def parse_choice(value: str | None, param: str, choices: tuple[str, ...], default: str) -> str:
+    if value is None or value == "":
+        return default
+    if value not in choices:
+        raise OptionError(param, f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
+    """Options from the query parameters of /api/v1/graph and /ws/graph."""
+    known = {"namespaces", "graph_type", "duration", "query_time", "inject_service_nodes",
+             "include_idle_edges", "rate_http", "rate_grpc", "rate_tcp"}
+    for name in query:
+        if name not in known:
+            raise OptionError(name, f"unknown parameter; use {', '.join(sorted(known))}")
+    return GraphOptions(
+        namespaces=parse_namespaces(query.get("namespaces")),
+        graph_type=parse_graph_type(query.get("graph_type")),
+        duration=parse_duration(query.get("duration")),
+        query_time=parse_query_time(query.get("query_time")),
+        inject_service_nodes=parse_bool(query.get("inject_service_nodes"),
+                                        "inject_service_nodes", True),
+        include_idle_edges=parse_bool(query.get("include_idle_edges"), "include_idle_edges", False),
+        rates=Rates(
+            http=parse_choice(query.get("rate_http"), "rate_http", RATES_HTTP, "requests"),
+            grpc=parse_choice(query.get("rate_grpc"), "rate_grpc", RATES_GRPC, "requests"),
+            tcp=parse_choice(query.get("rate_tcp"), "rate_tcp", RATES_TCP, "sent"),
+        ),
+    )

@@ -1,0 +1,141 @@
+"""The one module that talks to Prometheus.
+
+Connection settings (bearer token, CA bundle, TLS verification, retries) are made with
+prometheus-api-client; graph queries go through the same session, and their JSON is
+parsed once with orjson straight into compact rows: a tuple of label values in the
+order the caller asked for, and the sample value. A label missing from a sample reads
+as "" (Prometheus cannot store empty label values, so "" and absent are the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import orjson
+import requests
+from prometheus_api_client import PrometheusConnect
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+Row = tuple[tuple[str, ...], float]
+
+
+class PrometheusError(Exception):
+    """Prometheus could not answer."""
+
+
+class PrometheusUnavailable(PrometheusError):
+    """Prometheus is unreachable, timed out, or answered with a server error."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus rejected a query (a bug in the query, or a bad query scope setting)."""
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    url: str
+    token: str = ""
+    ca_file: str = ""
+    verify: bool = True
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Query:
+    promql: str
+    labels: tuple[str, ...]
+
+
+class Prometheus:
+    """A Prometheus HTTP API client for instant vector queries at a fixed time."""
+
+    def __init__(self, settings: PrometheusSettings, max_parallel: int = 8) -> None:
+        self.settings = settings
+        self.max_parallel = max_parallel
+        session = requests.Session()
+        session.verify = settings.ca_file or settings.verify
+        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
+        # One quick retry on a dropped connection; a down Prometheus must fail fast so
+        # that the last good graph is shown as stale instead of waiting on retries.
+        retry = Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1)
+        self.client = PrometheusConnect(
+            url=settings.url, headers=headers, disable_ssl=not settings.verify,
+            retry=retry, session=session, timeout=int(settings.timeout),
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=max_parallel)
+        session.mount(settings.url, adapter)
+        self.session = session
+        self.headers = headers or {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def query(self, query: Query, at: int) -> list[Row]:
+        """Evaluate an instant query at Unix time `at`; return compact rows."""
+        url = f"{self.settings.url}/api/v1/query"
+        try:
+            response = self.session.post(
+                url, data={"query": query.promql, "time": str(at)}, headers=self.headers,
+                timeout=self.settings.timeout,
+            )
+        except requests.Timeout as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.settings.url} did not answer within "
+                f"{self.settings.timeout:g}s"
+            ) from exc
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
+            ) from exc
+        return parse_vector(response, query.labels, self.settings.url)
+
+    def query_all(self, queries: Sequence[Query], at: int) -> list[list[Row]]:
+        """Evaluate independent queries in parallel; results in the order given."""
+        if len(queries) <= 1:
+            return [self.query(q, at) for q in queries]
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(queries))) as pool:
+            return list(pool.map(lambda q: self.query(q, at), queries))
+
+    def label_values(self, label: str, match: str, start: int, end: int) -> list[str]:
+        """Values of `label` on series matching `match` seen between start and end."""
+        try:
+            values = self.client.get_label_values(
+                label, params={"match[]": match, "start": str(start), "end": str(end)},
+            )
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
+            ) from exc
+        except Exception as exc:  # prometheus-api-client raises its own bare exception type
+            raise PrometheusUnavailable(f"Prometheus at {self.settings.url}: {exc}") from exc
+        return sorted(str(v) for v in values)
+
+    def ready(self) -> bool:
+        try:
+            return bool(self.client.check_prometheus_connection())
+        except requests.RequestException:
+            return False
+
+
+def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str) -> list[Row]:
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise PrometheusUnavailable(
+            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
+        ) from exc
+    if body.get("status") != "success":
+        raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
+    data = body["data"]
+    if data.get("resultType") != "vector":
+        raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
+    rows: list[Row] = []
+    for sample in data["result"]:
+        metric = sample["metric"]
+        rows.append((tuple(metric.get(name, "") for name in labels), float(sample["value"][1])))
+    return rows

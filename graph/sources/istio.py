@@ -1,0 +1,247 @@
+"""The Istio telemetry dialect: which queries to run, and how their rows become traffic.
+
+Kiali reads, per namespace, (0) source-reported requests that never reached a workload,
+(1) destination-reported inbound traffic and (2) source-reported outbound traffic, and
+drops the duplicates that both reporters send. Meshlens asks the same questions with one
+broad query per kind over all requested namespaces (a regex matcher) and splits the rows
+per namespace here, which gives Kiali's graph at a fraction of the Prometheus cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from graph import ids, traffic
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+
+REQUESTS = "istio_requests_total"
+REQUEST_MESSAGES = "istio_request_messages_total"
+RESPONSE_MESSAGES = "istio_response_messages_total"
+TCP_SENT = "istio_tcp_sent_bytes_total"
+TCP_RECEIVED = "istio_tcp_received_bytes_total"
+
+EDGE_LABELS = (
+    "source_cluster", "source_workload_namespace", "source_workload", "source_canonical_service",
+    "source_canonical_revision", "destination_cluster", "destination_service_namespace",
+    "destination_service", "destination_service_name", "destination_workload_namespace",
+    "destination_workload", "destination_canonical_service", "destination_canonical_revision",
+)
+REQUEST_LABELS = EDGE_LABELS + (
+    "request_protocol", "response_code", "grpc_response_status", "response_flags")
+TCP_LABELS = ("app",) + EDGE_LABELS + ("response_flags",)
+
+EGRESS_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
+BAD_SERVICE = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
+
+# The three kinds of namespace query, in the order Kiali applies them.
+UNSERVICED, INBOUND, OUTBOUND = "unserviced", "inbound", "outbound"
+
+
+@dataclass(frozen=True)
+class NamespaceQuery:
+    metric: str
+    kind: str
+    query: Query
+
+
+def metrics_for(options: GraphOptions) -> list[str]:
+    rates = options.rates
+    metrics = []
+    if rates.http == "requests" or rates.grpc == "requests":
+        metrics.append(REQUESTS)
+    metrics += {"received": [RESPONSE_MESSAGES], "sent": [REQUEST_MESSAGES],
+                "total": [REQUEST_MESSAGES, RESPONSE_MESSAGES]}.get(rates.grpc, [])
+    # L4 telemetry is reported backwards (istio/istio#32399): "sent" reads received bytes.
+    metrics += {"received": [TCP_SENT], "sent": [TCP_RECEIVED],
+                "total": [TCP_RECEIVED, TCP_SENT]}.get(rates.tcp, [])
+    return metrics
+
+
+def labels_for(metric: str) -> tuple[str, ...]:
+    if metric == REQUESTS:
+        return REQUEST_LABELS
+    if metric.startswith("istio_tcp"):
+        return TCP_LABELS
+    return EDGE_LABELS
+
+
+def matcher(label: str, namespaces: Sequence[str]) -> str:
+    if len(namespaces) == 1:
+        return f'{label}="{namespaces[0]}"'
+    return f'{label}=~"{"|".join(namespaces)}"'
+
+
+def with_scope(promql: str, mesh: MeshConfig) -> str:
+    """Kiali's query scope: `label="value",` first in every selector."""
+    if not mesh.query_scope:
+        return promql
+    scope = "".join(f'{name}="{value}",' for name, value in mesh.query_scope)
+    return promql.replace("{", "{" + scope)
+
+
+def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
+    """The queries of a namespace graph over all of options.namespaces."""
+    ns = options.namespaces
+    idle = "" if options.include_idle_edges else " > 0"
+    ns_group = ns[0] if len(ns) == 1 else f"({'|'.join(ns)})"
+    out = []
+    for metric in metrics_for(options):
+        app = 'app!="ztunnel",' if metric.startswith("istio_tcp") else ""
+        selectors = {
+            UNSERVICED: (
+                f'{app}reporter="source",destination_workload_namespace="unknown",'
+                f'destination_workload="unknown",'
+                f'destination_service=~"^.+\\\\.{ns_group}\\\\..+$"'
+            ),
+            INBOUND: f'{app}reporter="destination",{matcher("destination_workload_namespace", ns)}',
+            OUTBOUND: f'{app}reporter="source",{matcher("source_workload_namespace", ns)}',
+        }
+        labels = labels_for(metric)
+        for kind, selector in selectors.items():
+            promql = (f"round(sum(rate({metric}{{{selector}}} [{options.duration}s])) "
+                      f"by ({','.join(labels)}){idle},0.001)")
+            out.append(NamespaceQuery(metric, kind, Query(with_scope(promql, mesh), labels)))
+    return out
+
+
+def rows_of_namespace(query: NamespaceQuery, rows: Iterable[Row], namespace: str) -> list[Row]:
+    """The rows of a broad query that Kiali's query for this one namespace would return."""
+    labels = query.query.labels
+    if query.kind == INBOUND:
+        i = labels.index("destination_workload_namespace")
+        return [r for r in rows if r[0][i] == namespace]
+    if query.kind == OUTBOUND:
+        i = labels.index("source_workload_namespace")
+        return [r for r in rows if r[0][i] == namespace]
+    host = re.compile(rf"^.+\.{re.escape(namespace)}\..+$")
+    src_ns = labels.index("source_workload_namespace")
+    svc = labels.index("destination_service")
+    return [r for r in rows if r[0][src_ns] != namespace and host.match(r[0][svc])]
+
+
+def response_code(protocol: str, code: str, grpc_status: str) -> str:
+    """Kiali's backward-compatible code: "-" for no response, the gRPC status for gRPC."""
+    if code == "0":
+        return "-"
+    if protocol != traffic.GRPC or traffic.is_http_error(code) or grpc_status == "":
+        return code
+    return grpc_status
+
+
+def is_bad_source(cluster: str, cluster_ok: bool, ns: str, wl: str, app: str) -> bool:
+    if ids.is_ok(ns) and not ids.is_ok(wl) and not ids.is_ok(app):
+        return True
+    return ids.is_ok(ns) and cluster_ok and not ids.is_ok(cluster)
+
+
+def is_bad_dest(cluster: str, cluster_ok: bool, svc_ns: str, svc: str, svc_name: str,
+                wl: str) -> bool:
+    if (not ids.is_ok(wl) and ids.is_ok(svc) and svc == svc_name
+            and BAD_SERVICE.match(svc_name)):
+        return True
+    return ids.is_ok(svc_ns) and cluster_ok and not ids.is_ok(cluster)
+
+
+class TrafficBuilder:
+    """Applies query rows to one namespace's traffic map, skipping duplicate series."""
+
+    def __init__(self, options: GraphOptions) -> None:
+        self.options = options
+        self.graph_type = options.graph_type
+        self.inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
+        self.g = traffic.new_map()
+
+    def apply(self, metric: str, rows: Iterable[Row]) -> None:
+        protocol = traffic.TCP if metric.startswith("istio_tcp") else traffic.GRPC
+        is_requests = metric == REQUESTS
+        skip_grpc = is_requests and self.options.rates.grpc != "requests"
+        skip_http = is_requests and self.options.rates.http != "requests"
+        labels = labels_for(metric)
+        offset = 1 if protocol == traffic.TCP and not is_requests else 0
+        for values, value in rows:
+            (s_cl, s_ns, s_wl, s_app, s_ver, d_cl, d_svc_ns, d_svc, d_svc_name, d_wl_ns, d_wl,
+             d_app, d_ver) = values[offset:offset + 13]
+            flags = ""
+            code = ""
+            if is_requests:
+                protocol, raw_code, grpc_status, flags = values[13:17]
+                if (skip_grpc and protocol == traffic.GRPC) or (
+                        skip_http and protocol == traffic.HTTP):
+                    continue
+                if protocol not in (traffic.HTTP, traffic.GRPC):
+                    continue
+                code = response_code(protocol, raw_code, grpc_status)
+            elif protocol == traffic.TCP:
+                flags = values[labels.index("response_flags")]
+            source_cluster = s_cl or ids.UNKNOWN
+            dest_cluster = d_cl or ids.UNKNOWN
+            if is_bad_source(source_cluster, s_cl != "", s_ns, s_wl, s_app):
+                continue
+            if d_svc == EGRESS_HOST and d_svc == d_svc_name:
+                dest_cluster, d_svc_ns, d_svc_name = source_cluster, "istio-system", \
+                    "istio-egressgateway"
+                d_wl_ns, d_wl, d_app, d_ver = ("istio-system", "istio-egressgateway",
+                                               "istio-egressgateway", "latest")
+            elif not ids.is_ok(dest_cluster) and ids.is_ok(source_cluster) and ids.is_ok(d_svc_ns):
+                dest_cluster = source_cluster  # istio/istio#29373
+            if is_bad_dest(dest_cluster, d_cl != "", d_svc_ns, d_svc, d_svc_name, d_wl):
+                continue
+            self.add(metric, protocol, value, code, flags, d_svc,
+                     (source_cluster, s_ns, "", s_ns, s_wl, s_app, s_ver),
+                     (dest_cluster, d_svc_ns, d_svc_name, d_wl_ns, d_wl, d_app, d_ver))
+
+    def add(self, metric: str, protocol: str, value: float, code: str, flags: str, host: str,
+            source: tuple[str, ...], dest: tuple[str, ...]) -> None:
+        try:
+            source_id = traffic.add_node(self.g, *source, self.graph_type)
+            dest_id = traffic.add_node(self.g, *dest, self.graph_type)
+        except ids.NodeIdError:
+            return
+        series = (metric, source, dest, code, flags, host)
+        d_cluster, d_svc_ns, d_svc_name = dest[0], dest[1], dest[2]
+        inject = False
+        if self.inject and ids.is_ok(d_svc_name) and d_svc_name != "PassthroughCluster":
+            inject = ids.node_id(*dest, self.graph_type).node_type != ids.NODE_SERVICE
+        if inject:
+            service_id = traffic.add_node(self.g, d_cluster, d_svc_ns, d_svc_name, "", "", "", "",
+                                          self.graph_type)
+            self.g.nodes[service_id]["md"]["isInjected"] = True
+            if self.add_edge(source_id, service_id, protocol, value, code, flags, host, series):
+                self.add_dest_service(service_id, d_cluster, d_svc_ns, d_svc_name)
+                self.add_edge(service_id, dest_id, protocol, value, code, flags, host, series)
+                self.add_dest_service(dest_id, d_cluster, d_svc_ns, d_svc_name)
+        elif self.add_edge(source_id, dest_id, protocol, value, code, flags, host, series):
+            self.add_dest_service(dest_id, d_cluster, d_svc_ns, d_svc_name)
+
+    def add_edge(self, source_id: str, dest_id: str, protocol: str, value: float, code: str,
+                 flags: str, host: str, series: tuple[object, ...]) -> bool:
+        edge = traffic.edge_data(self.g, source_id, dest_id, protocol)
+        if series in edge["ts_hashes"]:
+            return False  # the other reporter's copy of a series already counted
+        edge["ts_hashes"].add(series)
+        traffic.add_traffic(self.g.nodes[source_id]["md"], self.g.nodes[dest_id]["md"],
+                            edge["md"], protocol, value, code, flags, host)
+        return True
+
+    def add_dest_service(self, node_id: str, cluster: str, namespace: str, name: str) -> None:
+        if ids.is_ok(name):
+            services = self.g.nodes[node_id]["md"].setdefault("destServices", {})
+            services[(cluster, namespace, name)] = True
+
+
+def namespace_traffic(
+    options: GraphOptions, queries: Sequence[NamespaceQuery], results: Sequence[list[Row]],
+) -> dict[str, nx.MultiDiGraph]:
+    """One traffic map per requested namespace, built as Kiali builds them."""
+    maps = {}
+    for namespace in options.namespaces:
+        builder = TrafficBuilder(options)
+        for query, rows in zip(queries, results, strict=True):
+            builder.apply(query.metric, rows_of_namespace(query, rows, namespace))
+        maps[namespace] = builder.g
+    return maps
