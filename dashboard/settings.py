@@ -45,7 +45,8 @@ def envurl(name: str, default: str, schemes: tuple[str, ...]) -> str:
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = os.getenv(name, default)
     if value not in choices:
-        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use one of {', '.join(choices)}")
+        allowed = ", ".join(choices)
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}, use one of {allowed}")
     return value
 
 
@@ -65,7 +66,9 @@ def envpairs(name: str, separator: str) -> list[tuple[str, str]]:
 
 SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "meshlens-development-key-change-me-in-production")
 DEBUG = envbool("DJANGO_DEBUG", "False")
-ALLOWED_HOSTS = [h for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 
 INSTALLED_APPS = [
     "daphne",
@@ -81,6 +84,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves static files (the page's JS and the vendored Cytoscape) straight from their
+    # folders: no collectstatic step, and the ASGI server needs no separate static server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +132,8 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre"),
 ]
 STATIC_ROOT = BASE_DIR / ".staticfiles"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Meshlens -----------------------------------------------------------------------------

@@ -88,8 +88,14 @@ class GraphOptions:
             f"duration={self.duration}s",
             f"inject_service_nodes={str(self.inject_service_nodes).lower()}",
             f"include_idle_edges={str(self.include_idle_edges).lower()}",
-            f"rates={self.rates.http},{self.rates.grpc},{self.rates.tcp}",
+            f"rate_http={self.rates.http}",
+            f"rate_grpc={self.rates.grpc}",
+            f"rate_tcp={self.rates.tcp}",
         ])
+
+    @classmethod
+    def from_scope_key(cls, key: str) -> GraphOptions:
+        return graph_options_from_query(dict(part.split("=", 1) for part in key.split("&")))
 
 
 def parse_namespaces(value: str | None, param: str = "namespaces") -> tuple[str, ...]:

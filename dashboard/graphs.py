@@ -1,0 +1,51 @@
+"""Building graph payloads from Django settings: the one place views, consumers, tasks and
+commands call into graph/."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+from graph.build import build_graph
+from graph.cytoscape import to_config
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Prometheus, PrometheusSettings
+
+
+@lru_cache(maxsize=1)
+def prometheus() -> Prometheus:
+    return Prometheus(PrometheusSettings(
+        url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
+        ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
+        timeout=float(settings.PROMETHEUS_TIMEOUT),
+    ))
+
+
+@lru_cache(maxsize=1)
+def mesh_config() -> MeshConfig:
+    accessible = settings.MESHLENS_ACCESSIBLE_NAMESPACES
+    return MeshConfig(
+        cluster_name=settings.MESHLENS_CLUSTER_NAME,
+        accessible=frozenset(accessible) if accessible else None,
+        query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
+    )
+
+
+def graph_payload(options: GraphOptions) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus)."""
+    return to_config(build_graph(prometheus(), options, mesh_config()))
+
+
+def namespaces(lookback_s: int = 3600) -> list[str]:
+    """Namespaces seen in request or TCP telemetry within the last hour."""
+    now = int(time.time())
+    prom = prometheus()
+    found: set[str] = set()
+    for metric in ("istio_requests_total", "istio_tcp_sent_bytes_total"):
+        for label in ("destination_workload_namespace", "source_workload_namespace"):
+            found.update(prom.label_values(label, metric, now - lookback_s, now))
+    found.discard("unknown")
+    return sorted(found)

@@ -1,0 +1,49 @@
+"""`manage.py graph`: print the graph JSON of /api/v1/graph; needs Prometheus only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboard.graphs import graph_payload
+from graph.edges import failing_edges
+from graph.options import OptionError, graph_options_from_query
+from graph.prometheus import PrometheusError
+
+
+class Command(BaseCommand):
+    help = "Print the service graph of namespaces as JSON (the body of GET /api/v1/graph)."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--namespaces", required=True, help="comma list, e.g. bookinfo,shop")
+        parser.add_argument("--graph-type", default="workload",
+                            help="workload, app, versioned_app or service")
+        parser.add_argument("--duration", default="60s", help="rate window, e.g. 60s, 5m")
+        parser.add_argument("--query-time", default=None, help="Unix time in seconds (now)")
+        parser.add_argument("--inject-service-nodes", default="true", help="true or false")
+        parser.add_argument("--format", choices=("json", "edges"), default="json",
+                            help="json: the API body; edges: failing edges, one per line")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        query = {"namespaces": opts["namespaces"], "graph_type": opts["graph_type"],
+                 "duration": opts["duration"],
+                 "inject_service_nodes": opts["inject_service_nodes"]}
+        if opts["query_time"]:
+            query["query_time"] = opts["query_time"]
+        try:
+            graph = graph_payload(graph_options_from_query(query))
+        except OptionError as exc:
+            raise CommandError(f"--{exc.param.replace('_', '-')}: {exc.message}") from None
+        except PrometheusError as exc:
+            raise CommandError(str(exc)) from None
+        if opts["format"] == "json":
+            sys.stdout.write(orjson.dumps(graph, option=orjson.OPT_INDENT_2).decode() + "\n")
+            return
+        for edge in failing_edges(graph, frozenset({"Failure", "Degraded"})):
+            sys.stdout.write(f"{edge['healthStatus']:<9} {edge['source']['label']} -> "
+                             f"{edge['target']['label']} {edge['protocol']} "
+                             f"{edge['rate']:g}/s {edge['errorPercent']:.1f}% err\n")

@@ -1,0 +1,107 @@
+"""HTTP views: the page, the JSON API and /healthz. Thin: parse, call, answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from dashboard import live
+from dashboard.graphs import graph_payload, namespaces, prometheus
+from graph.edges import failing_edges, parse_health_filter
+from graph.options import GraphOptions, OptionError, graph_options_from_query
+from graph.prometheus import PrometheusError, PrometheusQueryError
+
+View = Callable[..., HttpResponse]
+
+
+def json_errors(view: View) -> View:
+    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except OptionError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        except PrometheusQueryError as exc:
+            return JsonResponse({"error": str(exc)}, status=502)
+        except PrometheusError as exc:
+            return JsonResponse({"error": str(exc)}, status=503)
+
+    return wrapper
+
+
+def current_graph(options: GraphOptions) -> dict[str, Any]:
+    """A live scope's cached graph when fresh, else a new build."""
+    if options.query_time is None:
+        try:
+            cached = live.load(options.scope_key())
+        except redis.RedisError:
+            cached = None
+        if (cached is not None and not cached.stale
+                and time.time() - cached.updated < settings.MESHLENS_REFRESH_SECONDS):
+            return cached.graph
+    return graph_payload(options)
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    config = {
+        "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
+        "wsPath": "/ws/graph",
+        "apiPath": "/api/v1/graph",
+        "namespacesPath": "/api/v1/namespaces",
+        "defaults": {"namespaces": ["bookinfo", "boutique"], "graph_type": "workload",
+                     "duration": "60s", "inject_service_nodes": True},
+    }
+    return render(request, "index.html", {"config": config})
+
+
+@require_GET
+@json_errors
+def api_graph(request: HttpRequest) -> HttpResponse:
+    options = graph_options_from_query(request.GET.dict())
+    return JsonResponse(current_graph(options))
+
+
+@require_GET
+@json_errors
+def api_edges(request: HttpRequest) -> HttpResponse:
+    query = request.GET.dict()
+    wanted = parse_health_filter(query.pop("health", None))
+    options = graph_options_from_query(query)
+    graph = current_graph(options)
+    return JsonResponse({"timestamp": graph["timestamp"], "duration": graph["duration"],
+                         "edges": failing_edges(graph, wanted)})
+
+
+@require_GET
+@json_errors
+def api_namespaces(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"namespaces": namespaces()})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    checks: dict[str, dict[str, Any]] = {}
+    checks["prometheus"] = {"ok": prometheus().ready(), "url": settings.PROMETHEUS_URL}
+    try:
+        live.client().ping()
+        age = live.worker_age()
+        checks["redis"] = {"ok": True}
+        limit = 3 * settings.MESHLENS_REFRESH_SECONDS
+        checks["worker"] = {"ok": age is not None and age < limit,
+                            "last_tick_seconds_ago": None if age is None else round(age, 1)}
+    except redis.RedisError as exc:
+        checks["redis"] = {"ok": False, "error": type(exc).__name__}
+        checks["worker"] = {"ok": False, "error": "Redis is unreachable"}
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
