@@ -131,7 +131,6 @@ STATICFILES_DIRS = [
     ("vendor/dagre", BASE_DIR / "node_modules" / "dagre" / "dist"),
     ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre"),
 ]
-STATIC_ROOT = BASE_DIR / ".staticfiles"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

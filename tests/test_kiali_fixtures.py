@@ -1,0 +1,51 @@
+"""Kiali's own golden graph tests, replayed against a real Prometheus.
+
+Each fixture's series are backfilled into Prometheus; Meshlens builds the graph that the
+fixture's request asks for, and the whole JSON must equal Kiali's expected output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from graph.build import build_graph
+from graph.cytoscape import to_config
+from graph.options import GraphOptions, MeshConfig, Rates
+from graph.prometheus import Prometheus, PrometheusSettings
+from tests import kiali
+
+NAMESPACE_GRAPHS = [n for n in kiali.names()
+                    if kiali.load(n, "request")["handler"] == "graphNamespacesIstio"
+                    and n != "test_ambient_graph"]
+
+
+def options_of(request: dict[str, Any]) -> tuple[GraphOptions, MeshConfig]:
+    eo, config = request["effective_options"], request["kiali_config"]
+    options = GraphOptions(
+        namespaces=tuple(request["params"]["namespaces"].split(",")),
+        graph_type=eo["graphType"], duration=eo["duration_s"], query_time=eo["queryTime"],
+        inject_service_nodes=eo["injectServiceNodes"], include_idle_edges=eo["includeIdleEdges"],
+        rates=Rates(http=eo["rates"]["http"], grpc=eo["rates"]["grpc"], tcp=eo["rates"]["tcp"]),
+    )
+    mesh = MeshConfig(
+        cluster_name=config["home_cluster"],
+        accessible=frozenset((a["cluster"], a["name"]) for a in config["accessible_namespaces"]),
+        query_scope=tuple(config["prometheus_query_scope"].items()),
+    )
+    return options, mesh
+
+
+def test_it_finds_the_fixtures() -> None:
+    assert len(NAMESPACE_GRAPHS) >= 10, f"kiali fixtures missing under {kiali.FIXTURES}"
+
+
+@pytest.mark.parametrize("name", NAMESPACE_GRAPHS)
+def test_it_draws_kiali_namespace_graph(name: str, prometheus_with: Any) -> None:
+    request = kiali.load(name, "request")
+    server = prometheus_with(kiali.load(name, "series"), request["query_time"])
+    options, mesh = options_of(request)
+    prom = Prometheus(PrometheusSettings(url=server.url))
+    graph = to_config(build_graph(prom, options, mesh), extras=False)
+    assert graph == kiali.expected(name)
