@@ -1,0 +1,142 @@
+"""The live path with real parts: a Celery worker on Redis refreshes a scope, and Channels
+WebSocket clients on the Redis channel layer receive snapshots, deltas and errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from asgiref.sync import sync_to_async
+from celery.contrib.testing.worker import start_worker
+from channels.testing import WebsocketCommunicator
+from prometheus_client.parser import text_string_to_metric_families
+
+from dashboard import live
+from dashboard.asgi import application
+from dashboard.celery import app as celery_app
+from dashboard.tasks import tick
+from tests import mesh
+
+WS = "/ws/graph?namespaces=bookinfo&duration=60s"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(meshlens_redis: str) -> Iterator[Any]:
+    with start_worker(celery_app, pool="solo", perform_ping_check=False,
+                      shutdown_timeout=10) as worker:
+        yield worker
+
+
+@pytest.fixture
+def live_prometheus(prometheus_with: Any, settings: Any) -> Any:
+    """Bookinfo data ending now, so the live graph (always at 'now') sees it; a private
+    server, since one test stops it."""
+    now = int(time.time()) // 15 * 15
+    server = prometheus_with(mesh.bookinfo(ratings_503=1.5), now, shared=False)
+    settings.PROMETHEUS_URL = server.url
+    return server
+
+
+@pytest.fixture(autouse=True)
+def clean_redis(meshlens_redis: str) -> None:
+    live.client().flushdb()
+
+
+async def connect(path: str = WS) -> WebsocketCommunicator:
+    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+def labels(graph: dict[str, Any]) -> set[str]:
+    return {n["data"]["label"] for n in graph["elements"]["nodes"]}
+
+
+def query_count(server: Any) -> float:
+    """How many instant queries Prometheus says it has answered (its own /metrics)."""
+    text = requests.get(f"{server.url}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "prometheus_http_requests_total"
+               and sample.labels.get("handler") == "/api/v1/query")
+
+
+async def next_of(communicator: WebsocketCommunicator, *types: str) -> dict[str, Any]:
+    for _ in range(10):
+        message: dict[str, Any] = await communicator.receive_json_from(timeout=15)
+        if message["type"] in types:
+            return message
+    raise AssertionError(f"no {types} message")
+
+
+async def test_it_sends_a_snapshot_at_once_then_the_workers_refresh(
+        live_prometheus: Any, celery_worker: Any) -> None:
+    """A viewer connects, gets the graph within a second, and a tick brings an update."""
+    communicator = await connect()
+    started = time.monotonic()
+    first = await communicator.receive_json_from(timeout=5)
+    assert first["type"] == "graph.snapshot"
+    assert time.monotonic() - started < 5  # the contract is 1 s; the margin is for CI noise
+    assert {"reviews-v2", "ratings-v1", "unknown"} <= labels(first["graph"])
+    failing = [e for e in first["graph"]["elements"]["edges"]
+               if e["data"]["healthStatus"] == "Failure"]
+    assert failing
+
+    assert await sync_to_async(live.live_scopes)() != []
+    await sync_to_async(tick.delay)()
+    update = await next_of(communicator, "graph.delta", "graph.snapshot")
+    assert update["type"] == "graph.delta"  # same mesh: only rates may change
+    await communicator.disconnect()
+
+
+async def test_it_queries_prometheus_once_per_tick_whatever_the_viewers(
+        live_prometheus: Any, celery_worker: Any) -> None:
+    """Three viewers of one scope: one tick costs one set of queries, and all three hear it."""
+    viewers = [await connect() for _ in range(3)]
+    for viewer in viewers:
+        assert (await viewer.receive_json_from(timeout=5))["type"] == "graph.snapshot"
+    before = await sync_to_async(query_count)(live_prometheus)
+    await sync_to_async(tick.delay)()
+    for viewer in viewers:
+        await next_of(viewer, "graph.delta", "graph.snapshot")
+    after = await sync_to_async(query_count)(live_prometheus)
+    # One set: requests and TCP bytes, each unserviced/inbound/outbound.
+    assert after - before == 6
+    for viewer in viewers:
+        await viewer.disconnect()
+
+
+async def test_it_keeps_the_last_graph_stale_while_prometheus_is_down(
+        live_prometheus: Any, celery_worker: Any, settings: Any) -> None:
+    communicator = await connect()
+    snapshot = await communicator.receive_json_from(timeout=5)
+    live_prometheus.stop()
+    await sync_to_async(tick.delay)()
+    error = await next_of(communicator, "graph.error")
+    assert error["stale"] is True and "cannot be reached" in error["message"]
+
+    late = await connect()  # a viewer arriving during the outage sees the last graph, stale
+    assert (await late.receive_json_from(timeout=5))["graph"] == snapshot["graph"]
+    assert (await late.receive_json_from(timeout=5))["type"] == "graph.error"
+
+    live_prometheus.start()
+    settings.PROMETHEUS_URL = live_prometheus.url
+    await sync_to_async(tick.delay)()
+    recovered = await next_of(communicator, "graph.snapshot")
+    assert labels(recovered["graph"]) == labels(snapshot["graph"])
+    for viewer in (communicator, late):
+        await viewer.disconnect()
+
+
+async def test_it_rejects_bad_parameters_with_a_message(meshlens_redis: str) -> None:
+    communicator = await connect("/ws/graph?namespaces=bookinfo&graph_type=nope")
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "graph.error"
+    assert message["message"].startswith("graph_type: ")
+    closed = await communicator.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4400
