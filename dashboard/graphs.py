@@ -15,16 +15,20 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 
 
-@lru_cache(maxsize=1)
 def prometheus() -> Prometheus:
-    return Prometheus(PrometheusSettings(
+    """The client for the configured Prometheus (one per distinct configuration)."""
+    return client_for(PrometheusSettings(
         url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
         ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
         timeout=float(settings.PROMETHEUS_TIMEOUT),
     ))
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def client_for(prometheus_settings: PrometheusSettings) -> Prometheus:
+    return Prometheus(prometheus_settings)
+
+
 def mesh_config() -> MeshConfig:
     accessible = settings.MESHLENS_ACCESSIBLE_NAMESPACES
     return MeshConfig(

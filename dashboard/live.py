@@ -22,9 +22,13 @@ LIVE_KEY = "meshlens:live"
 WORKER_KEY = "meshlens:worker-heartbeat"
 
 
-@lru_cache(maxsize=1)
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    return client_for(settings.REDIS_URL)
+
+
+@lru_cache(maxsize=4)
+def client_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
 
 def scope_hash(scope_key: str) -> str:

@@ -1,0 +1,292 @@
+"""A real Prometheus on deterministic, backfilled data.
+
+Series are given in the shape of the Kiali fixtures' series.json::
+
+    {"metric": "istio_requests_total", "labels": {"reporter": "source", ...}, "rate": 2.5}
+
+Each becomes a linear counter sampled every 15 s from `query_time - 7200` to
+`query_time + 600`, so `rate(m[600s])` evaluated at `query_time` is exactly `rate`
+(Prometheus 2.x has samples at both ends of the window and does not extrapolate).
+
+An optional `"rates": [[t_from, rate], ...]` changes the rate from `t_from` on (before the
+first `t_from` the series has `"rate"`, or 0). The counter stays continuous, so a node can
+be busy an hour ago and idle now::
+
+    {"metric": "m", "labels": {}, "rate": 5, "rates": [[query_time - 1800, 0]]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.support.ports import LOOPBACK, free_port, wait_until
+from tests.support.process import spawn, stop, tail
+
+STEP_SECONDS = 15
+HISTORY_SECONDS = 7200
+FUTURE_SECONDS = 600
+READY_TIMEOUT_SECONDS = 30.0
+
+Series = Mapping[str, Any]
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+_EMPTY_CONFIG = "# No scrape jobs: this server only serves backfilled data.\nscrape_configs: []\n"
+
+
+class PrometheusError(RuntimeError):
+    """Prometheus or promtool failed; the message carries the tail of its output."""
+
+
+# --- OpenMetrics ---------------------------------------------------------------------------
+
+
+def escape_label_value(value: str) -> str:
+    r"""Escape a label value for the text formats: backslash, double quote, newline.
+
+    >>> escape_label_value('a "b"\\c')
+    'a \\"b\\"\\\\c'
+    """
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def sample_times(query_time: int) -> range:
+    """Sample timestamps: every 15 s, `query_time - 7200` to `query_time + 600` inclusive."""
+    return range(query_time - HISTORY_SECONDS, query_time + FUTURE_SECONDS + 1, STEP_SECONDS)
+
+
+def rate_steps(item: Series, start: int) -> list[tuple[int, float]]:
+    """The series' rate as `(from_time, rate)` steps, the first at `start`."""
+    steps = [(start, float(item.get("rate", 0.0)))]
+    for t_from, rate in sorted((int(t), float(r)) for t, r in item.get("rates", ())):
+        if t_from <= start:
+            steps[0] = (start, rate)
+        else:
+            steps.append((t_from, rate))
+    for _, rate in steps:
+        if rate < 0:
+            raise ValueError(f"negative rate {rate} in {item!r}: counters only grow")
+    return steps
+
+
+def counter_values(item: Series, times: Sequence[int]) -> list[float]:
+    """The counter's value at each of `times` (ascending; the first is t0, where it is 0)."""
+    steps = rate_steps(item, times[0])
+    values: list[float] = []
+    for t in times:
+        total = 0.0
+        for index, (t_from, rate) in enumerate(steps):
+            if t_from >= t:
+                break
+            t_to = steps[index + 1][0] if index + 1 < len(steps) else t
+            total += rate * (min(t, t_to) - t_from)
+        values.append(total)
+    return values
+
+
+def _label_text(labels: Mapping[str, str]) -> str:
+    parts = []
+    for name in sorted(labels):
+        if not _LABEL_NAME.match(name) or name.startswith("__"):
+            raise ValueError(f"invalid label name {name!r}")
+        value = str(labels[name])
+        if value:  # Prometheus cannot store an empty value: it is the same as no label.
+            parts.append(f'{name}="{escape_label_value(value)}"')
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def openmetrics_text(series: Iterable[Series], query_time: int) -> str:
+    """OpenMetrics text for `series`, grouped per metric name, ending with `# EOF`."""
+    times = list(sample_times(int(query_time)))
+    by_metric: dict[str, list[str]] = {}
+    seen: set[tuple[str, str]] = set()
+    for item in series:
+        metric = item["metric"]
+        if not _METRIC_NAME.match(metric):
+            raise ValueError(f"invalid metric name {metric!r}")
+        labels = _label_text(item.get("labels", {}))
+        if (metric, labels) in seen:
+            raise ValueError(f"duplicate series {metric}{labels}")
+        seen.add((metric, labels))
+        lines = by_metric.setdefault(metric, [])
+        for t, value in zip(times, counter_values(item, times), strict=True):
+            lines.append(f"{metric}{labels} {value!r} {t}")
+    body = [line for lines in by_metric.values() for line in lines]
+    return "\n".join([*body, "# EOF"]) + "\n"
+
+
+def write_openmetrics(series: Iterable[Series], query_time: int, path: Path) -> Path:
+    """Write `series` as backfillable OpenMetrics text to `path` (see the module docstring)."""
+    path = Path(path)
+    path.write_text(openmetrics_text(series, query_time))
+    return path
+
+
+def create_blocks(openmetrics: Path, tsdb: Path) -> Path:
+    """Turn an OpenMetrics file into TSDB blocks in `tsdb` with promtool."""
+    tsdb.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(openmetrics), str(tsdb)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        output = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+        raise PrometheusError(f"promtool could not backfill {openmetrics}:\n{output}")
+    return tsdb
+
+
+def data_key(series: Iterable[Series], query_time: int) -> str:
+    """A content hash of what the TSDB holds (informational keys such as mocked_by ignored)."""
+    canonical = [
+        [item["metric"], item.get("labels", {}), item.get("rate", 0.0), item.get("rates", [])]
+        for item in series
+    ]
+    payload = json.dumps([canonical, int(query_time)], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+class PrometheusServer:
+    """One `prometheus` process serving the TSDB in `storage` on a free loopback port.
+
+    ::
+
+        with PrometheusServer(storage, workdir) as prometheus:
+            prometheus.query("up", time=query_time)
+    """
+
+    def __init__(self, storage: Path, workdir: Path, *, retention: str = "100y") -> None:
+        self.storage = Path(storage)
+        self.workdir = Path(workdir)
+        self.retention = retention
+        self.log = self.workdir / "prometheus.log"
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self, timeout: float = READY_TIMEOUT_SECONDS) -> PrometheusServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "prometheus.yml"
+        config.write_text(_EMPTY_CONFIG)
+        for _attempt in range(3):
+            self.port = free_port()
+            self._process = spawn(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.storage}",
+                    f"--storage.tsdb.retention.time={self.retention}",
+                    f"--web.listen-address={LOOPBACK}:{self.port}",
+                ],
+                self.log,
+            )
+            if wait_until(self.ready, timeout, abort=self._exited):
+                return self
+            self.stop()
+            if "address already in use" not in tail(self.log, 10):
+                break
+        raise PrometheusError(
+            f"Prometheus on {self.storage} was not ready within {timeout:.0f} s "
+            f"(log {self.log}):\n{tail(self.log)}"
+        )
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _exited(self) -> bool:
+        return self._process is None or self._process.poll() is not None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop(self._process)
+            self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def query(self, promql: str, time: float) -> list[dict[str, Any]]:
+        """Evaluate an instant query at `time`; the `result` list of Prometheus's answer."""
+        params = urllib.parse.urlencode({"query": promql, "time": str(time)})
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/query?{params}", timeout=30) as resp:
+                body = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            raise PrometheusError(f"{promql!r}: HTTP {exc.code}: {exc.read().decode()}") from exc
+        return list(body["data"]["result"])
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class PrometheusPool:
+    """Prometheus servers on backfilled data for a test session.
+
+    Identical data (same series and query time, by content hash) is backfilled once and,
+    by default, served by one shared server; `shared=False` gives a private server on a
+    copy of the same TSDB, for a test that stops or breaks it. Everything stops at `close()`.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = Path(base)
+        self._tsdbs: dict[str, Path] = {}
+        self._shared: dict[str, PrometheusServer] = {}
+        self._servers: list[PrometheusServer] = []
+
+    def tsdb(self, series: Sequence[Series], query_time: int) -> Path:
+        """The directory of TSDB blocks for this data, built on first use."""
+        key = data_key(series, query_time)
+        if key not in self._tsdbs:
+            directory = self.base / f"data-{key}"
+            directory.mkdir(parents=True, exist_ok=True)
+            openmetrics = write_openmetrics(series, query_time, directory / "series.om.txt")
+            self._tsdbs[key] = create_blocks(openmetrics, directory / "blocks")
+        return self._tsdbs[key]
+
+    def __call__(
+        self, series: Sequence[Series], query_time: int, *, shared: bool = True
+    ) -> PrometheusServer:
+        key = data_key(series, query_time)
+        if shared and key in self._shared and self._shared[key].running:
+            return self._shared[key]
+        blocks = self.tsdb(series, query_time)
+        workdir = self.base / f"server-{len(self._servers)}-{key}"
+        # Prometheus writes into its storage (WAL, lock, compactions): each server gets a copy.
+        shutil.copytree(blocks, workdir / "tsdb")
+        server = PrometheusServer(workdir / "tsdb", workdir)
+        self._servers.append(server)
+        server.start()
+        if shared:
+            self._shared[key] = server
+        return server
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        self._shared.clear()
