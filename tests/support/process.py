@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -19,8 +20,12 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(args: Sequence[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start `args` with stdout and stderr appended to `log`, stopped if this process dies."""
+def spawn(
+    args: Sequence[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `args` with stdout and stderr appended to `log`, stopped if this process dies.
+
+    `env` adds to (or overrides) this process's environment."""
     with log.open("ab") as out:
         return subprocess.Popen(
             list(args),
@@ -28,6 +33,7 @@ def spawn(args: Sequence[str], log: Path, cwd: Path | None = None) -> subprocess
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=cwd,
+            env={**os.environ, **env} if env else None,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
 

@@ -1,0 +1,224 @@
+// The Cytoscape view: setup, dagre layout left to right, and applying snapshots
+// and deltas in place so that nodes keep their positions across updates.
+
+import { edgeLabel, nodeLabel } from "./labels.js";
+import { placeNewNodes } from "./placement.js";
+import { buildStylesheet } from "./styles.js";
+
+// Fields Cytoscape owns and will not change through ele.data().
+const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
+
+const LAYOUT = {
+  name: "dagre",
+  rankDir: "LR",
+  nodeSep: 28,
+  rankSep: 110,
+  edgeSep: 12,
+  padding: 40,
+  nodeDimensionsIncludeLabels: true,
+  // Same input order, same picture: order by namespace and name, not by arrival.
+  sort: (a, b) => sortKey(a).localeCompare(sortKey(b)),
+};
+
+function sortKey(ele) {
+  const d = ele.data();
+  return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
+}
+
+export function createGraphView(container, { showNamespaceOf }) {
+  const cytoscape = window.cytoscape;
+  const cy = cytoscape({
+    container,
+    style: buildStylesheet({
+      nodeLabel: (node) => nodeLabel(node.data(), showNamespaceOf(node.data())),
+      edgeLabel: (edge) => edgeLabel(edge.data()),
+    }),
+    minZoom: 0.15,
+    maxZoom: 3,
+    boxSelectionEnabled: false,
+    selectionType: "single",
+  });
+
+  let laidOut = false;
+  let layout = null;
+  // Once the user pans or zooms, layouts and resizes stop re-fitting the viewport under them.
+  let userMovedViewport = false;
+  cy.on("dragpan scrollzoom pinchzoom", () => {
+    userMovedViewport = true;
+  });
+
+  // The container changes size when the side panel opens or the window is resized:
+  // fit again, or keep the centre where it was if the user has chosen a viewport.
+  let size = { w: container.clientWidth, h: container.clientHeight };
+  new ResizeObserver(() => {
+    const next = { w: container.clientWidth, h: container.clientHeight };
+    if (next.w === size.w && next.h === size.h) return;
+    const pan = cy.pan();
+    cy.resize();
+    if (userMovedViewport || cy.elements().empty()) {
+      cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
+    } else {
+      cy.fit(cy.elements(), LAYOUT.padding);
+    }
+    size = next;
+  }).observe(container);
+
+  function runLayout({ fit, animate }) {
+    if (layout) layout.stop();
+    const doFit = fit || !userMovedViewport;
+    layout = cy.layout({
+      ...LAYOUT,
+      fit: doFit,
+      animate: animate && cy.nodes().length < 300,
+      animationDuration: 350,
+    });
+    layout.run();
+    laidOut = true;
+  }
+
+  function fit() {
+    userMovedViewport = false;
+    cy.stop();
+    cy.animate({ fit: { eles: cy.elements(), padding: LAYOUT.padding } }, { duration: 250 });
+  }
+
+  /** Replace everything with `graph`; returns whether a layout ran. */
+  function applySnapshot(graph, { relayout = false } = {}) {
+    const elements = graph.elements || {};
+    const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data }));
+    const edges = (elements.edges || []).map((e) => ({ group: "edges", data: e.data }));
+    const wanted = new Set([...nodes, ...edges].map((e) => e.data.id));
+    let added = [];
+    cy.batch(() => {
+      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
+      added = upsert([...nodes, ...edges]);
+    });
+    return settle(added, relayout || !laidOut);
+  }
+
+  /** Apply a graph.delta; returns false when it does not fit the graph on screen. */
+  function applyDelta(delta) {
+    const incoming = [...(delta.added || []), ...(delta.changed || [])];
+    const removedIds = new Set(delta.removed || []);
+    if (!fitsGraph(incoming, removedIds)) return false;
+    let added = [];
+    cy.batch(() => {
+      const removed = cy.collection();
+      for (const id of removedIds) removed.merge(cy.getElementById(id));
+      removeElements(removed);
+      added = upsert(incoming);
+    });
+    settle(added, false);
+    return true;
+  }
+
+  // Every edge in a delta must end at nodes that exist once the delta is applied.
+  function fitsGraph(incoming, removedIds) {
+    const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
+    const exists = (id) =>
+      incomingNodes.has(id) || (!removedIds.has(id) && cy.getElementById(id).nonempty());
+    return incoming
+      .filter((e) => e.group === "edges")
+      .every((e) => exists(e.data.source) && exists(e.data.target));
+  }
+
+  function settle(added, relayout) {
+    const addedNodes = cy.collection(added).nodes();
+    if (relayout) {
+      runLayout({ fit: true, animate: false });
+    } else if (addedNodes.length > Math.max(3, cy.nodes().length / 2)) {
+      // Mostly new nodes: a fresh layout reads better than patches.
+      runLayout({ fit: false, animate: true });
+    } else if (addedNodes.nonempty()) {
+      placeNewNodes(cy, addedNodes, LAYOUT);
+      if (!userMovedViewport) fit();
+    }
+    return relayout || addedNodes.nonempty();
+  }
+
+  // Removing a compound parent would take its children with it; release them first.
+  function removeElements(collection) {
+    const leaving = new Set(collection.map((ele) => ele.id()));
+    collection
+      .nodes()
+      .children()
+      .filter((child) => !leaving.has(child.id()))
+      .move({ parent: null });
+    collection.remove();
+  }
+
+  // Adds new elements and replaces the data of existing ones; returns the added ones.
+  function upsert(elements) {
+    const added = [];
+    // Parents before children, nodes before edges.
+    const ordered = [...elements].sort((a, b) => rank(a) - rank(b));
+    for (const element of ordered) {
+      const data = element.data;
+      const existing = cy.getElementById(data.id);
+      if (existing.empty()) {
+        added.push(cy.add({ group: element.group, data }));
+      } else if (existing.isEdge() && endsChanged(existing, data)) {
+        existing.remove();
+        added.push(cy.add({ group: "edges", data }));
+      } else {
+        replaceData(existing, data);
+      }
+    }
+    return added;
+  }
+
+  function rank(element) {
+    if (element.group === "edges") return 2;
+    return element.data.isBox || element.data.nodeType === "box" ? 0 : 1;
+  }
+
+  function endsChanged(edge, data) {
+    return edge.data("source") !== data.source || edge.data("target") !== data.target;
+  }
+
+  function replaceData(ele, data) {
+    const old = ele.data();
+    if (ele.isNode() && (old.parent || null) !== (data.parent || null)) {
+      ele.move({ parent: data.parent || null });
+    }
+    const gone = Object.keys(old).filter((key) => !(key in data) && !FIXED_FIELDS.has(key));
+    if (gone.length) ele.removeData(gone.join(" "));
+    const fresh = {};
+    for (const [key, value] of Object.entries(data)) {
+      if (!FIXED_FIELDS.has(key) && JSON.stringify(old[key]) !== JSON.stringify(value)) {
+        fresh[key] = value;
+      }
+    }
+    if (Object.keys(fresh).length) ele.data(fresh);
+  }
+
+  function clear() {
+    if (layout) layout.stop();
+    cy.elements().remove();
+    laidOut = false;
+    userMovedViewport = false;
+  }
+
+  /** Fade everything but `ele` and its neighbourhood; null restores the graph. */
+  function highlight(ele) {
+    cy.batch(() => {
+      cy.elements().removeClass("faded");
+      if (!ele) return;
+      const keep = ele.isNode()
+        ? ele.closedNeighborhood().union(ele.ancestors())
+        : ele.union(ele.connectedNodes()).union(ele.connectedNodes().ancestors());
+      cy.elements().not(keep).addClass("faded");
+    });
+  }
+
+  return {
+    cy,
+    applySnapshot,
+    applyDelta,
+    clear,
+    fit,
+    highlight,
+    relayout: () => runLayout({ fit: true, animate: true }),
+    refreshLabels: () => cy.style().update(),
+  };
+}

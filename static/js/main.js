@@ -1,0 +1,157 @@
+// Boot: read the view from the URL, wire the modules, open the live connection.
+
+import { createControls, readView, viewQuery, writeUrl } from "./controls.js";
+import { createGraphView } from "./graph-view.js";
+import { formatDuration, formatList, parseDuration } from "./labels.js";
+import { renderLegend } from "./legend.js";
+import { openLive, socketUrl } from "./live.js";
+import { createSidePanel } from "./side-panel.js";
+import { createStatusBar } from "./status-bar.js";
+
+const config = JSON.parse(document.getElementById("meshlens-config").textContent);
+const view = readView(window.location.search, config.defaults);
+writeUrl(view);
+
+const state = {
+  view,
+  timestamp: null,
+  durationSeconds: parseDuration(view.duration),
+  stale: false,
+  staleMessage: null,
+  connection: "connecting",
+};
+
+const wrap = document.getElementById("graph-wrap");
+const message = document.getElementById("graph-message");
+
+// Name the namespace under a node when several are shown or the node is from elsewhere.
+function showNamespaceOf(data) {
+  return view.namespaces.length > 1 || (Boolean(data.namespace) && !view.namespaces.includes(data.namespace));
+}
+
+// The legend first: it takes its height from the graph's container.
+renderLegend(document.getElementById("legend"));
+const graph = createGraphView(document.getElementById("graph"), { showNamespaceOf });
+const { cy } = graph;
+const statusBar = createStatusBar(
+  { bar: document.getElementById("status-bar"), banner: document.getElementById("stale-banner") },
+  { refreshSeconds: config.refreshSeconds },
+);
+const panel = createSidePanel(document.getElementById("side-panel"), {
+  onSelect: (id) => select(cy.getElementById(id)),
+  onClose: () => {
+    cy.elements().unselect();
+    graph.highlight(null);
+  },
+});
+
+let relayoutNext = true;
+let live = null;
+
+function select(ele) {
+  if (ele.empty()) return;
+  cy.elements().unselect();
+  ele.select();
+  graph.highlight(ele);
+  panel.show(ele);
+}
+
+cy.on("tap", "node, edge", (event) => select(event.target));
+cy.on("tap", (event) => {
+  if (event.target === cy) panel.close();
+});
+
+function showMessage(text) {
+  message.hidden = !text;
+  message.textContent = text || "";
+}
+
+function afterUpdate(timestamp) {
+  state.timestamp = timestamp;
+  state.stale = false;
+  state.staleMessage = null;
+  document.body.dataset.graphTimestamp = String(timestamp);
+  document.body.dataset.stale = "false";
+  wrap.classList.remove("is-stale");
+  statusBar.updated(timestamp);
+
+  const failing = cy.elements('[healthStatus = "Failure"]').length;
+  const degraded = cy.elements('[healthStatus = "Degraded"]').length;
+  statusBar.counts({ nodes: cy.nodes().length, edges: cy.edges().length, failing, degraded });
+  document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
+
+  const over = formatDuration(state.durationSeconds);
+  showMessage(cy.nodes().empty() ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
+
+  const selected = panel.currentId() && cy.getElementById(panel.currentId());
+  graph.highlight(selected && selected.nonempty() ? selected : null);
+  panel.refresh(cy);
+}
+
+function applySnapshot(snapshot) {
+  graph.applySnapshot(snapshot, { relayout: relayoutNext });
+  relayoutNext = false;
+  if (snapshot.duration) state.durationSeconds = snapshot.duration;
+  afterUpdate(snapshot.timestamp);
+}
+
+function applyDelta(delta) {
+  if (!graph.applyDelta(delta)) {
+    // The delta does not fit what is on screen; a new connection brings a full snapshot.
+    console.warn("meshlens: a graph delta did not match the graph; reloading it");
+    if (live) live.restart();
+    return;
+  }
+  afterUpdate(delta.timestamp);
+}
+
+function applyError(error) {
+  state.stale = true;
+  state.staleMessage = error.message || "";
+  document.body.dataset.stale = "true";
+  wrap.classList.add("is-stale");
+  statusBar.stale(state.staleMessage);
+  if (state.timestamp === null) showMessage("The graph could not be loaded yet.");
+}
+
+function connect() {
+  if (live) live.close();
+  live = openLive(
+    socketUrl(config.wsPath, viewQuery(view)),
+    {
+      "graph.snapshot": (msg) => applySnapshot(msg.graph),
+      "graph.delta": applyDelta,
+      "graph.error": applyError,
+    },
+    (connection, delayMs) => {
+      state.connection = connection;
+      statusBar.connection(connection, delayMs);
+    },
+  );
+}
+
+createControls(document.getElementById("controls"), {
+  view,
+  namespacesPath: config.namespacesPath,
+  onChange: (changed, { relayout }) => {
+    writeUrl(changed);
+    if (relayout) {
+      // Another set of nodes: start from a clean slate and lay it out afresh.
+      panel.close();
+      graph.clear();
+      relayoutNext = true;
+      showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
+    }
+    graph.refreshLabels();
+    connect();
+  },
+  actions: {
+    "fit-button": () => graph.fit(),
+    "relayout-button": () => graph.relayout(),
+  },
+});
+
+document.body.dataset.stale = "false";
+showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
+window.meshlens = { cy, applySnapshot, applyDelta, applyError, state };
+connect();

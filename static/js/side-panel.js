@@ -1,0 +1,265 @@
+// The details panel of the selected node or edge: health, rates, response codes, mTLS.
+
+import { h } from "./dom.js";
+import {
+  edgeLabel,
+  edgeRates,
+  formatBytesPerSecond,
+  formatEdgeRate,
+  formatPercent,
+  formatRps,
+  nodeName,
+  nodeTypeName,
+  num,
+} from "./labels.js";
+import { HEALTH } from "./styles.js";
+
+// Rates of an edge, in the order and words shown; percentages and bytes are marked.
+const EDGE_RATES = [
+  ["http", "Requests"],
+  ["http3xx", "3xx"],
+  ["http4xx", "4xx"],
+  ["http5xx", "5xx"],
+  ["httpNoResponse", "No response"],
+  ["httpPercentErr", "Errors", "%"],
+  ["httpPercentReq", "Share of the source's requests", "%"],
+  ["grpc", "Requests"],
+  ["grpcErr", "Errors"],
+  ["grpcNoResponse", "No response"],
+  ["grpcPercentErr", "Errors", "%"],
+  ["grpcPercentReq", "Share of the source's requests", "%"],
+  ["tcp", "Bytes", "B"],
+];
+
+// Rates of a node per protocol: [in key, out key, words].
+const NODE_RATES = {
+  http: [
+    ["httpIn", "httpOut", "Requests"],
+    ["httpIn3xx", null, "3xx"],
+    ["httpIn4xx", null, "4xx"],
+    ["httpIn5xx", null, "5xx"],
+    ["httpInNoResponse", null, "No response"],
+  ],
+  grpc: [
+    ["grpcIn", "grpcOut", "Requests"],
+    ["grpcInErr", null, "Errors"],
+    ["grpcInNoResponse", null, "No response"],
+  ],
+  tcp: [["tcpIn", "tcpOut", "Bytes"]],
+};
+
+function healthBadge(status) {
+  const key = HEALTH[status] ? status : "NA";
+  return h("span", { class: `health-badge health-${key}` }, HEALTH[key].text);
+}
+
+function facts(pairs) {
+  const rows = pairs.filter(([, value]) => value !== undefined && value !== null && value !== "");
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+function table(caption, head, rows) {
+  if (!rows.length) return null;
+  return h(
+    "table",
+    { class: "details-table" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, head.map((text) => h("th", { scope: "col" }, text)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell))))),
+  );
+}
+
+function formatRate(value, unit) {
+  if (unit === "%") return formatPercent(value);
+  if (unit === "B") return formatBytesPerSecond(num(value));
+  return formatRps(num(value));
+}
+
+function percentOrNone(value) {
+  return value === undefined ? undefined : formatPercent(value);
+}
+
+function responseTime(data) {
+  return data.responseTime === undefined ? undefined : `${num(data.responseTime).toFixed(1)} ms`;
+}
+
+function responsesTable(responses) {
+  const rows = Object.entries(responses || {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([code, { flags = {}, hosts = {} }]) => {
+      const share = Object.values(flags).reduce((sum, pct) => sum + num(pct), 0);
+      return [
+        code,
+        formatPercent(share),
+        Object.entries(flags)
+          .map(([flag, pct]) => `${flag} ${formatPercent(pct)}`)
+          .join(", "),
+        Object.keys(hosts).join(", "),
+      ];
+    });
+  return table("Responses", ["Code", "Share", "Flags", "Hosts"], rows);
+}
+
+function renderEdge(edge) {
+  const data = edge.data();
+  const traffic = data.traffic || {};
+  const rates = traffic.rates || {};
+  const headline = edgeRates(data);
+  const rateRows = EDGE_RATES.filter(([key]) => key in rates).map(([key, text, unit]) => [
+    text,
+    formatRate(rates[key], unit),
+  ]);
+  return [
+    h("p", { class: "panel-kind" }, `Edge · ${(traffic.protocol || "").toUpperCase() || "no traffic"}`),
+    h("h2", { id: "side-panel-title" }, `${nodeName(edge.source().data())} → ${nodeName(edge.target().data())}`),
+    healthBadge(data.healthStatus),
+    facts([
+      ["Rate", traffic.rates ? formatEdgeRate(headline) : "no traffic"],
+      ["Errors", headline.protocol === "tcp" ? undefined : formatPercent(headline.errorPercent)],
+      ["Response time", responseTime(data)],
+      ["mTLS", percentOrNone(data.isMTLS)],
+      ["Throughput", data.throughput === undefined ? undefined : formatBytesPerSecond(num(data.throughput))],
+    ]),
+    table("Rates", ["", "Value"], rateRows),
+    responsesTable(traffic.responses),
+  ];
+}
+
+function nodeRateRows(traffic) {
+  const tables = [];
+  for (const { protocol, rates = {} } of traffic || []) {
+    const spec = NODE_RATES[protocol] || [];
+    const unit = protocol === "tcp" ? "B" : "";
+    const rows = spec
+      .filter(([inKey, outKey]) => inKey in rates || (outKey && outKey in rates))
+      .map(([inKey, outKey, text]) => [
+        text,
+        inKey in rates ? formatRate(rates[inKey], unit) : "",
+        outKey && outKey in rates ? formatRate(rates[outKey], unit) : "",
+      ]);
+    const errors = inboundErrorPercent(protocol, rates);
+    if (errors !== null) rows.push(["Errors", formatPercent(errors), ""]);
+    tables.push(table(`${protocol.toUpperCase()} traffic`, ["", "In", "Out"], rows));
+  }
+  return tables;
+}
+
+/** Share of inbound requests that failed (4xx, 5xx, no response; gRPC errors), or null. */
+export function inboundErrorPercent(protocol, rates) {
+  if (protocol === "http" && num(rates.httpIn) > 0) {
+    const failed = num(rates.httpIn4xx) + num(rates.httpIn5xx) + num(rates.httpInNoResponse);
+    return (100 * failed) / num(rates.httpIn);
+  }
+  if (protocol === "grpc" && num(rates.grpcIn) > 0) {
+    return (100 * (num(rates.grpcInErr) + num(rates.grpcInNoResponse))) / num(rates.grpcIn);
+  }
+  return null;
+}
+
+function neighbourList(title, edges, otherEnd, onSelect) {
+  if (edges.empty()) return null;
+  const items = edges.map((edge) => {
+    const other = otherEnd(edge);
+    const status = HEALTH[edge.data("healthStatus")] ? edge.data("healthStatus") : "NA";
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
+        h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
+        nodeName(other.data()),
+      ),
+      h("span", { class: "muted" }, ` ${edgeLabel(edge.data())}`),
+    );
+  });
+  return h("section", {}, h("h3", {}, `${title} (${edges.length})`), h("ul", { class: "neighbours" }, items));
+}
+
+function renderNode(node, onSelect) {
+  const data = node.data();
+  const flags = [
+    data.isRoot && "Root (traffic source)",
+    data.isOutside && "Outside the chosen namespaces",
+    data.isInaccessible && "Inaccessible namespace",
+    data.isIdle && "Idle",
+    data.isInjected && "Injected service node",
+  ].filter(Boolean);
+  const services = (data.destServices || []).map((s) => `${s.name}.${s.namespace}`).join(", ");
+  const incoming = node.incomers("edge");
+  const outgoing = node.outgoers("edge");
+  return [
+    h("p", { class: "panel-kind" }, nodeTypeName(data)),
+    h("h2", { id: "side-panel-title" }, nodeName(data)),
+    healthBadge(data.healthStatus),
+    flags.length ? h("ul", { class: "flags" }, flags.map((flag) => h("li", {}, flag))) : null,
+    facts([
+      ["Namespace", data.namespace],
+      ["Workload", data.workload],
+      ["App", data.app],
+      ["Version", data.version],
+      ["Service", data.service],
+      ["Destination services", services],
+      ["Cluster", data.cluster],
+    ]),
+    nodeRateRows(data.traffic),
+    neighbourList("Inbound", incoming, (edge) => edge.source(), onSelect),
+    neighbourList("Outbound", outgoing, (edge) => edge.target(), onSelect),
+  ];
+}
+
+/**
+ * The panel in `root`. `onSelect(id)` selects another element (from the neighbour
+ * lists); `onClose()` runs when the user closes the panel.
+ */
+export function createSidePanel(root, { onSelect, onClose }) {
+  const body = root.querySelector(".side-panel-body");
+  const closeButton = root.querySelector(".side-panel-close");
+  let currentId = null;
+  let shown = "";
+
+  // What the panel depends on; an update that leaves it alone leaves the panel alone.
+  function signature(ele) {
+    const around = ele.isNode() ? ele.connectedEdges().union(ele.neighborhood("node")) : ele.connectedNodes();
+    return JSON.stringify([ele.data(), around.map((other) => other.data())]);
+  }
+
+  function show(ele) {
+    currentId = ele.id();
+    shown = signature(ele);
+    body.replaceChildren(...[ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele)].flat(2).filter(Boolean));
+    root.hidden = false;
+    root.dataset.kind = ele.isNode() ? "node" : "edge";
+    root.dataset.id = currentId;
+  }
+
+  function close() {
+    if (currentId === null) return;
+    currentId = null;
+    root.hidden = true;
+    delete root.dataset.id;
+    onClose();
+  }
+
+  closeButton.addEventListener("click", close);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !root.hidden) close();
+  });
+
+  return {
+    show,
+    close,
+    currentId: () => currentId,
+    /** After an update: show the new data of the open element, or say that it left. */
+    refresh(cy) {
+      if (currentId === null) return;
+      const ele = cy.getElementById(currentId);
+      if (ele.nonempty()) {
+        if (signature(ele) !== shown) show(ele);
+      } else {
+        shown = "";
+        body.replaceChildren(h("p", { class: "muted" }, "This element is no longer in the graph."));
+      }
+    },
+  };
+}
