@@ -23,7 +23,8 @@ from graph.prometheus import PrometheusError
 
 log = logging.getLogger(__name__)
 
-# Above this share of changed elements a full snapshot is cheaper for the browser.
+# Above this share of added or removed elements the browser re-lays out anyway, so a
+# snapshot says it best. Changed elements alone never need a layout: they go as a delta.
 DELTA_MAX_SHARE = 0.5
 
 
@@ -41,7 +42,8 @@ def update_message(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
         return snapshot_message(new)
     delta = diff_elements(old["elements"], new["elements"])
     total = len(new["elements"]["nodes"]) + len(new["elements"]["edges"])
-    if delta.size() > DELTA_MAX_SHARE * max(total, 1) or old["graphType"] != new["graphType"]:
+    moved = len(delta.added) + len(delta.removed)
+    if moved > DELTA_MAX_SHARE * max(total, 1) or old["graphType"] != new["graphType"]:
         return snapshot_message(new)
     return orjson.dumps({"type": "graph.delta", "timestamp": new["timestamp"],
                          "added": delta.added, "removed": delta.removed,

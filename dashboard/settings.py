@@ -128,8 +128,8 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/cytoscape", BASE_DIR / "node_modules" / "cytoscape" / "dist"),
-    ("vendor/dagre", BASE_DIR / "node_modules" / "dagre" / "dist"),
-    ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre"),
+    # cytoscape-dagre's build bundles dagre itself.
+    ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -12,7 +12,7 @@ const LAYOUT = {
   name: "dagre",
   rankDir: "LR",
   nodeSep: 28,
-  rankSep: 110,
+  rankSep: 130,
   edgeSep: 12,
   padding: 40,
   nodeDimensionsIncludeLabels: true,

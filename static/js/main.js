@@ -66,18 +66,22 @@ function showMessage(text) {
   message.textContent = text || "";
 }
 
+// The graph on screen is not current: the server said so, or the connection is down.
+function dimIfStale() {
+  wrap.classList.toggle("is-stale", state.stale || state.connection === "reconnecting");
+}
+
 function afterUpdate(timestamp) {
   state.timestamp = timestamp;
   state.stale = false;
   state.staleMessage = null;
   document.body.dataset.graphTimestamp = String(timestamp);
   document.body.dataset.stale = "false";
-  wrap.classList.remove("is-stale");
   statusBar.updated(timestamp);
+  dimIfStale();
 
+  statusBar.counts(cy.nodes(), cy.edges());
   const failing = cy.elements('[healthStatus = "Failure"]').length;
-  const degraded = cy.elements('[healthStatus = "Degraded"]').length;
-  statusBar.counts({ nodes: cy.nodes().length, edges: cy.edges().length, failing, degraded });
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
   const over = formatDuration(state.durationSeconds);
@@ -89,6 +93,7 @@ function afterUpdate(timestamp) {
 }
 
 function applySnapshot(snapshot) {
+  if (!snapshot) return;
   graph.applySnapshot(snapshot, { relayout: relayoutNext });
   relayoutNext = false;
   if (snapshot.duration) state.durationSeconds = snapshot.duration;
@@ -109,8 +114,8 @@ function applyError(error) {
   state.stale = true;
   state.staleMessage = error.message || "";
   document.body.dataset.stale = "true";
-  wrap.classList.add("is-stale");
   statusBar.stale(state.staleMessage);
+  dimIfStale();
   if (state.timestamp === null) showMessage("The graph could not be loaded yet.");
 }
 
@@ -126,6 +131,7 @@ function connect() {
     (connection, delayMs) => {
       state.connection = connection;
       statusBar.connection(connection, delayMs);
+      dimIfStale();
     },
   );
 }

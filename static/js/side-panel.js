@@ -92,7 +92,7 @@ function responsesTable(responses) {
         code,
         formatPercent(share),
         Object.entries(flags)
-          .map(([flag, pct]) => `${flag} ${formatPercent(pct)}`)
+          .map(([flag, pct]) => `${flag === "-" ? "none" : flag} ${formatPercent(pct)}`)
           .join(", "),
         Object.keys(hosts).join(", "),
       ];
@@ -120,7 +120,7 @@ function renderEdge(edge) {
       ["mTLS", percentOrNone(data.isMTLS)],
       ["Throughput", data.throughput === undefined ? undefined : formatBytesPerSecond(num(data.throughput))],
     ]),
-    table("Rates", ["", "Value"], rateRows),
+    table("Rates", ["Rate", "Value"], rateRows),
     responsesTable(traffic.responses),
   ];
 }
@@ -139,7 +139,7 @@ function nodeRateRows(traffic) {
       ]);
     const errors = inboundErrorPercent(protocol, rates);
     if (errors !== null) rows.push(["Errors", formatPercent(errors), ""]);
-    tables.push(table(`${protocol.toUpperCase()} traffic`, ["", "In", "Out"], rows));
+    tables.push(table(`${protocol.toUpperCase()} traffic`, ["Rate", "In", "Out"], rows));
   }
   return tables;
 }

@@ -10,6 +10,18 @@ const CONNECTION_TEXT = {
   reconnecting: "Reconnecting…",
 };
 
+const isFailing = (ele) => ele.data("healthStatus") === "Failure";
+const isDegraded = (ele) => ele.data("healthStatus") === "Degraded";
+
+// "12 nodes (3 failing, 1 degraded)"
+function describe(collection, noun) {
+  const failing = collection.filter(isFailing).length;
+  const degraded = collection.filter(isDegraded).length;
+  const notes = [failing && `${failing} failing`, degraded && `${degraded} degraded`].filter(Boolean);
+  const text = `${collection.length} ${noun}${collection.length === 1 ? "" : "s"}`;
+  return notes.length ? `${text} (${notes.join(", ")})` : text;
+}
+
 export function createStatusBar({ bar, banner }, { refreshSeconds }) {
   const updated = bar.querySelector("#status-updated");
   const connection = bar.querySelector("#status-connection");
@@ -33,8 +45,7 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
       // Several missed refreshes: say so even before the server does.
       updated.classList.toggle("is-old", age > 3 * refreshSeconds);
     }
-    const age = banner.querySelector(".age");
-    if (age && timestamp !== null) age.textContent = ` (${formatAge(now - timestamp)})`;
+    tickBannerAge();
     renderConnection();
   }
 
@@ -46,24 +57,46 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
     connection.dataset.state = connectionState;
   }
 
+  function lastGood() {
+    if (timestamp === null) return "No graph has been received yet.";
+    return [
+      "Showing the last good graph, from ",
+      h("time", {}, formatClock(timestamp)),
+      h("span", { class: "age", "aria-hidden": "true" }),
+      ".",
+    ];
+  }
+
+  // The server's own word (graph.error) first; a lost connection otherwise.
   function renderBanner() {
-    banner.hidden = staleMessage === null;
-    if (staleMessage === null) return;
-    const last =
-      timestamp === null
-        ? "No graph has been received yet."
-        : [
-            "Showing the last good graph, from ",
-            h("time", {}, formatClock(timestamp)),
-            h("span", { class: "age", "aria-hidden": "true" }),
-            ".",
-          ];
-    banner.replaceChildren(
-      h("strong", {}, "Stale data: "),
-      h("span", { class: "banner-message" }, staleMessage || "the graph could not be refreshed"),
-      " ",
-      h("span", { class: "banner-last" }, last),
-    );
+    const lost = connectionState === "reconnecting";
+    banner.hidden = staleMessage === null && !lost;
+    if (banner.hidden) return;
+    const kind = staleMessage !== null ? "stale" : "connection";
+    if (banner.dataset.kind === kind && banner.dataset.text === (staleMessage ?? "")) return;
+    banner.dataset.kind = kind;
+    banner.dataset.text = staleMessage ?? "";
+    if (kind === "stale") {
+      const text = staleMessage || "the graph could not be refreshed";
+      banner.replaceChildren(
+        h("strong", {}, "Stale data: "),
+        h("span", { class: "banner-message" }, /[.!?]$/.test(text) ? text : `${text}.`),
+        " ",
+        h("span", { class: "banner-last" }, lastGood()),
+      );
+    } else {
+      banner.replaceChildren(
+        h("strong", {}, "Connection lost: "),
+        "reconnecting to the server… ",
+        h("span", { class: "banner-last" }, lastGood()),
+      );
+    }
+    tickBannerAge();
+  }
+
+  function tickBannerAge() {
+    const age = banner.querySelector(".age");
+    if (age && timestamp !== null) age.textContent = ` (${formatAge(Date.now() / 1000 - timestamp)})`;
   }
 
   window.setInterval(tick, 1000);
@@ -74,11 +107,13 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
     updated(unixSeconds) {
       timestamp = unixSeconds;
       staleMessage = null;
+      delete banner.dataset.kind;
       renderBanner();
       tick();
     },
     stale(message) {
       staleMessage = String(message || "");
+      delete banner.dataset.kind;
       renderBanner();
       tick();
     },
@@ -86,13 +121,12 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
       connectionState = state;
       retryAt = Date.now() / 1000 + delayMs / 1000;
       renderConnection();
+      renderBanner();
     },
-    counts({ nodes, edges, failing, degraded }) {
-      const parts = [`${nodes} nodes`, `${edges} edges`];
-      if (failing) parts.push(`${failing} failing`);
-      if (degraded) parts.push(`${degraded} degraded`);
-      counts.textContent = parts.join(" · ");
-      counts.classList.toggle("has-failures", failing > 0);
+    /** `nodes` and `edges` are Cytoscape collections. */
+    counts(nodes, edges) {
+      counts.replaceChildren(describe(nodes, "node"), " · ", describe(edges, "edge"));
+      counts.classList.toggle("has-failures", nodes.union(edges).some(isFailing));
     },
   };
 }

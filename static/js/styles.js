@@ -64,7 +64,7 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
         "border-color": HEALTH.NA.color,
         label: nodeLabel,
         "font-family": FONT,
-        "font-size": 11,
+        "font-size": 12,
         color: TEXT_COLOR,
         "text-valign": "bottom",
         "text-halign": "center",
@@ -141,6 +141,7 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
       selector: "edge:selected",
       style: {
         width: 4,
+        "z-index": 20,
         "underlay-color": SELECTED_COLOR,
         "underlay-opacity": 0.25,
         "underlay-padding": 4,

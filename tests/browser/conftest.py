@@ -58,7 +58,9 @@ def meshlens_url(browser_prometheus: Any, redis_server: str,
     stop(process)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop of its own while it is open, and
+# must close it before the asyncio tests elsewhere in the session run theirs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
