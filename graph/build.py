@@ -6,31 +6,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appenders import Appender, appenders_for
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Prometheus
+from graph.prometheus import Prometheus, Row
 from graph.sources import istio
 
 
 def build_graph(
     prom: Prometheus, options: GraphOptions, mesh: MeshConfig,
-    health: HealthConfig | None = None,
+    health: HealthConfig | None = None, with_appenders: bool = True,
 ) -> nx.MultiDiGraph:
-    """The traffic graph of options.namespaces at options.query_time (now if unset)."""
+    """The traffic graph of options.namespaces at options.query_time (now if unset).
+
+    Traffic and appender queries go to Prometheus in one parallel batch."""
     queries = istio.namespace_queries(options, mesh)
-    results = prom.query_all([q.query for q in queries], options.resolved_time())
-    maps = istio.namespace_traffic(options, queries, results)
-    return finish_graph(maps, options, mesh, health)
+    appenders = appenders_for(options) if with_appenders else []
+    extra = [[q for q in a.queries(options, mesh)] for a in appenders]
+    batch = [q.query for q in queries] + [q for qs in extra for q in qs]
+    results = prom.query_all(batch, options.resolved_time())
+    maps = istio.namespace_traffic(options, queries, results[:len(queries)])
+    applied = []
+    offset = len(queries)
+    for appender, qs in zip(appenders, extra, strict=True):
+        applied.append((appender, results[offset:offset + len(qs)]))
+        offset += len(qs)
+    return finish_graph(maps, options, mesh, health, applied)
 
 
 def finish_graph(
     maps: Mapping[str, nx.MultiDiGraph], options: GraphOptions, mesh: MeshConfig,
     health: HealthConfig | None = None,
+    appended: Sequence[tuple[Appender, Sequence[list[Row]]]] = (),
 ) -> nx.MultiDiGraph:
     g = traffic.new_map()
     for namespace, ns_map in maps.items():
@@ -39,9 +51,11 @@ def finish_graph(
     mark_roots(g)
     if options.graph_type == ids.SERVICE:
         g = reduce_to_service_graph(g)
+    for appender, rows in appended:
+        appender.apply(g, rows, options)
     annotate_health(g, health or HealthConfig.default())
     g.graph.update(duration=options.duration, graph_type=options.graph_type,
-                   timestamp=options.resolved_time())
+                   timestamp=options.resolved_time(), box_by=options.box_by)
     return g
 
 

@@ -170,8 +170,11 @@ def node_sort_key(n: dict[str, Any]) -> tuple[Any, ...]:
             n.get("version", ""), n.get("service", ""), n.get("workload", ""))
 
 
-def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] = (), extras: bool = True,
-                ) -> dict[str, list[dict[str, Any]]]:
+def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
+                extras: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Nodes and edges; boxes by `box_by`, else by the graph's own `box_by` option."""
+    if box_by is None:
+        box_by = g.graph.get("box_by", ())
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
     edges = [edge_data(u, v, k, d, extras) for u, v, k, d in g.edges(keys=True, data=True)]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
@@ -187,8 +190,8 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] = (), extras: bool =
     return {"nodes": [{"data": n} for n in nodes], "edges": [{"data": e} for e in edges]}
 
 
-def to_config(g: nx.MultiDiGraph, box_by: tuple[str, ...] = (), extras: bool = True,
-              ) -> dict[str, Any]:
+def to_config(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
+              extras: bool = True) -> dict[str, Any]:
     """The whole API body: timestamp, duration, graphType and elements."""
     return {
         "timestamp": g.graph["timestamp"],

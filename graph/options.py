@@ -32,6 +32,9 @@ API_GRAPH_TYPE = {ids.WORKLOAD: "workload", ids.APP: "app", ids.VERSIONED_APP: "
 RATES_HTTP = ("requests", "none")
 RATES_GRPC = ("requests", "sent", "received", "total", "none")
 RATES_TCP = ("sent", "received", "total", "none")
+BOX_BY = ("app", "namespace", "cluster")
+RESPONSE_TIMES = ("avg", "50", "95", "99")
+THROUGHPUTS = ("request", "response")
 
 
 class OptionError(ValueError):
@@ -48,6 +51,8 @@ class Rates:
     http: str = "requests"
     grpc: str = "requests"
     tcp: str = "sent"
+    # Ambient (ztunnel/waypoint) telemetry: "none" reads sidecar reporters only.
+    ambient: str = "none"
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,11 @@ class GraphOptions:
     query_time: int | None = None  # None: now
     inject_service_nodes: bool = True
     include_idle_edges: bool = False
+    include_idle_nodes: bool = False
     rates: Rates = field(default_factory=Rates)
+    box_by: tuple[str, ...] = ()  # "app", "namespace", "cluster": compound boxes
+    response_time: str = "95"  # avg, 50, 95, 99
+    throughput: str = "response"  # request or response bytes
 
     def at(self, query_time: int) -> GraphOptions:
         return replace(self, query_time=query_time)
@@ -88,6 +97,10 @@ class GraphOptions:
             f"duration={self.duration}s",
             f"inject_service_nodes={str(self.inject_service_nodes).lower()}",
             f"include_idle_edges={str(self.include_idle_edges).lower()}",
+            f"include_idle_nodes={str(self.include_idle_nodes).lower()}",
+            "box_by=" + ",".join(self.box_by),
+            f"response_time={self.response_time}",
+            f"throughput={self.throughput}",
             f"rate_http={self.rates.http}",
             f"rate_grpc={self.rates.grpc}",
             f"rate_tcp={self.rates.tcp}",
@@ -159,10 +172,19 @@ def parse_choice(value: str | None, param: str, choices: tuple[str, ...], defaul
     return value
 
 
+def parse_box_by(value: str | None, param: str = "box_by") -> tuple[str, ...]:
+    names = [v.strip() for v in (value or "").split(",") if v.strip() and v.strip() != "none"]
+    for name in names:
+        if name not in BOX_BY:
+            raise OptionError(param, f"{name!r} is not one of {', '.join(BOX_BY)}")
+    return tuple(b for b in BOX_BY if b in names)
+
+
 def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
     """Options from the query parameters of /api/v1/graph and /ws/graph."""
     known = {"namespaces", "graph_type", "duration", "query_time", "inject_service_nodes",
-             "include_idle_edges", "rate_http", "rate_grpc", "rate_tcp"}
+             "include_idle_edges", "include_idle_nodes", "rate_http", "rate_grpc", "rate_tcp",
+             "box_by", "response_time", "throughput"}
     for name in query:
         if name not in known:
             raise OptionError(name, f"unknown parameter; use {', '.join(sorted(known))}")
@@ -174,6 +196,11 @@ def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
         inject_service_nodes=parse_bool(query.get("inject_service_nodes"),
                                         "inject_service_nodes", True),
         include_idle_edges=parse_bool(query.get("include_idle_edges"), "include_idle_edges", False),
+        include_idle_nodes=parse_bool(query.get("include_idle_nodes"), "include_idle_nodes", False),
+        box_by=parse_box_by(query.get("box_by")),
+        response_time=parse_choice(query.get("response_time"), "response_time", RESPONSE_TIMES,
+                                   "95"),
+        throughput=parse_choice(query.get("throughput"), "throughput", THROUGHPUTS, "response"),
         rates=Rates(
             http=parse_choice(query.get("rate_http"), "rate_http", RATES_HTTP, "requests"),
             grpc=parse_choice(query.get("rate_grpc"), "rate_grpc", RATES_GRPC, "requests"),
