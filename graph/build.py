@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import networkx as nx
 
@@ -15,7 +16,8 @@ from graph.appenders import Appender, appenders_for
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Row
-from graph.sources import istio
+from graph.sources import istio, istio_node
+from graph.sources.istio_node import NodeTarget
 
 
 def build_graph(
@@ -39,10 +41,27 @@ def build_graph(
     return finish_graph(maps, options, mesh, health, applied)
 
 
+def build_node_graph(
+    prom: Prometheus, options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
+    health: HealthConfig | None = None, with_appenders: bool = True,
+) -> nx.MultiDiGraph:
+    """The traffic into and out of one node (Kiali's node-detail graph)."""
+    queries = istio_node.node_queries(options, target, mesh)
+    results = prom.query_all([q.query for q in queries], options.resolved_time())
+    g = istio_node.node_traffic(options, queries, results)
+    node_options = replace(options, namespaces=(target.namespace,),
+                           graph_type=ids.WORKLOAD if options.graph_type == ids.SERVICE
+                           else options.graph_type)
+    # A node graph is not reduced to services, whatever the graph type.
+    return finish_graph({target.namespace: g}, node_options, mesh, health,
+                        graph_type=options.graph_type)
+
+
 def finish_graph(
     maps: Mapping[str, nx.MultiDiGraph], options: GraphOptions, mesh: MeshConfig,
     health: HealthConfig | None = None,
     appended: Sequence[tuple[Appender, Sequence[list[Row]]]] = (),
+    graph_type: str | None = None,
 ) -> nx.MultiDiGraph:
     g = traffic.new_map()
     for namespace, ns_map in maps.items():
@@ -54,7 +73,7 @@ def finish_graph(
     for appender, rows in appended:
         appender.apply(g, rows, options)
     annotate_health(g, health or HealthConfig.default())
-    g.graph.update(duration=options.duration, graph_type=options.graph_type,
+    g.graph.update(duration=options.duration, graph_type=graph_type or options.graph_type,
                    timestamp=options.resolved_time(), box_by=options.box_by)
     return g
 

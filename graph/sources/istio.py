@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from graph import ids, traffic
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, Row
 
 REQUESTS = "istio_requests_total"
@@ -76,6 +76,27 @@ def matcher(label: str, namespaces: Sequence[str]) -> str:
     return f'{label}=~"{"|".join(namespaces)}"'
 
 
+def reporter(kind: str, rates: Rates) -> str:
+    """Kiali's reporter matcher: with ambient telemetry, waypoints report too."""
+    if rates.ambient in ("waypoint", "total"):
+        return f'reporter=~"waypoint|{kind}"'
+    return f'reporter="{kind}"'
+
+
+def tcp_app_filter(rates: Rates) -> str:
+    """TCP metrics: leave out ztunnel's own series unless ztunnel traffic is wanted."""
+    return 'app!="ztunnel",' if rates.ambient in ("waypoint", "none") else ""
+
+
+def promql(metric: str, selector: str, options: GraphOptions, mesh: MeshConfig) -> Query:
+    """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked."""
+    idle = "" if options.include_idle_edges else " > 0"
+    labels = labels_for(metric)
+    text = (f"round(sum(rate({metric}{{{selector}}} [{options.duration}s])) "
+            f"by ({','.join(labels)}){idle},0.001)")
+    return Query(with_scope(text, mesh), labels)
+
+
 def with_scope(promql: str, mesh: MeshConfig) -> str:
     """Kiali's query scope: `label="value",` first in every selector."""
     if not mesh.query_scope:
@@ -87,25 +108,22 @@ def with_scope(promql: str, mesh: MeshConfig) -> str:
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
     """The queries of a namespace graph over all of options.namespaces."""
     ns = options.namespaces
-    idle = "" if options.include_idle_edges else " > 0"
     ns_group = ns[0] if len(ns) == 1 else f"({'|'.join(ns)})"
+    source, dest = reporter("source", options.rates), reporter("destination", options.rates)
     out = []
     for metric in metrics_for(options):
-        app = 'app!="ztunnel",' if metric.startswith("istio_tcp") else ""
+        app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ""
         selectors = {
             UNSERVICED: (
-                f'{app}reporter="source",destination_workload_namespace="unknown",'
+                f'{app}{source},destination_workload_namespace="unknown",'
                 f'destination_workload="unknown",'
                 f'destination_service=~"^.+\\\\.{ns_group}\\\\..+$"'
             ),
-            INBOUND: f'{app}reporter="destination",{matcher("destination_workload_namespace", ns)}',
-            OUTBOUND: f'{app}reporter="source",{matcher("source_workload_namespace", ns)}',
+            INBOUND: f'{app}{dest},{matcher("destination_workload_namespace", ns)}',
+            OUTBOUND: f'{app}{source},{matcher("source_workload_namespace", ns)}',
         }
-        labels = labels_for(metric)
         for kind, selector in selectors.items():
-            promql = (f"round(sum(rate({metric}{{{selector}}} [{options.duration}s])) "
-                      f"by ({','.join(labels)}){idle},0.001)")
-            out.append(NamespaceQuery(metric, kind, Query(with_scope(promql, mesh), labels)))
+            out.append(NamespaceQuery(metric, kind, promql(metric, selector, options, mesh)))
     return out
 
 

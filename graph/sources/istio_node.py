@@ -1,0 +1,109 @@
+"""Node graphs: the traffic into and out of one workload, app (version) or service.
+
+From the node's point of view: destination telemetry for what comes in, source telemetry
+for what goes out, as Kiali's node-detail graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from graph import ids
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+from graph.sources.istio import (
+    REQUESTS,
+    TrafficBuilder,
+    metrics_for,
+    promql,
+    reporter,
+    tcp_app_filter,
+)
+
+
+@dataclass(frozen=True)
+class NodeTarget:
+    """The node a node graph is about; names left empty are not part of it."""
+
+    namespace: str
+    workload: str = ""
+    app: str = ""
+    version: str = ""
+    service: str = ""
+    cluster: str = ids.UNKNOWN  # unknown: not narrowed to one cluster
+
+    def node_type(self, graph_type: str) -> str:
+        return ids.node_id(self.cluster, self.namespace, self.service, self.namespace,
+                           self.workload, self.app, self.version, graph_type).node_type
+
+
+@dataclass(frozen=True)
+class NodeQuery:
+    metric: str
+    query: Query
+
+
+def inbound_selector(target: NodeTarget, node_type: str, dest: str, cluster: str) -> str:
+    ns = target.namespace
+    if node_type == ids.NODE_WORKLOAD:
+        return (f'{dest}{cluster},destination_workload_namespace="{ns}",'
+                f'destination_workload="{target.workload}"')
+    if node_type == ids.NODE_APP:
+        version = (f',destination_canonical_revision="{target.version}"'
+                   if ids.is_ok(target.version) else "")
+        return (f'{dest}{cluster},destination_service_namespace="{ns}",'
+                f'destination_canonical_service="{target.app}"{version}')
+    return (f'{dest}{cluster},destination_service_namespace="{ns}",'
+            f'destination_service=~"^{target.service}\\\\.{ns}\\\\..*$"')
+
+
+def outbound_selector(target: NodeTarget, node_type: str, source: str, cluster: str) -> str:
+    ns = target.namespace
+    if node_type == ids.NODE_WORKLOAD:
+        return (f'{source}{cluster},source_workload_namespace="{ns}",'
+                f'source_workload="{target.workload}"')
+    version = (f',source_canonical_revision="{target.version}"'
+               if ids.is_ok(target.version) else "")
+    return (f'{source}{cluster},source_workload_namespace="{ns}",'
+            f'source_canonical_service="{target.app}"{version}')
+
+
+def node_queries(options: GraphOptions, target: NodeTarget, mesh: MeshConfig) -> list[NodeQuery]:
+    """The queries of a node graph, in the order their rows are applied."""
+    node_type = target.node_type(options.graph_type)
+    if node_type not in (ids.NODE_WORKLOAD, ids.NODE_APP, ids.NODE_SERVICE):
+        raise ids.NodeIdError(f"no node graph for a node of type {node_type}")
+    rates = options.rates
+    known = target.cluster != ids.UNKNOWN
+    dest_cluster = f',destination_cluster="{target.cluster}"' if known else ""
+    source_cluster = f',source_cluster="{target.cluster}"' if known else ""
+    out = []
+    for metric in metrics_for(options):
+        tcp = metric.startswith("istio_tcp")
+        # TCP telemetry is always read from the sidecars, whatever the ambient setting.
+        dest = (tcp_app_filter(rates) + 'reporter="destination"' if tcp
+                else reporter("destination", rates))
+        source = (tcp_app_filter(rates) + 'reporter="source"' if tcp
+                  else reporter("source", rates))
+        selectors = []
+        if node_type == ids.NODE_SERVICE and metric == REQUESTS:
+            # Requests to the service that never reached a workload.
+            selectors.append(
+                f'{reporter("source", rates)}{dest_cluster},destination_workload="unknown",'
+                f'destination_service=~"^{target.service}\\\\.{target.namespace}\\\\..*$"')
+        selectors.append(inbound_selector(target, node_type, dest, dest_cluster))
+        if node_type != ids.NODE_SERVICE:
+            selectors.append(outbound_selector(target, node_type, source, source_cluster))
+        out += [NodeQuery(metric, promql(metric, s, options, mesh)) for s in selectors]
+    return out
+
+
+def node_traffic(options: GraphOptions, queries: Sequence[NodeQuery],
+                 results: Sequence[list[Row]]) -> nx.MultiDiGraph:
+    builder = TrafficBuilder(options)
+    for query, rows in zip(queries, results, strict=True):
+        builder.apply(query.metric, rows)
+    return builder.g
