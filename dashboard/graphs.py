@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
-from graph.build import build_graph
+from graph.build import build_graph, build_node_graph
 from graph.cytoscape import to_config
+from graph.kiali_params import KialiRequest
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 
@@ -53,3 +54,12 @@ def namespaces(lookback_s: int = 3600) -> list[str]:
             found.update(prom.label_values(label, metric, now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
+
+
+def kiali_payload(request: KialiRequest) -> dict[str, Any]:
+    """The body Kiali's graph API would give for this request."""
+    if request.target is None:
+        g = build_graph(prometheus(), request.options, mesh_config())
+    else:
+        g = build_node_graph(prometheus(), request.options, request.target, mesh_config())
+    return to_config(g, extras=False, edge_health=request.health)

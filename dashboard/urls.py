@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import views
+from dashboard import kiali_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -11,5 +11,15 @@ urlpatterns = [
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
     path("healthz", views.healthz, name="healthz"),
+    # Kiali's graph API.
+    path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
+    path("api/namespaces/<str:namespace>/workloads/<str:workload>/graph", kiali_views.graph,
+         name="kiali-workload-graph"),
+    path("api/namespaces/<str:namespace>/services/<str:service>/graph", kiali_views.graph,
+         name="kiali-service-graph"),
+    path("api/namespaces/<str:namespace>/applications/<str:app>/graph", kiali_views.graph,
+         name="kiali-app-graph"),
+    path("api/namespaces/<str:namespace>/applications/<str:app>/versions/<str:version>/graph",
+         kiali_views.graph, name="kiali-app-version-graph"),
     path("admin/", admin.site.urls),
 ]

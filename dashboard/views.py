@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from dashboard import live
 from dashboard.graphs import graph_payload, namespaces, prometheus
 from graph.edges import failing_edges, parse_health_filter
+from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 from graph.prometheus import PrometheusError, PrometheusQueryError
 
@@ -29,7 +30,7 @@ def json_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except OptionError as exc:
+        except (OptionError, NodeIdError) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)

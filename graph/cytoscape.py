@@ -2,7 +2,8 @@
 
 Ids are SHA-256 hashes of Kiali's internal ids, rates are strings with Kiali's rounding,
 elements are sorted as Kiali sorts them. `extras=True` adds Meshlens's `healthStatus` on
-every node and edge and a readable `label` on every node.
+every node and edge and a readable `label` on every node; without extras, `edge_health=True`
+gives Kiali's own edge `healthStatus` (only where there is one, as its health appender does).
 """
 
 from __future__ import annotations
@@ -107,14 +108,17 @@ def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool) -> dict[str, Any]:
+def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
+              edge_health: bool = False) -> dict[str, Any]:
     md = d["md"]
     source, target = ids.hash_id(u), ids.hash_id(v)
     data: dict[str, Any] = {"id": ids.edge_hash(source, target, protocol), "source": source,
                             "target": target}
     for key in ("destPrincipal", "healthStatus", "isMTLS", "responseTime", "sourcePrincipal",
                 "throughput"):
-        if key in md and (extras or key != "healthStatus"):
+        if key == "healthStatus" and not (extras or (edge_health and md.get(key, NA) != NA)):
+            continue
+        if key in md:
             data[key] = md[key]
     data["traffic"] = edge_traffic(protocol, md)
     if "rates" in data["traffic"]:
@@ -171,12 +175,13 @@ def node_sort_key(n: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
-                extras: bool = True) -> dict[str, list[dict[str, Any]]]:
+                extras: bool = True, edge_health: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Nodes and edges; boxes by `box_by`, else by the graph's own `box_by` option."""
     if box_by is None:
         box_by = g.graph.get("box_by", ())
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
-    edges = [edge_data(u, v, k, d, extras) for u, v, k, d in g.edges(keys=True, data=True)]
+    edges = [edge_data(u, v, k, d, extras, edge_health)
+             for u, v, k, d in g.edges(keys=True, data=True)]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
@@ -191,11 +196,11 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
 
 
 def to_config(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
-              extras: bool = True) -> dict[str, Any]:
+              extras: bool = True, edge_health: bool = False) -> dict[str, Any]:
     """The whole API body: timestamp, duration, graphType and elements."""
     return {
         "timestamp": g.graph["timestamp"],
         "duration": g.graph["duration"],
         "graphType": g.graph["graph_type"],
-        "elements": to_elements(g, box_by, extras),
+        "elements": to_elements(g, box_by, extras, edge_health),
     }

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, replace
 from graph import ids
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)?$")
-UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$|^\d+$")
+DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)?")
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+                "y": 31536000}
 MAX_DURATION_S = 30 * 86400
 
 # The API's names for graph types, mapped to Kiali's.
@@ -82,6 +84,9 @@ class GraphOptions:
     box_by: tuple[str, ...] = ()  # "app", "namespace", "cluster": compound boxes
     response_time: str = "95"  # avg, 50, 95, 99
     throughput: str = "response"  # request or response bytes
+    # Appenders to run by Kiali's names (responseTime, throughput, securityPolicy,
+    # idleNode); None runs every one Meshlens has.
+    appenders: frozenset[str] | None = None
 
     def at(self, query_time: int) -> GraphOptions:
         return replace(self, query_time=query_time)
@@ -130,13 +135,14 @@ def parse_graph_type(value: str | None, param: str = "graph_type") -> str:
 
 
 def parse_duration(value: str | None, param: str = "duration", default: int = 60) -> int:
-    """Seconds from `60s`, `5m`, `1h`, `2d` or a plain number of seconds."""
+    """Seconds from `60s`, `5m`, `1h30m`, `2d` or a plain number of seconds."""
     if value is None or value == "":
         return default
-    match = DURATION.match(value.strip())
-    if not match:
+    text = value.strip()
+    if not DURATION.match(text):
         raise OptionError(param, f"{value!r} is not a duration such as 60s, 5m or 1h")
-    seconds = int(int(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"])
+    seconds = int(sum(int(n) * UNIT_SECONDS[unit or "s"]
+                      for n, unit in DURATION_PART.findall(text)))
     if seconds < 1 or seconds > MAX_DURATION_S:
         raise OptionError(param, f"{value!r} must be between 1s and 30d")
     return seconds

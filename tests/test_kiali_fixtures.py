@@ -47,5 +47,5 @@ def test_it_draws_kiali_namespace_graph(name: str, prometheus_with: Any) -> None
     server = prometheus_with(kiali.load(name, "series"), request["query_time"])
     options, mesh = options_of(request)
     prom = Prometheus(PrometheusSettings(url=server.url))
-    graph = to_config(build_graph(prom, options, mesh), extras=False)
+    graph = to_config(build_graph(prom, options, mesh, with_appenders=False), extras=False)
     assert graph == kiali.expected(name)

@@ -1,0 +1,21 @@
+"""Kiali's graph API, answered the way Kiali answers it (see graph/kiali_params.py)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from dashboard.graphs import kiali_payload, mesh_config
+from dashboard.views import json_errors
+from graph import kiali_params
+
+
+@require_GET
+@json_errors
+def graph(request: HttpRequest, **path: str) -> HttpResponse:
+    """/api/namespaces/graph and the node routes; `path` holds the route's variables."""
+    try:
+        parsed = kiali_params.parse(request.GET.dict(), path, mesh_config())
+    except kiali_params.ForbiddenNamespace as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    return JsonResponse(kiali_payload(parsed))
