@@ -6,10 +6,13 @@ A bad value fails at start with ImproperlyConfigured naming the variable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+
+from graph.options import OptionError, parse_duration, parse_namespaces
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,6 +154,22 @@ MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
 MESHLENS_QUERY_SCOPE = envpairs("MESHLENS_QUERY_SCOPE", "=")
+# The page's view when its URL names none.
+def envoption(name: str, default: str, parse: Callable[[str], object]) -> str:
+    """A value that graph/options.py must accept, checked now rather than on first use."""
+    value = os.getenv(name, default)
+    try:
+        parse(value)
+    except OptionError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}: {exc.message}") from None
+    return value
+
+
+MESHLENS_DEFAULT_NAMESPACES = (
+    list(parse_namespaces(envoption("MESHLENS_DEFAULT_NAMESPACES", "x", parse_namespaces)))
+    if os.getenv("MESHLENS_DEFAULT_NAMESPACES") else []
+)
+MESHLENS_DEFAULT_DURATION = envoption("MESHLENS_DEFAULT_DURATION", "60s", parse_duration)
 # How long a scope stays live after the last viewer's heartbeat.
 MESHLENS_LIVE_TTL_SECONDS = max(30, 3 * MESHLENS_REFRESH_SECONDS)
 

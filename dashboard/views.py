@@ -53,6 +53,17 @@ def current_graph(options: GraphOptions) -> dict[str, Any]:
     return graph_payload(options)
 
 
+def default_namespaces() -> list[str]:
+    """The configured namespaces, else those seen in telemetry (none if Prometheus is down:
+    the page then shows its namespace picker with the error)."""
+    if settings.MESHLENS_DEFAULT_NAMESPACES:
+        return list(settings.MESHLENS_DEFAULT_NAMESPACES)
+    try:
+        return namespaces()[:20]
+    except PrometheusError:
+        return []
+
+
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     config = {
@@ -60,8 +71,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
         "namespacesPath": "/api/v1/namespaces",
-        "defaults": {"namespaces": ["bookinfo", "boutique"], "graph_type": "workload",
-                     "duration": "60s", "inject_service_nodes": True},
+        "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
+                     "duration": settings.MESHLENS_DEFAULT_DURATION,
+                     "inject_service_nodes": True},
     }
     return render(request, "index.html", {"config": config})
 

@@ -176,6 +176,11 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$simulator_port"]
 EOF
+    # The demo's data arrives every 5 s: refresh as often, and look at the last 30 s by
+    # default, so that an injected fault turns its edge red within about 15 s.
+    export MESHLENS_REFRESH_SECONDS="${MESHLENS_REFRESH_SECONDS:-5}"
+    export MESHLENS_DEFAULT_DURATION="${MESHLENS_DEFAULT_DURATION:-30s}"
+    export MESHLENS_DEFAULT_NAMESPACES="${MESHLENS_DEFAULT_NAMESPACES:-bookinfo,boutique}"
     add simulator "$PY manage.py simulate_mesh --topology bookinfo,boutique --port $simulator_port"
     add prometheus "prometheus --config.file=$RUN_DIR/prometheus.yml --storage.tsdb.path=$RUN_DIR/prometheus-data --web.listen-address=127.0.0.1:$prometheus_port --storage.tsdb.retention.time=1d"
 fi
