@@ -11,6 +11,7 @@ from django.conf import settings
 
 from graph.build import build_graph, build_node_graph
 from graph.cytoscape import to_config
+from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
@@ -39,9 +40,18 @@ def mesh_config() -> MeshConfig:
     )
 
 
+def health_config() -> HealthConfig:
+    """The tolerance rules edited in the admin, then Kiali's defaults for everything else."""
+    from dashboard.models import HealthRule
+
+    rules = [r.to_rule() for r in
+             HealthRule.objects.filter(enabled=True).prefetch_related("tolerances")]
+    return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
+
+
 def graph_payload(options: GraphOptions) -> dict[str, Any]:
     """The /api/v1/graph body for these options (queries Prometheus)."""
-    return to_config(build_graph(prometheus(), options, mesh_config()))
+    return to_config(build_graph(prometheus(), options, mesh_config(), health_config()))
 
 
 def namespaces(lookback_s: int = 3600) -> list[str]:
@@ -59,7 +69,8 @@ def namespaces(lookback_s: int = 3600) -> list[str]:
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
     """The body Kiali's graph API would give for this request."""
     if request.target is None:
-        g = build_graph(prometheus(), request.options, mesh_config())
+        g = build_graph(prometheus(), request.options, mesh_config(), health_config())
     else:
-        g = build_node_graph(prometheus(), request.options, request.target, mesh_config())
+        g = build_node_graph(prometheus(), request.options, request.target, mesh_config(),
+                             health_config())
     return to_config(g, extras=False, edge_health=request.health)

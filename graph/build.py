@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
@@ -15,9 +15,26 @@ from graph import ids, traffic
 from graph.appenders import Appender, appenders_for
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Prometheus, Row
+from graph.prometheus import Prometheus, Query, Row
 from graph.sources import istio, istio_node
 from graph.sources.istio_node import NodeTarget
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """Every query one build sends, in one batch: traffic first, then each appender's."""
+
+    traffic: list[istio.NamespaceQuery]
+    appenders: list[tuple[Appender, list[Query]]]
+
+    def batch(self) -> list[Query]:
+        return [q.query for q in self.traffic] + [q for _, qs in self.appenders for q in qs]
+
+
+def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True) -> QueryPlan:
+    appenders = appenders_for(options) if with_appenders else []
+    return QueryPlan(istio.namespace_queries(options, mesh),
+                     [(a, a.queries(options, mesh)) for a in appenders])
 
 
 def build_graph(
@@ -27,15 +44,12 @@ def build_graph(
     """The traffic graph of options.namespaces at options.query_time (now if unset).
 
     Traffic and appender queries go to Prometheus in one parallel batch."""
-    queries = istio.namespace_queries(options, mesh)
-    appenders = appenders_for(options) if with_appenders else []
-    extra = [[q for q in a.queries(options, mesh)] for a in appenders]
-    batch = [q.query for q in queries] + [q for qs in extra for q in qs]
-    results = prom.query_all(batch, options.resolved_time())
-    maps = istio.namespace_traffic(options, queries, results[:len(queries)])
+    queries = plan(options, mesh, with_appenders)
+    results = prom.query_all(queries.batch(), options.resolved_time())
+    offset = len(queries.traffic)
+    maps = istio.namespace_traffic(options, queries.traffic, results[:offset])
     applied = []
-    offset = len(queries)
-    for appender, qs in zip(appenders, extra, strict=True):
+    for appender, qs in queries.appenders:
         applied.append((appender, results[offset:offset + len(qs)]))
         offset += len(qs)
     return finish_graph(maps, options, mesh, health, applied)

@@ -15,6 +15,9 @@ from tests.support.ports import free_port
 
 GRAPH = f"/api/v1/graph?namespaces=bookinfo&query_time={QUERY_TIME}&duration=60s"
 
+# Views read the health rules from the database.
+pytestmark = pytest.mark.django_db
+
 
 def by_label(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["data"]["label"]: n["data"] for n in body["elements"]["nodes"]}

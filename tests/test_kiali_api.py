@@ -16,6 +16,9 @@ from tests import kiali
 
 REQUIRED = [n for n in kiali.names() if n != "test_ambient_graph"]
 
+# Views read the health rules from the database.
+pytestmark = pytest.mark.django_db
+
 
 def configure(settings: Any, request: dict[str, Any], url: str) -> None:
     config = request["kiali_config"]

@@ -18,9 +18,14 @@ from dashboard import live
 from dashboard.asgi import application
 from dashboard.celery import app as celery_app
 from dashboard.tasks import tick
+from graph.build import plan
+from graph.options import MeshConfig, graph_options_from_query
 from tests import mesh
 
 WS = "/ws/graph?namespaces=bookinfo&duration=60s"
+
+# Refreshes read the health rules from the database, in the worker's and Channels' threads.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +110,9 @@ async def test_it_queries_prometheus_once_per_tick_whatever_the_viewers(
     for viewer in viewers:
         await next_of(viewer, "graph.delta", "graph.snapshot")
     after = await sync_to_async(query_count)(live_prometheus)
-    # One set: requests and TCP bytes, each unserviced/inbound/outbound.
-    assert after - before == 6
+    one_set = len(plan(graph_options_from_query({"namespaces": "bookinfo", "duration": "60s"}),
+                       MeshConfig()).batch())
+    assert after - before == one_set
     for viewer in viewers:
         await viewer.disconnect()
 
