@@ -123,3 +123,28 @@ def test_it_reports_prometheus_and_redis_in_healthz(
     body = Client().get("/healthz").json()
     assert body["checks"]["prometheus"]["ok"] is True
     assert body["checks"]["redis"]["ok"] is True
+
+
+def test_it_applies_health_overrides_from_the_admin(bookinfo_prometheus: Any) -> None:
+    """reviews-v2 -> [ratings] -> ratings-v1 at 50 % 503: Failure by default, Degraded for a
+    rule that tolerates up to 60 % 5xx on the ratings service"""
+    from dashboard.models import HealthRule
+
+    rule = HealthRule.objects.create(namespace="bookinfo", kind="service", name="ratings")
+    rule.tolerances.create(code="5XX", protocol="http", degraded=1, failure=60)
+    body = Client().get(GRAPH).json()
+    assert edge(body, "reviews-v2", "ratings")["healthStatus"] == "Failure"  # reviews-v2 out
+    assert edge(body, "ratings", "ratings-v1")["healthStatus"] == "Failure"  # ratings-v1 in
+    rule.name = "ratings|ratings-v1|reviews-v2"
+    rule.kind = ".*"
+    rule.save()
+    body = Client().get(GRAPH).json()
+    assert edge(body, "reviews-v2", "ratings")["healthStatus"] == "Degraded"
+    assert by_label(body)["ratings"]["healthStatus"] == "Degraded"
+    assert by_label(body)["productpage-v1"]["healthStatus"] == "Healthy"
+
+
+def test_it_edits_health_rules_in_the_admin(admin_client: Client) -> None:
+    response = admin_client.get("/admin/dashboard/healthrule/add/")
+    assert response.status_code == 200
+    assert b"tolerances" in response.content
