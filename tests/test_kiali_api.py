@@ -30,6 +30,7 @@ def configure(settings: Any, request: dict[str, Any], url: str) -> None:
 
 
 def test_it_replays_the_fifteen_required_fixtures() -> None:
+    kiali.require()
     assert len(REQUIRED) == 15, f"kiali fixtures missing under {kiali.FIXTURES}"
 
 

@@ -38,6 +38,7 @@ def options_of(request: dict[str, Any]) -> tuple[GraphOptions, MeshConfig]:
 
 
 def test_it_finds_the_fixtures() -> None:
+    kiali.require()
     assert len(NAMESPACE_GRAPHS) >= 10, f"kiali fixtures missing under {kiali.FIXTURES}"
 
 
