@@ -72,6 +72,55 @@ def tcp_edge(src: Workload, dst: Workload, sent: float, received: float) -> list
     return out
 
 
+def with_labels(series: list[dict[str, Any]], **extra: str) -> list[dict[str, Any]]:
+    """The same series with more labels, e.g. connection_security_policy and principals:
+
+        with_labels(request_edge(a, b, {"200": 3.0}), connection_security_policy="mutual_tls")
+    """
+    return [s | {"labels": s["labels"] | extra} for s in series]
+
+
+def request_labels(src: Workload, dst: Workload, reporter: str,
+                   protocol: str = "http") -> dict[str, str]:
+    """The labels of a request metric other than istio_requests_total (histograms, bytes)."""
+    return labels(src, dst, reporter) | {"request_protocol": protocol, "response_code": "200",
+                                         "response_flags": "-"}
+
+
+def duration_histogram(src: Workload, dst: Workload, buckets: dict[str, float],
+                       sum_ms: float, protocol: str = "http",
+                       reporters: tuple[str, ...] = ("source", "destination"),
+                       ) -> list[dict[str, Any]]:
+    """istio_request_duration_milliseconds of one edge: requests/s in each cumulative bucket
+    {le: rate} (the last "+Inf", which is also the _count), and milliseconds/s in _sum.
+
+        duration_histogram(a, b, {"100": 16.0, "200": 20.0, "+Inf": 20.0}, sum_ms=2600.0)
+    """
+    if src is UNKNOWN:
+        reporters = ("destination",)
+    name = "istio_request_duration_milliseconds"
+    out = []
+    for reporter in reporters:
+        common = request_labels(src, dst, reporter, protocol)
+        out += [{"metric": f"{name}_bucket", "labels": common | {"le": le}, "rate": rate}
+                for le, rate in buckets.items()]
+        out += [{"metric": f"{name}_sum", "labels": common, "rate": sum_ms},
+                {"metric": f"{name}_count", "labels": common, "rate": buckets["+Inf"]}]
+    return out
+
+
+def bytes_edge(src: Workload, dst: Workload, request: float, response: float,
+               protocol: str = "http", reporters: tuple[str, ...] = ("source", "destination"),
+               ) -> list[dict[str, Any]]:
+    """istio_request_bytes_sum and istio_response_bytes_sum of one edge, in bytes/s."""
+    if src is UNKNOWN:
+        reporters = ("destination",)
+    return [{"metric": f"istio_{kind}_bytes_sum", "rate": rate,
+             "labels": request_labels(src, dst, reporter, protocol)}
+            for reporter in reporters
+            for kind, rate in (("request", request), ("response", response))]
+
+
 def rows(series: list[dict[str, Any]], names: tuple[str, ...], reporter: str) -> list[Row]:
     """What Prometheus would answer a query grouped by `names`, for one reporter."""
     return [(tuple(s["labels"].get(n, "") for n in names), s["rate"])

@@ -165,6 +165,53 @@ def is_bad_dest(cluster: str, cluster_ok: bool, svc_ns: str, svc: str, svc_name:
     return ids.is_ok(svc_ns) and cluster_ok and not ids.is_ok(cluster)
 
 
+# (cluster, service namespace, service, workload namespace, workload, app, version): the
+# arguments of ids.node_id and traffic.add_node, without the graph type.
+NodeLabels = tuple[str, str, str, str, str, str, str]
+
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    source: NodeLabels
+    dest: NodeLabels
+
+    def service(self) -> NodeLabels:
+        """The labels of the destination's service node, as injected between the two."""
+        cluster, namespace, name = self.dest[:3]
+        return (cluster, namespace, name, "", "", "", "")
+
+
+def endpoints(values: Sequence[str]) -> Endpoints | None:
+    """Source and destination of a row's first thirteen values (istio.EDGE_LABELS), as the
+    traffic builder reads them; None for the telemetry it drops."""
+    (s_cl, s_ns, s_wl, s_app, s_ver, d_cl, d_svc_ns, d_svc, d_svc_name, d_wl_ns, d_wl, d_app,
+     d_ver) = values[:13]
+    source_cluster = s_cl or ids.UNKNOWN
+    dest_cluster = d_cl or ids.UNKNOWN
+    if is_bad_source(source_cluster, s_cl != "", s_ns, s_wl, s_app):
+        return None
+    if d_svc == EGRESS_HOST and d_svc == d_svc_name:
+        dest_cluster, d_svc_ns, d_svc_name = source_cluster, "istio-system", "istio-egressgateway"
+        d_wl_ns, d_wl, d_app, d_ver = ("istio-system", "istio-egressgateway",
+                                       "istio-egressgateway", "latest")
+    elif not ids.is_ok(dest_cluster) and ids.is_ok(source_cluster) and ids.is_ok(d_svc_ns):
+        dest_cluster = source_cluster  # istio/istio#29373
+    if is_bad_dest(dest_cluster, d_cl != "", d_svc_ns, d_svc, d_svc_name, d_wl):
+        return None
+    return Endpoints((source_cluster, s_ns, "", s_ns, s_wl, s_app, s_ver),
+                     (dest_cluster, d_svc_ns, d_svc_name, d_wl_ns, d_wl, d_app, d_ver))
+
+
+PASSTHROUGH = "PassthroughCluster"
+
+
+def injects_service(service_name: str, dest_node_type: str) -> bool:
+    """Whether a service node goes between caller and destination (Kiali's rule)."""
+    return (ids.is_ok(service_name) and service_name != PASSTHROUGH
+            and dest_node_type != ids.NODE_SERVICE)
+
+
 class TrafficBuilder:
     """Applies query rows to one namespace's traffic map, skipping duplicate series."""
 
@@ -182,8 +229,6 @@ class TrafficBuilder:
         labels = labels_for(metric)
         offset = 1 if protocol == traffic.TCP and not is_requests else 0
         for values, value in rows:
-            (s_cl, s_ns, s_wl, s_app, s_ver, d_cl, d_svc_ns, d_svc, d_svc_name, d_wl_ns, d_wl,
-             d_app, d_ver) = values[offset:offset + 13]
             flags = ""
             code = ""
             if is_requests:
@@ -196,22 +241,10 @@ class TrafficBuilder:
                 code = response_code(protocol, raw_code, grpc_status)
             elif protocol == traffic.TCP:
                 flags = values[labels.index("response_flags")]
-            source_cluster = s_cl or ids.UNKNOWN
-            dest_cluster = d_cl or ids.UNKNOWN
-            if is_bad_source(source_cluster, s_cl != "", s_ns, s_wl, s_app):
-                continue
-            if d_svc == EGRESS_HOST and d_svc == d_svc_name:
-                dest_cluster, d_svc_ns, d_svc_name = source_cluster, "istio-system", \
-                    "istio-egressgateway"
-                d_wl_ns, d_wl, d_app, d_ver = ("istio-system", "istio-egressgateway",
-                                               "istio-egressgateway", "latest")
-            elif not ids.is_ok(dest_cluster) and ids.is_ok(source_cluster) and ids.is_ok(d_svc_ns):
-                dest_cluster = source_cluster  # istio/istio#29373
-            if is_bad_dest(dest_cluster, d_cl != "", d_svc_ns, d_svc, d_svc_name, d_wl):
-                continue
-            self.add(metric, protocol, value, code, flags, d_svc,
-                     (source_cluster, s_ns, "", s_ns, s_wl, s_app, s_ver),
-                     (dest_cluster, d_svc_ns, d_svc_name, d_wl_ns, d_wl, d_app, d_ver))
+            ends = endpoints(values[offset:offset + 13])
+            if ends is not None:
+                host = values[offset + EDGE_LABELS.index("destination_service")]
+                self.add(metric, protocol, value, code, flags, host, ends.source, ends.dest)
 
     def add(self, metric: str, protocol: str, value: float, code: str, flags: str, host: str,
             source: tuple[str, ...], dest: tuple[str, ...]) -> None:
@@ -222,10 +255,7 @@ class TrafficBuilder:
             return
         series = (metric, source, dest, code, flags, host)
         d_cluster, d_svc_ns, d_svc_name = dest[0], dest[1], dest[2]
-        inject = False
-        if self.inject and ids.is_ok(d_svc_name) and d_svc_name != "PassthroughCluster":
-            inject = ids.node_id(*dest, self.graph_type).node_type != ids.NODE_SERVICE
-        if inject:
+        if self.inject and injects_service(d_svc_name, self.g.nodes[dest_id]["node_type"]):
             service_id = traffic.add_node(self.g, d_cluster, d_svc_ns, d_svc_name, "", "", "", "",
                                           self.graph_type)
             self.g.nodes[service_id]["md"]["isInjected"] = True

@@ -1,0 +1,88 @@
+"""Which nodes and edges of the graph a row of Istio telemetry is about.
+
+Appender queries group by `istio.EDGE_LABELS` first (their own labels come after), so that
+a row names its source and destination exactly as a traffic row does. `EdgeResolver`
+turns those thirteen values into node ids by the traffic builder's rules (unknown
+clusters, the egress gateway, bad telemetry, node ids per graph type, service-node
+injection), so an appender's value lands on the edge the traffic drew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graph import ids
+from graph.options import GraphOptions
+from graph.sources.istio import Endpoints, endpoints, injects_service, matcher
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeIds:
+    """The node ids of a row: source, destination, and the injected service node if any."""
+
+    ends: Endpoints
+    source: str
+    dest: str
+    service: str | None
+
+    def hops(self) -> tuple[tuple[str, str], ...]:
+        """The edges the row's traffic is drawn on: caller -> service -> workload, or one."""
+        if self.service is None:
+            return ((self.source, self.dest),)
+        return ((self.source, self.service), (self.service, self.dest))
+
+    def last_hop(self) -> tuple[str, str]:
+        """The edge into the destination: where measurements made there belong.
+
+        Kiali sets response time and throughput only there: the values of the several
+        workloads behind one service cannot be combined into the caller -> service edge."""
+        return (self.service or self.source, self.dest)
+
+
+class EdgeResolver:
+    """Row values -> EdgeIds for one graph type, cached: rows repeat the same thirteen
+    values once per response code, security policy or histogram bucket."""
+
+    def __init__(self, options: GraphOptions) -> None:
+        self.graph_type = options.graph_type
+        self.inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
+        self.cache: dict[tuple[str, ...], EdgeIds | None] = {}
+
+    def resolve(self, values: tuple[str, ...]) -> EdgeIds | None:
+        key = values[:13]
+        if key not in self.cache:
+            self.cache[key] = self.edge_ids(key)
+        return self.cache[key]
+
+    def edge_ids(self, values: tuple[str, ...]) -> EdgeIds | None:
+        ends = endpoints(values)
+        if ends is None:
+            return None
+        try:
+            source = ids.node_id(*ends.source, self.graph_type).id
+            dest = ids.node_id(*ends.dest, self.graph_type)
+        except ids.NodeIdError:
+            return None
+        service = None
+        name = ends.dest[2]
+        if self.inject and injects_service(name, dest.node_type):
+            service = ids.node_id(*ends.service(), self.graph_type).id
+        return EdgeIds(ends, source, dest.id, service)
+
+
+def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str]) -> str:
+    """`sum(rate(...)) by (labels)` over one counter, or the sum of several (by __name__)."""
+    if len(metrics) == 1:
+        series = f"{metrics[0]}{{{selector}}}"
+    else:
+        series = f'{{__name__=~"{"|".join(metrics)}",{selector}}}'
+    return f"sum(rate({series}[{duration}s])) by ({','.join(labels)})"
+
+
+def either_end(namespaces: Sequence[str]) -> tuple[str, str]:
+    """Matchers for the rows Kiali's per-namespace appender queries read together: source
+    workload in a requested namespace, or destination service in one. A PromQL `or` of
+    the two sums (grouped by both labels) gives every such row once."""
+    return (matcher("source_workload_namespace", namespaces),
+            matcher("destination_service_namespace", namespaces))

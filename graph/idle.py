@@ -1,0 +1,98 @@
+"""Idle nodes: workloads, apps and services of the requested namespaces that have telemetry
+in the window but no traffic now.
+
+Kiali adds the services and workloads the Kubernetes API defines and the traffic never
+reached. Meshlens reads no Kubernetes API, so its idle nodes are those that the request
+and TCP series still name with a zero rate: what Kiali's idle edges would reach. They are
+added without edges, marked isIdle. Nodes the graph already has but that carry no traffic
+(those reached by idle edges only, when idle edges are drawn) are marked isIdle too, so
+that a node's idleness does not depend on whether its idle edges are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+
+from graph import ids, traffic
+from graph.edge_keys import EdgeIds, EdgeResolver, rate_by
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+from graph.sources.istio import (
+    EDGE_LABELS,
+    NodeLabels,
+    matcher,
+    metrics_for,
+    reporter,
+    tcp_app_filter,
+    with_scope,
+)
+
+RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
+EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")
+
+
+def idle_promql(metrics: list[str], app: str, options: GraphOptions) -> str:
+    """Edges with series but no traffic, read as the traffic's inbound and outbound
+    queries read them."""
+    ns, rates = options.namespaces, options.rates
+    inbound = (f'{app}{reporter("destination", rates)},'
+               f'{matcher("destination_workload_namespace", ns)}')
+    outbound = f'{app}{reporter("source", rates)},{matcher("source_workload_namespace", ns)}'
+    return (f"{rate_by(metrics, inbound, options.duration, EDGE_LABELS)} == 0 or "
+            f"{rate_by(metrics, outbound, options.duration, EDGE_LABELS)} == 0")
+
+
+class IdleNodes:
+    name = "idleNode"
+
+    def __init__(self) -> None:
+        self.mesh = MeshConfig()
+
+    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
+        self.mesh = mesh  # build_graph asks for the queries before it applies the rows
+        if options.include_idle_edges:
+            return []  # the traffic queries kept the zero-rate series: their nodes are drawn
+        metrics = metrics_for(options)
+        tcp = [m for m in metrics if m.startswith("istio_tcp")]
+        other = [m for m in metrics if m not in tcp]
+        groups = [(other, ""), (tcp, tcp_app_filter(options.rates))]
+        return [Query(with_scope(idle_promql(ms, app, options), mesh), EDGE_LABELS)
+                for ms, app in groups if ms]
+
+    def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
+              options: GraphOptions) -> None:
+        for _, n in g.nodes(data=True):
+            if not any(key in n["md"] for key in RATE_KEYS):
+                n["md"]["isIdle"] = True
+        resolver = EdgeResolver(options)
+        for rows in results:
+            for values, _ in rows:
+                edge = resolver.resolve(values)
+                if edge is not None:
+                    for labels in node_labels(edge):
+                        self.add_idle_node(g, labels, options)
+
+    def add_idle_node(self, g: nx.MultiDiGraph, labels: NodeLabels,
+                      options: GraphOptions) -> None:
+        node = ids.node_id(*labels, options.graph_type)
+        cluster, service_ns, service, workload_ns = labels[:4]
+        namespace = workload_ns if ids.is_ok(workload_ns) else service_ns
+        if (node.id in g or namespace not in options.namespaces
+                or node.node_type == ids.NODE_UNKNOWN or service in EGRESS_CLUSTERS):
+            return
+        if options.graph_type == ids.SERVICE and node.node_type != ids.NODE_SERVICE:
+            return  # the service graph shows services only (and traffic roots)
+        md = g.nodes[traffic.add_node(g, *labels, options.graph_type)]["md"]
+        md["isIdle"] = True
+        if not self.mesh.is_accessible(cluster, namespace):
+            md["isInaccessible"] = True
+
+
+def node_labels(edge: EdgeIds) -> list[NodeLabels]:
+    """The nodes an idle row names: its two ends, and the service node between them."""
+    out = [edge.ends.source, edge.ends.dest]
+    if edge.service is not None:
+        out.append(edge.ends.service())
+    return out

@@ -1,0 +1,73 @@
+"""Response time on HTTP and gRPC edges: the average or a quantile of
+istio_request_duration_milliseconds, in ms, formatted as Kiali formats it ("%.0f").
+
+As in Kiali, destination-reported durations are preferred (they leave out the network
+between the proxies) and source-reported ones fill in the edges without them, the first
+value found for an edge wins, and with service nodes injected the value goes on the
+service -> workload edge only: quantiles of several workloads cannot be combined into one
+for the caller -> service edge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import networkx as nx
+
+from graph import traffic
+from graph.edge_keys import EdgeResolver, rate_by
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+from graph.sources.istio import EDGE_LABELS, matcher, reporter, with_scope
+
+DURATION = "istio_request_duration_milliseconds"
+LABELS = EDGE_LABELS + ("request_protocol",)
+QUANTILES = {"50": 0.5, "95": 0.95, "99": 0.99}
+
+
+def response_time_promql(selector: str, options: GraphOptions) -> str:
+    window = options.duration
+    if options.response_time == "avg":
+        return (f"{rate_by([DURATION + '_sum'], selector, window, LABELS)} / "
+                f"{rate_by([DURATION + '_count'], selector, window, LABELS)} > 0")
+    buckets = rate_by([DURATION + "_bucket"], selector, window, ("le",) + LABELS)
+    return f"histogram_quantile({QUANTILES[options.response_time]}, {buckets}) > 0"
+
+
+def requested_protocols(options: GraphOptions) -> frozenset[str]:
+    """Response times belong to request edges: those drawn from istio_requests_total."""
+    rates = options.rates
+    return frozenset(p for p, rate in ((traffic.HTTP, rates.http), (traffic.GRPC, rates.grpc))
+                     if rate == "requests")
+
+
+class ResponseTime:
+    name = "responseTime"
+
+    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
+        """Destination-reported into the namespaces' services, then source-reported out of
+        their workloads; apply() reads them in this order."""
+        ns, rates = options.namespaces, options.rates
+        selectors = (f'{reporter("destination", rates)},'
+                     f'{matcher("destination_service_namespace", ns)}',
+                     f'{reporter("source", rates)},{matcher("source_workload_namespace", ns)}')
+        return [Query(with_scope(response_time_promql(s, options), mesh), LABELS)
+                for s in selectors]
+
+    def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
+              options: GraphOptions) -> None:
+        protocols = requested_protocols(options)
+        resolver = EdgeResolver(options)
+        found: dict[tuple[str, str, str], float] = {}
+        for rows in results:
+            for values, value in rows:
+                protocol = values[13]
+                if protocol not in protocols or math.isnan(value):
+                    continue
+                edge = resolver.resolve(values)
+                if edge is not None:
+                    found.setdefault((*edge.last_hop(), protocol), value)
+        for (u, v, protocol), value in found.items():
+            if g.has_edge(u, v, key=protocol):
+                g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"

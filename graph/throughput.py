@@ -1,0 +1,51 @@
+"""Throughput on HTTP edges: request or response bytes per second, formatted as Kiali
+formats it ("%.0f").
+
+Request bytes are read where they are sent (source proxy), response bytes where they are
+sent back (destination proxy). The rows of an edge add up; with service nodes injected
+the value goes on the service -> workload edge, as Kiali does, since the caller's bytes
+cannot be split among the workloads behind the service.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import networkx as nx
+
+from graph import traffic
+from graph.edge_keys import EdgeResolver, either_end, rate_by
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+from graph.sources.istio import EDGE_LABELS, reporter, with_scope
+
+
+def throughput_promql(options: GraphOptions) -> str:
+    metric = f"istio_{options.throughput}_bytes_sum"
+    kind = "source" if options.throughput == "request" else "destination"
+    base = f'{reporter(kind, options.rates)},request_protocol="http"'
+    by_source, by_dest = (rate_by([metric], f"{base},{end}", options.duration, EDGE_LABELS)
+                          for end in either_end(options.namespaces))
+    return f"{by_source} > 0 or {by_dest} > 0"
+
+
+class Throughput:
+    name = "throughput"
+
+    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
+        return [Query(with_scope(throughput_promql(options), mesh), EDGE_LABELS)]
+
+    def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
+              options: GraphOptions) -> None:
+        resolver = EdgeResolver(options)
+        found: dict[tuple[str, str], float] = {}
+        for rows in results:
+            for values, value in rows:
+                edge = resolver.resolve(values)
+                if edge is not None and not math.isnan(value):
+                    hop = edge.last_hop()
+                    found[hop] = found.get(hop, 0.0) + value
+        for (u, v), value in found.items():
+            if g.has_edge(u, v, key=traffic.HTTP):
+                g.edges[u, v, traffic.HTTP]["md"]["throughput"] = f"{value:.0f}"

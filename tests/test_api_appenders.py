@@ -1,0 +1,136 @@
+"""GET /api/v1/graph's response time, throughput, mTLS and idle nodes, against a real
+Prometheus on backfilled histograms, byte sums and security labels.
+
+    productpage-v1 -> [reviews] -> reviews-v2      20/s; p95 175 ms, avg 130 ms at the
+                                                   destination (195 ms, 150 ms at the
+                                                   source); 512 B/s up, 2048 B/s down
+    reviews-v2 -> [ratings] -> ratings-v1          3/s on mTLS, 2/s plain text
+    productpage-v1 -> [details] -> details-v1      10/s until half an hour ago, idle now
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.live_env import QUERY_TIME
+from tests.mesh import (
+    DETAILS,
+    PRODUCTPAGE,
+    RATINGS,
+    REVIEWS_V2,
+    bytes_edge,
+    duration_histogram,
+    request_edge,
+    with_labels,
+)
+
+GRAPH = f"/api/v1/graph?namespaces=bookinfo&query_time={QUERY_TIME}&duration=60s"
+REVIEWS_SA = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews"
+RATINGS_SA = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings"
+
+pytestmark = pytest.mark.django_db  # the views read health rules from the database
+
+
+def series() -> list[dict[str, Any]]:
+    # All 20 requests/s within 200 ms, 16 of them within 100 ms: the 19th of 20 (p95) is
+    # 3/4 into the (100, 200] bucket by Prometheus's linear interpolation: 175 ms.
+    timed = (duration_histogram(PRODUCTPAGE, REVIEWS_V2, {"100": 16.0, "200": 20.0,
+                                                          "+Inf": 20.0},
+                                sum_ms=2600.0, reporters=("destination",))
+             + duration_histogram(PRODUCTPAGE, REVIEWS_V2, {"100": 0.0, "200": 20.0,
+                                                            "+Inf": 20.0},
+                                  sum_ms=3000.0, reporters=("source",)))
+    secured = (
+        with_labels(request_edge(REVIEWS_V2, RATINGS, {"200": 3.0}),
+                    connection_security_policy="mutual_tls", source_principal=REVIEWS_SA,
+                    destination_principal=RATINGS_SA)
+        + with_labels(request_edge(REVIEWS_V2, RATINGS, {"200": 2.0}),
+                      connection_security_policy="none", source_principal="unknown",
+                      destination_principal="unknown"))
+    stopped = [s | {"rates": [[QUERY_TIME - 1800, 0.0]]}
+               for s in request_edge(PRODUCTPAGE, DETAILS, {"200": 10.0})]
+    return (request_edge(PRODUCTPAGE, REVIEWS_V2, {"200": 20.0}) + timed
+            + bytes_edge(PRODUCTPAGE, REVIEWS_V2, request=512.0, response=2048.0)
+            + secured + stopped)
+
+
+@pytest.fixture
+def appender_prometheus(prometheus_with: Any, settings: Any) -> Any:
+    server = prometheus_with(series(), QUERY_TIME)
+    settings.PROMETHEUS_URL = server.url
+    return server
+
+
+def get(query: str = "") -> dict[str, Any]:
+    response = Client().get(GRAPH + query)
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def nodes(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n["data"]["label"]: n["data"] for n in body["elements"]["nodes"]}
+
+
+def edge(body: dict[str, Any], source: str, target: str) -> dict[str, Any]:
+    by_label = nodes(body)
+    for e in body["elements"]["edges"]:
+        if (e["data"]["source"], e["data"]["target"]) == (by_label[source]["id"],
+                                                          by_label[target]["id"]):
+            return e["data"]
+    raise AssertionError(f"no edge {source} -> {target}")
+
+
+def test_it_shows_the_p95_response_time_the_destination_measured(
+        appender_prometheus: Any) -> None:
+    """productpage-v1 -> [reviews] -> reviews-v2: on the edge into the workload"""
+    body = get()
+    assert edge(body, "reviews", "reviews-v2")["responseTime"] == "175"
+    assert "responseTime" not in edge(body, "productpage-v1", "reviews")
+
+
+def test_it_shows_the_average_response_time(appender_prometheus: Any) -> None:
+    """productpage-v1 -> reviews-v2: 2600 ms/s over 20 requests/s"""
+    body = get("&response_time=avg&inject_service_nodes=false")
+    assert edge(body, "productpage-v1", "reviews-v2")["responseTime"] == "130"
+
+
+def test_it_shows_response_and_request_throughput(appender_prometheus: Any) -> None:
+    """[reviews] -> reviews-v2: 2048 B/s of responses, 512 B/s of requests"""
+    assert edge(get(), "reviews", "reviews-v2")["throughput"] == "2048"
+    assert edge(get("&throughput=request"), "reviews", "reviews-v2")["throughput"] == "512"
+
+
+def test_it_shows_the_mtls_share_and_principals(appender_prometheus: Any) -> None:
+    """reviews-v2 -> [ratings] -> ratings-v1: 3 of 5 requests/s on mTLS"""
+    body = get()
+    for source, target in (("reviews-v2", "ratings"), ("ratings", "ratings-v1")):
+        data = edge(body, source, target)
+        assert data["isMTLS"] == "60"
+        assert (data["sourcePrincipal"], data["destPrincipal"]) == (REVIEWS_SA, RATINGS_SA)
+    assert "isMTLS" not in edge(body, "productpage-v1", "reviews")
+
+
+def test_it_shows_idle_nodes_only_when_asked(appender_prometheus: Any) -> None:
+    """productpage-v1 -> [details] -> details-v1, idle for half an hour"""
+    assert "details-v1" not in nodes(get())
+    body = get("&include_idle_nodes=true")
+    idle = nodes(body)
+    for label in ("details", "details-v1"):
+        assert idle[label]["isIdle"] is True
+        assert "traffic" not in idle[label]
+    ids = {idle["details"]["id"], idle["details-v1"]["id"]}
+    assert not [e for e in body["elements"]["edges"]
+                if {e["data"]["source"], e["data"]["target"]} & ids]
+    assert "isIdle" not in idle["reviews-v2"]
+
+
+def test_it_draws_idle_edges_without_rates(appender_prometheus: Any) -> None:
+    """productpage-v1 -> [details] -> details-v1, with idle edges and nodes"""
+    body = get("&include_idle_edges=true&include_idle_nodes=true")
+    assert edge(body, "productpage-v1", "details")["traffic"] == {"protocol": "http"}
+    assert edge(body, "details", "details-v1")["traffic"] == {"protocol": "http"}
+    assert nodes(body)["details-v1"]["isIdle"] is True
