@@ -30,6 +30,15 @@ class QueryPlan:
     def batch(self) -> list[Query]:
         return [q.query for q in self.traffic] + [q for _, qs in self.appenders for q in qs]
 
+    def split(self, results: Sequence[list[Row]]) -> list[tuple[Appender, Sequence[list[Row]]]]:
+        """Each appender with its own rows, from the results after the traffic's."""
+        out: list[tuple[Appender, Sequence[list[Row]]]] = []
+        offset = 0
+        for appender, qs in self.appenders:
+            out.append((appender, results[offset:offset + len(qs)]))
+            offset += len(qs)
+        return out
+
 
 def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True) -> QueryPlan:
     appenders = appenders_for(options) if with_appenders else []
@@ -46,13 +55,9 @@ def build_graph(
     Traffic and appender queries go to Prometheus in one parallel batch."""
     queries = plan(options, mesh, with_appenders)
     results = prom.query_all(queries.batch(), options.resolved_time())
-    offset = len(queries.traffic)
-    maps = istio.namespace_traffic(options, queries.traffic, results[:offset])
-    applied = []
-    for appender, qs in queries.appenders:
-        applied.append((appender, results[offset:offset + len(qs)]))
-        offset += len(qs)
-    return finish_graph(maps, options, mesh, health, applied)
+    traffic_count = len(queries.traffic)
+    maps = istio.namespace_traffic(options, queries.traffic, results[:traffic_count])
+    return finish_graph(maps, options, mesh, health, queries.split(results[traffic_count:]))
 
 
 def build_node_graph(
@@ -60,15 +65,18 @@ def build_node_graph(
     health: HealthConfig | None = None, with_appenders: bool = True,
 ) -> nx.MultiDiGraph:
     """The traffic into and out of one node (Kiali's node-detail graph)."""
-    queries = istio_node.node_queries(options, target, mesh)
-    results = prom.query_all([q.query for q in queries], options.resolved_time())
-    g = istio_node.node_traffic(options, queries, results)
+    # A node graph is not reduced to services, whatever the graph type.
     node_options = replace(options, namespaces=(target.namespace,),
                            graph_type=ids.WORKLOAD if options.graph_type == ids.SERVICE
                            else options.graph_type)
-    # A node graph is not reduced to services, whatever the graph type.
+    queries = istio_node.node_queries(options, target, mesh)
+    appenders = appenders_for(node_options) if with_appenders else []
+    extra = QueryPlan([], [(a, a.queries(node_options, mesh)) for a in appenders])
+    results = prom.query_all([q.query for q in queries] + extra.batch(),
+                             options.resolved_time())
+    g = istio_node.node_traffic(options, queries, results[:len(queries)])
     return finish_graph({target.namespace: g}, node_options, mesh, health,
-                        graph_type=options.graph_type)
+                        extra.split(results[len(queries):]), graph_type=options.graph_type)
 
 
 def finish_graph(
