@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from dashboard import live, publish
+from dashboard import auth, live, publish
 from graph.options import OptionError, graph_options_from_query
 
 
@@ -24,6 +24,12 @@ class GraphConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        if not auth.allowed(self.scope.get("user")):
+            await self.send(text_data=orjson.dumps(
+                {"type": "graph.error", "message": "sign in first (MESHLENS_AUTH=login)",
+                 "stale": False}).decode())
+            await self.close(code=4401)
+            return
         query = dict(parse_qsl(self.scope["query_string"].decode()))
         try:
             if "query_time" in query:

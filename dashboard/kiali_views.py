@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from dashboard.auth import api_login
 from dashboard.graphs import kiali_payload, mesh_config
 from dashboard.views import json_errors
 from graph import kiali_params
 
 
 @require_GET
+@api_login
 @json_errors
 def graph(request: HttpRequest, **path: str) -> HttpResponse:
     """/api/namespaces/graph and the node routes; `path` holds the route's variables."""

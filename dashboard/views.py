@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard import live
+from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, prometheus
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
@@ -65,6 +66,7 @@ def default_namespaces() -> list[str]:
 
 
 @require_GET
+@page_login
 def index(request: HttpRequest) -> HttpResponse:
     config = {
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
@@ -79,6 +81,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
     options = graph_options_from_query(request.GET.dict())
@@ -86,6 +89,7 @@ def api_graph(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@api_login
 @json_errors
 def api_edges(request: HttpRequest) -> HttpResponse:
     query = request.GET.dict()
@@ -97,6 +101,7 @@ def api_edges(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@api_login
 @json_errors
 def api_namespaces(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"namespaces": namespaces()})

@@ -148,3 +148,13 @@ def test_it_edits_health_rules_in_the_admin(admin_client: Client) -> None:
     response = admin_client.get("/admin/dashboard/healthrule/add/")
     assert response.status_code == 200
     assert b"tolerances" in response.content
+
+
+def test_it_asks_for_a_sign_in_when_auth_is_login(settings: Any, admin_client: Client) -> None:
+    settings.MESHLENS_AUTH = "login"
+    assert Client().get(GRAPH).status_code == 401
+    assert Client().get("/api/namespaces/graph?namespaces=bookinfo").status_code == 401
+    page = Client().get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/admin/login/")
+    settings.MESHLENS_DEFAULT_NAMESPACES = ["bookinfo"]
+    assert admin_client.get("/").status_code == 200

@@ -146,3 +146,13 @@ async def test_it_rejects_bad_parameters_with_a_message(meshlens_redis: str) -> 
     assert message["message"].startswith("graph_type: ")
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4400
+
+
+async def test_it_turns_away_anonymous_viewers_when_auth_is_login(
+        meshlens_redis: str, settings: Any) -> None:
+    settings.MESHLENS_AUTH = "login"
+    communicator = await connect()
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "graph.error" and "sign in" in message["message"]
+    closed = await communicator.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401
