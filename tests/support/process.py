@@ -7,8 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
+
+from tests.support.ports import free_port, wait_until
 
 _PR_SET_PDEATHSIG = 1
 
@@ -57,3 +61,67 @@ def tail(path: Path, lines: int = 30) -> str:
     except FileNotFoundError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+class ServerError(RuntimeError):
+    """A server did not start; the message carries the tail of its log."""
+
+
+class LoopbackServer(ABC):
+    """A server process on a free loopback port, retried on another port if the one picked
+    was taken meanwhile. Subclasses say how to start it and how to tell it is ready."""
+
+    name = "server"
+    in_use = "address already in use"  # what the server logs when its port is taken
+    error: type[ServerError] = ServerError
+    ready_timeout = 30.0
+
+    def __init__(self, workdir: Path, log_name: str) -> None:
+        self.workdir = Path(workdir)
+        self.log = self.workdir / log_name
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The command line for `self.port`."""
+
+    @abstractmethod
+    def ready(self) -> bool:
+        """Whether the server answers."""
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook, most servers need nothing
+        """Anything to write before the first start (config files)."""
+
+    def start(self, timeout: float | None = None) -> Self:
+        timeout = self.ready_timeout if timeout is None else timeout
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        for _attempt in range(3):
+            self.port = free_port()
+            self._process = spawn(self.command(), self.log)
+            if wait_until(self.ready, timeout, abort=self._exited):
+                return self
+            self.stop()
+            if self.in_use.lower() not in tail(self.log, 10).lower():
+                break
+        raise self.error(f"{self.name} was not ready within {timeout:.0f} s "
+                          f"(log {self.log}):\n{tail(self.log)}")
+
+    def _exited(self) -> bool:
+        return self._process is None or self._process.poll() is not None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop(self._process)
+            self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.support.ports import LOOPBACK, free_port, wait_until
-from tests.support.process import spawn, stop, tail
+from tests.support.ports import LOOPBACK
+from tests.support.process import LoopbackServer, ServerError
 
 STEP_SECONDS = 15
 HISTORY_SECONDS = 7200
@@ -45,7 +45,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _EMPTY_CONFIG = "# No scrape jobs: this server only serves backfilled data.\nscrape_configs: []\n"
 
 
-class PrometheusError(RuntimeError):
+class PrometheusError(ServerError):
     """Prometheus or promtool failed; the message carries the tail of its output."""
 
 
@@ -171,7 +171,7 @@ def data_key(series: Iterable[Series], query_time: int) -> str:
 # --- the server ----------------------------------------------------------------------------
 
 
-class PrometheusServer:
+class PrometheusServer(LoopbackServer):
     """One `prometheus` process serving the TSDB in `storage` on a free loopback port.
 
     ::
@@ -180,43 +180,28 @@ class PrometheusServer:
             prometheus.query("up", time=query_time)
     """
 
+    name = "Prometheus"
+    error = PrometheusError
+    ready_timeout = READY_TIMEOUT_SECONDS
+
     def __init__(self, storage: Path, workdir: Path, *, retention: str = "100y") -> None:
+        super().__init__(workdir, "prometheus.log")
         self.storage = Path(storage)
-        self.workdir = Path(workdir)
         self.retention = retention
-        self.log = self.workdir / "prometheus.log"
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self.config = self.workdir / "prometheus.yml"
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def start(self, timeout: float = READY_TIMEOUT_SECONDS) -> PrometheusServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "prometheus.yml"
-        config.write_text(_EMPTY_CONFIG)
-        for _attempt in range(3):
-            self.port = free_port()
-            self._process = spawn(
-                [
-                    "prometheus",
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={self.storage}",
-                    f"--storage.tsdb.retention.time={self.retention}",
-                    f"--web.listen-address={LOOPBACK}:{self.port}",
-                ],
-                self.log,
-            )
-            if wait_until(self.ready, timeout, abort=self._exited):
-                return self
-            self.stop()
-            if "address already in use" not in tail(self.log, 10):
-                break
-        raise PrometheusError(
-            f"Prometheus on {self.storage} was not ready within {timeout:.0f} s "
-            f"(log {self.log}):\n{tail(self.log)}"
-        )
+    def prepare(self) -> None:
+        self.config.write_text(_EMPTY_CONFIG)
+
+    def command(self) -> list[str]:
+        return ["prometheus", f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.storage}",
+                f"--storage.tsdb.retention.time={self.retention}",
+                f"--web.listen-address={LOOPBACK}:{self.port}"]
 
     def ready(self) -> bool:
         try:
@@ -224,18 +209,6 @@ class PrometheusServer:
                 return bool(response.status == 200)
         except (OSError, urllib.error.URLError):
             return False
-
-    def _exited(self) -> bool:
-        return self._process is None or self._process.poll() is not None
-
-    def stop(self) -> None:
-        if self._process is not None:
-            stop(self._process)
-            self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def query(self, promql: str, time: float) -> list[dict[str, Any]]:
         """Evaluate an instant query at `time`; the `result` list of Prometheus's answer."""
@@ -247,11 +220,6 @@ class PrometheusServer:
             raise PrometheusError(f"{promql!r}: HTTP {exc.code}: {exc.read().decode()}") from exc
         return list(body["data"]["result"])
 
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 class PrometheusPool:
