@@ -257,9 +257,10 @@ class FaultTable:
             spec = parse_spec(spec)
         for name in filter(None, (spec.source, spec.destination)):
             self._check_name(name)
+        # Idle edges (no traffic) cannot fail: a fault by app name leaves them out.
         edges = [
             e for e in self.mesh.requests
-            if _matches(spec.destination, e.destination)
+            if e.rate > 0 and _matches(spec.destination, e.destination)
             and (spec.source is None or _matches(spec.source, e.source))
         ]
         if not edges:

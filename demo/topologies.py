@@ -95,6 +95,10 @@ def _bookinfo() -> Topology:
         for v in ("v1", "v2", "v3")
     ]
     ratings = Workload("ratings-v1", ns, "ratings", service="ratings")
+    # Bookinfo's MongoDB-backed ratings; routing sends it nothing now, but its series from
+    # an earlier rollout remain: the idle edges and idle node of the demo.
+    ratings_v2 = Workload("ratings-v2", ns, "ratings", version="v2", canonical_revision="v2",
+                          service="ratings")
     page_rate = 10.0 + 0.5  # through the gateway, plus a trickle from outside the mesh
     requests = [
         RequestEdge(gateway, productpage, "http", 10.0, (45, 20), 720, 5200, not_found=0.01),
@@ -106,8 +110,10 @@ def _bookinfo() -> Topology:
         RequestEdge(productpage, reviews[2], "http", page_rate / 3, (15, 6), 450, 440),
         RequestEdge(reviews[1], ratings, "http", page_rate / 3, (2, 1), 350, 90),
         RequestEdge(reviews[2], ratings, "http", page_rate / 3, (2, 1), 350, 90),
+        RequestEdge(reviews[1], ratings_v2, "http", 0.0, (3, 1), 350, 90),
+        RequestEdge(reviews[2], ratings_v2, "http", 0.0, (3, 1), 350, 90),
     ]
-    workloads = (gateway, productpage, details, *reviews, ratings)
+    workloads = (gateway, productpage, details, *reviews, ratings, ratings_v2)
     return Topology("bookinfo", workloads, tuple(requests))
 
 

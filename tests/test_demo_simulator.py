@@ -66,8 +66,18 @@ def test_it_counts_each_request_in_both_proxies(healthy: list[Sample]) -> None:
         if src == "unknown":
             continue
         source = total(healthy, **edge(src, dst, "source"))
-        assert source > 0, sim_edge.key
+        assert (source > 0) == (sim_edge.rate > 0), sim_edge.key  # idle edges count nothing
         assert source == total(healthy, **edge(src, dst, "destination")), sim_edge.key
+
+
+def test_it_exports_idle_edges_at_zero() -> None:
+    """reviews-v2 -> ratings-v2: the series exist, and stay at 0 (an idle edge)"""
+    sim = simulator(topology="bookinfo")
+    sim.advance(5.0)
+    idle = [s for s in scrape(sim) if s.name == "istio_requests_total"
+            and s.labels["destination_workload"] == "ratings-v2"]
+    assert {s.labels["reporter"] for s in idle} == {"source", "destination"}
+    assert all(s.value == 0 for s in idle)
 
 
 def test_it_reports_the_sidecarless_client_at_the_destination_only(

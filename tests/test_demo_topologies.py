@@ -16,7 +16,8 @@ def test_it_has_the_bookinfo_edges() -> None:
     """
     ingress -> productpage -> details
     unknown -> productpage -> reviews-v1 | reviews-v2 | reviews-v3
-                              reviews-v2, reviews-v3 -> ratings
+                              reviews-v2, reviews-v3 -> ratings-v1
+                              reviews-v2, reviews-v3 -> ratings-v2 (idle: no traffic now)
     """
     assert edges("bookinfo") == {
         ("istio-ingressgateway", "productpage-v1"),
@@ -27,7 +28,11 @@ def test_it_has_the_bookinfo_edges() -> None:
         ("productpage-v1", "reviews-v3"),
         ("reviews-v2", "ratings-v1"),
         ("reviews-v3", "ratings-v1"),
+        ("reviews-v2", "ratings-v2"),
+        ("reviews-v3", "ratings-v2"),
     }
+    idle = {e.key for e in TOPOLOGIES["bookinfo"].requests if e.rate == 0}
+    assert idle == {("reviews-v2", "ratings-v2"), ("reviews-v3", "ratings-v2")}
     assert edges("bookinfo", "http") == edges("bookinfo")
     assert TOPOLOGIES["bookinfo"].tcp == ()
 
@@ -93,7 +98,7 @@ def test_it_has_an_unknown_source_that_knows_nothing() -> None:
 def test_it_selects_topologies_from_a_comma_list() -> None:
     assert [t.name for t in select("boutique, bookinfo").topologies] == ["boutique", "bookinfo"]
     assert [t.name for t in select(["bookinfo", "bookinfo"]).topologies] == ["bookinfo"]
-    assert len(select("bookinfo,boutique").requests) == 8 + 15
+    assert len(select("bookinfo,boutique").requests) == 10 + 15
 
 
 @pytest.mark.parametrize("value", ["", "bookinfo,hipstershop"])
