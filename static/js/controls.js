@@ -1,92 +1,130 @@
-// The view controls (namespaces, graph type, duration, service nodes) and the URL
-// query that mirrors them, with the API's parameter names.
+// The view controls: namespaces, graph type, duration, edge labels and the Display
+// menu (service nodes, boxes, idle edges and nodes, security badges).
 
 import { h } from "./dom.js";
 import { formatList, parseDuration } from "./labels.js";
+import { BOX_KINDS, DURATIONS, GRAPH_TYPES } from "./view.js";
 
-export const GRAPH_TYPES = [
-  ["workload", "Workload graph"],
-  ["app", "App graph"],
-  ["versioned_app", "Versioned app graph"],
-  ["service", "Service graph"],
+// The edge label select: one option per label, with the statistic that goes with it.
+// Values are `mode` or `mode:statistic`.
+const EDGE_LABEL_OPTIONS = [
+  ["none", "None"],
+  ["rate", "Request rate"],
+  ["percent", "Traffic distribution"],
+  [
+    "Response time",
+    [
+      ["response_time:avg", "Response time (avg)"],
+      ["response_time:50", "Response time (p50)"],
+      ["response_time:95", "Response time (p95)"],
+      ["response_time:99", "Response time (p99)"],
+    ],
+  ],
+  [
+    "Throughput",
+    [
+      ["throughput:request", "Request throughput"],
+      ["throughput:response", "Response throughput"],
+    ],
+  ],
 ];
 
-export const DURATIONS = [
-  ["60s", "Last 1m"],
-  ["5m", "Last 5m"],
-  ["10m", "Last 10m"],
-  ["30m", "Last 30m"],
-  ["1h", "Last 1h"],
-];
+function edgeLabelValue(view) {
+  if (view.edge_labels === "response_time") return `response_time:${view.response_time}`;
+  if (view.edge_labels === "throughput") return `throughput:${view.throughput}`;
+  return view.edge_labels;
+}
 
-/** The view from a query string, with defaults for what it does not say. */
-export function readView(search, defaults) {
-  const query = new URLSearchParams(search);
-  const namespaces = (query.get("namespaces") || "")
-    .split(",")
-    .map((ns) => ns.trim())
-    .filter(Boolean);
-  const graphType = query.get("graph_type");
-  const inject = query.get("inject_service_nodes");
+// Display toggles, by input id: how each reads and writes the view, its default, and
+// what a change needs. `relayout`: another set of nodes or boxes, laid out afresh;
+// `reconnect`: the server builds another graph; neither: the same graph drawn differently.
+function boxToggle(kind) {
   return {
-    namespaces: namespaces.length ? [...new Set(namespaces)] : [...defaults.namespaces],
-    graph_type: GRAPH_TYPES.some(([value]) => value === graphType) ? graphType : defaults.graph_type,
-    duration: parseDuration(query.get("duration") || "") > 0 ? query.get("duration") : defaults.duration,
-    inject_service_nodes:
-      inject === null ? Boolean(defaults.inject_service_nodes) : ["true", "1"].includes(inject),
+    get: (view) => view.box_by.includes(kind),
+    set: (view, on) => {
+      const kinds = new Set(view.box_by);
+      if (on) kinds.add(kind);
+      else kinds.delete(kind);
+      view.box_by = BOX_KINDS.filter((k) => kinds.has(k));
+    },
+    byDefault: false,
+    relayout: true,
+    reconnect: true,
   };
 }
 
-/** `namespaces=a,b&graph_type=…`: the page URL and the WebSocket use the same query. */
-export function viewQuery(view) {
-  return [
-    `namespaces=${view.namespaces.map(encodeURIComponent).join(",")}`,
-    `graph_type=${encodeURIComponent(view.graph_type)}`,
-    `duration=${encodeURIComponent(view.duration)}`,
-    `inject_service_nodes=${view.inject_service_nodes}`,
-  ].join("&");
+function flagToggle(name, { byDefault = false, relayout = false, reconnect = true } = {}) {
+  return {
+    get: (view) => view[name],
+    set: (view, on) => {
+      view[name] = on;
+    },
+    byDefault,
+    relayout,
+    reconnect,
+  };
 }
 
-export function writeUrl(view) {
-  const url = `${window.location.pathname}?${viewQuery(view)}${window.location.hash}`;
-  window.history.replaceState(null, "", url);
-}
+const DISPLAY_TOGGLES = {
+  "inject-service-nodes": flagToggle("inject_service_nodes", { byDefault: true, relayout: true }),
+  "box-namespace": boxToggle("namespace"),
+  "box-cluster": boxToggle("cluster"),
+  "include-idle-edges": flagToggle("include_idle_edges"),
+  "include-idle-nodes": flagToggle("include_idle_nodes"),
+  "badge-security": flagToggle("badge_security", { reconnect: false }),
+};
 
 /**
- * Wire the controls in `root` to `view`. `onChange(view, { relayout })` runs after
- * every change; `actions` holds the handlers of the plain buttons (fit, relayout).
+ * Wire the controls in `root` to `view`. `onChange(view, { relayout, reconnect })`
+ * runs after every change; `actions` maps the ids of plain buttons (fit, re-layout,
+ * over the graph) to their handlers.
  */
 export function createControls(root, { view, namespacesPath, onChange, actions }) {
   const graphType = root.querySelector("#graph-type");
   const duration = root.querySelector("#duration");
-  const inject = root.querySelector("#inject-service-nodes");
+  const edgeLabels = root.querySelector("#edge-labels");
   const picker = createNamespacePicker(root, { view, namespacesPath, onChange });
+  const display = createDisplayMenu(root, { view, onChange });
 
   fillSelect(graphType, GRAPH_TYPES, view.graph_type);
   fillSelect(duration, durationOptions(view.duration), matchingDuration(view.duration));
-  inject.checked = view.inject_service_nodes;
+  fillSelect(edgeLabels, EDGE_LABEL_OPTIONS, edgeLabelValue(view));
 
   graphType.addEventListener("change", () => {
     view.graph_type = graphType.value;
-    onChange(view, { relayout: true });
+    onChange(view, { relayout: true, reconnect: true });
   });
   duration.addEventListener("change", () => {
     view.duration = duration.value;
-    onChange(view, { relayout: false });
+    onChange(view, { relayout: false, reconnect: true });
   });
-  inject.addEventListener("change", () => {
-    view.inject_service_nodes = inject.checked;
-    onChange(view, { relayout: true });
+  edgeLabels.addEventListener("change", () => {
+    const [mode, statistic] = edgeLabels.value.split(":");
+    let reconnect = false;
+    view.edge_labels = mode;
+    // The statistic is computed by the server: another one is another graph.
+    if (mode === "response_time" && statistic !== view.response_time) {
+      view.response_time = statistic;
+      reconnect = true;
+    }
+    if (mode === "throughput" && statistic !== view.throughput) {
+      view.throughput = statistic;
+      reconnect = true;
+    }
+    onChange(view, { relayout: false, reconnect });
   });
   for (const [id, handler] of Object.entries(actions)) {
-    root.querySelector(`#${id}`).addEventListener("click", handler);
+    document.getElementById(id).addEventListener("click", handler);
   }
-  return picker;
+  return { isOpen: () => picker.isOpen() || display.isOpen() };
 }
 
 function fillSelect(select, options, selected) {
+  const option = ([value, text]) => h("option", { value, selected: value === selected }, text);
   select.replaceChildren(
-    ...options.map(([value, text]) => h("option", { value, selected: value === selected }, text)),
+    ...options.map(([value, text]) =>
+      Array.isArray(text) ? h("optgroup", { label: value }, text.map(option)) : option([value, text]),
+    ),
   );
 }
 
@@ -102,6 +140,65 @@ function durationOptions(value) {
   return DURATIONS.some(([option]) => option === selected)
     ? DURATIONS
     : [...DURATIONS, [selected, `Last ${selected}`]];
+}
+
+// A button that opens a menu under it; a click elsewhere or Escape closes it.
+function createPopover(button, menu, { onOpen = () => {} } = {}) {
+  function open() {
+    menu.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    onOpen();
+    const first = menu.querySelector("input");
+    if (first) first.focus();
+  }
+
+  function close({ focusButton = false } = {}) {
+    if (menu.hidden) return;
+    menu.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    if (focusButton) button.focus();
+  }
+
+  button.addEventListener("click", () => (menu.hidden ? open() : close()));
+  document.addEventListener("click", (event) => {
+    if (!menu.hidden && !menu.contains(event.target) && !button.contains(event.target)) close();
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      close({ focusButton: true });
+    }
+  });
+  return { isOpen: () => !menu.hidden };
+}
+
+// The Display menu: checkboxes for what the graph shows. The button counts those
+// that are not at their default, so that a changed view shows with the menu closed.
+function createDisplayMenu(root, { view, onChange }) {
+  const button = root.querySelector("#display-button");
+  const count = root.querySelector("#display-count");
+  const menu = root.querySelector("#display-menu");
+  const entries = Object.entries(DISPLAY_TOGGLES).map(([id, toggle]) => [root.querySelector(`#${id}`), toggle]);
+
+  function describe() {
+    const changed = entries.filter(([, toggle]) => toggle.get(view) !== toggle.byDefault).length;
+    count.textContent = changed ? String(changed) : "";
+    count.hidden = !changed;
+    const on = entries.filter(([, toggle]) => toggle.get(view)).map(([input]) => input.dataset.text);
+    button.title = on.length ? `Showing: ${on.join(", ")}` : "What the graph shows";
+  }
+
+  for (const [input, toggle] of entries) {
+    input.checked = toggle.get(view);
+    input.dataset.text = input.closest("label").textContent.trim();
+    input.addEventListener("change", () => {
+      toggle.set(view, input.checked);
+      describe();
+      onChange(view, { relayout: toggle.relayout, reconnect: toggle.reconnect });
+    });
+  }
+  describe();
+  return createPopover(button, menu);
 }
 
 // A button that opens a list of namespace checkboxes. The list comes from the API
@@ -147,7 +244,7 @@ function createNamespacePicker(root, { view, namespacesPath, onChange }) {
     }
     view.namespaces = chosen;
     describe();
-    onChange(view, { relayout: true });
+    onChange(view, { relayout: true, reconnect: true });
   }
 
   async function load() {
@@ -162,33 +259,7 @@ function createNamespacePicker(root, { view, namespacesPath, onChange }) {
     if (!menu.contains(document.activeElement)) render();
   }
 
-  function open() {
-    menu.hidden = false;
-    button.setAttribute("aria-expanded", "true");
-    load();
-    const first = menu.querySelector("input");
-    if (first) first.focus();
-  }
-
-  function close({ focusButton = false } = {}) {
-    if (menu.hidden) return;
-    menu.hidden = true;
-    button.setAttribute("aria-expanded", "false");
-    if (focusButton) button.focus();
-  }
-
-  button.addEventListener("click", () => (menu.hidden ? open() : close()));
-  document.addEventListener("click", (event) => {
-    if (!menu.hidden && !menu.contains(event.target) && !button.contains(event.target)) close();
-  });
-  menu.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
-      event.stopPropagation();
-      close({ focusButton: true });
-    }
-  });
-
   render();
   load();
-  return { render, isOpen: () => !menu.hidden };
+  return createPopover(button, menu, { onOpen: load });
 }

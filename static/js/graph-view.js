@@ -1,7 +1,7 @@
 // The Cytoscape view: setup, dagre layout left to right, and applying snapshots
 // and deltas in place so that nodes keep their positions across updates.
 
-import { edgeLabel, nodeLabel } from "./labels.js";
+import { isIdleEdge, num } from "./labels.js";
 import { placeNewNodes } from "./placement.js";
 import { buildStylesheet } from "./styles.js";
 
@@ -25,14 +25,45 @@ function sortKey(ele) {
   return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
 }
 
-export function createGraphView(container, { showNamespaceOf }) {
+/**
+ * Classes that stand for what the stylesheet cannot select by data: an idle edge has
+ * traffic without rates; an mTLS edge has `isMTLS` above 0 (a percentage string).
+ */
+function markClasses(ele) {
+  if (!ele.isEdge()) return;
+  const mtls = num(ele.data("isMTLS"));
+  ele.toggleClass("idle", isIdleEdge(ele.data()));
+  ele.toggleClass("mtls", mtls > 0);
+  ele.toggleClass("mtls-partial", mtls > 0 && mtls < 100);
+}
+
+/** `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element. */
+/**
+ * Nodes before edges, and every node after its parent (a namespace box before the app
+ * boxes in it), whatever order they arrive in: a child added before its parent would
+ * lose it.
+ */
+function parentsFirst(elements) {
+  const nodes = elements.filter((e) => e.group === "nodes");
+  const byId = new Map(nodes.map((n) => [n.data.id, n]));
+  const ordered = [];
+  const placed = new Set();
+  function place(node, depth) {
+    if (placed.has(node.data.id) || depth > byId.size) return; // depth: a cycle of parents
+    const parent = byId.get(node.data.parent);
+    if (parent) place(parent, depth + 1);
+    placed.add(node.data.id);
+    ordered.push(node);
+  }
+  for (const node of nodes) place(node, 0);
+  return [...ordered, ...elements.filter((e) => e.group !== "nodes")];
+}
+
+export function createGraphView(container, { nodeLabel, edgeLabel }) {
   const cytoscape = window.cytoscape;
   const cy = cytoscape({
     container,
-    style: buildStylesheet({
-      nodeLabel: (node) => nodeLabel(node.data(), showNamespaceOf(node.data())),
-      edgeLabel: (edge) => edgeLabel(edge.data()),
-    }),
+    style: buildStylesheet({ nodeLabel, edgeLabel }),
     minZoom: 0.15,
     maxZoom: 3,
     boxSelectionEnabled: false,
@@ -150,27 +181,25 @@ export function createGraphView(container, { showNamespaceOf }) {
   // Adds new elements and replaces the data of existing ones; returns the added ones.
   function upsert(elements) {
     const added = [];
-    // Parents before children, nodes before edges.
-    const ordered = [...elements].sort((a, b) => rank(a) - rank(b));
-    for (const element of ordered) {
+    for (const element of parentsFirst(elements)) {
       const data = element.data;
       const existing = cy.getElementById(data.id);
+      let ele = existing;
       if (existing.empty()) {
-        added.push(cy.add({ group: element.group, data }));
+        ele = cy.add({ group: element.group, data });
+        added.push(ele);
       } else if (existing.isEdge() && endsChanged(existing, data)) {
         existing.remove();
-        added.push(cy.add({ group: "edges", data }));
+        ele = cy.add({ group: "edges", data });
+        added.push(ele);
       } else {
         replaceData(existing, data);
       }
+      markClasses(ele);
     }
     return added;
   }
 
-  function rank(element) {
-    if (element.group === "edges") return 2;
-    return element.data.isBox || element.data.nodeType === "box" ? 0 : 1;
-  }
 
   function endsChanged(edge, data) {
     return edge.data("source") !== data.source || edge.data("target") !== data.target;

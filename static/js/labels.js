@@ -46,12 +46,60 @@ export function formatEdgeRate({ protocol, rate }) {
   return protocol === "tcp" ? formatBytesPerSecond(rate) : formatRps(rate);
 }
 
+/** An idle edge: seen within the range of the request, but without traffic now. */
+export function isIdleEdge(data) {
+  return Boolean(data.traffic) && !data.traffic.rates;
+}
+
+/** "0.85 ms", "12.5 ms", "240 ms", "1.25 s" from milliseconds. */
+export function formatMs(ms) {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${ms.toFixed(ms < 1 ? 2 : ms < 100 ? 1 : 0)} ms`;
+}
+
+/** The edge's share of its source's requests: `httpPercentReq` or `grpcPercentReq`. */
+function edgeShare(data) {
+  const rates = (data.traffic && data.traffic.rates) || {};
+  const { protocol } = edgeRates(data);
+  const share = rates[`${protocol}PercentReq`];
+  return share === undefined ? null : num(share);
+}
+
 /** "12.3 rps", "12.3 rps · 30.0 % err", "1.2 kB/s"; empty for an edge without traffic data. */
-export function edgeLabel(data) {
+export function rateLabel(data) {
   if (!data.traffic || !data.traffic.rates) return "";
   const rates = edgeRates(data);
   const text = formatEdgeRate(rates);
   return rates.errorPercent > 0 ? `${text} · ${rates.errorPercent.toFixed(1)} % err` : text;
+}
+
+/**
+ * The text on an edge for the chosen `mode` (none, rate, percent, response_time,
+ * throughput). Idle edges and edges without the chosen number stay blank.
+ */
+export function edgeLabel(data, mode = "rate") {
+  if (!data.traffic || !data.traffic.rates) return "";
+  switch (mode) {
+    case "none":
+      return "";
+    case "percent": {
+      const share = edgeShare(data);
+      return share === null ? "" : `${share.toFixed(1)} %`;
+    }
+    case "response_time":
+      return data.responseTime === undefined ? "" : formatMs(num(data.responseTime));
+    case "throughput":
+      return data.throughput === undefined ? "" : formatBytesPerSecond(num(data.throughput));
+    default:
+      return rateLabel(data);
+  }
+}
+
+const RESPONSE_TIME_NAMES = { avg: "average", 50: "median", 95: "95th percentile", 99: "99th percentile" };
+
+/** "95th percentile", "average": the response time statistic the server computed. */
+export function responseTimeName(stat) {
+  return RESPONSE_TIME_NAMES[stat] || `p${stat}`;
 }
 
 /** The readable name of a node; the server sends `label`, the rest is a fallback. */
@@ -71,9 +119,13 @@ export function nodeName(data) {
   }
 }
 
-/** Name on the first line, namespace on the second when it is worth saying. */
-export function nodeLabel(data, showNamespace) {
-  const name = nodeName(data);
+/**
+ * Name on the first line, namespace on the second when it is worth saying. Inside
+ * the box of its own app, a versioned app node is just its version.
+ */
+export function nodeLabel(data, showNamespace, boxApp = null) {
+  const inOwnBox = boxApp !== null && data.nodeType !== "box" && data.app === boxApp && data.version;
+  const name = inOwnBox ? data.version : nodeName(data);
   const namespace = data.namespace && data.namespace !== "unknown" ? data.namespace : "";
   return showNamespace && namespace ? `${name}\n${namespace}` : name;
 }

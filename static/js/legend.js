@@ -1,7 +1,9 @@
 // The legend, drawn from the same colours and shapes as the graph stylesheet.
 
+import { lockIcon } from "./badges.js";
 import { h, svg } from "./dom.js";
-import { HEALTH, NODE_SHAPES } from "./styles.js";
+import { responseTimeName } from "./labels.js";
+import { BOXES, HEALTH, IDLE_EDGE, NODE_FLAGS, NODE_SHAPES, TCP_EDGE_DASH } from "./styles.js";
 
 const STORAGE_KEY = "meshlens.legend.open";
 const STROKE = HEALTH.NA.color;
@@ -28,10 +30,13 @@ function shapeIcon(shape, { stroke = STROKE, fill = "#ffffff", width = 2, dash =
   return icon(el);
 }
 
-function edgeIcon(color, dash = null) {
+function edgeIcon(color, dash = null, opacity = 1) {
   const line = svg("line", { x1: 1, y1: 10, x2: 13, y2: 10, stroke: color, "stroke-width": 2 });
   if (dash) line.setAttribute("stroke-dasharray", dash);
-  return icon(line, svg("polygon", { points: "12,6 19,10 12,14", fill: color }));
+  const arrow = svg("polygon", { points: "12,6 19,10 12,14", fill: color });
+  const el = icon(line, arrow);
+  el.setAttribute("opacity", opacity);
+  return el;
 }
 
 function rootIcon() {
@@ -50,15 +55,48 @@ function unknownIcon() {
   return base;
 }
 
-function row(iconEl, text) {
-  return h("li", {}, iconEl, h("span", {}, text));
+function boxIcon({ fill, border, width, dash }) {
+  const rect = svg("rect", { x: 1.5, y: 4, width: 17, height: 12, rx: 3.5, fill, stroke: border, "stroke-width": width });
+  if (dash) rect.setAttribute("stroke-dasharray", "4 2");
+  return icon(rect);
+}
+
+function row(iconEl, text, key) {
+  return h("li", { dataset: { key } }, iconEl, h("span", {}, text));
 }
 
 function section(title, rows) {
   return h("section", {}, h("h3", {}, title), h("ul", {}, rows));
 }
 
-export function renderLegend(root) {
+// What the edge labels say, for the chosen label.
+function labelMeaning({ edgeLabels, responseTime, throughput }) {
+  switch (edgeLabels) {
+    case "none":
+      return ["HTTP, gRPC", "TCP"];
+    case "percent":
+      return ["HTTP, gRPC: % of the source's requests", "TCP"];
+    case "response_time":
+      return [`HTTP, gRPC: response time, ${responseTimeName(responseTime)}`, "TCP"];
+    case "throughput":
+      return [`HTTP, gRPC: ${throughput} bytes/s`, "TCP"];
+    default:
+      return ["HTTP, gRPC: requests/s · error %", "TCP: bytes/s"];
+  }
+}
+
+/**
+ * The legend in `root` for what the graph shows now: `context` holds the edge label
+ * choice (`edgeLabels`, `responseTime`, `throughput`), the box kinds present (`boxes`),
+ * and whether idle edges, idle nodes and security badges are drawn.
+ */
+export function renderLegend(root, context = {}) {
+  const {
+    boxes = [],
+    idleEdges = false,
+    idleNodes = false,
+    security = false,
+  } = context;
   const health = Object.values(HEALTH).map(({ color, fill, text }) =>
     h(
       "li",
@@ -69,18 +107,29 @@ export function renderLegend(root) {
     ),
   );
   const shapes = [
-    row(shapeIcon(NODE_SHAPES.workload.shape), NODE_SHAPES.workload.text),
-    row(shapeIcon(NODE_SHAPES.app.shape), NODE_SHAPES.app.text),
-    row(shapeIcon(NODE_SHAPES.service.shape), NODE_SHAPES.service.text),
-    row(unknownIcon(), NODE_SHAPES.unknown.text),
-    row(shapeIcon(NODE_SHAPES.serviceEntry.shape), NODE_SHAPES.serviceEntry.text),
-    row(rootIcon(), "Root (traffic source)"),
-    row(shapeIcon("ellipse", { dash: "3 2", opacity: 0.7 }), "Other namespace"),
-    row(shapeIcon("ellipse", { dash: "1 2" }), "Idle"),
+    row(shapeIcon(NODE_SHAPES.workload.shape), NODE_SHAPES.workload.text, "workload"),
+    row(shapeIcon(NODE_SHAPES.app.shape), NODE_SHAPES.app.text, "app"),
+    row(shapeIcon(NODE_SHAPES.service.shape), NODE_SHAPES.service.text, "service"),
+    row(unknownIcon(), NODE_SHAPES.unknown.text, "unknown"),
+    row(shapeIcon(NODE_SHAPES.serviceEntry.shape), NODE_SHAPES.serviceEntry.text, "service-entry"),
+    row(rootIcon(), "Root (traffic source)", "root"),
+    row(shapeIcon("ellipse", { opacity: NODE_FLAGS.isOutside.opacity }), NODE_FLAGS.isOutside.text, "outside"),
+    row(shapeIcon("ellipse", { dash: NODE_FLAGS.isInaccessible.dash.join(" ") }), NODE_FLAGS.isInaccessible.text,
+      "inaccessible"),
+    idleNodes &&
+      row(shapeIcon("ellipse", { dash: NODE_FLAGS.isIdle.dash.join(" "), opacity: NODE_FLAGS.isIdle.opacity }),
+        NODE_FLAGS.isIdle.text, "idle-node"),
+    ...Object.entries(BOXES)
+      .filter(([kind]) => boxes.includes(kind))
+      .map(([kind, look]) => row(boxIcon(look), look.text, `box-${kind}`)),
   ];
+  const [requests, tcp] = labelMeaning(context);
   const edges = [
-    row(edgeIcon(STROKE), "HTTP, gRPC: requests/s · error %"),
-    row(edgeIcon(STROKE, "4 3"), "TCP: bytes/s"),
+    row(edgeIcon(STROKE), requests, "requests"),
+    row(edgeIcon(STROKE, TCP_EDGE_DASH.join(" ")), tcp, "tcp"),
+    idleEdges && row(edgeIcon(STROKE, IDLE_EDGE.dash.join(" "), IDLE_EDGE.opacity), IDLE_EDGE.text, "idle-edge"),
+    security && row(lockIcon(), "mTLS", "mtls"),
+    security && row(lockIcon({ partial: true }), "Partial mTLS", "mtls-partial"),
   ];
 
   const details = h(

@@ -1,6 +1,7 @@
 // The WebSocket client: connect, dispatch messages by type, reconnect with backoff.
 
 const MAX_DELAY_MS = 10000;
+const REFUSED = 4400;
 
 export function socketUrl(path, query) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -14,8 +15,9 @@ export function backoffDelay(attempt) {
 
 /**
  * Keep a socket open to `url`. `handlers` maps message types ("graph.snapshot", …)
- * to functions of the message; `onState(state, delayMs)` hears "connecting", "live"
- * and "reconnecting". Returns { close, restart }.
+ * to functions of the message; `onState(state, delayMs)` hears "connecting", "live",
+ * "reconnecting" and "refused" (the server rejected the query; no retry). Returns
+ * { close, restart }.
  */
 export function openLive(url, handlers, onState) {
   let socket = null;
@@ -38,8 +40,11 @@ export function openLive(url, handlers, onState) {
       attempt = 0;
       dispatch(event.data);
     });
-    ws.addEventListener("close", () => {
-      if (socket === ws && !closed) scheduleReconnect();
+    ws.addEventListener("close", (event) => {
+      if (socket !== ws || closed) return;
+      // 4400: the server refused the view itself (a bad parameter); asking again is futile.
+      if (event.code === REFUSED) onState("refused", 0);
+      else scheduleReconnect();
     });
   }
 

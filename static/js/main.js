@@ -1,12 +1,14 @@
 // Boot: read the view from the URL, wire the modules, open the live connection.
 
-import { createControls, readView, viewQuery, writeUrl } from "./controls.js";
+import { createEdgeBadges } from "./badges.js";
+import { createControls } from "./controls.js";
 import { createGraphView } from "./graph-view.js";
-import { formatDuration, formatList, parseDuration } from "./labels.js";
+import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
 import { createSidePanel } from "./side-panel.js";
 import { createStatusBar } from "./status-bar.js";
+import { readView, scopeQuery, writeUrl } from "./view.js";
 
 const config = JSON.parse(document.getElementById("meshlens-config").textContent);
 const view = readView(window.location.search, config.defaults);
@@ -24,20 +26,64 @@ const state = {
 const wrap = document.getElementById("graph-wrap");
 const message = document.getElementById("graph-message");
 
-// Name the namespace under a node when several are shown or the node is from elsewhere.
-function showNamespaceOf(data) {
+// Name the namespace under a node when several are shown or the node is from elsewhere,
+// unless a namespace box already names it.
+function showNamespaceOf(node) {
+  const data = node.data();
+  if (data.isBox === "namespace" || data.isBox === "cluster") return false;
+  if (node.ancestors('[isBox = "namespace"]').nonempty()) return false;
   return view.namespaces.length > 1 || (Boolean(data.namespace) && !view.namespaces.includes(data.namespace));
 }
 
+function drawnNodeLabel(node) {
+  const parent = node.parent();
+  const boxApp = parent.nonempty() && parent.data("isBox") === "app" ? parent.data("app") : null;
+  return nodeLabel(node.data(), showNamespaceOf(node), boxApp);
+}
+
+// The legend says what the graph shows: the label choice, the boxes present, and the
+// idle elements and badges when they are drawn.
+const legend = document.getElementById("legend");
+let legendShown = "";
+
+function updateLegend() {
+  const context = {
+    edgeLabels: view.edge_labels,
+    responseTime: view.response_time,
+    throughput: view.throughput,
+    boxes: [...new Set(cy.nodes("[isBox]").map((node) => node.data("isBox")))],
+    idleEdges: view.include_idle_edges || cy.edges(".idle").nonempty(),
+    idleNodes: view.include_idle_nodes || cy.nodes("[?isIdle]").nonempty(),
+    security: view.badge_security,
+  };
+  const signature = JSON.stringify(context);
+  if (signature === legendShown) return;
+  legendShown = signature;
+  renderLegend(legend, context);
+}
+
 // The legend first: it takes its height from the graph's container.
-renderLegend(document.getElementById("legend"));
-const graph = createGraphView(document.getElementById("graph"), { showNamespaceOf });
+renderLegend(legend, {
+  edgeLabels: view.edge_labels,
+  responseTime: view.response_time,
+  throughput: view.throughput,
+  idleEdges: view.include_idle_edges,
+  idleNodes: view.include_idle_nodes,
+  security: view.badge_security,
+});
+const graph = createGraphView(document.getElementById("graph"), {
+  nodeLabel: drawnNodeLabel,
+  edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
+});
 const { cy } = graph;
+const badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
   { bar: document.getElementById("status-bar"), banner: document.getElementById("stale-banner") },
   { refreshSeconds: config.refreshSeconds },
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
+  view,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
@@ -80,7 +126,7 @@ function afterUpdate(timestamp) {
   statusBar.updated(timestamp);
   dimIfStale();
 
-  statusBar.counts(cy.nodes(), cy.edges());
+  statusBar.counts(cy.nodes().not("[isBox]"), cy.edges());
   const failing = cy.elements('[healthStatus = "Failure"]').length;
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
@@ -90,6 +136,8 @@ function afterUpdate(timestamp) {
   const selected = panel.currentId() && cy.getElementById(panel.currentId());
   graph.highlight(selected && selected.nonempty() ? selected : null);
   panel.refresh(cy);
+  updateLegend();
+  badges.update();
 }
 
 function applySnapshot(snapshot) {
@@ -122,7 +170,7 @@ function applyError(error) {
 function connect() {
   if (live) live.close();
   live = openLive(
-    socketUrl(config.wsPath, viewQuery(view)),
+    socketUrl(config.wsPath, scopeQuery(view)),
     {
       "graph.snapshot": (msg) => applySnapshot(msg.graph),
       "graph.delta": applyDelta,
@@ -139,7 +187,7 @@ function connect() {
 createControls(document.getElementById("controls"), {
   view,
   namespacesPath: config.namespacesPath,
-  onChange: (changed, { relayout }) => {
+  onChange: (changed, { relayout, reconnect }) => {
     writeUrl(changed);
     if (relayout) {
       // Another set of nodes: start from a clean slate and lay it out afresh.
@@ -149,7 +197,12 @@ createControls(document.getElementById("controls"), {
       showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
     }
     graph.refreshLabels();
-    connect();
+    badges.setEnabled(view.badge_security);
+    updateLegend();
+    const selected = panel.currentId() && cy.getElementById(panel.currentId());
+    if (selected && selected.nonempty()) panel.show(selected);
+    // Only what the server computes needs another graph; the rest is drawn from this one.
+    if (reconnect) connect();
   },
   actions: {
     "fit-button": () => graph.fit(),
@@ -159,5 +212,5 @@ createControls(document.getElementById("controls"), {
 
 document.body.dataset.stale = "false";
 showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
-window.meshlens = { cy, applySnapshot, applyDelta, applyError, state };
+window.meshlens = { cy, applySnapshot, applyDelta, applyError, state, view };
 connect();

@@ -2,15 +2,18 @@
 
 import { h } from "./dom.js";
 import {
-  edgeLabel,
   edgeRates,
   formatBytesPerSecond,
   formatEdgeRate,
   formatPercent,
+  formatMs,
   formatRps,
+  isIdleEdge,
   nodeName,
   nodeTypeName,
   num,
+  rateLabel,
+  responseTimeName,
 } from "./labels.js";
 import { HEALTH } from "./styles.js";
 
@@ -75,12 +78,23 @@ function formatRate(value, unit) {
   return formatRps(num(value));
 }
 
-function percentOrNone(value) {
-  return value === undefined ? undefined : formatPercent(value);
+function responseTime(data, stat) {
+  if (data.responseTime === undefined) return undefined;
+  return `${formatMs(num(data.responseTime))} (${responseTimeName(stat)})`;
 }
 
-function responseTime(data) {
-  return data.responseTime === undefined ? undefined : `${num(data.responseTime).toFixed(1)} ms`;
+function throughput(data, kind) {
+  if (data.throughput === undefined) return undefined;
+  return `${formatBytesPerSecond(num(data.throughput))} (${kind}s)`;
+}
+
+// "100 %", or the share with "partial" when only some of the traffic is encrypted.
+function mtls(data) {
+  if (data.isMTLS === undefined) return undefined;
+  const percent = num(data.isMTLS);
+  if (percent >= 100) return "100 %";
+  if (percent <= 0) return "none";
+  return `partial: ${formatPercent(percent)} of the traffic`;
 }
 
 function responsesTable(responses) {
@@ -100,7 +114,7 @@ function responsesTable(responses) {
   return table("Responses", ["Code", "Share", "Flags", "Hosts"], rows);
 }
 
-function renderEdge(edge) {
+function renderEdge(edge, view) {
   const data = edge.data();
   const traffic = data.traffic || {};
   const rates = traffic.rates || {};
@@ -114,11 +128,13 @@ function renderEdge(edge) {
     h("h2", { id: "side-panel-title" }, `${nodeName(edge.source().data())} → ${nodeName(edge.target().data())}`),
     healthBadge(data.healthStatus),
     facts([
-      ["Rate", traffic.rates ? formatEdgeRate(headline) : "no traffic"],
-      ["Errors", headline.protocol === "tcp" ? undefined : formatPercent(headline.errorPercent)],
-      ["Response time", responseTime(data)],
-      ["mTLS", percentOrNone(data.isMTLS)],
-      ["Throughput", data.throughput === undefined ? undefined : formatBytesPerSecond(num(data.throughput))],
+      ["Rate", traffic.rates ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle (no traffic now)" : "no traffic"],
+      ["Errors", headline.protocol === "tcp" || !traffic.rates ? undefined : formatPercent(headline.errorPercent)],
+      ["Response time", responseTime(data, view.response_time)],
+      ["Throughput", throughput(data, view.throughput)],
+      ["mTLS", mtls(data)],
+      ["Source principal", data.sourcePrincipal],
+      ["Destination principal", data.destPrincipal],
     ]),
     table("Rates", ["Rate", "Value"], rateRows),
     responsesTable(traffic.responses),
@@ -170,10 +186,20 @@ function neighbourList(title, edges, otherEnd, onSelect) {
         h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
         nodeName(other.data()),
       ),
-      h("span", { class: "muted" }, ` ${edgeLabel(edge.data())}`),
+      h("span", { class: "muted" }, ` ${isIdleEdge(edge.data()) ? "idle" : rateLabel(edge.data())}`),
     );
   });
   return h("section", {}, h("h3", {}, `${title} (${edges.length})`), h("ul", { class: "neighbours" }, items));
+}
+
+// Kiali's service entry: { location: "MESH_EXTERNAL" | "MESH_INTERNAL", hosts: [...] }.
+function serviceEntryFacts(entry) {
+  if (!entry || typeof entry !== "object") return [];
+  const location = { MESH_EXTERNAL: "outside the mesh", MESH_INTERNAL: "inside the mesh" }[entry.location];
+  return [
+    ["Location", location || entry.location],
+    ["Hosts", Array.isArray(entry.hosts) ? entry.hosts.join(", ") : undefined],
+  ];
 }
 
 function renderNode(node, onSelect) {
@@ -201,6 +227,7 @@ function renderNode(node, onSelect) {
       ["Service", data.service],
       ["Destination services", services],
       ["Cluster", data.cluster],
+      ...serviceEntryFacts(data.isServiceEntry),
     ]),
     nodeRateRows(data.traffic),
     neighbourList("Inbound", incoming, (edge) => edge.source(), onSelect),
@@ -210,9 +237,10 @@ function renderNode(node, onSelect) {
 
 /**
  * The panel in `root`. `onSelect(id)` selects another element (from the neighbour
- * lists); `onClose()` runs when the user closes the panel.
+ * lists); `onClose()` runs when the user closes the panel; `view` says which response
+ * time and throughput the server computed.
  */
-export function createSidePanel(root, { onSelect, onClose }) {
+export function createSidePanel(root, { view, onSelect, onClose }) {
   const body = root.querySelector(".side-panel-body");
   const closeButton = root.querySelector(".side-panel-close");
   let currentId = null;
@@ -227,7 +255,7 @@ export function createSidePanel(root, { onSelect, onClose }) {
   function show(ele) {
     currentId = ele.id();
     shown = signature(ele);
-    body.replaceChildren(...[ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele)].flat(2).filter(Boolean));
+    body.replaceChildren(...[ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele, view)].flat(2).filter(Boolean));
     root.hidden = false;
     root.dataset.kind = ele.isNode() ? "node" : "edge";
     root.dataset.id = currentId;

@@ -8,6 +8,7 @@ const CONNECTION_TEXT = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
+  refused: "Not connected: the server refused this view",
 };
 
 const isFailing = (ele) => ele.data("healthStatus") === "Failure";

@@ -16,7 +16,25 @@ export const NODE_SHAPES = {
   service: { shape: "triangle", text: "Service" },
   unknown: { shape: "diamond", text: "Unknown source" },
   serviceEntry: { shape: "hexagon", text: "Service entry" },
+  box: { shape: "round-rectangle", text: "Box" },
 };
+
+// Boxes (compound nodes) by what they group, outermost first.
+export const BOXES = {
+  cluster: { fill: "#fbfbfc", border: "#6a6e73", width: 2, dash: [8, 4], text: "Cluster box" },
+  namespace: { fill: "#eef3f9", border: "#7f9cc0", width: 1.5, dash: null, text: "Namespace box" },
+  app: { fill: "#f4f5f7", border: "#b8bbbe", width: 1, dash: null, text: "App box" },
+};
+
+// Flags that change how a node is drawn, with the look the legend repeats.
+export const NODE_FLAGS = {
+  isOutside: { opacity: 0.7, text: "Other namespace" },
+  isInaccessible: { dash: [5, 3], text: "Inaccessible namespace" },
+  isIdle: { opacity: 0.55, dash: [1, 3], text: "Idle (no traffic now)" },
+};
+
+export const IDLE_EDGE = { opacity: 0.6, dash: [2, 5], text: "Idle (no traffic now)" };
+export const TCP_EDGE_DASH = [6, 3];
 
 export const SELECTED_COLOR = "#0066cc";
 const TEXT_COLOR = "#1f2328";
@@ -38,6 +56,43 @@ function healthRules(group) {
         ? { "border-color": color, "background-color": fill }
         : { "line-color": color, "target-arrow-color": color },
   }));
+}
+
+// Boxes: rounded rectangles around their members, named at the top.
+function boxRules() {
+  return [
+    {
+      selector: "node[?isBox], node:parent",
+      style: {
+        shape: NODE_SHAPES.box.shape,
+        "corner-radius": 10,
+        "background-color": BOXES.app.fill,
+        "background-opacity": 1,
+        "background-image": "none",
+        "border-width": BOXES.app.width,
+        "border-style": "solid",
+        "border-color": BOXES.app.border,
+        "text-valign": "top",
+        "text-halign": "center",
+        "text-margin-y": -3,
+        "font-weight": "bold",
+        padding: 16,
+        opacity: 1,
+      },
+    },
+    ...Object.entries(BOXES).map(([kind, look]) => ({
+      selector: `node[isBox = "${kind}"]`,
+      style: {
+        "background-color": look.fill,
+        "border-color": look.border,
+        "border-width": look.width,
+        "border-style": look.dash ? "dashed" : "solid",
+        ...(look.dash ? { "border-dash-pattern": look.dash } : {}),
+        "font-size": kind === "app" ? 12 : 13,
+        padding: kind === "app" ? 14 : 22,
+      },
+    })),
+  ];
 }
 
 function shapeRules() {
@@ -84,28 +139,25 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
     },
     { selector: "node[?isServiceEntry]", style: { shape: NODE_SHAPES.serviceEntry.shape } },
     ...healthRules("node"),
-    // Root nodes (traffic generators) get a double border.
-    { selector: "node[?isRoot]", style: { "border-style": "double", "border-width": 7 } },
-    { selector: "node[?isIdle]", style: { "border-style": "dotted", "border-color": HEALTH.NA.color } },
-    // Nodes from namespaces outside the request: dashed and dimmed; the label names the namespace.
-    { selector: "node[?isOutside]", style: { "border-style": "dashed", opacity: 0.7 } },
-    { selector: "node[?isRoot][?isOutside]", style: { "border-style": "double" } },
+    // Nodes from namespaces outside the request are dimmed; their label names the namespace.
+    { selector: "node[?isOutside]", style: { opacity: NODE_FLAGS.isOutside.opacity } },
     {
-      selector: "node[?isBox], node:parent",
+      selector: "node[?isInaccessible]",
+      style: { "border-style": "dashed", "border-dash-pattern": NODE_FLAGS.isInaccessible.dash },
+    },
+    {
+      selector: "node[?isIdle]",
       style: {
-        shape: "round-rectangle",
-        "background-color": "#f4f5f7",
-        "background-opacity": 1,
-        "border-width": 1,
-        "border-style": "solid",
-        "border-color": "#b8bbbe",
-        "text-valign": "top",
-        "text-margin-y": -4,
-        "font-weight": "bold",
-        padding: 14,
-        opacity: 1,
+        "border-style": "dashed",
+        "border-dash-pattern": NODE_FLAGS.isIdle.dash,
+        "border-color": HEALTH.NA.color,
+        "background-color": HEALTH.NA.fill,
+        opacity: NODE_FLAGS.isIdle.opacity,
       },
     },
+    // Root nodes (traffic generators) get a double border.
+    { selector: "node[?isRoot]", style: { "border-style": "double", "border-width": 7 } },
+    ...boxRules(),
     {
       selector: "edge",
       style: {
@@ -113,6 +165,7 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
         "curve-style": "bezier",
         "line-color": HEALTH.NA.color,
         "line-style": (edge) => (edgeRates(edge.data()).protocol === "tcp" ? "dashed" : "solid"),
+        "line-dash-pattern": TCP_EDGE_DASH,
         "target-arrow-shape": "triangle",
         "target-arrow-color": HEALTH.NA.color,
         "arrow-scale": 1.1,
@@ -133,6 +186,15 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
     },
     ...healthRules("edge"),
     { selector: 'edge[healthStatus = "Failure"]', style: { width: 3 } },
+    {
+      selector: "edge.idle",
+      style: {
+        "line-style": "dashed",
+        "line-dash-pattern": IDLE_EDGE.dash,
+        "line-cap": "round",
+        opacity: IDLE_EDGE.opacity,
+      },
+    },
     {
       selector: "node:selected",
       style: { "underlay-color": SELECTED_COLOR, "underlay-opacity": 0.25, "underlay-padding": 7 },
