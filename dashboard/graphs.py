@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from graph.build import build_graph, build_node_graph
+from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
@@ -51,7 +51,9 @@ def health_config() -> HealthConfig:
 
 def graph_payload(options: GraphOptions) -> dict[str, Any]:
     """The /api/v1/graph body for these options (queries Prometheus)."""
-    return to_config(build_graph(prometheus(), options, mesh_config(), health_config()))
+    health = health_config()
+    with gc_paused():
+        return to_config(build_graph(prometheus(), options, mesh_config(), health))
 
 
 def namespaces(lookback_s: int = 3600) -> list[str]:
@@ -68,9 +70,11 @@ def namespaces(lookback_s: int = 3600) -> list[str]:
 
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
     """The body Kiali's graph API would give for this request."""
-    if request.target is None:
-        g = build_graph(prometheus(), request.options, mesh_config(), health_config())
-    else:
-        g = build_node_graph(prometheus(), request.options, request.target, mesh_config(),
-                             health_config())
-    return to_config(g, extras=False, edge_health=request.health)
+    health = health_config()
+    with gc_paused():
+        if request.target is None:
+            g = build_graph(prometheus(), request.options, mesh_config(), health)
+        else:
+            g = build_node_graph(prometheus(), request.options, request.target, mesh_config(),
+                                 health)
+        return to_config(g, extras=False, edge_health=request.health)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -39,6 +40,12 @@ def json_errors(view: View) -> View:
             return JsonResponse({"error": str(exc)}, status=503)
 
     return wrapper
+
+
+def graph_response(body: dict[str, Any]) -> HttpResponse:
+    """A graph as JSON, encoded with orjson: several times faster than JsonResponse on the
+    megabytes of a big mesh."""
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 
 def current_graph(options: GraphOptions) -> dict[str, Any]:
@@ -85,7 +92,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
     options = graph_options_from_query(request.GET.dict())
-    return JsonResponse(current_graph(options))
+    return graph_response(current_graph(options))
 
 
 @require_GET

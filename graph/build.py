@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -18,6 +20,23 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
 from graph.sources import istio, istio_node
 from graph.sources.istio_node import NodeTarget
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a graph is built.
+
+    A big graph allocates a few hundred thousand small objects, none of them garbage until
+    the graph is dropped; every collection the allocations trigger would walk them all
+    (and the rest of the process's heap), for nothing. Reference counting still frees
+    everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -80,59 +99,55 @@ def build_node_graph(
 
 
 def finish_graph(
-    maps: Mapping[str, nx.MultiDiGraph], options: GraphOptions, mesh: MeshConfig,
+    maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,
     health: HealthConfig | None = None,
     appended: Sequence[tuple[Appender, Sequence[list[Row]]]] = (),
     graph_type: str | None = None,
 ) -> nx.MultiDiGraph:
-    g = traffic.new_map()
+    """Merge the namespace maps, apply Kiali's finalizers, then appenders and health."""
+    tm = traffic.TrafficMap()
     for namespace, ns_map in maps.items():
-        merge_into(g, namespace, ns_map)
-    mark_outsiders(g, options.namespaces, mesh)
-    mark_roots(g)
+        merge_into(tm, namespace, ns_map)
+    mark_outsiders(tm, options.namespaces, mesh)
+    mark_roots(tm)
     if options.graph_type == ids.SERVICE:
-        g = reduce_to_service_graph(g)
+        tm = reduce_to_service_graph(tm)
+    annotate_health(tm.nodes, tm.edges(), health or HealthConfig.default())
+    g = tm.to_networkx()
     for appender, rows in appended:
         appender.apply(g, rows, options)
-    annotate_health(g, health or HealthConfig.default())
     g.graph.update(duration=options.duration, graph_type=graph_type or options.graph_type,
                    timestamp=options.resolved_time(), box_by=options.box_by)
     return g
 
 
-def merge_into(g: nx.MultiDiGraph, namespace: str, ns_map: nx.MultiDiGraph) -> None:
+def merge_into(tm: traffic.TrafficMap, namespace: str, ns_map: traffic.TrafficMap) -> None:
     """Merge one namespace's map as Kiali does: a node found in both keeps the copy built
     for its own namespace, and gains the other copy's edges that it lacks."""
-    for node_id, attrs in ns_map.nodes(data=True):
-        ns_edges = [(v, k, d) for _, v, k, d in ns_map.out_edges(node_id, keys=True, data=True)]
-        if node_id not in g or "md" not in g.nodes[node_id]:
-            g.add_node(node_id, **attrs)
-            add_edges(g, node_id, ns_edges)
+    for node_id, attrs in ns_map.nodes.items():
+        ns_edges = ns_map.out[node_id]
+        if node_id not in tm:
+            tm.add_node(node_id, **attrs)
+            tm.out[node_id] = dict(ns_edges)
             continue
         if attrs["namespace"] == namespace:
-            old_edges = [(v, k, d) for _, v, k, d in g.out_edges(node_id, keys=True, data=True)]
-            g.remove_edges_from([(node_id, v, k) for v, k, _ in old_edges])
-            g.nodes[node_id].clear()
-            g.nodes[node_id].update(attrs)
-            add_edges(g, node_id, ns_edges)
-            extra = old_edges
+            extra = tm.out[node_id]
+            tm.nodes[node_id] = attrs
+            tm.out[node_id] = dict(ns_edges)
         else:
             extra = ns_edges
-        kept_md = g.nodes[node_id]["md"]
-        for v, k, d in extra:
-            if not g.has_edge(node_id, v, key=k):
-                add_edges(g, node_id, [(v, k, d)])
-                traffic.add_outgoing(kept_md, d["md"])
+        kept_md = tm.nodes[node_id]["md"]
+        edges = tm.out[node_id]
+        for key, data in extra.items():
+            if key not in edges:
+                edges[key] = data
+                traffic.add_outgoing(kept_md, data["md"])
 
 
-def add_edges(g: nx.MultiDiGraph, source: str, edges: list[tuple[str, str, dict]]) -> None:
-    for target, key, data in edges:
-        g.add_edge(source, target, key=key, **data)
-
-
-def mark_outsiders(g: nx.MultiDiGraph, namespaces: tuple[str, ...], mesh: MeshConfig) -> None:
+def mark_outsiders(tm: traffic.TrafficMap, namespaces: tuple[str, ...],
+                   mesh: MeshConfig) -> None:
     """isOutside: a namespace not requested; isInaccessible: one the user may not see."""
-    for _, n in g.nodes(data=True):
+    for n in tm.nodes.values():
         md = n["md"]
         node_type, namespace = n["node_type"], n["namespace"]
         if node_type == ids.NODE_UNKNOWN or (node_type == ids.NODE_SERVICE and (
@@ -144,45 +159,43 @@ def mark_outsiders(g: nx.MultiDiGraph, namespaces: tuple[str, ...], mesh: MeshCo
             md["isInaccessible"] = True
 
 
-def mark_roots(g: nx.MultiDiGraph) -> None:
+def mark_roots(tm: traffic.TrafficMap) -> None:
     """isRoot: a node that sends traffic and receives none (a traffic generator)."""
-    for node_id, n in g.nodes(data=True):
-        if g.out_degree(node_id) and not g.in_degree(node_id):
+    targets = {target for edges in tm.out.values() for target, _ in edges}
+    for node_id, n in tm.nodes.items():
+        if tm.out[node_id] and node_id not in targets:
             n["md"]["isRoot"] = True
 
 
-def reduce_to_service_graph(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+def reduce_to_service_graph(tm: traffic.TrafficMap) -> traffic.TrafficMap:
     """Kiali's service graph: service -> service edges through the workloads between them;
     roots that call services stay as they are."""
-    reduced = traffic.new_map()
-    for node_id, n in g.nodes(data=True):
+    reduced = traffic.TrafficMap()
+    nodes = tm.nodes
+    for node_id, n in nodes.items():
+        md = n["md"]
         if n["node_type"] != ids.NODE_SERVICE:
-            if n["md"].get("isRoot"):
-                out_edges = g.out_edges(node_id, keys=True, data=True)
-                to_services = [(v, k, d) for _, v, k, d in out_edges
-                               if g.nodes[v]["node_type"] == ids.NODE_SERVICE]
-                if to_services:
-                    traffic.reset_outgoing(n["md"])
-                    reduced.add_node(node_id, **n)
-                    for v, k, d in to_services:
-                        traffic.add_outgoing(n["md"], d["md"])
-                        reduced.add_edge(node_id, v, key=k, **d)
+            to_services = {key: d for key, d in tm.out[node_id].items()
+                           if nodes[key[0]]["node_type"] == ids.NODE_SERVICE
+                           } if md.get("isRoot") else {}
+            if to_services:
+                traffic.reset_outgoing(md)
+                reduced.add_node(node_id, **n)
+                for d in to_services.values():
+                    traffic.add_outgoing(md, d["md"])
+                reduced.out[node_id] = to_services
             continue
         reduced.add_node(node_id, **n)
-        traffic.reset_outgoing(n["md"])
-        for _, workload, _k in list(g.out_edges(node_id, keys=True)):
-            for _, service, key, d in g.out_edges(workload, keys=True, data=True):
-                if g.nodes[service]["node_type"] != ids.NODE_SERVICE:
+        traffic.reset_outgoing(md)
+        edges = reduced.out[node_id]
+        for workload, _ in list(tm.out[node_id]):
+            for (service, protocol), d in tm.out[workload].items():
+                if nodes[service]["node_type"] != ids.NODE_SERVICE:
                     continue
-                if reduced.has_edge(node_id, service, key=key):
-                    existing = reduced.edges[node_id, service, key]
-                    traffic.add_outgoing(n["md"], d["md"])
-                    traffic.aggregate_edge(existing["md"], d["md"], key)
+                traffic.add_outgoing(md, d["md"])
+                existing = edges.get((service, protocol))
+                if existing is None:
+                    edges[(service, protocol)] = {**d, "source_md": md}
                 else:
-                    reduced.add_edge(node_id, service, key=key, **{**d, "source_md": n["md"]})
-                    traffic.add_outgoing(n["md"], d["md"])
-    # Edges may name services that only appear as destinations: give them their attributes.
-    for node_id in reduced.nodes:
-        if "md" not in reduced.nodes[node_id]:
-            reduced.nodes[node_id].update(g.nodes[node_id])
+                    traffic.aggregate_edge(existing["md"], d["md"], protocol)
     return reduced

@@ -31,6 +31,8 @@ def format_rate(value: float, min_precision: int = 2) -> str:
     >>> format_rate(50), format_rate(0.004), format_rate(0.0000004)
     ('50.00', '0.004', '0.00000')
     """
+    if value >= 1 and min_precision == 2:
+        return f"{value:.2f}"
     precision, scaled = 0, value
     while value > 0 and precision < 5 and scaled < 1:
         scaled *= 10
@@ -109,9 +111,13 @@ def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
 
 
 def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
-              edge_health: bool = False) -> dict[str, Any]:
+              edge_health: bool = False, hashed: dict[str, str] | None = None,
+              ) -> dict[str, Any]:
+    """An edge's data; `hashed` holds the nodes' JSON ids when already computed."""
     md = d["md"]
-    source, target = ids.hash_id(u), ids.hash_id(v)
+    if hashed is None:
+        hashed = {u: ids.hash_id(u), v: ids.hash_id(v)}
+    source, target = hashed[u], hashed[v]
     data: dict[str, Any] = {"id": ids.edge_hash(source, target, protocol), "source": source,
                             "target": target}
     for key in ("destPrincipal", "healthStatus", "isMTLS", "responseTime", "sourcePrincipal",
@@ -180,7 +186,8 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
     if box_by is None:
         box_by = g.graph.get("box_by", ())
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
-    edges = [edge_data(u, v, k, d, extras, edge_health)
+    hashed = {node_id: n["id"] for node_id, n in zip(g.nodes, nodes, strict=True)}
+    edges = [edge_data(u, v, k, d, extras, edge_health, hashed)
              for u, v, k, d in g.edges(keys=True, data=True)]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):

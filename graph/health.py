@@ -12,11 +12,9 @@ takes the worse; a node takes the worst of its inbound and outbound traffic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import networkx as nx
 
 from graph import ids
 
@@ -101,21 +99,21 @@ class HealthConfig:
         return DEFAULT_TOLERANCES
 
 
+Counts = dict[str, float]  # response code -> requests per second
+
+
+def response_counts(responses: dict[str, dict[str, Any]]) -> Counts:
+    """{code: {"flags": {flag: rate}, ...}} -> {code: rate} (Kiali counts by flags)."""
+    return {code: sum(d["flags"].values()) for code, d in responses.items()}
+
+
 def responses_status(
     protocol: str, responses: dict[str, dict[str, Any]], direction: str,
     tolerances: Sequence[Tolerance],
 ) -> str:
     """The status of one protocol's responses {code: {"flags": {flag: rate}}}."""
-    counts = {code: sum(d["flags"].values()) for code, d in responses.items()}
-    total = sum(counts.values())
-    if total <= 0:
-        return NA
-    statuses = [HEALTHY]
-    for tol in tolerances:
-        if tol.applies(protocol, direction):
-            errors = sum(n for code, n in counts.items() if tol.matches_code(code))
-            statuses.append(tol.status(errors / total * 100))
-    return worst(statuses)
+    return Judge(HealthConfig()).status(protocol, response_counts(responses), direction,
+                                        tuple(tolerances))
 
 
 def node_name(n: dict[str, Any]) -> tuple[str, str]:
@@ -128,46 +126,86 @@ def node_name(n: dict[str, Any]) -> tuple[str, str]:
     return "workload", n["workload"]
 
 
-def edge_status(g: nx.MultiDiGraph, u: str, v: str, protocol: str, md: dict[str, Any],
-                config: HealthConfig) -> str:
-    if protocol == "tcp":
-        return HEALTHY if md.get("tcp", 0) > 0 else NA
-    responses = md.get(f"{protocol}Responses", {})
-    source, dest = g.nodes[u], g.nodes[v]
-    out_tol = config.tolerances(source["namespace"], *node_name(source))
-    in_tol = config.tolerances(dest["namespace"], *node_name(dest))
-    return worst([responses_status(protocol, responses, "outbound", out_tol),
-                  responses_status(protocol, responses, "inbound", in_tol)])
+class Judge:
+    """Applies a HealthConfig, remembering what repeats across a graph: the tolerances of
+    each (namespace, kind, name), those that apply to a protocol and direction, and which
+    codes each matches."""
+
+    def __init__(self, config: HealthConfig) -> None:
+        self.config = config
+        self.by_node: dict[tuple[str, str, str], tuple[Tolerance, ...]] = {}
+        self.applicable: dict[tuple[int, str, str], tuple[Tolerance, ...]] = {}
+        # applicable tolerances (by id) -> code -> indices of the tolerances it matches
+        self.hits: dict[int, dict[str, tuple[int, ...]]] = {}
+
+    def tolerances(self, n: dict[str, Any]) -> tuple[Tolerance, ...]:
+        key = (n["namespace"], *node_name(n))
+        found = self.by_node.get(key)
+        if found is None:
+            found = self.by_node[key] = tuple(self.config.tolerances(*key))
+        return found
+
+    def status(self, protocol: str, counts: Counts, direction: str,
+               tolerances: tuple[Tolerance, ...]) -> str:
+        total = sum(counts.values())
+        if total <= 0:
+            return NA
+        key = (id(tolerances), protocol, direction)
+        applicable = self.applicable.get(key)
+        if applicable is None:
+            applicable = self.applicable[key] = tuple(
+                t for t in tolerances if t.applies(protocol, direction))
+        hits = self.hits.setdefault(id(applicable), {})
+        errors: list[float] | None = None
+        for code, n in counts.items():
+            matched = hits.get(code)
+            if matched is None:
+                matched = hits[code] = tuple(
+                    i for i, t in enumerate(applicable) if t.matches_code(code))
+            if matched:
+                if errors is None:
+                    errors = [0.0] * len(applicable)
+                for i in matched:
+                    errors[i] += n
+        if errors is None:
+            return HEALTHY  # no response code is an error by any tolerance
+        return worst([HEALTHY, *(t.status(e / total * 100)
+                                 for t, e in zip(applicable, errors, strict=True))])
 
 
-def merged_responses(edges: Iterable[dict[str, Any]], protocol: str) -> dict[str, dict]:
-    merged: dict[str, dict[str, Any]] = {}
-    for md in edges:
-        for code, detail in md.get(f"{protocol}Responses", {}).items():
-            flags = merged.setdefault(code, {"flags": {}})["flags"]
-            for flag, value in detail["flags"].items():
-                flags[flag] = flags.get(flag, 0.0) + value
-    return merged
+def add_counts(into: Counts, counts: Counts) -> None:
+    for code, n in counts.items():
+        into[code] = into.get(code, 0.0) + n
 
 
-def node_status(g: nx.MultiDiGraph, node_id: str, config: HealthConfig) -> str:
-    n = g.nodes[node_id]
-    tolerances = config.tolerances(n["namespace"], *node_name(n))
-    statuses = []
-    for direction, edges in (("inbound", g.in_edges(node_id, data=True)),
-                             ("outbound", g.out_edges(node_id, data=True))):
-        mds = [d["md"] for *_, d in edges]
-        for protocol in REQUEST_PROTOCOLS:
-            statuses.append(responses_status(
-                protocol, merged_responses(mds, protocol), direction, tolerances))
-        if any(md.get("tcp", 0) > 0 for md in mds):
-            statuses.append(HEALTHY)
-    return worst(statuses)
-
-
-def annotate_health(g: nx.MultiDiGraph, config: HealthConfig) -> None:
-    """Set `healthStatus` in the metadata of every node and edge."""
-    for u, v, protocol, d in g.edges(keys=True, data=True):
-        d["md"]["healthStatus"] = edge_status(g, u, v, protocol, d["md"], config)
-    for node_id in g.nodes:
-        g.nodes[node_id]["md"]["healthStatus"] = node_status(g, node_id, config)
+def annotate_health(nodes: Mapping[str, dict[str, Any]],
+                    edges: Iterable[tuple[str, str, str, dict[str, Any]]],
+                    config: HealthConfig) -> None:
+    """Set `healthStatus` in the metadata of every node and edge, in one pass over the
+    edges (source, target, protocol, data): an edge is judged with its source's outbound
+    and its destination's inbound tolerances; a node by all its inbound and outbound
+    traffic. Works on a TrafficMap (`tm.nodes, tm.edges()`) or a NetworkX graph
+    (`g.nodes, g.edges(keys=True, data=True)`)."""
+    judge = Judge(config)
+    tolerances = {node_id: judge.tolerances(n) for node_id, n in nodes.items()}
+    # node id -> (direction, protocol) -> counts; "tcp" marks TCP traffic.
+    seen: dict[str, dict[tuple[str, str], Counts]] = {node_id: {} for node_id in tolerances}
+    for u, v, protocol, d in edges:
+        md = d["md"]
+        if protocol == "tcp":
+            has_traffic = md.get("tcp", 0) > 0
+            md["healthStatus"] = HEALTHY if has_traffic else NA
+            if has_traffic:
+                seen[u][("outbound", "tcp")] = seen[v][("inbound", "tcp")] = {"-": 1.0}
+            continue
+        counts = response_counts(md.get(f"{protocol}Responses", {}))
+        md["healthStatus"] = worst([
+            judge.status(protocol, counts, "outbound", tolerances[u]),
+            judge.status(protocol, counts, "inbound", tolerances[v])])
+        add_counts(seen[u].setdefault(("outbound", protocol), {}), counts)
+        add_counts(seen[v].setdefault(("inbound", protocol), {}), counts)
+    for node_id, by_kind in seen.items():
+        nodes[node_id]["md"]["healthStatus"] = worst(
+            HEALTHY if protocol == "tcp"
+            else judge.status(protocol, counts, direction, tolerances[node_id])
+            for (direction, protocol), counts in by_kind.items())

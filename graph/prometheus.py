@@ -9,6 +9,7 @@ as "" (Prometheus cannot store empty label values, so "" and absent are the same
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -135,7 +136,13 @@ def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str)
     if data.get("resultType") != "vector":
         raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
     rows: list[Row] = []
+    # Fast path: every label present (the usual case); else read missing ones as "".
+    pick = operator.itemgetter(*labels) if len(labels) > 1 else None
     for sample in data["result"]:
         metric = sample["metric"]
-        rows.append((tuple(metric.get(name, "") for name in labels), float(sample["value"][1])))
+        try:
+            values = pick(metric) if pick else (metric[labels[0]],) if labels else ()
+        except KeyError:
+            values = tuple(metric.get(name, "") for name in labels)
+        rows.append((values, float(sample["value"][1])))
     return rows

@@ -1,15 +1,21 @@
-"""The traffic map: nodes and per-protocol edges with their rates, in a NetworkX graph.
+"""The traffic map: nodes and per-protocol edges with their rates.
 
-Nodes are keyed by Kiali's internal id; each edge is keyed by its protocol, so a
-MultiDiGraph holds the http and tcp edges of the same pair side by side. Rates live in a
-`md` (metadata) dict on every node and edge, as in Kiali; an edge also keeps `source_md`,
-the metadata of the node that sent it, from which its share of the source's outbound
-traffic (httpPercentReq) is computed.
+Nodes are keyed by Kiali's internal id; each edge is keyed by its protocol, so the http
+and tcp edges of the same pair stand side by side. Rates live in a `md` (metadata) dict on
+every node and edge, as in Kiali; an edge also keeps `source_md`, the metadata of the node
+that sent it, from which its share of the source's outbound traffic (httpPercentReq) is
+computed.
+
+A TrafficMap is the plain-dict form that the builder fills row by row (fast: no views);
+`to_networkx()` turns the finished map into the NetworkX MultiDiGraph that appenders,
+health and the JSON read.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -34,12 +40,63 @@ EDGE_SUMMED_RATES = {
 }
 
 
-def new_map() -> nx.MultiDiGraph:
-    return nx.MultiDiGraph()
+class TrafficMap:
+    """Nodes by internal id, and each node's outgoing edges by (target, protocol)."""
+
+    __slots__ = ("nodes", "out")
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.out: dict[str, dict[tuple[str, str], Metadata]] = {}
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.nodes
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def add_node(self, node_id: str, **attrs: Any) -> None:
+        self.nodes[node_id] = attrs
+        self.out.setdefault(node_id, {})
+
+    def edge(self, source: str, target: str, protocol: str) -> Metadata | None:
+        return self.out[source].get((target, protocol))
+
+    def add_edge(self, source: str, target: str, protocol: str, data: Metadata) -> None:
+        self.out[source][(target, protocol)] = data
+
+    def edge_data(self, source: str, target: str, protocol: str) -> Metadata:
+        """The edge of that protocol between two nodes, created empty if missing."""
+        edges = self.out[source]
+        data = edges.get((target, protocol))
+        if data is None:
+            data = edges[(target, protocol)] = {
+                "protocol": protocol, "md": {}, "ts_hashes": set(),
+                "source_md": self.nodes[source]["md"]}
+        return data
+
+    def edges(self) -> Iterator[tuple[str, str, str, Metadata]]:
+        for source, edges in self.out.items():
+            for (target, protocol), data in edges.items():
+                yield source, target, protocol, data
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes.items())
+        g.add_edges_from(self.edges())
+        return g
+
+
+class NodeContainer(Protocol):
+    """A TrafficMap or a NetworkX graph: what add_node needs."""
+
+    def __contains__(self, node_id: object) -> bool: ...
+
+    def add_node(self, node_for_adding: str, **attrs: Any) -> None: ...
 
 
 def add_node(
-    g: nx.MultiDiGraph, cluster: str, service_ns: str, service: str, workload_ns: str,
+    g: NodeContainer, cluster: str, service_ns: str, service: str, workload_ns: str,
     workload: str, app: str, version: str, graph_type: str,
 ) -> str:
     """Add (or find) the node these labels name; return its internal id."""
@@ -79,15 +136,6 @@ def add_value(md: Metadata, key: str, value: float) -> None:
         md[key] = md.get(key, 0.0) + value
 
 
-def edge_data(g: nx.MultiDiGraph, source: str, target: str, protocol: str) -> Metadata:
-    """The edge of that protocol between two nodes, created empty if missing."""
-    if not g.has_edge(source, target, key=protocol):
-        g.add_edge(source, target, key=protocol, protocol=protocol, md={}, ts_hashes=set(),
-                   source_md=g.nodes[source]["md"])
-    data: Metadata = g.edges[source, target, protocol]
-    return data
-
-
 def add_response(md: Metadata, protocol: str, code: str, flags: str, host: str,
                  value: float) -> None:
     responses = md.setdefault(f"{protocol}Responses", {})
@@ -102,6 +150,26 @@ def is_http_error(code: str) -> bool:
     return code.startswith(("4", "5"))
 
 
+@lru_cache(maxsize=4096)
+def rate_keys(protocol: str, code: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The rates a response adds to: (source's, destination's, edge's), e.g. an HTTP 503
+    adds httpOut; httpIn and httpIn5xx; http and http5xx."""
+    if protocol == TCP:
+        return OUT_RATE[TCP], (IN_RATE[TCP],), (TCP,)
+    suffix = None
+    if protocol == HTTP:
+        suffix = {"-": "NoResponse", "3": "3xx", "4": "4xx", "5": "5xx"}.get(
+            code if code == "-" else code[:1])
+    elif code == "-":
+        suffix = "NoResponse"
+    elif is_http_error(code) if len(code) == 3 else code not in ("0", ""):
+        suffix = "Err"
+    if suffix is None:
+        return OUT_RATE[protocol], (IN_RATE[protocol],), (protocol,)
+    return (OUT_RATE[protocol], (IN_RATE[protocol], f"{protocol}In{suffix}"),
+            (protocol, f"{protocol}{suffix}"))
+
+
 def add_traffic(
     source_md: Metadata, dest_md: Metadata, edge_md: Metadata, protocol: str, value: float,
     code: str, flags: str, host: str,
@@ -109,25 +177,15 @@ def add_traffic(
     """Count `value` (requests or bytes per second) on an edge and its two nodes."""
     if value <= 0:
         return
-    add_value(source_md, OUT_RATE[protocol], value)
-    add_value(dest_md, IN_RATE[protocol], value)
-    add_value(edge_md, protocol, value)
     if protocol == TCP:
-        add_response(edge_md, TCP, "-", flags, host, value)
-        return
+        code = "-"
+    out_key, dest_keys, edge_keys = rate_keys(protocol, code)
+    source_md[out_key] = source_md.get(out_key, 0.0) + value
+    for key in dest_keys:
+        dest_md[key] = dest_md.get(key, 0.0) + value
+    for key in edge_keys:
+        edge_md[key] = edge_md.get(key, 0.0) + value
     add_response(edge_md, protocol, code, flags, host, value)
-    if protocol == HTTP:
-        suffix = {"-": "NoResponse", "3": "3xx", "4": "4xx", "5": "5xx"}.get(
-            code if code == "-" else code[:1])
-        if suffix:
-            add_value(dest_md, f"httpIn{suffix}", value)
-            add_value(edge_md, f"http{suffix}", value)
-    elif code == "-":
-        add_value(dest_md, "grpcInNoResponse", value)
-        add_value(edge_md, "grpcNoResponse", value)
-    elif (is_http_error(code) if len(code) == 3 else code not in ("0", "")):
-        add_value(dest_md, "grpcInErr", value)
-        add_value(edge_md, "grpcErr", value)
 
 
 def add_outgoing(source_md: Metadata, edge_md: Metadata) -> None:

@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import networkx as nx
-
 from graph import ids, traffic
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, Row
@@ -127,19 +125,26 @@ def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[Namespace
     return out
 
 
-def rows_of_namespace(query: NamespaceQuery, rows: Iterable[Row], namespace: str) -> list[Row]:
-    """The rows of a broad query that Kiali's query for this one namespace would return."""
+def rows_by_namespace(query: NamespaceQuery, rows: Sequence[Row],
+                      namespaces: Sequence[str]) -> dict[str, list[Row]]:
+    """The rows of a broad query split as Kiali's per-namespace queries would return them,
+    in one pass."""
     labels = query.query.labels
-    if query.kind == INBOUND:
-        i = labels.index("destination_workload_namespace")
-        return [r for r in rows if r[0][i] == namespace]
-    if query.kind == OUTBOUND:
-        i = labels.index("source_workload_namespace")
-        return [r for r in rows if r[0][i] == namespace]
-    host = re.compile(rf"^.+\.{re.escape(namespace)}\..+$")
+    out: dict[str, list[Row]] = {ns: [] for ns in namespaces}
+    if query.kind in (INBOUND, OUTBOUND):
+        i = labels.index("destination_workload_namespace" if query.kind == INBOUND
+                         else "source_workload_namespace")
+        for row in rows:
+            bucket = out.get(row[0][i])
+            if bucket is not None:
+                bucket.append(row)
+        return out
     src_ns = labels.index("source_workload_namespace")
     svc = labels.index("destination_service")
-    return [r for r in rows if r[0][src_ns] != namespace and host.match(r[0][svc])]
+    for namespace in namespaces:
+        host = re.compile(rf"^.+\.{re.escape(namespace)}\..+$")
+        out[namespace] = [r for r in rows if r[0][src_ns] != namespace and host.match(r[0][svc])]
+    return out
 
 
 def response_code(protocol: str, code: str, grpc_status: str) -> str:
@@ -212,6 +217,19 @@ def injects_service(service_name: str, dest_node_type: str) -> bool:
             and dest_node_type != ids.NODE_SERVICE)
 
 
+@dataclass(frozen=True, slots=True)
+class RowEdge:
+    """What every row with the same thirteen edge labels shares: its nodes, the injected
+    service node if any, and the destination service for destServices."""
+
+    source: NodeLabels
+    dest: NodeLabels
+    source_id: str
+    dest_id: str
+    service_id: str | None
+    host: str
+
+
 class TrafficBuilder:
     """Applies query rows to one namespace's traffic map, skipping duplicate series."""
 
@@ -219,7 +237,8 @@ class TrafficBuilder:
         self.options = options
         self.graph_type = options.graph_type
         self.inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
-        self.g = traffic.new_map()
+        self.g = traffic.TrafficMap()
+        self.row_edges: dict[tuple[str, ...], RowEdge | None] = {}
 
     def apply(self, metric: str, rows: Iterable[Row]) -> None:
         protocol = traffic.TCP if metric.startswith("istio_tcp") else traffic.GRPC
@@ -228,6 +247,7 @@ class TrafficBuilder:
         skip_http = is_requests and self.options.rates.http != "requests"
         labels = labels_for(metric)
         offset = 1 if protocol == traffic.TCP and not is_requests else 0
+        flags_at = labels.index("response_flags") if protocol == traffic.TCP else -1
         for values, value in rows:
             flags = ""
             code = ""
@@ -239,57 +259,76 @@ class TrafficBuilder:
                 if protocol not in (traffic.HTTP, traffic.GRPC):
                     continue
                 code = response_code(protocol, raw_code, grpc_status)
-            elif protocol == traffic.TCP:
-                flags = values[labels.index("response_flags")]
-            ends = endpoints(values[offset:offset + 13])
-            if ends is not None:
-                host = values[offset + EDGE_LABELS.index("destination_service")]
-                self.add(metric, protocol, value, code, flags, host, ends.source, ends.dest)
+            elif flags_at >= 0:
+                flags = values[flags_at]
+            key = values[offset:offset + 13]
+            edge = self.row_edges.get(key, False)
+            if edge is False:
+                edge = self.row_edges[key] = self.resolve(key)
+            if edge is not None:
+                self.add(metric, protocol, value, code, flags, edge)
 
-    def add(self, metric: str, protocol: str, value: float, code: str, flags: str, host: str,
-            source: tuple[str, ...], dest: tuple[str, ...]) -> None:
+    def resolve(self, values: tuple[str, ...]) -> RowEdge | None:
+        """The nodes of a row, added to the map; None for telemetry Kiali drops."""
+        ends = endpoints(values)
+        if ends is None:
+            return None
         try:
-            source_id = traffic.add_node(self.g, *source, self.graph_type)
-            dest_id = traffic.add_node(self.g, *dest, self.graph_type)
+            source_id = traffic.add_node(self.g, *ends.source, self.graph_type)
+            dest_id = traffic.add_node(self.g, *ends.dest, self.graph_type)
         except ids.NodeIdError:
-            return
-        series = (metric, source, dest, code, flags, host)
-        d_cluster, d_svc_ns, d_svc_name = dest[0], dest[1], dest[2]
+            return None
+        service_id = None
+        d_cluster, d_svc_ns, d_svc_name = ends.dest[:3]
         if self.inject and injects_service(d_svc_name, self.g.nodes[dest_id]["node_type"]):
-            service_id = traffic.add_node(self.g, d_cluster, d_svc_ns, d_svc_name, "", "", "", "",
-                                          self.graph_type)
+            service_id = traffic.add_node(self.g, *ends.service(), self.graph_type)
             self.g.nodes[service_id]["md"]["isInjected"] = True
-            if self.add_edge(source_id, service_id, protocol, value, code, flags, host, series):
-                self.add_dest_service(service_id, d_cluster, d_svc_ns, d_svc_name)
-                self.add_edge(service_id, dest_id, protocol, value, code, flags, host, series)
-                self.add_dest_service(dest_id, d_cluster, d_svc_ns, d_svc_name)
-        elif self.add_edge(source_id, dest_id, protocol, value, code, flags, host, series):
-            self.add_dest_service(dest_id, d_cluster, d_svc_ns, d_svc_name)
+        host = values[EDGE_LABELS.index("destination_service")]
+        return RowEdge(ends.source, ends.dest, source_id, dest_id, service_id, host)
+
+    def add(self, metric: str, protocol: str, value: float, code: str, flags: str,
+            edge: RowEdge) -> None:
+        # Both reporters send the same series: count each (metric, source, destination,
+        # code, flags, host) once per edge, as Kiali's time-series hash does.
+        series = (metric, edge.source, edge.dest, code, flags, edge.host)
+        dest_service = edge.dest[:3]
+        if edge.service_id is not None:
+            if self.add_edge(edge.source_id, edge.service_id, protocol, value, code, flags,
+                             edge.host, series):
+                self.add_dest_service(edge.service_id, dest_service)
+                self.add_edge(edge.service_id, edge.dest_id, protocol, value, code, flags,
+                              edge.host, series)
+                self.add_dest_service(edge.dest_id, dest_service)
+        elif self.add_edge(edge.source_id, edge.dest_id, protocol, value, code, flags, edge.host,
+                           series):
+            self.add_dest_service(edge.dest_id, dest_service)
 
     def add_edge(self, source_id: str, dest_id: str, protocol: str, value: float, code: str,
                  flags: str, host: str, series: tuple[object, ...]) -> bool:
-        edge = traffic.edge_data(self.g, source_id, dest_id, protocol)
+        edge = self.g.edge_data(source_id, dest_id, protocol)
         if series in edge["ts_hashes"]:
             return False  # the other reporter's copy of a series already counted
         edge["ts_hashes"].add(series)
-        traffic.add_traffic(self.g.nodes[source_id]["md"], self.g.nodes[dest_id]["md"],
-                            edge["md"], protocol, value, code, flags, host)
+        nodes = self.g.nodes
+        traffic.add_traffic(nodes[source_id]["md"], nodes[dest_id]["md"], edge["md"], protocol,
+                            value, code, flags, host)
         return True
 
-    def add_dest_service(self, node_id: str, cluster: str, namespace: str, name: str) -> None:
-        if ids.is_ok(name):
-            services = self.g.nodes[node_id]["md"].setdefault("destServices", {})
-            services[(cluster, namespace, name)] = True
+    def add_dest_service(self, node_id: str, service: tuple[str, ...]) -> None:
+        if ids.is_ok(service[2]):
+            self.g.nodes[node_id]["md"].setdefault("destServices", {})[service] = True
 
 
 def namespace_traffic(
     options: GraphOptions, queries: Sequence[NamespaceQuery], results: Sequence[list[Row]],
-) -> dict[str, nx.MultiDiGraph]:
+) -> dict[str, traffic.TrafficMap]:
     """One traffic map per requested namespace, built as Kiali builds them."""
+    split = [rows_by_namespace(q, rows, options.namespaces)
+             for q, rows in zip(queries, results, strict=True)]
     maps = {}
     for namespace in options.namespaces:
         builder = TrafficBuilder(options)
-        for query, rows in zip(queries, results, strict=True):
-            builder.apply(query.metric, rows_of_namespace(query, rows, namespace))
+        for query, by_namespace in zip(queries, split, strict=True):
+            builder.apply(query.metric, by_namespace[namespace])
         maps[namespace] = builder.g
     return maps
