@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import networkx as nx
-
-from graph import ids
+from graph import ids, traffic
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
 from graph.sources.istio import (
@@ -102,7 +100,7 @@ def node_queries(options: GraphOptions, target: NodeTarget, mesh: MeshConfig) ->
 
 
 def node_traffic(options: GraphOptions, queries: Sequence[NodeQuery],
-                 results: Sequence[list[Row]]) -> nx.MultiDiGraph:
+                 results: Sequence[list[Row]]) -> traffic.TrafficMap:
     builder = TrafficBuilder(options)
     for query, rows in zip(queries, results, strict=True):
         builder.apply(query.metric, rows)
