@@ -4,8 +4,6 @@ Prometheus, and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests import mesh
-from tests.support.ports import free_port, wait_until
-from tests.support.process import spawn, stop, tail
+from tests.support.meshlens import meshlens
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MESHLENS_CHROMIUM", "/usr/bin/chromium")
@@ -83,31 +80,9 @@ def browser_prometheus(prometheus_with: Any) -> Any:
 @pytest.fixture(scope="session")
 def meshlens_url(browser_prometheus: Any, redis_server: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("daphne")
-    env = {"PROMETHEUS_URL": browser_prometheus.url, "REDIS_URL": redis_server,
-           "MESHLENS_DB": str(workdir / "db.sqlite3"), "DJANGO_SETTINGS_MODULE":
-           "dashboard.settings"}
-    # The page's graphs read health rules from the database: give it its tables.
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
-                   env=os.environ | env, check=True)
-    process = spawn([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                     "dashboard.asgi:application"], workdir / "daphne.log", cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        import urllib.request
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                return True
-        except OSError as exc:  # 503 (no worker in these tests) still means it is up
-            return getattr(exc, "code", None) == 503
-
-    if not wait_until(up, 30, abort=lambda: process.poll() is not None):
-        stop(process)
-        raise RuntimeError(f"daphne did not start:\n{tail(workdir / 'daphne.log')}")
-    yield url
-    stop(process)
+    env = {"PROMETHEUS_URL": browser_prometheus.url, "REDIS_URL": redis_server}
+    with meshlens(tmp_path_factory.mktemp("daphne"), env) as url:
+        yield url
 
 
 # Module scope: Playwright's sync API runs an event loop of its own while it is open, and

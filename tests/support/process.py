@@ -93,12 +93,15 @@ class LoopbackServer(ABC):
     def prepare(self) -> None:  # noqa: B027 - optional hook, most servers need nothing
         """Anything to write before the first start (config files)."""
 
-    def start(self, timeout: float | None = None) -> Self:
+    def start(self, timeout: float | None = None, same_port: bool = False) -> Self:
+        """Start on a free port, or with `same_port` on the one of the last start (a
+        restart that clients configured with the old URL must find)."""
         timeout = self.ready_timeout if timeout is None else timeout
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.prepare()
-        for _attempt in range(3):
-            self.port = free_port()
+        for _attempt in range(1 if same_port else 3):
+            if not (same_port and self.port):
+                self.port = free_port()
             self._process = spawn(self.command(), self.log)
             if wait_until(self.ready, timeout, abort=self._exited):
                 return self

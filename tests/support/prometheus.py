@@ -184,18 +184,20 @@ class PrometheusServer(LoopbackServer):
     error = PrometheusError
     ready_timeout = READY_TIMEOUT_SECONDS
 
-    def __init__(self, storage: Path, workdir: Path, *, retention: str = "100y") -> None:
+    def __init__(self, storage: Path, workdir: Path, *, retention: str = "100y",
+                 config: str = _EMPTY_CONFIG) -> None:
         super().__init__(workdir, "prometheus.log")
         self.storage = Path(storage)
         self.retention = retention
         self.config = self.workdir / "prometheus.yml"
+        self.config_text = config
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
     def prepare(self) -> None:
-        self.config.write_text(_EMPTY_CONFIG)
+        self.config.write_text(self.config_text)
 
     def command(self) -> list[str]:
         return ["prometheus", f"--config.file={self.config}",

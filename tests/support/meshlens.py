@@ -1,0 +1,60 @@
+"""A whole Meshlens as users run it: daphne, and for the live path a Celery worker and beat,
+each a real process on the test session's Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_until
+from tests.support.process import spawn, stop, tail
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def answers(url: str) -> bool:
+    """Whether the web server answers /healthz (503, a check down, still means it is up)."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code == 503
+    except OSError:
+        return False
+
+
+@contextmanager
+def meshlens(workdir: Path, env: dict[str, str], live: bool = False) -> Iterator[str]:
+    """Start Meshlens on a free port with `env` (PROMETHEUS_URL, REDIS_URL, ...); with
+    `live`, also a Celery worker and beat. Yields the base URL; stops everything after."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {"MESHLENS_DB": str(workdir / "db.sqlite3"),
+           "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env}
+    # Graph builds read the health rules from the database: give it its tables.
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                   env=os.environ | env, check=True)
+    port = free_port()
+    commands = {"daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                           "dashboard.asgi:application"]}
+    if live:
+        celery = [sys.executable, "-m", "celery", "-A", "dashboard"]
+        commands["worker"] = [*celery, "worker", "--pool=solo", "--loglevel=INFO"]
+        commands["beat"] = [*celery, "beat", "--loglevel=INFO",
+                            f"--schedule={workdir / 'beat-schedule'}"]
+    processes = {name: spawn(args, workdir / f"{name}.log", cwd=ROOT, env=env)
+                 for name, args in commands.items()}
+    url = f"http://127.0.0.1:{port}"
+    try:
+        web = processes["daphne"]
+        if not wait_until(lambda: answers(url), 30, abort=lambda: web.poll() is not None):
+            raise RuntimeError(f"daphne did not start:\n{tail(workdir / 'daphne.log')}")
+        yield url
+    finally:
+        for process in processes.values():
+            stop(process)
