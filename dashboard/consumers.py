@@ -8,7 +8,6 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -25,9 +24,8 @@ class GraphConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         if not auth.allowed(self.scope.get("user")):
-            await self.send(text_data=orjson.dumps(
-                {"type": "graph.error", "message": "sign in first (MESHLENS_AUTH=login)",
-                 "stale": False}).decode())
+            await self.send(text_data=publish.error_message(
+                "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
         query = dict(parse_qsl(self.scope["query_string"].decode()))
@@ -36,8 +34,7 @@ class GraphConsumer(AsyncWebsocketConsumer):
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")
             options = graph_options_from_query(query)
         except OptionError as exc:
-            await self.send(text_data=orjson.dumps(
-                {"type": "graph.error", "message": str(exc), "stale": False}).decode())
+            await self.send(text_data=publish.error_message(str(exc), stale=False))
             await self.close(code=4400)
             return
         self.scope_key = options.scope_key()

@@ -32,8 +32,10 @@ def snapshot_message(graph: dict[str, Any]) -> str:
     return orjson.dumps({"type": "graph.snapshot", "graph": graph}).decode()
 
 
-def error_message(message: str) -> str:
-    return orjson.dumps({"type": "graph.error", "message": message, "stale": True}).decode()
+def error_message(message: str, stale: bool = True) -> str:
+    """`stale`: the last graph stays on screen; False for an error that has no graph (bad
+    parameters, no sign-in)."""
+    return orjson.dumps({"type": "graph.error", "message": message, "stale": stale}).decode()
 
 
 def update_message(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
