@@ -83,10 +83,10 @@ async def test_it_sends_a_snapshot_at_once_then_the_workers_refresh(
         live_prometheus: Any, celery_worker: Any) -> None:
     """A viewer connects, gets the graph within a second, and a tick brings an update."""
     communicator = await connect()
-    started = time.monotonic()
+    # The contract is a snapshot within a second; speed is measured, not asserted, here
+    # (shared machines are noisy): the wait is only bounded.
     first = await communicator.receive_json_from(timeout=5)
     assert first["type"] == "graph.snapshot"
-    assert time.monotonic() - started < 5  # the contract is 1 s; the margin is for CI noise
     assert {"reviews-v2", "ratings-v1", "unknown"} <= labels(first["graph"])
     failing = [e for e in first["graph"]["elements"]["edges"]
                if e["data"]["healthStatus"] == "Failure"]
