@@ -7,6 +7,7 @@ import { formatAge, formatClock } from "./labels.js";
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
   live: "Live",
+  stale: "Live, but stale: Prometheus cannot be read",
   reconnecting: "Reconnecting…",
   refused: "Not connected: the server refused this view",
 };
@@ -51,11 +52,13 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
   }
 
   function renderConnection() {
-    let text = CONNECTION_TEXT[connectionState] || connectionState;
+    // Connected but the server cannot refresh (Prometheus down): say so here too.
+    const state = connectionState === "live" && staleMessage !== null ? "stale" : connectionState;
+    let text = CONNECTION_TEXT[state] || state;
     const wait = Math.ceil(retryAt - Date.now() / 1000);
-    if (connectionState === "reconnecting" && wait > 0) text = `Reconnecting… (next try in ${wait} s)`;
+    if (state === "reconnecting" && wait > 0) text = `Reconnecting… (next try in ${wait} s)`;
     if (connection.textContent !== text) connection.textContent = text;
-    connection.dataset.state = connectionState;
+    connection.dataset.state = state;
   }
 
   function lastGood() {

@@ -106,6 +106,7 @@ def test_it_turns_a_faulty_edge_red_live_and_survives_a_prometheus_outage(
     scraping_prometheus.stop()
     page.wait_for_function("document.body.dataset.stale === 'true'", timeout=30000)
     assert page.evaluate("window.meshlens.cy.nodes().length") == nodes_before
+    assert "stale" in page.inner_text("#status-connection")
     page.screenshot(path=str(SHOTS / "live-stale.png"))
 
     scraping_prometheus.start(same_port=True)
