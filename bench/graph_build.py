@@ -247,7 +247,7 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
         for _ in range(repeat):
             gc.collect()
             laps.start()
-            results = [parse_vector(r, q.labels, url) for r, q in zip(responses, batch,
+            results = [parse_vector(r, q.labels, url, q.joined) for r, q in zip(responses, batch,
                                                                       strict=True)]
             laps.lap("parse_vector: JSON to rows (graph/prometheus.py)")
             maps = istio.namespace_traffic(options, queries.traffic, results[:count])

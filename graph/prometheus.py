@@ -13,6 +13,7 @@ import operator
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import requests
@@ -48,6 +49,23 @@ class PrometheusSettings:
 class Query:
     promql: str
     labels: tuple[str, ...]
+    # The labels come joined in one, KEY_LABEL (see joined_sum): split them back.
+    joined: bool = False
+
+
+# One label that carries all the grouping labels' values, joined by a control character
+# that no label value holds. Prometheus then sends (and Meshlens parses) one string per
+# sample instead of a dozen labels: less than half the JSON, answered and parsed faster.
+KEY_LABEL = "meshlens_key"
+KEY_SEPARATOR = "\x1f"
+
+
+def joined_sum(vector: str, labels: Sequence[str]) -> str:
+    """`sum by (labels) (vector)` with the labels joined into KEY_LABEL; parse the result
+    with Query(..., joined=True)."""
+    names = ", ".join(f'"{name}"' for name in labels)
+    return (f'sum by ({KEY_LABEL}) (label_join({vector}, "{KEY_LABEL}", "\\u001f", '
+            f"{names}))")
 
 
 class Prometheus:
@@ -91,7 +109,7 @@ class Prometheus:
             raise PrometheusUnavailable(
                 f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
             ) from exc
-        return parse_vector(response, query.labels, self.settings.url)
+        return parse_vector(response, query.labels, self.settings.url, query.joined)
 
     def query_all(self, queries: Sequence[Query], at: int) -> list[list[Row]]:
         """Evaluate independent queries in parallel; results in the order given."""
@@ -121,7 +139,8 @@ class Prometheus:
             return False
 
 
-def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str) -> list[Row]:
+def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
+                 joined: bool = False) -> list[Row]:
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
     try:
@@ -135,6 +154,8 @@ def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str)
     data = body["data"]
     if data.get("resultType") != "vector":
         raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
+    if joined:
+        return joined_rows(data["result"], len(labels))
     rows: list[Row] = []
     # Fast path: every label present (the usual case); else read missing ones as "".
     pick = operator.itemgetter(*labels) if len(labels) > 1 else None
@@ -145,4 +166,14 @@ def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str)
         except KeyError:
             values = tuple(metric.get(name, "") for name in labels)
         rows.append((values, float(sample["value"][1])))
+    return rows
+
+
+def joined_rows(result: list[dict[str, Any]], count: int) -> list[Row]:
+    """Rows of a joined_sum query; a missing label joined as "", as it reads elsewhere."""
+    rows: list[Row] = []
+    for sample in result:
+        values = tuple(sample["metric"].get(KEY_LABEL, "").split(KEY_SEPARATOR))
+        if len(values) == count:  # a value holding the separator cannot be read back
+            rows.append((values, float(sample["value"][1])))
     return rows

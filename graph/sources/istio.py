@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from graph import ids, traffic
 from graph.options import GraphOptions, MeshConfig, Rates
-from graph.prometheus import Query, Row
+from graph.prometheus import Query, Row, joined_sum
 
 REQUESTS = "istio_requests_total"
 REQUEST_MESSAGES = "istio_request_messages_total"
@@ -90,9 +90,8 @@ def promql(metric: str, selector: str, options: GraphOptions, mesh: MeshConfig) 
     """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked."""
     idle = "" if options.include_idle_edges else " > 0"
     labels = labels_for(metric)
-    text = (f"round(sum(rate({metric}{{{selector}}} [{options.duration}s])) "
-            f"by ({','.join(labels)}){idle},0.001)")
-    return Query(with_scope(text, mesh), labels)
+    rates = joined_sum(f"rate({metric}{{{selector}}} [{options.duration}s])", labels)
+    return Query(with_scope(f"round({rates}{idle},0.001)", mesh), labels, joined=True)
 
 
 def with_scope(promql: str, mesh: MeshConfig) -> str:
