@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from graph import ids
 from graph.options import GraphOptions
-from graph.sources.istio import Endpoints, endpoints, injects_service, matcher
+from graph.sources.istio import Endpoints, edge_nodes, endpoints, matcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +60,10 @@ class EdgeResolver:
         if ends is None:
             return None
         try:
-            source = ids.node_id(*ends.source, self.graph_type).id
-            dest = ids.node_id(*ends.dest, self.graph_type)
+            source, dest, service = edge_nodes(ends, self.graph_type, self.inject)
         except ids.NodeIdError:
             return None
-        service = None
-        name = ends.dest[2]
-        if self.inject and injects_service(name, dest.node_type):
-            service = ids.node_id(*ends.service(), self.graph_type).id
-        return EdgeIds(ends, source, dest.id, service)
+        return EdgeIds(ends, source.id, dest.id, service.id if service else None)
 
 
 def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str]) -> str:

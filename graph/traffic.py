@@ -100,13 +100,20 @@ def add_node(
     workload: str, app: str, version: str, graph_type: str,
 ) -> str:
     """Add (or find) the node these labels name; return its internal id."""
-    node = ids.node_id(cluster, service_ns, service, workload_ns, workload, app, version,
-                       graph_type)
+    labels = (cluster, service_ns, service, workload_ns, workload, app, version)
+    node = ids.node_id(*labels, graph_type)
+    place_node(g, node, labels, graph_type)
+    return node.id
+
+
+def place_node(g: NodeContainer, node: ids.NodeId, labels: tuple[str, ...],
+               graph_type: str) -> None:
+    """Add the node of an id already worked out from `labels`, unless it is there."""
     if node.id not in g:
+        cluster, service_ns, service, workload_ns, workload, app, version = labels
         namespace = workload_ns if ids.is_ok(workload_ns) else service_ns
         g.add_node(node.id, **node_fields(node.node_type, cluster, namespace, workload, app,
                                           version, service, graph_type))
-    return node.id
 
 
 def node_fields(

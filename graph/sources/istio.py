@@ -229,6 +229,18 @@ class RowEdge:
     host: str
 
 
+def edge_nodes(ends: Endpoints, graph_type: str,
+               inject: bool) -> tuple[ids.NodeId, ids.NodeId, ids.NodeId | None]:
+    """The source, destination and (when one goes between them) service node of a row's
+    endpoints; raises ids.NodeIdError for telemetry that names no node."""
+    source = ids.node_id(*ends.source, graph_type)
+    dest = ids.node_id(*ends.dest, graph_type)
+    service = None
+    if inject and injects_service(ends.dest[2], dest.node_type):
+        service = ids.node_id(*ends.service(), graph_type)
+    return source, dest, service
+
+
 class TrafficBuilder:
     """Applies query rows to one namespace's traffic map, skipping duplicate series."""
 
@@ -273,17 +285,17 @@ class TrafficBuilder:
         if ends is None:
             return None
         try:
-            source_id = traffic.add_node(self.g, *ends.source, self.graph_type)
-            dest_id = traffic.add_node(self.g, *ends.dest, self.graph_type)
+            source, dest, service = edge_nodes(ends, self.graph_type, self.inject)
         except ids.NodeIdError:
             return None
-        service_id = None
-        d_cluster, d_svc_ns, d_svc_name = ends.dest[:3]
-        if self.inject and injects_service(d_svc_name, self.g.nodes[dest_id]["node_type"]):
-            service_id = traffic.add_node(self.g, *ends.service(), self.graph_type)
-            self.g.nodes[service_id]["md"]["isInjected"] = True
+        traffic.place_node(self.g, source, ends.source, self.graph_type)
+        traffic.place_node(self.g, dest, ends.dest, self.graph_type)
+        if service is not None:
+            traffic.place_node(self.g, service, ends.service(), self.graph_type)
+            self.g.nodes[service.id]["md"]["isInjected"] = True
         host = values[EDGE_LABELS.index("destination_service")]
-        return RowEdge(ends.source, ends.dest, source_id, dest_id, service_id, host)
+        return RowEdge(ends.source, ends.dest, source.id, dest.id,
+                       service.id if service else None, host)
 
     def add(self, metric: str, protocol: str, value: float, code: str, flags: str,
             edge: RowEdge) -> None:
