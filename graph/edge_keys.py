@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from graph import ids
 from graph.options import GraphOptions
-from graph.sources.istio import Endpoints, edge_nodes, endpoints, matcher
+from graph.sources.istio import Endpoints, matcher, row_edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +56,10 @@ class EdgeResolver:
         return self.cache[key]
 
     def edge_ids(self, values: tuple[str, ...]) -> EdgeIds | None:
-        ends = endpoints(values)
-        if ends is None:
+        edge = row_edge(values, self.graph_type, self.inject)
+        if edge is None:
             return None
-        try:
-            source, dest, service = edge_nodes(ends, self.graph_type, self.inject)
-        except ids.NodeIdError:
-            return None
-        return EdgeIds(ends, source.id, dest.id, service.id if service else None)
+        return EdgeIds(edge.ends, edge.source_node.id, edge.dest_node.id, edge.service_id)
 
 
 def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from graph import ids, traffic
 from graph.options import GraphOptions, MeshConfig, Rates
@@ -221,12 +222,15 @@ class RowEdge:
     """What every row with the same thirteen edge labels shares: its nodes, the injected
     service node if any, and the destination service for destServices."""
 
-    source: NodeLabels
-    dest: NodeLabels
-    source_id: str
-    dest_id: str
-    service_id: str | None
+    ends: Endpoints
+    source_node: ids.NodeId
+    dest_node: ids.NodeId
+    service_node: ids.NodeId | None
     host: str
+
+    @property
+    def service_id(self) -> str | None:
+        return self.service_node.id if self.service_node else None
 
 
 def edge_nodes(ends: Endpoints, graph_type: str,
@@ -241,6 +245,52 @@ def edge_nodes(ends: Endpoints, graph_type: str,
     return source, dest, service
 
 
+@lru_cache(maxsize=1 << 16)
+def row_edge(values: tuple[str, ...], graph_type: str, inject: bool) -> RowEdge | None:
+    """The nodes a row's thirteen edge labels (EDGE_LABELS) name; None for telemetry Kiali
+    drops. Cached across builds: a mesh sends the same edges tick after tick."""
+    ends = endpoints(values)
+    if ends is None:
+        return None
+    try:
+        source, dest, service = edge_nodes(ends, graph_type, inject)
+    except ids.NodeIdError:
+        return None
+    return RowEdge(ends, source, dest, service,
+                   values[EDGE_LABELS.index("destination_service")])
+
+
+# What a row adds, worked out once per distinct row: (edge, series, protocol, the rates
+# its source, destination and edge add to, its responses key, code, flags, host). Rows
+# whose series match (both reporters' copies) share a series number.
+RowPlan = tuple[RowEdge, int, str, str, tuple[str, ...], tuple[str, ...], str, str, str, str]
+
+
+class PlanCache:
+    """Row plans by row values, per metric and graph options, kept across builds (the
+    same rows come back every refresh) and dropped whole when they grow past `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tables: dict[tuple[object, ...], dict[tuple[str, ...], RowPlan | None]] = {}
+        self.series: dict[tuple[object, ...], int] = {}
+        self.size = 0
+
+    def table(self, key: tuple[object, ...]) -> dict[tuple[str, ...], RowPlan | None]:
+        if self.size > self.limit:
+            self.tables.clear()
+            self.series.clear()
+            self.size = 0
+        return self.tables.setdefault(key, {})
+
+    def series_number(self, series: tuple[object, ...]) -> int:
+        self.size += 1
+        return self.series.setdefault(series, len(self.series))
+
+
+PLANS = PlanCache(limit=200_000)
+
+
 class TrafficBuilder:
     """Applies query rows to one namespace's traffic map, skipping duplicate series."""
 
@@ -249,85 +299,106 @@ class TrafficBuilder:
         self.graph_type = options.graph_type
         self.inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
         self.g = traffic.TrafficMap()
-        self.row_edges: dict[tuple[str, ...], RowEdge | None] = {}
+        # Series already counted (both reporters send each one), by series number.
+        self.seen: set[int] = set()
+        # (edge, protocol) -> the hops its traffic is counted on:
+        # (source md, destination md, edge md) for caller -> [service ->] destination.
+        self.hops: dict[tuple[RowEdge, str], tuple[tuple[traffic.Metadata, ...], ...]] = {}
 
     def apply(self, metric: str, rows: Iterable[Row]) -> None:
-        protocol = traffic.TCP if metric.startswith("istio_tcp") else traffic.GRPC
-        is_requests = metric == REQUESTS
-        skip_grpc = is_requests and self.options.rates.grpc != "requests"
-        skip_http = is_requests and self.options.rates.http != "requests"
-        labels = labels_for(metric)
-        offset = 1 if protocol == traffic.TCP and not is_requests else 0
-        flags_at = labels.index("response_flags") if protocol == traffic.TCP else -1
+        rates = self.options.rates
+        table = PLANS.table((metric, self.graph_type, self.inject, rates.http, rates.grpc))
+        seen, all_hops = self.seen, self.hops
         for values, value in rows:
-            flags = ""
-            code = ""
-            if is_requests:
-                protocol, raw_code, grpc_status, flags = values[13:17]
-                if (skip_grpc and protocol == traffic.GRPC) or (
-                        skip_http and protocol == traffic.HTTP):
-                    continue
-                if protocol not in (traffic.HTTP, traffic.GRPC):
-                    continue
-                code = response_code(protocol, raw_code, grpc_status)
-            elif flags_at >= 0:
-                flags = values[flags_at]
-            key = values[offset:offset + 13]
-            edge = self.row_edges.get(key, False)
-            if edge is False:
-                edge = self.row_edges[key] = self.resolve(key)
-            if edge is not None:
-                self.add(metric, protocol, value, code, flags, edge)
+            plan = table.get(values, False)
+            if plan is False:
+                plan = table[values] = self.plan(metric, values)
+            if plan is None:
+                continue
+            edge, series, protocol, out_key, dest_keys, edge_keys, responses_key, code, flags, \
+                host = plan
+            if series in seen:
+                continue  # the other reporter's copy of a series already counted
+            seen.add(series)
+            hops = all_hops.get((edge, protocol))
+            if hops is None:
+                hops = all_hops[(edge, protocol)] = self.place(edge, protocol)
+            if value <= 0:
+                continue
+            for source_md, dest_md, edge_md in hops:
+                source_md[out_key] = source_md.get(out_key, 0.0) + value
+                for key in dest_keys:
+                    dest_md[key] = dest_md.get(key, 0.0) + value
+                for key in edge_keys:
+                    edge_md[key] = edge_md.get(key, 0.0) + value
+                responses = edge_md.get(responses_key)
+                if responses is None:
+                    responses = edge_md[responses_key] = {}
+                detail = responses.get(code)
+                if detail is None:
+                    detail = responses[code] = {"flags": {}, "hosts": {}}
+                if flags:
+                    by_flag = detail["flags"]
+                    by_flag[flags] = by_flag.get(flags, 0.0) + value
+                if host:
+                    by_host = detail["hosts"]
+                    by_host[host] = by_host.get(host, 0.0) + value
 
-    def resolve(self, values: tuple[str, ...]) -> RowEdge | None:
-        """The nodes of a row, added to the map; None for telemetry Kiali drops."""
-        ends = endpoints(values)
-        if ends is None:
+    def plan(self, metric: str, values: tuple[str, ...]) -> RowPlan | None:
+        """What a row adds; None for a row Kiali drops."""
+        is_requests = metric == REQUESTS
+        code = flags = ""
+        if is_requests:
+            protocol, raw_code, grpc_status, flags = values[13:17]
+            rates = self.options.rates
+            if protocol not in (traffic.HTTP, traffic.GRPC) or (
+                    protocol == traffic.GRPC and rates.grpc != "requests") or (
+                    protocol == traffic.HTTP and rates.http != "requests"):
+                return None
+            code = response_code(protocol, raw_code, grpc_status)
+            key = values[:13]
+        elif metric.startswith("istio_tcp"):
+            protocol = traffic.TCP
+            flags = values[TCP_LABELS.index("response_flags")]
+            key = values[1:14]
+        else:
+            protocol = traffic.GRPC
+            key = values[:13]
+        edge = row_edge(key, self.graph_type, self.inject)
+        if edge is None:
             return None
-        try:
-            source, dest, service = edge_nodes(ends, self.graph_type, self.inject)
-        except ids.NodeIdError:
-            return None
-        traffic.place_node(self.g, source, ends.source, self.graph_type)
-        traffic.place_node(self.g, dest, ends.dest, self.graph_type)
-        if service is not None:
-            traffic.place_node(self.g, service, ends.service(), self.graph_type)
-            self.g.nodes[service.id]["md"]["isInjected"] = True
-        host = values[EDGE_LABELS.index("destination_service")]
-        return RowEdge(ends.source, ends.dest, source.id, dest.id,
-                       service.id if service else None, host)
+        # Kiali's time-series hash (metric, source, destination, code, flags, host), kept
+        # per edge: one per protocol.
+        series = PLANS.series_number(
+            (metric, protocol, edge.ends.source, edge.ends.dest, code, flags, edge.host))
+        counted = "-" if protocol == traffic.TCP else code
+        out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, counted)
+        return (edge, series, protocol, out_key, dest_keys, edge_keys, f"{protocol}Responses",
+                counted or "-", flags, edge.host)
 
-    def add(self, metric: str, protocol: str, value: float, code: str, flags: str,
-            edge: RowEdge) -> None:
-        # Both reporters send the same series: count each (metric, source, destination,
-        # code, flags, host) once per edge, as Kiali's time-series hash does.
-        series = (metric, edge.source, edge.dest, code, flags, edge.host)
-        dest_service = edge.dest[:3]
-        if edge.service_id is not None:
-            if self.add_edge(edge.source_id, edge.service_id, protocol, value, code, flags,
-                             edge.host, series):
-                self.add_dest_service(edge.service_id, dest_service)
-                self.add_edge(edge.service_id, edge.dest_id, protocol, value, code, flags,
-                              edge.host, series)
-                self.add_dest_service(edge.dest_id, dest_service)
-        elif self.add_edge(edge.source_id, edge.dest_id, protocol, value, code, flags, edge.host,
-                           series):
-            self.add_dest_service(edge.dest_id, dest_service)
-
-    def add_edge(self, source_id: str, dest_id: str, protocol: str, value: float, code: str,
-                 flags: str, host: str, series: tuple[object, ...]) -> bool:
-        edge = self.g.edge_data(source_id, dest_id, protocol)
-        if series in edge["ts_hashes"]:
-            return False  # the other reporter's copy of a series already counted
-        edge["ts_hashes"].add(series)
-        nodes = self.g.nodes
-        traffic.add_traffic(nodes[source_id]["md"], nodes[dest_id]["md"], edge["md"], protocol,
-                            value, code, flags, host)
-        return True
-
-    def add_dest_service(self, node_id: str, service: tuple[str, ...]) -> None:
-        if ids.is_ok(service[2]):
-            self.g.nodes[node_id]["md"].setdefault("destServices", {})[service] = True
+    def place(self, edge: RowEdge, protocol: str) -> tuple[tuple[traffic.Metadata, ...], ...]:
+        """Add the edge's nodes and edges (of this protocol) to the map, and its
+        destination service; return the hops its rows are counted on."""
+        g = self.g
+        ends = edge.ends
+        traffic.place_node(g, edge.source_node, ends.source, self.graph_type)
+        traffic.place_node(g, edge.dest_node, ends.dest, self.graph_type)
+        dest_service = ends.dest[:3]
+        names_service = ids.is_ok(dest_service[2])
+        path = [edge.source_node.id]
+        if edge.service_node is not None:
+            traffic.place_node(g, edge.service_node, ends.service(), self.graph_type)
+            service_md = g.nodes[edge.service_node.id]["md"]
+            service_md["isInjected"] = True
+            if names_service:
+                service_md.setdefault("destServices", {})[dest_service] = True
+            path.append(edge.service_node.id)
+        path.append(edge.dest_node.id)
+        if names_service:
+            g.nodes[edge.dest_node.id]["md"].setdefault("destServices", {})[dest_service] = True
+        nodes = g.nodes
+        return tuple((nodes[u]["md"], nodes[v]["md"], g.edge_data(u, v, protocol)["md"])
+                     for u, v in zip(path, path[1:], strict=False))
 
 
 def namespace_traffic(
