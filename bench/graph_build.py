@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -158,10 +158,10 @@ class Replay:
         self.queries: list[Query] = []
         self.results: list[list[Row]] | None = None
 
-    def query_all(self, queries: Sequence[Query], at: int) -> list[list[Row]]:
+    def query_each(self, queries: Sequence[Query], at: int) -> Iterator[tuple[int, list[Row]]]:
         if self.results is None:
             self.queries, self.results = list(queries), self.prom.query_all(queries, at)
-        return self.results
+        return iter(enumerate(self.results))
 
 
 def raw_session() -> requests.Session:

@@ -71,12 +71,57 @@ def build_graph(
 ) -> nx.MultiDiGraph:
     """The traffic graph of options.namespaces at options.query_time (now if unset).
 
-    Traffic and appender queries go to Prometheus in one parallel batch."""
+    Traffic and appender queries go to Prometheus in one parallel batch; each answer is
+    worked on as soon as the rules allow, while Prometheus computes the others."""
     queries = plan(options, mesh, with_appenders)
-    results = prom.query_all(queries.batch(), options.resolved_time())
-    traffic_count = len(queries.traffic)
-    maps = istio.namespace_traffic(options, queries.traffic, results[:traffic_count])
-    return finish_graph(maps, options, mesh, health, queries.split(results[traffic_count:]))
+    assembly = Assembly(queries, options, mesh, health)
+    for index, rows in prom.query_each(queries.batch(), options.resolved_time()):
+        assembly.add(index, rows)
+    return assembly.graph()
+
+
+class Assembly:
+    """Puts a namespace graph together from a QueryPlan's answers in any arrival order,
+    applying them in the order the rules need: the traffic queries in plan order (the
+    first reporter's copy of a series wins); once all traffic is in, the merge, finalizers
+    and health; then each appender in plan order once its own queries are in."""
+
+    def __init__(self, queries: QueryPlan, options: GraphOptions, mesh: MeshConfig,
+                 health: HealthConfig | None) -> None:
+        self.queries, self.options, self.mesh, self.health = queries, options, mesh, health
+        self.traffic = istio.NamespaceTraffic(options)
+        self.results: dict[int, list[Row]] = {}
+        self.applied_traffic = 0
+        self.applied_appenders = 0
+        self.g: nx.MultiDiGraph | None = None
+
+    def add(self, index: int, rows: list[Row]) -> None:
+        self.results[index] = rows
+        traffic_queries = self.queries.traffic
+        while self.applied_traffic < len(traffic_queries) and self.applied_traffic in self.results:
+            self.traffic.apply(traffic_queries[self.applied_traffic],
+                               self.results.pop(self.applied_traffic))
+            self.applied_traffic += 1
+        if self.applied_traffic < len(traffic_queries):
+            return
+        if self.g is None:
+            self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+        offset = len(traffic_queries) + sum(
+            len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
+        for appender, qs in self.queries.appenders[self.applied_appenders:]:
+            wanted = range(offset, offset + len(qs))
+            if any(i not in self.results for i in wanted):
+                return
+            appender.apply(self.g, [self.results.pop(i) for i in wanted], self.options)
+            self.applied_appenders += 1
+            offset += len(qs)
+
+    def graph(self) -> nx.MultiDiGraph:
+        if self.g is None:  # no traffic query at all (nothing to ask for these rates)
+            self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+        if self.applied_appenders != len(self.queries.appenders):
+            raise RuntimeError("graph asked for before every query was answered")
+        return stamp(self.g, self.options)
 
 
 def build_node_graph(
@@ -104,7 +149,16 @@ def finish_graph(
     appended: Sequence[tuple[Appender, Sequence[list[Row]]]] = (),
     graph_type: str | None = None,
 ) -> nx.MultiDiGraph:
-    """Merge the namespace maps, apply Kiali's finalizers, then appenders and health."""
+    """Merge the namespace maps, apply Kiali's finalizers, then health and appenders."""
+    g = combine(maps, options, mesh, health)
+    for appender, rows in appended:
+        appender.apply(g, rows, options)
+    return stamp(g, options, graph_type)
+
+
+def combine(maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,
+            health: HealthConfig | None) -> nx.MultiDiGraph:
+    """The namespace maps merged as Kiali merges them, finalized, with health."""
     tm = traffic.TrafficMap()
     for namespace, ns_map in maps.items():
         merge_into(tm, namespace, ns_map)
@@ -113,9 +167,11 @@ def finish_graph(
     if options.graph_type == ids.SERVICE:
         tm = reduce_to_service_graph(tm)
     annotate_health(tm.nodes, tm.edges(), health or HealthConfig.default())
-    g = tm.to_networkx()
-    for appender, rows in appended:
-        appender.apply(g, rows, options)
+    return tm.to_networkx()
+
+
+def stamp(g: nx.MultiDiGraph, options: GraphOptions,
+          graph_type: str | None = None) -> nx.MultiDiGraph:
     g.graph.update(duration=options.duration, graph_type=graph_type or options.graph_type,
                    timestamp=options.resolved_time(), box_by=options.box_by)
     return g

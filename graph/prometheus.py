@@ -10,8 +10,8 @@ as "" (Prometheus cannot store empty label values, so "" and absent are the same
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,10 +113,27 @@ class Prometheus:
 
     def query_all(self, queries: Sequence[Query], at: int) -> list[list[Row]]:
         """Evaluate independent queries in parallel; results in the order given."""
+        results: list[list[Row]] = [[] for _ in queries]
+        for index, rows in self.query_each(queries, at):
+            results[index] = rows
+        return results
+
+    def query_each(self, queries: Sequence[Query], at: int) -> Iterator[tuple[int, list[Row]]]:
+        """Evaluate independent queries in parallel; yield (index, rows) as each answer
+        comes, so that the caller works on one while Prometheus still computes the others.
+        The first failure is raised, and the queries not yet sent are dropped."""
         if len(queries) <= 1:
-            return [self.query(q, at) for q in queries]
-        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(queries))) as pool:
-            return list(pool.map(lambda q: self.query(q, at), queries))
+            for index, query in enumerate(queries):
+                yield index, self.query(query, at)
+            return
+        pool = ThreadPoolExecutor(max_workers=min(self.max_parallel, len(queries)))
+        try:
+            pending = {pool.submit(self.query, query, at): index
+                       for index, query in enumerate(queries)}
+            for future in as_completed(pending):
+                yield pending[future], future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def label_values(self, label: str, match: str, start: int, end: int) -> list[str]:
         """Values of `label` on series matching `match` seen between start and end."""

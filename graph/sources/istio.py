@@ -401,16 +401,27 @@ class TrafficBuilder:
                      for u, v in zip(path, path[1:], strict=False))
 
 
+class NamespaceTraffic:
+    """One traffic map per requested namespace, built as Kiali builds them; the queries'
+    rows may be applied as they come, in the order of namespace_queries."""
+
+    def __init__(self, options: GraphOptions) -> None:
+        self.namespaces = options.namespaces
+        self.builders = {ns: TrafficBuilder(options) for ns in options.namespaces}
+
+    def apply(self, query: NamespaceQuery, rows: Sequence[Row]) -> None:
+        for namespace, ns_rows in rows_by_namespace(query, rows, self.namespaces).items():
+            self.builders[namespace].apply(query.metric, ns_rows)
+
+    def maps(self) -> dict[str, traffic.TrafficMap]:
+        return {ns: builder.g for ns, builder in self.builders.items()}
+
+
 def namespace_traffic(
     options: GraphOptions, queries: Sequence[NamespaceQuery], results: Sequence[list[Row]],
 ) -> dict[str, traffic.TrafficMap]:
     """One traffic map per requested namespace, built as Kiali builds them."""
-    split = [rows_by_namespace(q, rows, options.namespaces)
-             for q, rows in zip(queries, results, strict=True)]
-    maps = {}
-    for namespace in options.namespaces:
-        builder = TrafficBuilder(options)
-        for query, by_namespace in zip(queries, split, strict=True):
-            builder.apply(query.metric, by_namespace[namespace])
-        maps[namespace] = builder.g
-    return maps
+    built = NamespaceTraffic(options)
+    for query, rows in zip(queries, results, strict=True):
+        built.apply(query, rows)
+    return built.maps()
