@@ -126,17 +126,52 @@ def node_name(n: dict[str, Any]) -> tuple[str, str]:
     return "workload", n["workload"]
 
 
+class Scorer:
+    """The tolerances that apply to one protocol and direction, and which of them each
+    response code matches (remembered: a graph repeats a handful of codes)."""
+
+    __slots__ = ("applicable", "hits")
+
+    def __init__(self, applicable: tuple[Tolerance, ...]) -> None:
+        self.applicable = applicable
+        self.hits: dict[str, tuple[int, ...]] = {}
+
+    def status(self, counts: Counts, total: float) -> str:
+        if total <= 0:
+            return NA
+        hits = self.hits
+        errors: list[float] | None = None
+        for code, n in counts.items():
+            matched = hits.get(code)
+            if matched is None:
+                matched = hits[code] = tuple(
+                    i for i, t in enumerate(self.applicable) if t.matches_code(code))
+            if matched:
+                if errors is None:
+                    errors = [0.0] * len(self.applicable)
+                for i in matched:
+                    errors[i] += n
+        if errors is None:
+            return HEALTHY  # no response code is an error by any tolerance
+        status = HEALTHY
+        for t, e in zip(self.applicable, errors, strict=True):
+            found = t.status(e / total * 100)
+            if PRIORITY[found] > PRIORITY[status]:
+                status = found
+        return status
+
+
 class Judge:
     """Applies a HealthConfig, remembering what repeats across a graph: the tolerances of
-    each (namespace, kind, name), those that apply to a protocol and direction, and which
-    codes each matches."""
+    each (namespace, kind, name) and the Scorer of each (tolerances, protocol, direction).
+    Equal sets of applicable tolerances share one Scorer, so an edge whose two ends follow
+    the same rules is scored once."""
 
     def __init__(self, config: HealthConfig) -> None:
         self.config = config
         self.by_node: dict[tuple[str, str, str], tuple[Tolerance, ...]] = {}
-        self.applicable: dict[tuple[int, str, str], tuple[Tolerance, ...]] = {}
-        # applicable tolerances (by id) -> code -> indices of the tolerances it matches
-        self.hits: dict[int, dict[str, tuple[int, ...]]] = {}
+        self.scorers: dict[tuple[int, str, str], Scorer] = {}
+        self.shared: dict[tuple[Tolerance, ...], Scorer] = {}
 
     def tolerances(self, n: dict[str, Any]) -> tuple[Tolerance, ...]:
         key = (n["namespace"], *node_name(n))
@@ -145,32 +180,20 @@ class Judge:
             found = self.by_node[key] = tuple(self.config.tolerances(*key))
         return found
 
+    def scorer(self, tolerances: tuple[Tolerance, ...], protocol: str, direction: str) -> Scorer:
+        key = (id(tolerances), protocol, direction)
+        found = self.scorers.get(key)
+        if found is None:
+            applicable = tuple(t for t in tolerances if t.applies(protocol, direction))
+            found = self.shared.get(applicable)
+            if found is None:
+                found = self.shared[applicable] = Scorer(applicable)
+            self.scorers[key] = found
+        return found
+
     def status(self, protocol: str, counts: Counts, direction: str,
                tolerances: tuple[Tolerance, ...]) -> str:
-        total = sum(counts.values())
-        if total <= 0:
-            return NA
-        key = (id(tolerances), protocol, direction)
-        applicable = self.applicable.get(key)
-        if applicable is None:
-            applicable = self.applicable[key] = tuple(
-                t for t in tolerances if t.applies(protocol, direction))
-        hits = self.hits.setdefault(id(applicable), {})
-        errors: list[float] | None = None
-        for code, n in counts.items():
-            matched = hits.get(code)
-            if matched is None:
-                matched = hits[code] = tuple(
-                    i for i, t in enumerate(applicable) if t.matches_code(code))
-            if matched:
-                if errors is None:
-                    errors = [0.0] * len(applicable)
-                for i in matched:
-                    errors[i] += n
-        if errors is None:
-            return HEALTHY  # no response code is an error by any tolerance
-        return worst([HEALTHY, *(t.status(e / total * 100)
-                                 for t, e in zip(applicable, errors, strict=True))])
+        return self.scorer(tolerances, protocol, direction).status(counts, sum(counts.values()))
 
 
 def add_counts(into: Counts, counts: Counts) -> None:
@@ -190,6 +213,7 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
     tolerances = {node_id: judge.tolerances(n) for node_id, n in nodes.items()}
     # node id -> (direction, protocol) -> counts; "tcp" marks TCP traffic.
     seen: dict[str, dict[tuple[str, str], Counts]] = {node_id: {} for node_id in tolerances}
+    scorer = judge.scorer
     for u, v, protocol, d in edges:
         md = d["md"]
         if protocol == "tcp":
@@ -198,12 +222,24 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
             if has_traffic:
                 seen[u][("outbound", "tcp")] = seen[v][("inbound", "tcp")] = {"-": 1.0}
             continue
-        counts = response_counts(md.get(f"{protocol}Responses", {}))
-        md["healthStatus"] = worst([
-            judge.status(protocol, counts, "outbound", tolerances[u]),
-            judge.status(protocol, counts, "inbound", tolerances[v])])
-        add_counts(seen[u].setdefault(("outbound", protocol), {}), counts)
-        add_counts(seen[v].setdefault(("inbound", protocol), {}), counts)
+        # Kiali counts a response by its flags.
+        counts = {code: sum(detail["flags"].values())
+                  for code, detail in md.get(f"{protocol}Responses", {}).items()}
+        total = sum(counts.values())
+        outbound = scorer(tolerances[u], protocol, "outbound")
+        inbound = scorer(tolerances[v], protocol, "inbound")
+        status = outbound.status(counts, total)
+        if inbound is not outbound:
+            other = inbound.status(counts, total)
+            if PRIORITY[other] > PRIORITY[status]:
+                status = other
+        md["healthStatus"] = status
+        if total > 0:
+            add_counts(seen[u].setdefault(("outbound", protocol), {}), counts)
+            add_counts(seen[v].setdefault(("inbound", protocol), {}), counts)
+        else:
+            seen[u].setdefault(("outbound", protocol), {})
+            seen[v].setdefault(("inbound", protocol), {})
     for node_id, by_kind in seen.items():
         nodes[node_id]["md"]["healthStatus"] = worst(
             HEALTHY if protocol == "tcp"

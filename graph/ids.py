@@ -8,6 +8,7 @@ and the protocol.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import NamedTuple
 
 UNKNOWN = "unknown"
@@ -85,9 +86,12 @@ def node_id(
     return NodeId(f"svc_{cluster}_{namespace}_{service}", NODE_SERVICE)
 
 
+# Hashes are cached across builds: a mesh shows the same nodes and edges tick after tick.
+@lru_cache(maxsize=1 << 17)
 def hash_id(internal_id: str) -> str:
     return hashlib.sha256(internal_id.encode()).hexdigest()
 
 
+@lru_cache(maxsize=1 << 18)
 def edge_hash(source_hash: str, target_hash: str, protocol: str) -> str:
     return hashlib.sha256(f"{source_hash}.{target_hash}.{protocol}".encode()).hexdigest()
