@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from graph import ids
 from graph.options import GraphOptions
+from graph.prometheus import joined_sum
 from graph.sources.istio import Endpoints, matcher, row_edge
 
 
@@ -62,12 +63,16 @@ class EdgeResolver:
         return EdgeIds(edge.ends, edge.source_node.id, edge.dest_node.id, edge.service_id)
 
 
-def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str]) -> str:
-    """`sum(rate(...)) by (labels)` over one counter, or the sum of several (by __name__)."""
+def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str],
+            joined: bool = False) -> str:
+    """`sum(rate(...)) by (labels)` over one counter, or the sum of several (by __name__);
+    with `joined`, the labels come joined in one (prometheus.joined_sum)."""
     if len(metrics) == 1:
         series = f"{metrics[0]}{{{selector}}}"
     else:
         series = f'{{__name__=~"{"|".join(metrics)}",{selector}}}'
+    if joined:
+        return joined_sum(f"rate({series}[{duration}s])", labels)
     return f"sum(rate({series}[{duration}s])) by ({','.join(labels)})"
 
 

@@ -86,7 +86,8 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, list[str]]]:
 def security_promql(protocol: str, metrics: list[str], options: GraphOptions) -> str:
     app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
     base = f'{app}{reporter("destination", options.rates)}'
-    by_source, by_dest = (rate_by(metrics, f"{base},{end}", options.duration, LABELS)
+    by_source, by_dest = (rate_by(metrics, f"{base},{end}", options.duration, LABELS,
+                                  joined=True)
                           for end in either_end(options.namespaces))
     return f"{by_source} > 0 or {by_dest} > 0"
 
@@ -95,7 +96,8 @@ class SecurityPolicy:
     name = "securityPolicy"
 
     def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(security_promql(protocol, metrics, options), mesh), LABELS)
+        return [Query(with_scope(security_promql(protocol, metrics, options), mesh), LABELS,
+                      joined=True)
                 for protocol, metrics in security_metrics(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
