@@ -63,22 +63,24 @@ class EdgeResolver:
         return EdgeIds(edge.ends, edge.source_node.id, edge.dest_node.id, edge.service_id)
 
 
-def rate_by(metrics: Sequence[str], selector: str, duration: int, labels: Sequence[str],
-            joined: bool = False) -> str:
-    """`sum(rate(...)) by (labels)` over one counter, or the sum of several (by __name__);
-    with `joined`, the labels come joined in one (prometheus.joined_sum)."""
-    if len(metrics) == 1:
-        series = f"{metrics[0]}{{{selector}}}"
-    else:
-        series = f'{{__name__=~"{"|".join(metrics)}",{selector}}}'
+def rate_at_either_end(metric: str, base: str, namespaces: Sequence[str], duration: int,
+                       labels: Sequence[str], joined: bool = False) -> str:
+    """`sum(rate(metric)) by (labels) > 0` over the rows Kiali's per-namespace appender
+    queries read together: source workload in a requested namespace, or destination service
+    in one. The two selectors are made disjoint (the second one's source is elsewhere), so
+    that each series is read once and one sum covers both."""
+    source = matcher("source_workload_namespace", namespaces)
+    elsewhere = source.replace("=", "!=", 1) if len(namespaces) == 1 else source.replace(
+        "=~", "!~", 1)
+    dest = matcher("destination_service_namespace", namespaces)
+    rates = (f"(rate({metric}{{{base},{source}}}[{duration}s]) or "
+             f"rate({metric}{{{base},{elsewhere},{dest}}}[{duration}s]))")
     if joined:
-        return joined_sum(f"rate({series}[{duration}s])", labels)
-    return f"sum(rate({series}[{duration}s])) by ({','.join(labels)})"
+        return f"{joined_sum(rates, labels)} > 0"
+    return f"sum({rates}) by ({','.join(labels)}) > 0"
 
 
-def either_end(namespaces: Sequence[str]) -> tuple[str, str]:
-    """Matchers for the rows Kiali's per-namespace appender queries read together: source
-    workload in a requested namespace, or destination service in one. A PromQL `or` of
-    the two sums (grouped by both labels) gives every such row once."""
-    return (matcher("source_workload_namespace", namespaces),
-            matcher("destination_service_namespace", namespaces))
+def rate_by(metric: str, selector: str, duration: int, labels: Sequence[str]) -> str:
+    """`sum(rate(metric{selector}[duration])) by (labels)`. One metric per query: the rates
+    of several in one selector would lose their names and clash."""
+    return f"sum(rate({metric}{{{selector}}}[{duration}s])) by ({','.join(labels)})"

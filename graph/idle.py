@@ -33,15 +33,15 @@ RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
 EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")
 
 
-def idle_promql(metrics: list[str], app: str, options: GraphOptions) -> str:
+def idle_promql(metric: str, app: str, options: GraphOptions) -> str:
     """Edges with series but no traffic, read as the traffic's inbound and outbound
     queries read them."""
     ns, rates = options.namespaces, options.rates
     inbound = (f'{app}{reporter("destination", rates)},'
                f'{matcher("destination_workload_namespace", ns)}')
     outbound = f'{app}{reporter("source", rates)},{matcher("source_workload_namespace", ns)}'
-    return (f"{rate_by(metrics, inbound, options.duration, EDGE_LABELS)} == 0 or "
-            f"{rate_by(metrics, outbound, options.duration, EDGE_LABELS)} == 0")
+    return (f"{rate_by(metric, inbound, options.duration, EDGE_LABELS)} == 0 or "
+            f"{rate_by(metric, outbound, options.duration, EDGE_LABELS)} == 0")
 
 
 class IdleNodes:
@@ -54,12 +54,12 @@ class IdleNodes:
         self.mesh = mesh  # build_graph asks for the queries before it applies the rows
         if options.include_idle_edges:
             return []  # the traffic queries kept the zero-rate series: their nodes are drawn
-        metrics = metrics_for(options)
-        tcp = [m for m in metrics if m.startswith("istio_tcp")]
-        other = [m for m in metrics if m not in tcp]
-        groups = [(other, ""), (tcp, tcp_app_filter(options.rates))]
-        return [Query(with_scope(idle_promql(ms, app, options), mesh), EDGE_LABELS)
-                for ms, app in groups if ms]
+        # One query per metric: a node is idle when no metric shows traffic, and any node
+        # with traffic is already in the graph.
+        return [Query(with_scope(idle_promql(
+                    metric, tcp_app_filter(options.rates) if metric.startswith("istio_tcp")
+                    else "", options), mesh), EDGE_LABELS)
+                for metric in metrics_for(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               options: GraphOptions) -> None:

@@ -29,9 +29,9 @@ QUANTILES = {"50": 0.5, "95": 0.95, "99": 0.99}
 def response_time_promql(selector: str, options: GraphOptions) -> str:
     window = options.duration
     if options.response_time == "avg":
-        return (f"{rate_by([DURATION + '_sum'], selector, window, LABELS)} / "
-                f"{rate_by([DURATION + '_count'], selector, window, LABELS)} > 0")
-    buckets = rate_by([DURATION + "_bucket"], selector, window, ("le",) + LABELS)
+        return (f"{rate_by(DURATION + '_sum', selector, window, LABELS)} / "
+                f"{rate_by(DURATION + '_count', selector, window, LABELS)} > 0")
+    buckets = rate_by(DURATION + "_bucket", selector, window, ("le",) + LABELS)
     return f"histogram_quantile({QUANTILES[options.response_time]}, {buckets}) > 0"
 
 

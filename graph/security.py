@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from graph import ids, traffic
-from graph.edge_keys import EdgeResolver, either_end, rate_by
+from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
 from graph.sources.istio import (
@@ -71,34 +71,31 @@ class Policy:
                 md[key] = principal
 
 
-def security_metrics(options: GraphOptions) -> list[tuple[str, list[str]]]:
-    """(protocol, metrics) of each query: requests (the protocol is in each row), TCP bytes."""
+def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
+    """(protocol, metric) of each query: requests (the protocol is in each row), then each
+    TCP byte counter the traffic reads (one query each: their rows add up per edge)."""
     rates = options.rates
     out = []
     if rates.http == "requests" or rates.grpc != "none":
-        out.append(("", [REQUESTS]))
-    tcp = [m for m in metrics_for(options) if m.startswith("istio_tcp")]
-    if tcp:
-        out.append((traffic.TCP, tcp))
+        out.append(("", REQUESTS))
+    out += [(traffic.TCP, m) for m in metrics_for(options) if m.startswith("istio_tcp")]
     return out
 
 
-def security_promql(protocol: str, metrics: list[str], options: GraphOptions) -> str:
+def security_promql(protocol: str, metric: str, options: GraphOptions) -> str:
     app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
     base = f'{app}{reporter("destination", options.rates)}'
-    by_source, by_dest = (rate_by(metrics, f"{base},{end}", options.duration, LABELS,
-                                  joined=True)
-                          for end in either_end(options.namespaces))
-    return f"{by_source} > 0 or {by_dest} > 0"
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS,
+                              joined=True)
 
 
 class SecurityPolicy:
     name = "securityPolicy"
 
     def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(security_promql(protocol, metrics, options), mesh), LABELS,
+        return [Query(with_scope(security_promql(protocol, metric, options), mesh), LABELS,
                       joined=True)
-                for protocol, metrics in security_metrics(options)]
+                for protocol, metric in security_metrics(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               options: GraphOptions) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import traffic
-from graph.edge_keys import EdgeResolver, either_end, rate_by
+from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
 from graph.sources.istio import EDGE_LABELS, reporter, with_scope
@@ -25,16 +25,15 @@ def throughput_promql(options: GraphOptions) -> str:
     metric = f"istio_{options.throughput}_bytes_sum"
     kind = "source" if options.throughput == "request" else "destination"
     base = f'{reporter(kind, options.rates)},request_protocol="http"'
-    by_source, by_dest = (rate_by([metric], f"{base},{end}", options.duration, EDGE_LABELS)
-                          for end in either_end(options.namespaces))
-    return f"{by_source} > 0 or {by_dest} > 0"
+    return rate_at_either_end(metric, base, options.namespaces, options.duration,
+                              EDGE_LABELS, joined=True)
 
 
 class Throughput:
     name = "throughput"
 
     def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(throughput_promql(options), mesh), EDGE_LABELS)]
+        return [Query(with_scope(throughput_promql(options), mesh), EDGE_LABELS, joined=True)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               options: GraphOptions) -> None:

@@ -6,6 +6,7 @@ Prometheus on backfilled histograms, byte sums and security labels.
                                                    source); 512 B/s up, 2048 B/s down
     reviews-v2 -> [ratings] -> ratings-v1          3/s on mTLS, 2/s plain text
     productpage-v1 -> [details] -> details-v1      10/s until half an hour ago, idle now
+    ratings-v1 -> [mongodb] -> mongodb-v1          TCP on mTLS: 300 B/s sent, 100 B/s received
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from tests.mesh import (
     PRODUCTPAGE,
     RATINGS,
     REVIEWS_V2,
+    Workload,
     bytes_edge,
     duration_histogram,
     request_edge,
+    tcp_edge,
     with_labels,
 )
 
 GRAPH = f"/api/v1/graph?namespaces=bookinfo&query_time={QUERY_TIME}&duration=60s"
 REVIEWS_SA = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews"
+MONGODB = Workload("bookinfo", "mongodb-v1", "mongodb", service="mongodb")
 RATINGS_SA = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings"
 
 pytestmark = pytest.mark.django_db  # the views read health rules from the database
@@ -54,7 +58,9 @@ def series() -> list[dict[str, Any]]:
                for s in request_edge(PRODUCTPAGE, DETAILS, {"200": 10.0})]
     return (request_edge(PRODUCTPAGE, REVIEWS_V2, {"200": 20.0}) + timed
             + bytes_edge(PRODUCTPAGE, REVIEWS_V2, request=512.0, response=2048.0)
-            + secured + stopped)
+            + secured + stopped
+            + with_labels(tcp_edge(RATINGS, MONGODB, sent=300.0, received=100.0),
+                          connection_security_policy="mutual_tls"))
 
 
 @pytest.fixture
@@ -134,3 +140,15 @@ def test_it_draws_idle_edges_without_rates(appender_prometheus: Any) -> None:
     assert edge(body, "productpage-v1", "details")["traffic"] == {"protocol": "http"}
     assert edge(body, "details", "details-v1")["traffic"] == {"protocol": "http"}
     assert nodes(body)["details-v1"]["isIdle"] is True
+
+
+def test_it_reads_both_tcp_counters_when_asked_for_total_bytes(
+        appender_prometheus: Any) -> None:
+    """ratings-v1 -> [mongodb] -> mongodb-v1: 100 B/s + 300 B/s, all on mTLS. Each counter
+    is read by its own query: their rates in one selector would clash in Prometheus."""
+    body = get("&rate_tcp=total")
+    for source, target in (("ratings-v1", "mongodb"), ("mongodb", "mongodb-v1")):
+        data = edge(body, source, target)
+        assert data["traffic"]["rates"]["tcp"] == "400.00"
+        assert data["isMTLS"] == "100"
+    assert edge(get(), "ratings-v1", "mongodb")["traffic"]["rates"]["tcp"] == "100.00"

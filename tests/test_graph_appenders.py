@@ -151,12 +151,13 @@ def test_it_reads_request_bytes_at_the_source_and_response_bytes_at_the_destinat
     request = Throughput().queries(GraphOptions(("bookinfo",), throughput="request"),
                                    MeshConfig())
     response = Throughput().queries(GraphOptions(("bookinfo",)), MeshConfig())
-    assert request[0].promql.startswith(
-        'sum(rate(istio_request_bytes_sum{reporter="source",request_protocol="http",')
-    assert response[0].promql.startswith(
-        'sum(rate(istio_response_bytes_sum{reporter="destination",request_protocol="http",')
-    assert ' > 0 or sum(rate(istio_response_bytes_sum{reporter="destination",' \
-           'request_protocol="http",destination_service_namespace="bookinfo"}' \
+    assert 'rate(istio_request_bytes_sum{reporter="source",request_protocol="http",' \
+           'source_workload_namespace="bookinfo"}' in request[0].promql
+    assert 'rate(istio_response_bytes_sum{reporter="destination",request_protocol="http",' \
+           'source_workload_namespace="bookinfo"}' in response[0].promql
+    # Calls into the namespace from elsewhere, read once (not again with the first set).
+    assert 'rate(istio_response_bytes_sum{reporter="destination",request_protocol="http",' \
+           'source_workload_namespace!="bookinfo",destination_service_namespace="bookinfo"}' \
            in response[0].promql
 
 
