@@ -20,4 +20,4 @@ def graph(request: HttpRequest, **path: str) -> HttpResponse:
         parsed = kiali_params.parse(request.GET.dict(), path, mesh_config())
     except kiali_params.ForbiddenNamespace as exc:
         return JsonResponse({"error": str(exc)}, status=403)
-    return graph_response(kiali_payload(parsed))
+    return graph_response(lambda: kiali_payload(parsed))

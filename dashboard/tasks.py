@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from dashboard import live, publish
+from graph.build import gc_paused
 
 
 @shared_task(name="dashboard.tasks.tick", ignore_result=True)
@@ -24,6 +25,9 @@ def tick() -> int:
              soft_time_limit=60, time_limit=90)
 def refresh_scope(scope_key: str) -> None:
     try:
-        publish.refresh(scope_key)
+        # The build, the delta and the cache write allocate a whole graph or two; with the
+        # collector held off until they are dropped, it never walks them.
+        with gc_paused():
+            publish.refresh(scope_key)
     finally:
         live.release(scope_key)
