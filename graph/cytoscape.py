@@ -85,27 +85,44 @@ def node_data(node_id: str, n: dict[str, Any], extras: bool) -> dict[str, Any]:
     return data
 
 
+APPENDED_EDGE_FIELDS = ("destPrincipal", "isMTLS", "responseTime", "sourcePrincipal",
+                        "throughput")
+ERROR_RATES = {protocol: traffic.EDGE_ERROR_RATES[protocol] for protocol in traffic.PROTOCOLS}
+RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
+PERCENT_ERR = {protocol: f"{protocol}PercentErr" for protocol in traffic.PROTOCOLS}
+PERCENT_REQ = {protocol: f"{protocol}PercentReq" for protocol in traffic.PROTOCOLS}
+
+
 def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     total = md.get(protocol, 0.0)
     if total <= 0:
         return {"protocol": protocol}
-    summed = traffic.EDGE_SUMMED_RATES[protocol]
-    rates = {k: format_rate(md[k]) for k in summed if md.get(k, 0) > 0}
-    errors = sum(md.get(k, 0.0) for k in traffic.EDGE_ERROR_RATES[protocol])
+    rates = {}
+    for key in traffic.EDGE_SUMMED_RATES[protocol]:
+        value = md.get(key, 0.0)
+        if value > 0:
+            rates[key] = format_rate(value)
     if protocol != traffic.TCP:
+        errors = 0.0
+        for key in ERROR_RATES[protocol]:
+            errors += md.get(key, 0.0)
         if errors > 0:
-            rates[f"{protocol}PercentErr"] = f"{errors / total * 100:.1f}"
+            rates[PERCENT_ERR[protocol]] = f"{errors / total * 100:.1f}"
     return {"protocol": protocol, "rates": rates}
 
 
 def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
+    """{code: {"flags": {flag: %}, "hosts": {host: %}}}, each a share of the edge's total."""
     total = md.get(protocol, 0.0)
+    scale = 100 / total if total else 0.0
     out = {}
-    for code, detail in md.get(f"{protocol}Responses", {}).items():
+    for code, detail in md.get(RESPONSES_KEY[protocol], {}).items():
         entry = {}
-        for part in ("flags", "hosts"):
-            if detail[part]:
-                entry[part] = {k: f"{v / total * 100:.1f}" for k, v in detail[part].items()}
+        flags, hosts = detail["flags"], detail["hosts"]
+        if flags:
+            entry["flags"] = {k: f"{v * scale:.1f}" for k, v in flags.items()}
+        if hosts:
+            entry["hosts"] = {k: f"{v * scale:.1f}" for k, v in hosts.items()}
         out[code] = entry
     return out
 
@@ -120,22 +137,22 @@ def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
     source, target = hashed[u], hashed[v]
     data: dict[str, Any] = {"id": ids.edge_hash(source, target, protocol), "source": source,
                             "target": target}
-    for key in ("destPrincipal", "healthStatus", "isMTLS", "responseTime", "sourcePrincipal",
-                "throughput"):
-        if key == "healthStatus" and not (extras or (edge_health and md.get(key, NA) != NA)):
-            continue
+    health = md.get("healthStatus", NA)
+    if extras:
+        data["healthStatus"] = health
+    elif edge_health and health != NA:
+        data["healthStatus"] = health
+    for key in APPENDED_EDGE_FIELDS:
         if key in md:
             data[key] = md[key]
-    data["traffic"] = edge_traffic(protocol, md)
-    if "rates" in data["traffic"]:
+    edge = data["traffic"] = edge_traffic(protocol, md)
+    if "rates" in edge:
         if protocol != traffic.TCP:
             out = d["source_md"].get(traffic.OUT_RATE[protocol], 0.0)
             share = md[protocol] / out * 100 if out else 0.0
             if share > 0:
-                data["traffic"]["rates"][f"{protocol}PercentReq"] = f"{share:.1f}"
-        data["traffic"]["responses"] = edge_responses(protocol, md)
-    if extras:
-        data.setdefault("healthStatus", NA)
+                edge["rates"][PERCENT_REQ[protocol]] = f"{share:.1f}"
+        edge["responses"] = edge_responses(protocol, md)
     return data
 
 
