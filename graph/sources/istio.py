@@ -260,10 +260,12 @@ def row_edge(values: tuple[str, ...], graph_type: str, inject: bool) -> RowEdge 
                    values[EDGE_LABELS.index("destination_service")])
 
 
-# What a row adds, worked out once per distinct row: (edge, series, protocol, the rates
-# its source, destination and edge add to, its responses key, code, flags, host). Rows
-# whose series match (both reporters' copies) share a series number.
-RowPlan = tuple[RowEdge, int, str, str, tuple[str, ...], tuple[str, ...], str, str, str, str]
+# What a row adds, worked out once per distinct row: (edge, series, hop, protocol, the
+# rates its source, destination and edge add to, its responses key, code, flags, host).
+# Rows whose series match (both reporters' copies) share a series number; rows drawn on
+# the same edges (same ends and protocol) share a hop number.
+RowPlan = tuple[RowEdge, int, int, str, str, tuple[str, ...], tuple[str, ...], str, str, str,
+                str]
 
 
 class PlanCache:
@@ -287,6 +289,9 @@ class PlanCache:
         self.size += 1
         return self.series.setdefault(series, len(self.series))
 
+    def hop_number(self, edge: RowEdge, protocol: str) -> int:
+        return self.series.setdefault((edge, protocol), len(self.series))
+
 
 PLANS = PlanCache(limit=200_000)
 
@@ -301,9 +306,9 @@ class TrafficBuilder:
         self.g = traffic.TrafficMap()
         # Series already counted (both reporters send each one), by series number.
         self.seen: set[int] = set()
-        # (edge, protocol) -> the hops its traffic is counted on:
+        # hop number -> the hops a row's traffic is counted on:
         # (source md, destination md, edge md) for caller -> [service ->] destination.
-        self.hops: dict[tuple[RowEdge, str], tuple[tuple[traffic.Metadata, ...], ...]] = {}
+        self.hops: dict[int, tuple[tuple[traffic.Metadata, ...], ...]] = {}
 
     def apply(self, metric: str, rows: Iterable[Row]) -> None:
         rates = self.options.rates
@@ -315,14 +320,14 @@ class TrafficBuilder:
                 plan = table[values] = self.plan(metric, values)
             if plan is None:
                 continue
-            edge, series, protocol, out_key, dest_keys, edge_keys, responses_key, code, flags, \
-                host = plan
+            edge, series, hop, protocol, out_key, dest_keys, edge_keys, responses_key, code, \
+                flags, host = plan
             if series in seen:
                 continue  # the other reporter's copy of a series already counted
             seen.add(series)
-            hops = all_hops.get((edge, protocol))
+            hops = all_hops.get(hop)
             if hops is None:
-                hops = all_hops[(edge, protocol)] = self.place(edge, protocol)
+                hops = all_hops[hop] = self.place(edge, protocol)
             if value <= 0:
                 continue
             for source_md, dest_md, edge_md in hops:
@@ -373,8 +378,8 @@ class TrafficBuilder:
             (metric, protocol, edge.ends.source, edge.ends.dest, code, flags, edge.host))
         counted = "-" if protocol == traffic.TCP else code
         out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, counted)
-        return (edge, series, protocol, out_key, dest_keys, edge_keys, f"{protocol}Responses",
-                counted or "-", flags, edge.host)
+        return (edge, series, PLANS.hop_number(edge, protocol), protocol, out_key, dest_keys,
+                edge_keys, f"{protocol}Responses", counted or "-", flags, edge.host)
 
     def place(self, edge: RowEdge, protocol: str) -> tuple[tuple[traffic.Metadata, ...], ...]:
         """Add the edge's nodes and edges (of this protocol) to the map, and its
