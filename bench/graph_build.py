@@ -282,9 +282,38 @@ def setup_django(prometheus_url: str, base: Path) -> Any:
     return Client(HTTP_HOST="localhost")
 
 
-def run_rounds(runs: dict[str, Callable[[], object]],
-               repeat: int) -> dict[str, list[tuple[float, float]]]:
-    """Warm up once, then `repeat` rounds of every run: (ms, ms of GC inside) per run."""
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuUse:
+    """CPU milliseconds of each run: this process (all its threads) and Prometheus."""
+
+    def __init__(self, prometheus_pid: int) -> None:
+        self.pid = prometheus_pid
+        self.samples: dict[str, list[tuple[float, float]]] = {}
+        self._at = (0.0, 0.0)
+
+    def start(self) -> None:
+        self._at = (time.process_time(), process_cpu_s(self.pid))
+
+    def stop(self, key: str) -> None:
+        own, prometheus = time.process_time(), process_cpu_s(self.pid)
+        self.samples.setdefault(key, []).append(
+            ((own - self._at[0]) * 1000, (prometheus - self._at[1]) * 1000))
+
+    def medians(self, key: str) -> tuple[float, float]:
+        runs = self.samples[key]
+        return (statistics.median(own for own, _ in runs),
+                statistics.median(prom for _, prom in runs))
+
+
+def run_rounds(runs: dict[str, Callable[[], object]], repeat: int,
+               cpu: CpuUse) -> dict[str, list[tuple[float, float]]]:
+    """Warm up once, then `repeat` rounds of every run: (ms, ms of GC inside) per run, and
+    the CPU each run took in `cpu`."""
     for run in runs.values():
         run()
     with Laps() as laps:
@@ -292,15 +321,33 @@ def run_rounds(runs: dict[str, Callable[[], object]],
             took = []
             for key, run in runs.items():
                 gc.collect()  # start each run without the garbage of the one before
+                cpu.start()
                 laps.start()
                 run()
                 took.append(f"{key} {laps.lap(key):.0f} ms")
+                cpu.stop(key)
             log(f"  round {round_no}: " + ", ".join(took))
     return laps.samples
 
 
+def print_cpu(cpu: CpuUse, median: dict[str, float]) -> None:
+    """CPU time against wall time: with Prometheus on the same cores, b cannot take less
+    than all the CPU both processes use, spread over every core."""
+    cores = len(os.sched_getaffinity(0))
+    log(f"\nCPU per run (median ms){'bench process':>32}{'Prometheus':>12}")
+    for label, key in (("a. Prometheus alone", "a"), ("b. Meshlens", "b"),
+                       ("c. Python only", "c")):
+        own, prometheus = cpu.medians(key)
+        log(f"  {label:40}{own:13.0f}{prometheus:12.0f}")
+    own, prometheus = cpu.medians("b")
+    floor = (own + prometheus) / cores
+    log(f"  b's floor on these {cores} cores, (Meshlens + Prometheus CPU) / {cores}: "
+        f"{floor:.0f} ms = a + {(floor - median['a']) / median['a'] * 100:.0f} %")
+
+
 def print_report(times: dict[str, list[tuple[float, float]]],
-                 stages: dict[str, tuple[float, float]], facts: dict[str, Any]) -> None:
+                 stages: dict[str, tuple[float, float]], facts: dict[str, Any],
+                 cpu: CpuUse) -> None:
     median = {key: statistics.median(ms for ms, _ in runs) for key, runs in times.items()}
     rows = [("a. Prometheus alone (raw HTTP)", "a"), ("b. Meshlens GET /api/v1/graph", "b"),
             ("c. Python only (build+cytoscape+orjson)", "c")]
@@ -319,6 +366,7 @@ def print_report(times: dict[str, list[tuple[float, float]]],
     log(f"\n{'ratio b / a (medians)':42}{median['b'] / median['a']:11.2f}")
     log(f"{'overhead (b - a) / a (medians)':42}{overhead:10.0f} %  target <= "
         f"{TARGET_OVERHEAD_PCT:.0f} %: {verdict}")
+    print_cpu(cpu, median)
     log(f"\none build, by stage{'median ms':>54}{'GC ms':>9}")
     for name, (ms, gc_ms) in stages.items():
         log(f"  {name:62}{ms:9.1f}{gc_ms:9.1f}")
@@ -338,7 +386,8 @@ def profile_once(client: Any, path: str) -> None:
     stats.sort_stats("tottime").print_stats(15)
 
 
-def run_benchmark(args: argparse.Namespace, url: str, series: int, base: Path) -> None:
+def run_benchmark(args: argparse.Namespace, url: str, series: int, base: Path,
+                  prometheus_pid: int) -> None:
     namespaces = tuple(f"ns{i}" for i in range(NAMESPACES))
     options = GraphOptions(namespaces=namespaces, query_time=QUERY_TIME, duration=DURATION_S)
     queries = istio.namespace_queries(options, MeshConfig())
@@ -354,9 +403,10 @@ def run_benchmark(args: argparse.Namespace, url: str, series: int, base: Path) -
     log(f"Meshlens sends {len(promqls)} queries ({len(queries)} traffic, "
         f"{len(promqls) - len(queries)} appender)")
     log(f"warm-up, then {args.repeat} rounds of a, b, c")
+    cpu = CpuUse(prometheus_pid)
     times = run_rounds({"a": lambda: fetch_raw(session, url, promqls),
                         "b": lambda: meshlens_get(client, path),
-                        "c": lambda: python_only(replay, options)}, args.repeat)
+                        "c": lambda: python_only(replay, options)}, args.repeat, cpu)
     answer = meshlens_get(client, path)
     elements = orjson.loads(answer)["elements"]
     facts = {"workloads": args.workloads, "edges": args.edges, "tcp_edges": args.tcp_edges,
@@ -364,7 +414,7 @@ def run_benchmark(args: argparse.Namespace, url: str, series: int, base: Path) -
              "graph_edges": len(elements["edges"]), "answer_bytes": len(answer),
              "prom_bytes": sum(len(b) for b in fetch_raw(session, url, promqls)),
              "queries": len(promqls), "rows": sum(len(r) for r in replay.results or [])}
-    print_report(times, stage_times(url, options, session, args.repeat), facts)
+    print_report(times, stage_times(url, options, session, args.repeat), facts, cpu)
     if args.profile:
         profile_once(client, path)
 
@@ -381,7 +431,7 @@ def measure(args: argparse.Namespace, base: Path) -> None:
         start = time.perf_counter()
         server.start()
         log(f"  Prometheus ready on {server.url} in {time.perf_counter() - start:.1f} s")
-        run_benchmark(args, server.url, len(series), base)
+        run_benchmark(args, server.url, len(series), base, cast(int, server.pid))
     finally:
         server.stop()
         log("Prometheus stopped")
