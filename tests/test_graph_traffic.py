@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import networkx as nx
+import pytest
 
 from graph import ids
 from graph.build import finish_graph
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
+from graph.sources import istio
 from graph.sources.istio import REQUEST_LABELS, REQUESTS, TrafficBuilder
 from tests.mesh import (
     CLUSTER,
@@ -134,3 +136,29 @@ def edge_json(g: nx.MultiDiGraph) -> dict[str, Any]:
     edges = to_config(g)["elements"]["edges"]
     assert len(edges) == 1
     return edges[0]["data"]
+
+
+def bookinfo_series() -> list[dict[str, Any]]:
+    return (request_edge(PRODUCTPAGE, DETAILS, {"200": 10.0, "503": 1.0})
+            + request_edge(PRODUCTPAGE, REVIEWS_V2, {"200": 5.0})
+            + request_edge(REVIEWS_V2, RATINGS, {"200": 3.0, "404": 0.5}))
+
+
+def test_row_plans_kept_from_the_last_build_draw_the_same_graph() -> None:
+    """productpage -> details (10/s + 1/s 503), productpage -> reviews-v2 (5/s),
+    reviews-v2 -> ratings (3/s + 0.5/s 404); both reporters; service nodes on"""
+    istio.PLANS.tables.clear()
+    cold = to_config(build(bookinfo_series(), inject=True))
+    warm = to_config(build(bookinfo_series(), inject=True))
+    assert warm == cold
+    edge_rates = [e["data"]["traffic"]["rates"]["http"] for e in cold["elements"]["edges"]]
+    assert sorted(edge_rates) == ["11.00", "11.00", "3.50", "3.50", "5.00", "5.00"]
+
+
+def test_row_plans_dropped_between_two_queries_still_count_each_series_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same mesh, with the plan cache dropped before every query's rows: the outbound
+    copies of the series the inbound query counted are still recognised."""
+    expected = to_config(build(bookinfo_series(), inject=True))
+    monkeypatch.setattr(istio.PLANS, "limit", 0)
+    assert to_config(build(bookinfo_series(), inject=True)) == expected
