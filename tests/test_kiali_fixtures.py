@@ -50,3 +50,30 @@ def test_it_draws_kiali_namespace_graph(name: str, prometheus_with: Any) -> None
     prom = Prometheus(PrometheusSettings(url=server.url))
     graph = to_config(build_graph(prom, options, mesh, with_appenders=False), extras=False)
     assert graph == kiali.expected(name)
+
+
+class ArrivingBackwards:
+    """Prometheus answering the last query of a batch first and the first one last."""
+
+    def __init__(self, prom: Prometheus) -> None:
+        self.prom = prom
+
+    def query_each(self, queries: Any, at: int) -> Any:
+        return reversed(list(enumerate(self.prom.query_all(queries, at))))
+
+
+@pytest.mark.parametrize("name", ["test_complex_graph", "test_workload_graph"])
+def test_it_draws_the_same_graph_whatever_order_the_answers_come_in(
+        name: str, prometheus_with: Any) -> None:
+    """Answers are worked on as they come, but applied in Kiali's order: the inbound
+    query's copy of a series wins over the outbound one's even when it comes last."""
+    request = kiali.load(name, "request")
+    server = prometheus_with(kiali.load(name, "series"), request["query_time"])
+    options, mesh = options_of(request)
+    prom = ArrivingBackwards(Prometheus(PrometheusSettings(url=server.url)))
+    graph = to_config(build_graph(prom, options, mesh, with_appenders=True), extras=False)
+    in_order = to_config(build_graph(Prometheus(PrometheusSettings(url=server.url)), options,
+                                     mesh, with_appenders=True), extras=False)
+    assert graph == in_order
+    assert to_config(build_graph(prom, options, mesh, with_appenders=False),
+                     extras=False) == kiali.expected(name)
