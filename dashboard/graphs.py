@@ -17,12 +17,14 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 
 
-def prometheus() -> Prometheus:
-    """The client for the configured Prometheus (one per distinct configuration)."""
+def prometheus(timeout: float | None = None) -> Prometheus:
+    """The client for the configured Prometheus (one per distinct configuration); with
+    `timeout`, one that gives up sooner than the configured timeout."""
+    configured = float(settings.PROMETHEUS_TIMEOUT)
     return client_for(PrometheusSettings(
         url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
         ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
-        timeout=float(settings.PROMETHEUS_TIMEOUT),
+        timeout=configured if timeout is None else min(timeout, configured),
     ))
 
 
@@ -56,14 +58,14 @@ def graph_payload(options: GraphOptions) -> dict[str, Any]:
         return to_config(build_graph(prometheus(), options, mesh_config(), health))
 
 
-def namespaces(lookback_s: int = 3600) -> list[str]:
+def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
     """Namespaces seen in request or TCP telemetry within the last hour."""
     now = int(time.time())
-    prom = prometheus()
+    prom = prometheus(timeout)
     found: set[str] = set()
-    for metric in ("istio_requests_total", "istio_tcp_sent_bytes_total"):
-        for label in ("destination_workload_namespace", "source_workload_namespace"):
-            found.update(prom.label_values(label, metric, now - lookback_s, now))
+    for label in ("destination_workload_namespace", "source_workload_namespace"):
+        found.update(prom.label_values(
+            label, ["istio_requests_total", "istio_tcp_sent_bytes_total"], now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
 

@@ -65,13 +65,18 @@ def current_graph(options: GraphOptions) -> dict[str, Any]:
     return graph_payload(options)
 
 
+# How long the page waits for Prometheus to name the namespaces it opens with.
+DEFAULT_NAMESPACES_TIMEOUT_S = 2.0
+
+
 def default_namespaces() -> list[str]:
-    """The configured namespaces, else those seen in telemetry (none if Prometheus is down:
-    the page then shows its namespace picker with the error)."""
+    """The configured namespaces, else those seen in telemetry. None if Prometheus is down
+    or does not answer within DEFAULT_NAMESPACES_TIMEOUT_S: the page then opens at once on
+    its namespace picker, instead of waiting for the full query timeout."""
     if settings.MESHLENS_DEFAULT_NAMESPACES:
         return list(settings.MESHLENS_DEFAULT_NAMESPACES)
     try:
-        return namespaces()[:20]
+        return namespaces(timeout=DEFAULT_NAMESPACES_TIMEOUT_S)[:20]
     except PrometheusError:
         return []
 

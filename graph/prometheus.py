@@ -135,11 +135,14 @@ class Prometheus:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def label_values(self, label: str, match: str, start: int, end: int) -> list[str]:
-        """Values of `label` on series matching `match` seen between start and end."""
+    def label_values(self, label: str, match: str | Sequence[str], start: int,
+                     end: int) -> list[str]:
+        """Values of `label` on series matching `match` (a selector, or several) seen
+        between start and end."""
         try:
             values = self.client.get_label_values(
-                label, params={"match[]": match, "start": str(start), "end": str(end)},
+                label, params={"match[]": match if isinstance(match, str) else list(match),
+                               "start": str(start), "end": str(end)},
             )
         except requests.RequestException as exc:
             raise PrometheusUnavailable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from typing import Any
 from unittest import mock
 
@@ -10,7 +12,9 @@ import requests
 from django.core.management import call_command
 from django.test import Client
 
+from tests import mesh
 from tests.live_env import QUERY_TIME
+from tests.mesh import Workload
 from tests.support.ports import free_port
 
 GRAPH = f"/api/v1/graph?namespaces=bookinfo&query_time={QUERY_TIME}&duration=60s"
@@ -82,6 +86,35 @@ def test_it_answers_503_when_prometheus_is_down(settings: Any) -> None:
     response = Client().get(GRAPH)
     assert response.status_code == 503
     assert "cannot be reached" in response.json()["error"]
+
+
+@pytest.mark.timeout(30)
+def test_the_page_opens_on_its_namespace_picker_when_prometheus_does_not_answer(
+        settings: Any) -> None:
+    """Prometheus accepts connections and never answers (a minute-long query timeout): the
+    page does not wait for it to name namespaces, it opens with none chosen."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.PROMETHEUS_URL = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        settings.PROMETHEUS_TIMEOUT = 60
+        settings.MESHLENS_DEFAULT_NAMESPACES = []
+        page = Client().get("/")
+    assert page.status_code == 200
+    assert page.context["config"]["defaults"]["namespaces"] == []
+
+
+def test_it_lists_the_namespaces_seen_in_the_last_hour(prometheus_with: Any,
+                                                      settings: Any) -> None:
+    """Bookinfo's requests (the ingress calls in from istio-system, unknown callers too) and
+    one TCP edge in shop, recorded until a minute ago"""
+    cart = Workload("shop", "cart-v1", "cart", service="cart")
+    redis = Workload("shop", "redis-v1", "redis", service="redis")
+    server = prometheus_with(mesh.bookinfo() + mesh.tcp_edge(cart, redis, 100.0, 50.0),
+                             int(time.time()) - 60)
+    settings.PROMETHEUS_URL = server.url
+    body = Client().get("/api/v1/namespaces").json()
+    assert body == {"namespaces": ["bookinfo", "istio-system", "shop"]}
 
 
 def test_it_answers_503_when_prometheus_times_out(bookinfo_prometheus: Any) -> None:
