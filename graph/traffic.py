@@ -71,8 +71,7 @@ class TrafficMap:
         data = edges.get((target, protocol))
         if data is None:
             data = edges[(target, protocol)] = {
-                "protocol": protocol, "md": {}, "ts_hashes": set(),
-                "source_md": self.nodes[source]["md"]}
+                "protocol": protocol, "md": {}, "source_md": self.nodes[source]["md"]}
         return data
 
     def edges(self) -> Iterator[tuple[str, str, str, Metadata]]:
@@ -175,24 +174,6 @@ def rate_keys(protocol: str, code: str) -> tuple[str, tuple[str, ...], tuple[str
         return OUT_RATE[protocol], (IN_RATE[protocol],), (protocol,)
     return (OUT_RATE[protocol], (IN_RATE[protocol], f"{protocol}In{suffix}"),
             (protocol, f"{protocol}{suffix}"))
-
-
-def add_traffic(
-    source_md: Metadata, dest_md: Metadata, edge_md: Metadata, protocol: str, value: float,
-    code: str, flags: str, host: str,
-) -> None:
-    """Count `value` (requests or bytes per second) on an edge and its two nodes."""
-    if value <= 0:
-        return
-    if protocol == TCP:
-        code = "-"
-    out_key, dest_keys, edge_keys = rate_keys(protocol, code)
-    source_md[out_key] = source_md.get(out_key, 0.0) + value
-    for key in dest_keys:
-        dest_md[key] = dest_md.get(key, 0.0) + value
-    for key in edge_keys:
-        edge_md[key] = edge_md.get(key, 0.0) + value
-    add_response(edge_md, protocol, code, flags, host, value)
 
 
 def add_outgoing(source_md: Metadata, edge_md: Metadata) -> None:
