@@ -64,20 +64,19 @@ class EdgeResolver:
 
 
 def rate_at_either_end(metric: str, base: str, namespaces: Sequence[str], duration: int,
-                       labels: Sequence[str], joined: bool = False) -> str:
-    """`sum(rate(metric)) by (labels) > 0` over the rows Kiali's per-namespace appender
-    queries read together: source workload in a requested namespace, or destination service
-    in one. The two selectors are made disjoint (the second one's source is elsewhere), so
-    that each series is read once and one sum covers both."""
+                       labels: Sequence[str]) -> str:
+    """`sum(rate(metric)) by (labels) > 0`, the labels joined in one (read the rows with
+    Query(..., joined=True)), over the rows Kiali's per-namespace appender queries read
+    together: source workload in a requested namespace, or destination service in one.
+    The two selectors are made disjoint (the second one's source is elsewhere), so that
+    each series is read once and one sum covers both."""
     source = matcher("source_workload_namespace", namespaces)
     elsewhere = source.replace("=", "!=", 1) if len(namespaces) == 1 else source.replace(
         "=~", "!~", 1)
     dest = matcher("destination_service_namespace", namespaces)
     rates = (f"(rate({metric}{{{base},{source}}}[{duration}s]) or "
              f"rate({metric}{{{base},{elsewhere},{dest}}}[{duration}s]))")
-    if joined:
-        return f"{joined_sum(rates, labels)} > 0"
-    return f"sum({rates}) by ({','.join(labels)}) > 0"
+    return f"{joined_sum(rates, labels)} > 0"
 
 
 def rate_by(metric: str, selector: str, duration: int, labels: Sequence[str]) -> str:

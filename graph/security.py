@@ -85,8 +85,7 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
 def security_promql(protocol: str, metric: str, options: GraphOptions) -> str:
     app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
     base = f'{app}{reporter("destination", options.rates)}'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS,
-                              joined=True)
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS)
 
 
 class SecurityPolicy:

@@ -25,8 +25,7 @@ def throughput_promql(options: GraphOptions) -> str:
     metric = f"istio_{options.throughput}_bytes_sum"
     kind = "source" if options.throughput == "request" else "destination"
     base = f'{reporter(kind, options.rates)},request_protocol="http"'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration,
-                              EDGE_LABELS, joined=True)
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, EDGE_LABELS)
 
 
 class Throughput:
