@@ -114,15 +114,14 @@ def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
 def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     """{code: {"flags": {flag: %}, "hosts": {host: %}}}, each a share of the edge's total."""
     total = md.get(protocol, 0.0)
-    scale = 100 / total if total else 0.0
     out = {}
     for code, detail in md.get(RESPONSES_KEY[protocol], {}).items():
         entry = {}
         flags, hosts = detail["flags"], detail["hosts"]
         if flags:
-            entry["flags"] = {k: f"{v * scale:.1f}" for k, v in flags.items()}
+            entry["flags"] = {k: f"{v / total * 100:.1f}" for k, v in flags.items()}
         if hosts:
-            entry["hosts"] = {k: f"{v * scale:.1f}" for k, v in hosts.items()}
+            entry["hosts"] = {k: f"{v / total * 100:.1f}" for k, v in hosts.items()}
         out[code] = entry
     return out
 
