@@ -67,6 +67,7 @@ def test_it_draws_the_same_graph_whatever_order_the_answers_come_in(
         name: str, prometheus_with: Any) -> None:
     """Answers are worked on as they come, but applied in Kiali's order: the inbound
     query's copy of a series wins over the outbound one's even when it comes last."""
+    kiali.require()
     request = kiali.load(name, "request")
     server = prometheus_with(kiali.load(name, "series"), request["query_time"])
     options, mesh = options_of(request)
