@@ -87,7 +87,6 @@ def node_data(node_id: str, n: dict[str, Any], extras: bool) -> dict[str, Any]:
 
 APPENDED_EDGE_FIELDS = ("destPrincipal", "isMTLS", "responseTime", "sourcePrincipal",
                         "throughput")
-ERROR_RATES = {protocol: traffic.EDGE_ERROR_RATES[protocol] for protocol in traffic.PROTOCOLS}
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
 PERCENT_ERR = {protocol: f"{protocol}PercentErr" for protocol in traffic.PROTOCOLS}
 PERCENT_REQ = {protocol: f"{protocol}PercentReq" for protocol in traffic.PROTOCOLS}
@@ -104,7 +103,7 @@ def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
             rates[key] = format_rate(value)
     if protocol != traffic.TCP:
         errors = 0.0
-        for key in ERROR_RATES[protocol]:
+        for key in traffic.EDGE_ERROR_RATES[protocol]:
             errors += md.get(key, 0.0)
         if errors > 0:
             rates[PERCENT_ERR[protocol]] = f"{errors / total * 100:.1f}"

@@ -222,9 +222,7 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
             if has_traffic:
                 seen[u][("outbound", "tcp")] = seen[v][("inbound", "tcp")] = {"-": 1.0}
             continue
-        # Kiali counts a response by its flags.
-        counts = {code: sum(detail["flags"].values())
-                  for code, detail in md.get(f"{protocol}Responses", {}).items()}
+        counts = response_counts(md.get(f"{protocol}Responses", {}))
         total = sum(counts.values())
         outbound = scorer(tolerances[u], protocol, "outbound")
         inbound = scorer(tolerances[v], protocol, "inbound")
