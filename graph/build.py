@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -49,6 +50,18 @@ class QueryPlan:
     def batch(self) -> list[Query]:
         return [q.query for q in self.traffic] + [q for _, qs in self.appenders for q in qs]
 
+    def kind(self, index: int) -> str:
+        """What the batch's query `index` asks: unserviced, inbound or outbound traffic,
+        or an appender's name."""
+        if index < len(self.traffic):
+            return self.traffic[index].kind
+        offset = len(self.traffic)
+        for appender, qs in self.appenders:
+            offset += len(qs)
+            if index < offset:
+                return str(getattr(appender, "name", type(appender).__name__))
+        raise IndexError(index)
+
     def split(self, results: Sequence[list[Row]]) -> list[tuple[Appender, Sequence[list[Row]]]]:
         """Each appender with its own rows, from the results after the traffic's."""
         out: list[tuple[Appender, Sequence[list[Row]]]] = []
@@ -72,12 +85,45 @@ def build_graph(
     """The traffic graph of options.namespaces at options.query_time (now if unset).
 
     Traffic and appender queries go to Prometheus in one parallel batch; each answer is
-    worked on as soon as the rules allow, while Prometheus computes the others."""
+    worked on as soon as the rules allow, while Prometheus computes the others.
+
+    How long it took is left in g.graph["timings"] (see BuildTimings), for whoever
+    measures builds: graph/ keeps no metrics of its own."""
     queries = plan(options, mesh, with_appenders)
     assembly = Assembly(queries, options, mesh, health)
+    timings = assembly.timings
+    start = time.perf_counter()
     for index, rows in prom.query_each(queries.batch(), options.resolved_time()):
+        # The answer's latency: all the batch's queries are sent at once.
+        timings.queries.append((queries.kind(index), time.perf_counter() - start, len(rows)))
         assembly.add(index, rows)
-    return assembly.graph()
+    timings.stages["query"] = time.perf_counter() - start - sum(
+        timings.stages.values())
+    g = assembly.graph()
+    g.graph["timings"] = timings
+    return g
+
+
+@dataclass
+class BuildTimings:
+    """Where one build_graph spent its time, in seconds.
+
+    `stages`: "traffic" (rows to traffic), "merge" (the namespace maps merged, Kiali's
+    finalizers, health) and "appenders" are the time spent on each; "query" is the rest
+    of the build's wall time, waiting on Prometheus (its answers are parsed in the query
+    threads, while the build thread works on earlier answers). `queries`: one
+    (kind, seconds from sending the batch to this answer, rows) per query."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+    queries: list[tuple[str, float, int]] = field(default_factory=list)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - start
 
 
 class Assembly:
@@ -94,31 +140,37 @@ class Assembly:
         self.applied_traffic = 0
         self.applied_appenders = 0
         self.g: nx.MultiDiGraph | None = None
+        self.timings = BuildTimings()
 
     def add(self, index: int, rows: list[Row]) -> None:
         self.results[index] = rows
         traffic_queries = self.queries.traffic
+        timed = self.timings.timed
         while self.applied_traffic < len(traffic_queries) and self.applied_traffic in self.results:
-            self.traffic.apply(traffic_queries[self.applied_traffic],
-                               self.results.pop(self.applied_traffic))
+            with timed("traffic"):
+                self.traffic.apply(traffic_queries[self.applied_traffic],
+                                   self.results.pop(self.applied_traffic))
             self.applied_traffic += 1
         if self.applied_traffic < len(traffic_queries):
             return
         if self.g is None:
-            self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+            with timed("merge"):
+                self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
         offset = len(traffic_queries) + sum(
             len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
         for appender, qs in self.queries.appenders[self.applied_appenders:]:
             wanted = range(offset, offset + len(qs))
             if any(i not in self.results for i in wanted):
                 return
-            appender.apply(self.g, [self.results.pop(i) for i in wanted], self.options)
+            with timed("appenders"):
+                appender.apply(self.g, [self.results.pop(i) for i in wanted], self.options)
             self.applied_appenders += 1
             offset += len(qs)
 
     def graph(self) -> nx.MultiDiGraph:
         if self.g is None:  # no traffic query at all (nothing to ask for these rates)
-            self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+            with self.timings.timed("merge"):
+                self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
         if self.applied_appenders != len(self.queries.appenders):
             raise RuntimeError("graph asked for before every query was answered")
         return stamp(self.g, self.options)
