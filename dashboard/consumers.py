@@ -12,11 +12,11 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from dashboard import auth, live, publish
+from dashboard import auth, live, metrics, publish
 from graph.options import OptionError, graph_options_from_query
 
 
-class GraphConsumer(AsyncWebsocketConsumer):
+class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     scope_key = ""
     group = ""
     keepalive: asyncio.Task[None] | None = None

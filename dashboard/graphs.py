@@ -9,12 +9,13 @@ from typing import Any
 
 from django.conf import settings
 
+from dashboard import metrics
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Prometheus, PrometheusSettings
+from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -51,11 +52,24 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def graph_payload(options: GraphOptions) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus)."""
+def graph_payload(options: GraphOptions, record: bool = True) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus); with `record`, the
+    build is counted in /metrics (in Redis: the command line goes without)."""
     health = health_config()
     with gc_paused():
-        return to_config(build_graph(prometheus(), options, mesh_config(), health))
+        start = time.perf_counter()
+        try:
+            g = build_graph(prometheus(), options, mesh_config(), health)
+        except PrometheusError:
+            if record:
+                metrics.build_failed()
+            raise
+        built = time.perf_counter()
+        payload = to_config(g)
+        end = time.perf_counter()
+        if record:
+            metrics.record_build(g.graph.get("timings"), end - built, end - start)
+        return payload
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.
     path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
     path("api/namespaces/<str:namespace>/workloads/<str:workload>/graph", kiali_views.graph,

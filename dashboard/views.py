@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard import live
+from dashboard import live, metrics
 from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, prometheus
 from graph.build import gc_paused
@@ -139,3 +139,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
         checks["worker"] = {"ok": False, "error": "Redis is unreachable"}
     ok = all(c["ok"] for c in checks.values())
     return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Meshlens's own metrics, every process's, in Prometheus's text format."""
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -4,19 +4,16 @@ WebSocket clients on the Redis channel layer receive snapshots, deltas and error
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard import live
 from dashboard.asgi import application
-from dashboard.celery import app as celery_app
 from dashboard.tasks import tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
@@ -26,13 +23,6 @@ WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 
 # Refreshes read the health rules from the database, in the worker's and Channels' threads.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="session")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if opts["query_time"]:
             query["query_time"] = opts["query_time"]
         try:
-            graph = graph_payload(graph_options_from_query(query))
+            graph = graph_payload(graph_options_from_query(query), record=False)
         except OptionError as exc:
             raise CommandError(f"--{exc.param.replace('_', '-')}: {exc.message}") from None
         except PrometheusError as exc:
