@@ -78,13 +78,17 @@ def save(scope_key: str, cached: CachedGraph) -> None:
     client().set(graph_key(scope_key), orjson.dumps(body), ex=86400)
 
 
-def acquire(scope_key: str, seconds: int) -> bool:
-    """A lock so that one process at a time builds a scope."""
-    return bool(client().set(f"meshlens:lock:{scope_hash(scope_key)}", "1", nx=True, ex=seconds))
+def lock_key(scope_key: str) -> str:
+    return f"meshlens:lock:{scope_hash(scope_key)}"
+
+
+def acquire(scope_key: str, seconds: int, token: str = "1") -> bool:
+    """A lock so that one process at a time builds a scope (see dashboard/locks.py)."""
+    return bool(client().set(lock_key(scope_key), token, nx=True, ex=seconds))
 
 
 def release(scope_key: str) -> None:
-    client().delete(f"meshlens:lock:{scope_hash(scope_key)}")
+    client().delete(lock_key(scope_key))
 
 
 def worker_beat() -> None:

@@ -5,29 +5,39 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from dashboard import live, publish
+from dashboard import live, locks, metrics, publish
 from graph.build import gc_paused
+
+
+def lock_seconds() -> int:
+    return settings.MESHLENS_REFRESH_SECONDS * 3
 
 
 @shared_task(name="dashboard.tasks.tick", ignore_result=True)
 def tick() -> int:
-    """Queue a refresh for every live scope; return how many."""
+    """Queue a refresh for every live scope whose last build is done; return how many
+    scopes are live."""
     live.worker_beat()
     scopes = live.live_scopes()
     for scope_key in scopes:
-        # The lock keeps a slow Prometheus from piling up refreshes of one scope.
-        if live.acquire(scope_key, settings.MESHLENS_REFRESH_SECONDS * 3):
-            refresh_scope.delay(scope_key)
+        # The lock is held until the refresh's build ends (dashboard/locks.py): while a
+        # slow Prometheus keeps it building, ticks skip the scope instead of queueing.
+        token = locks.new_token()
+        if live.acquire(scope_key, lock_seconds(), token):
+            refresh_scope.delay(scope_key, token)
+        else:
+            metrics.refresh_skipped()
     return len(scopes)
 
 
 @shared_task(name="dashboard.tasks.refresh_scope", ignore_result=True,
              soft_time_limit=60, time_limit=90)
-def refresh_scope(scope_key: str) -> None:
-    try:
+def refresh_scope(scope_key: str, token: str = "") -> None:
+    with locks.holding(scope_key, token or locks.new_token(), lock_seconds()) as ours:
+        if not ours:  # another refresh of this scope is running or queued
+            metrics.refresh_skipped()
+            return
         # The build, the delta and the cache write allocate a whole graph or two; with the
         # collector held off until they are dropped, it never walks them.
         with gc_paused():
             publish.refresh(scope_key)
-    finally:
-        live.release(scope_key)
