@@ -1,0 +1,148 @@
+"""What the live benchmark reads from the page in headless Chromium.
+
+Everything is measured by the page's own clock (performance.now(), from the start of the
+navigation) and read back at the end, so that Playwright's round trips do not count:
+- the first graph: window.meshlens.cy holds nodes, document.body.dataset.graphTimestamp is
+  set (and window.meshlens.version, when the page has one), then a frame is drawn;
+- frame times while panning: requestAnimationFrame deltas while cy.panBy runs every frame;
+- main-thread blocking per update: 'longtask' entries (PerformanceObserver) between one
+  WebSocket message and the next.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+# Installed before the page's own scripts: long tasks, and the WebSocket messages the page
+# gets (arrival time, type, size), whatever the transport does with them afterwards.
+INIT_SCRIPT = """
+window.__bench = {longtasks: [], messages: []};
+try {
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) window.__bench.longtasks.push([e.startTime, e.duration]);
+  }).observe({type: 'longtask', buffered: true});
+} catch (e) {}
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', event => {
+      const text = typeof event.data === 'string' ? event.data : '';
+      const found = /"type"\\s*:\\s*"([^"]+)"/.exec(text.slice(0, 200));
+      window.__bench.messages.push([performance.now(), found ? found[1] : 'binary',
+                                    text.length || event.data.size || 0]);
+    });
+  }
+};
+"""
+
+READY = """() => {
+  const m = window.meshlens;
+  if (!m || !m.cy || document.body.dataset.graphTimestamp === undefined) return false;
+  if ('version' in m && !m.version) return false;
+  return m.cy.nodes().length > 0;
+}"""
+
+NEXT_FRAME = """() => new Promise(resolve =>
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))))"""
+
+PAN = """ms => new Promise(resolve => {
+  const cy = window.meshlens.cy, deltas = [];
+  let last = null, end = null, sign = 1, frames = 0;
+  function step(t) {
+    if (last !== null) deltas.push(t - last);
+    if (end === null) end = t + ms;
+    last = t;
+    if (++frames % 60 === 0) sign = -sign;  // back and forth, so the graph stays in view
+    cy.panBy({x: 6 * sign, y: 3 * sign});
+    if (t < end) requestAnimationFrame(step); else resolve(deltas);
+  }
+  requestAnimationFrame(step);
+})"""
+
+
+@dataclass
+class FirstGraph:
+    seconds: float | None  # None: no graph within the timeout
+    nodes: int = 0
+    edges: int = 0
+    note: str = ""
+
+
+@dataclass
+class Updates:
+    count: int = 0
+    types: list[str] = field(default_factory=list)
+    max_ms: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
+    note: str = ""
+
+
+def open_page(browser: Browser) -> Page:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.add_init_script(INIT_SCRIPT)
+    return context.new_page()
+
+
+def first_graph(page: Page, url: str, timeout_s: float) -> FirstGraph:
+    page.goto(url, wait_until="commit")
+    try:
+        page.wait_for_function(READY, polling="raf", timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        status = page.evaluate("() => (document.querySelector('#status') || document.body)"
+                               ".innerText.slice(0, 200)")
+        return FirstGraph(None, note=f"no graph within {timeout_s:.0f} s; page says: "
+                                     f"{' '.join(status.split())!r}")
+    drawn_ms = page.evaluate(NEXT_FRAME)
+    nodes, edges = page.evaluate(
+        "() => [window.meshlens.cy.nodes().length, window.meshlens.cy.edges().length]")
+    return FirstGraph(drawn_ms / 1000, nodes, edges)
+
+
+def pan_frames(page: Page, seconds: float) -> list[float]:
+    """Milliseconds between frames while panning every frame for `seconds`."""
+    return list(page.evaluate(PAN, seconds * 1000))
+
+
+def updates(page: Page, count: int, timeout_s: float) -> Updates:
+    """Wait for `count` more WebSocket messages; the long tasks of each, from its arrival
+    to the next message (or to the end, for the last)."""
+    start = page.evaluate("window.__bench.messages.length")
+    try:
+        page.wait_for_function(f"() => window.__bench.messages.length >= {start + count}",
+                               timeout=timeout_s * 1000, polling=250)
+    except PlaywrightTimeout:
+        pass
+    page.evaluate(NEXT_FRAME)
+    page.wait_for_timeout(1000)  # let the last update's work finish and be reported
+    bench: dict[str, Any] = page.evaluate("window.__bench")
+    messages = bench["messages"][start:]
+    out = Updates(count=len(messages))
+    if len(messages) < count:
+        out.note = f"only {len(messages)} of {count} updates within {timeout_s:.0f} s"
+    now = page.evaluate("performance.now()")
+    for i, (arrived, kind, _size) in enumerate(messages):
+        until = messages[i + 1][0] if i + 1 < len(messages) else now
+        tasks = [d for t, d in bench["longtasks"] if arrived <= t < until]
+        out.types.append(kind)
+        out.max_ms.append(max(tasks, default=0.0))
+        out.total_ms.append(sum(tasks))
+    return out
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def frame_summary(deltas: list[float]) -> str:
+    if not deltas:
+        return "no frames"
+    median = statistics.median(deltas)
+    return (f"median {median:.1f} ms ({1000 / median:.0f} frames/s), "
+            f"p95 {percentile(deltas, 0.95):.1f} ms, {len(deltas)} frames")

@@ -1,0 +1,389 @@
+"""The live page at scale: a synthetic Istio mesh, the real stack, headless Chromium.
+
+    .venv/bin/python bench/live_scale.py [--workloads 1000,10000] [--quick]
+
+For each size: backfills a synthetic mesh (bench/live_mesh.py) into a real Prometheus with
+samples past "now", starts Redis, daphne, a Celery worker (prefork, 2 processes, as
+`make run`) and beat on free loopback ports, then prints:
+- the build alone: GET /api/v1/graph of every namespace, now (no cache: a fresh build);
+- the API ratio: GET /api/v1/graph at a fixed query_time (never cached) against the
+  Prometheus time of Kiali's own query set (per namespace, 3 request and 3 TCP queries,
+  in order; namespaces in parallel), a few rounds each, side by side: medians and ratio;
+- time to first graph on screen, cold (a fresh scope) and warm (a second page);
+- frame times while panning, and main-thread blocking per update (long tasks);
+- RSS of the web, worker, beat, Prometheus and Redis processes with the scope live;
+- what /metrics says about the builds.
+Everything started is stopped at the end, on an error, Ctrl-C or SIGTERM. Not a test: it
+asserts nothing, it prints figures (and writes them to bench/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, NoReturn
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import live_page  # noqa: E402
+from bench.live_mesh import backfill_blocks, log, make_mesh  # noqa: E402
+from tests.support.meshlens import answers  # noqa: E402
+from tests.support.ports import free_port, wait_until  # noqa: E402
+from tests.support.process import spawn, stop, tail  # noqa: E402
+from tests.support.prometheus import PrometheusServer  # noqa: E402
+from tests.support.redis import RedisServer  # noqa: E402
+
+NAMESPACES = tuple(f"ns{i}" for i in range(10))  # as bench/graph_build.py makes them
+HISTORY_S = 300
+CHROMIUM = os.environ.get("MESHLENS_CHROMIUM", "/usr/bin/chromium")
+# As tests/browser/conftest.py launches it.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-quic"]
+
+# Kiali's per-namespace traffic queries (graph/telemetry/istio/istio.go,
+# buildNamespaceTrafficMap) with the defaults of Meshlens's /api/v1/graph: requests for
+# HTTP and gRPC, TCP "sent" (istio_tcp_received_bytes_total: L4 telemetry is reported
+# backwards), no ambient (reporter="source"/"destination", ztunnel left out of TCP).
+REQUEST_GROUP = ("source_cluster,source_workload_namespace,source_workload,"
+                 "source_canonical_service,source_canonical_revision,destination_cluster,"
+                 "destination_service_namespace,destination_service,destination_service_name,"
+                 "destination_workload_namespace,destination_workload,"
+                 "destination_canonical_service,destination_canonical_revision,"
+                 "request_protocol,response_code,grpc_response_status,response_flags")
+TCP_GROUP = ("app,source_cluster,source_workload_namespace,source_workload,"
+             "source_canonical_service,source_canonical_revision,destination_cluster,"
+             "destination_service_namespace,destination_service,destination_service_name,"
+             "destination_workload_namespace,destination_workload,"
+             "destination_canonical_service,destination_canonical_revision,response_flags")
+
+
+def kiali_queries(namespace: str, duration_s: int) -> list[str]:
+    out = []
+    for metric, app, group in (("istio_requests_total", "", REQUEST_GROUP),
+                               ("istio_tcp_received_bytes_total", 'app!="ztunnel",', TCP_GROUP)):
+        for selector in (
+            f'{app}reporter="source",source_workload_namespace!="{namespace}",'
+            f'destination_workload_namespace="unknown",destination_workload="unknown",'
+            f'destination_service=~"^.+\\\\.{namespace}\\\\..+$"',
+            f'{app}reporter="destination",destination_workload_namespace="{namespace}"',
+            f'{app}reporter="source",source_workload_namespace="{namespace}"',
+        ):
+            out.append(f"sum(rate({metric}{{{selector}}} [{duration_s}s])) by ({group}) > 0")
+    return out
+
+
+def kiali_time(prometheus_url: str, at: int, duration_s: int) -> float:
+    """Seconds until the last body of Kiali's query set is read."""
+    def namespace(ns: str) -> None:
+        with requests.Session() as session:
+            for promql in kiali_queries(ns, duration_s):
+                response = session.post(f"{prometheus_url}/api/v1/query",
+                                        data={"query": promql, "time": str(at)}, timeout=120)
+                response.raise_for_status()
+                _ = response.content
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(NAMESPACES)) as pool:
+        list(pool.map(namespace, NAMESPACES))
+    return time.perf_counter() - start
+
+
+def timed_get(url: str) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    response = requests.get(url, timeout=300)
+    body = response.content
+    elapsed = time.perf_counter() - start
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url}: HTTP {response.status_code}: {body[:300]!r}")
+    return elapsed, body
+
+
+# --- the stack ---------------------------------------------------------------------------
+
+
+class Stack:
+    """daphne, a Celery worker and beat, as scripts/run.sh starts them."""
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.base, self.env = base, env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        env = os.environ | self.env
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=ROOT, env=env, check=True)
+        celery = [sys.executable, "-m", "celery", "-A", "dashboard"]
+        commands = {
+            "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                    "dashboard.asgi:application"],
+            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
+                       "--pool=prefork"],
+            "beat": [*celery, "beat", "--loglevel=INFO",
+                     f"--schedule={self.base / 'beat-schedule'}"],
+        }
+        for name, args in commands.items():
+            self.processes[name] = spawn(args, self.base / f"{name}.log", cwd=ROOT,
+                                         env=self.env)
+        web = self.processes["web"]
+        if not wait_until(lambda: answers(self.url), 60, abort=lambda: web.poll() is not None):
+            raise RuntimeError(f"daphne did not start:\n{tail(self.base / 'web.log')}")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            stop(process)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def rss_report(stack: Stack, prometheus_pid: int, redis_pid: int) -> dict[str, float]:
+    worker = stack.processes["worker"].pid
+    out = {"web (daphne)": rss_mb(stack.processes["web"].pid),
+           "worker (main)": rss_mb(worker)}
+    for i, child in enumerate(children(worker), 1):
+        out[f"worker (pool process {i})"] = rss_mb(child)
+    out.update({"beat": rss_mb(stack.processes["beat"].pid),
+                "Prometheus": rss_mb(prometheus_pid), "Redis": rss_mb(redis_pid)})
+    return out
+
+
+def scrape_builds(url: str) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"{url}/metrics", timeout=30).text
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name in ("meshlens_build_seconds_sum", "meshlens_build_seconds_count"):
+                out[f"{s.name.rsplit('_', 1)[1]} {s.labels['stage']}"] = s.value
+            elif s.name in ("meshlens_refreshes_skipped_total", "meshlens_build_failures_total"):
+                out[s.name] = s.value
+            elif s.name in ("meshlens_sent_bytes_total", "meshlens_messages_sent_total"):
+                out[f"{s.name} {s.labels['type']}"] = s.value
+    return out
+
+
+# --- one size ------------------------------------------------------------------------------
+
+
+def median_of(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitStack,
+             ) -> dict[str, Any]:
+    result: dict[str, Any] = {"workloads": workloads}
+    step = 15 if workloads <= 3000 else 30
+    duration = 4 * step
+    refresh = args.refresh or (5 if workloads <= 3000 else 15)
+    began = time.perf_counter()
+    series = make_mesh(workloads, args.seed)
+    log(f"\n=== {workloads:,} workloads: {len(series):,} series, generated in "
+        f"{time.perf_counter() - began:.0f} s")
+    now = int(time.time())
+    # Reach past the backfill (it takes longer for more series) and the whole run.
+    future = args.minutes * 60 + len(series) // 100
+    tsdb = backfill_blocks(series, base, now - HISTORY_S, now + future, step, args.seed)
+    result["backfill_s"] = round(time.perf_counter() - began)
+    del series
+
+    prometheus = PrometheusServer(tsdb, base / "prometheus")
+    prometheus.start(timeout=300)
+    exits.callback(prometheus.stop)
+    redis_server = RedisServer(base / "redis").start()
+    exits.callback(redis_server.stop)
+    stack = Stack(base, {"PROMETHEUS_URL": prometheus.url, "REDIS_URL": redis_server.url,
+                         "MESHLENS_REFRESH_SECONDS": str(refresh),
+                         "MESHLENS_PROMETHEUS_TIMEOUT": "120",
+                         "MESHLENS_DB": str(base / "db.sqlite3"),
+                         "DJANGO_SETTINGS_MODULE": "dashboard.settings"})
+    exits.callback(stack.stop)
+    stack.start()
+    until = time.strftime("%H:%M:%S", time.localtime(now + future))
+    log(f"stack up: web {stack.url}, Prometheus {prometheus.url}, refresh {refresh} s, "
+        f"rate window {duration} s; data until {until}")
+    query = f"namespaces={','.join(NAMESPACES)}&duration={duration}s"
+
+    # The build alone: no cache, evaluated now (the first build fills the process's caches).
+    builds = []
+    for _ in range(args.rounds):
+        seconds, body = timed_get(f"{stack.url}/api/v1/graph?{query}")
+        builds.append(seconds)
+    graph = json.loads(body)
+    edges = graph["elements"]["edges"]
+    result["graph"] = {"nodes": len(graph["elements"]["nodes"]), "edges": len(edges),
+                       "failing_edges": sum(e["data"]["healthStatus"] == "Failure"
+                                            for e in edges),
+                       "answer_mb": round(len(body) / 1e6, 1)}
+    result["build_s"] = [round(b, 3) for b in builds]
+    log(f"graph: {result['graph']}")
+    log("build alone (GET /api/v1/graph, now, no cache): "
+        + ", ".join(f"{b:.2f}" for b in builds) + " s (the first fills the caches)")
+    del graph, body, edges
+
+    # The API against Kiali's query set, side by side, alternating which goes first.
+    at = int(time.time()) - 5
+    api = f"{stack.url}/api/v1/graph?{query}&query_time={at}"
+    timed_get(api), kiali_time(prometheus.url, at, duration)  # warm-up
+    ours: list[float] = []
+    kiali: list[float] = []
+    for round_no in range(args.rounds):
+        runs: list[Callable[[], None]] = [lambda: ours.append(timed_get(api)[0]),
+                                          lambda: kiali.append(kiali_time(prometheus.url, at,
+                                                                          duration))]
+        for run in runs if round_no % 2 == 0 else reversed(runs):
+            run()
+        log(f"  round {round_no + 1}: Meshlens {ours[-1]:.2f} s, Kiali's queries "
+            f"{kiali[-1]:.2f} s")
+    result["api"] = {"meshlens_s": [round(x, 3) for x in ours],
+                     "kiali_s": [round(x, 3) for x in kiali],
+                     "ratio": round(median_of(ours) / median_of(kiali), 2)}
+
+    result.update(browse(stack, query, refresh, args))
+    result["rss_mb"] = {k: round(v) for k, v in
+                        rss_report(stack, prometheus.pid or 0, redis_server.pid or 0).items()}
+    result["metrics"] = scrape_builds(stack.url)
+    return result
+
+
+def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {}
+    page_url = f"{stack.url}/?{query}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            cold = live_page.open_page(browser)
+            first = live_page.first_graph(cold, page_url, args.timeout)
+            out["cold"] = vars(first)
+            log(f"page, cold scope: {describe(first)}")
+            warm = live_page.open_page(browser)
+            second = live_page.first_graph(warm, page_url, args.timeout)
+            out["warm"] = vars(second)
+            log(f"page, warm scope: {describe(second)}")
+            cold.context.close()
+            if second.seconds is None:
+                return out
+            frames = live_page.pan_frames(warm, args.pan_seconds)
+            out["pan_frame_ms"] = {"median": round(median_of(frames), 1),
+                                   "p95": round(live_page.percentile(frames, 0.95), 1),
+                                   "frames": len(frames)}
+            log(f"panning: {live_page.frame_summary(frames)}")
+            got = live_page.updates(warm, args.updates, args.updates * refresh * 3 + 60)
+            out["updates"] = vars(got)
+            for kind, worst, total in zip(got.types, got.max_ms, got.total_ms, strict=True):
+                log(f"update {kind}: long tasks max {worst:.0f} ms, total {total:.0f} ms")
+            if got.note:
+                log(f"updates: {got.note}")
+        finally:
+            browser.close()
+    return out
+
+
+def describe(first: live_page.FirstGraph) -> str:
+    if first.seconds is None:
+        return f"NEVER: {first.note}"
+    return f"{first.seconds:.2f} s ({first.nodes:,} nodes, {first.edges:,} edges drawn)"
+
+
+def summary(result: dict[str, Any]) -> None:
+    log(f"\n--- {result['workloads']:,} workloads: summary")
+    for key in ("graph", "build_s", "api", "cold", "warm", "pan_frame_ms", "rss_mb"):
+        if key in result:
+            log(f"{key}: {json.dumps(result[key])}")
+    if "updates" in result:
+        u = result["updates"]
+        log(f"updates: {u['count']} ({', '.join(u['types'])}); long tasks per update: max "
+            f"{[round(x) for x in u['max_ms']]} ms, total {[round(x) for x in u['total_ms']]} ms")
+    m = result.get("metrics", {})
+    count = m.get("count total")
+    if count:
+        log(f"/metrics: {count:.0f} builds, mean {m['sum total'] / count:.2f} s"
+            f" (query {m.get('sum query', 0) / count:.2f} s), "
+            f"skipped ticks {m.get('meshlens_refreshes_skipped_total', 0):.0f}, "
+            f"failures {m.get('meshlens_build_failures_total', 0):.0f}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--workloads", default=None,
+                        help="comma list of sizes (default 1000; --quick: 100)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 100 workloads, 2 rounds, 1 update, 1 s of panning")
+    parser.add_argument("--refresh", type=int, default=0,
+                        help="MESHLENS_REFRESH_SECONDS (default 5, 15 above 3,000 workloads)")
+    parser.add_argument("--rounds", type=int, default=None, help="API rounds (default 5)")
+    parser.add_argument("--updates", type=int, default=None, help="updates to watch (3)")
+    parser.add_argument("--pan-seconds", type=float, default=None, help="(default 3)")
+    parser.add_argument("--timeout", type=float, default=120,
+                        help="seconds to wait for the first graph on the page")
+    parser.add_argument("--minutes", type=int, default=12,
+                        help="minutes of data after the backfill (the run must fit in them)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.workloads = [int(w) for w in (args.workloads or ("100" if quick else "1000")).split(",")]
+    args.rounds = args.rounds or (2 if quick else 5)
+    args.updates = args.updates or (1 if quick else 3)
+    args.pan_seconds = args.pan_seconds or (1.0 if quick else 3.0)
+    if min(args.workloads) < 20:
+        parser.error("--workloads: at least 20")
+    return args
+
+
+def interrupted(signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, interrupted)
+    results = []
+    try:
+        for workloads in args.workloads:
+            with tempfile.TemporaryDirectory(prefix="meshlens-live-") as tmp, \
+                    ExitStack() as exits:
+                results.append(run_size(workloads, args, Path(tmp), exits))
+            summary(results[-1])
+    except KeyboardInterrupt:
+        log("interrupted; everything started is stopped")
+        return 130
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"live_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    log(f"\nfigures written to {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
