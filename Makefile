@@ -7,6 +7,9 @@ VENV := .venv
 # Extra arguments, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Which benchmark `make bench` runs: live_scale (the live page on the whole stack) or
+# graph_build (one build against Prometheus alone).
+BENCH ?= live_scale
 
 .PHONY: help setup run test lint bench clean distclean
 
@@ -15,7 +18,7 @@ help:
 	@echo "make run        setup, then the demo on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops it)"
 	@echo "make test       setup, then ruff and the whole pytest suite"
 	@echo "make lint       ruff check"
-	@echo "make bench      setup, then bench/graph_build.py"
+	@echo "make bench      setup, then bench/live_scale.py (BENCH=graph_build for bench/graph_build.py)"
 	@echo "make clean      remove run state, caches and test output"
 	@echo "make distclean  clean, plus .venv, node_modules and the database"
 
@@ -39,7 +42,9 @@ lint:
 	@$(VENV)/bin/ruff check .
 
 bench: setup
-	@$(VENV)/bin/python bench/graph_build.py $(BENCH_ARGS)
+	@case "$(BENCH)" in live_scale|graph_build) ;; \
+		*) echo "make bench: BENCH=$(BENCH): use live_scale or graph_build" >&2; exit 2;; esac
+	@$(VENV)/bin/python bench/$(BENCH).py $(BENCH_ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .ruff_cache .staticfiles test-results bench/results

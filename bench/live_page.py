@@ -21,7 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 # Installed before the page's own scripts: long tasks, and the WebSocket messages the page
 # gets (arrival time, type, size), whatever the transport does with them afterwards.
 INIT_SCRIPT = """
-window.__bench = {longtasks: [], messages: []};
+window.__bench = {longtasks: [], messages: [], sockets: 0};
 try {
   new PerformanceObserver(list => {
     for (const e of list.getEntries()) window.__bench.longtasks.push([e.startTime, e.duration]);
@@ -31,6 +31,7 @@ const NativeWebSocket = window.WebSocket;
 window.WebSocket = class extends NativeWebSocket {
   constructor(...args) {
     super(...args);
+    window.__bench.sockets += 1;
     this.addEventListener('message', event => {
       const text = typeof event.data === 'string' ? event.data : '';
       const found = /"type"\\s*:\\s*"([^"]+)"/.exec(text.slice(0, 200));
@@ -94,10 +95,12 @@ def first_graph(page: Page, url: str, timeout_s: float) -> FirstGraph:
     try:
         page.wait_for_function(READY, polling="raf", timeout=timeout_s * 1000)
     except PlaywrightTimeout:
-        status = page.evaluate("() => (document.querySelector('#status') || document.body)"
-                               ".innerText.slice(0, 200)")
-        return FirstGraph(None, note=f"no graph within {timeout_s:.0f} s; page says: "
-                                     f"{' '.join(status.split())!r}")
+        status, sockets, messages = page.evaluate(
+            "() => [(document.querySelector('#status-bar') || document.body).innerText"
+            ".slice(0, 200), window.__bench.sockets, window.__bench.messages.map(m => m[1])]")
+        return FirstGraph(None, note=f"no graph within {timeout_s:.0f} s; the page opened "
+                                     f"{sockets} WebSocket(s), got messages {messages}, and "
+                                     f"says: {' '.join(status.split())!r}")
     drawn_ms = page.evaluate(NEXT_FRAME)
     nodes, edges = page.evaluate(
         "() => [window.meshlens.cy.nodes().length, window.meshlens.cy.edges().length]")
