@@ -4,9 +4,11 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import networkx as nx
 from django.conf import settings
 
 from dashboard import metrics
@@ -52,24 +54,32 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def graph_payload(options: GraphOptions, record: bool = True) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus); with `record`, the
-    build is counted in /metrics (in Redis: the command line goes without)."""
-    health = health_config()
+def counted(build: Callable[[], nx.MultiDiGraph],
+            serialise: Callable[[nx.MultiDiGraph], dict[str, Any]],
+            record: bool = True) -> dict[str, Any]:
+    """build() then serialise() it, with the collector held off; with `record`, the build
+    is counted in /metrics (in Redis: the command line goes without)."""
     with gc_paused():
         start = time.perf_counter()
         try:
-            g = build_graph(prometheus(), options, mesh_config(), health)
+            g = build()
         except PrometheusError:
             if record:
                 metrics.build_failed()
             raise
         built = time.perf_counter()
-        payload = to_config(g)
+        payload = serialise(g)
         end = time.perf_counter()
         if record:
             metrics.record_build(g.graph.get("timings"), end - built, end - start)
         return payload
+
+
+def graph_payload(options: GraphOptions, record: bool = True) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus)."""
+    health = health_config()
+    return counted(lambda: build_graph(prometheus(), options, mesh_config(), health),
+                   to_config, record)
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
@@ -87,10 +97,11 @@ def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
     """The body Kiali's graph API would give for this request."""
     health = health_config()
-    with gc_paused():
+
+    def build() -> nx.MultiDiGraph:
         if request.target is None:
-            g = build_graph(prometheus(), request.options, mesh_config(), health)
-        else:
-            g = build_node_graph(prometheus(), request.options, request.target, mesh_config(),
-                                 health)
-        return to_config(g, extras=False, edge_health=request.health)
+            return build_graph(prometheus(), request.options, mesh_config(), health)
+        return build_node_graph(prometheus(), request.options, request.target, mesh_config(),
+                                health)
+
+    return counted(build, lambda g: to_config(g, extras=False, edge_health=request.health))
