@@ -104,7 +104,7 @@ def first_graph(page: Page, url: str, timeout_s: float) -> FirstGraph:
     drawn_ms = page.evaluate(NEXT_FRAME)
     nodes, edges = page.evaluate(
         "() => [window.meshlens.cy.nodes().length, window.meshlens.cy.edges().length]")
-    return FirstGraph(drawn_ms / 1000, nodes, edges)
+    return FirstGraph(round(drawn_ms / 1000, 2), nodes, edges)
 
 
 def pan_frames(page: Page, seconds: float) -> list[float]:
