@@ -366,6 +366,9 @@ def interrupted(signum: int, _frame: object) -> NoReturn:
 
 def main() -> int:
     args = parse_args()
+    # Ctrl-C and kill stop everything started, even when launched where SIGINT is ignored
+    # (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, interrupted)
     results = []
     try:
