@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -181,12 +182,23 @@ CACHES = {
     }
 }
 
-CHANNEL_LAYERS = {
-    "default": {
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    """The Channels layer on `redis_url`.
+
+    redis-py 8 gives every read a 5 s socket timeout by default, the same 5 s that
+    channels_redis blocks for while it waits for a group message: a viewer who heard
+    nothing for 5 s (a cold scope, a slow refresh) lost its consumer to a TimeoutError.
+    Reads get longer than the blocking wait."""
+    return {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "meshlens:asgi"},
-    }
-}
+        "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 30}],
+                   "prefix": "meshlens:asgi"},
+    }}
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
