@@ -42,11 +42,9 @@ def describe(options: GraphOptions) -> str:
 
 def refresh_here(scope_key: str) -> None:
     try:
-        publish.refresh(scope_key)
-    except Exception as exc:  # noqa: BLE001 - whatever failed, the viewers must hear of it
-        log.exception("scope %s: the build failed", scope_key)
-        publish.send(scope_key, publish.error_message(f"the graph could not be built: {exc}"),
-                     publish.ERROR)
+        # Logged and reported to the viewers already; this thread has no one else to tell.
+        with contextlib.suppress(Exception):
+            publish.refresh_and_report(scope_key)
     finally:
         live.release(scope_key)
         close_old_connections()

@@ -113,6 +113,17 @@ def remember(scope_key: str, version: int, fingerprints: Fingerprints) -> None:
     LAST[scope_key] = (version, fingerprints)
 
 
+def refresh_and_report(scope_key: str) -> None:
+    """refresh(), and whatever fails on the way, the scope's viewers hear of it: a viewer of
+    a cold scope must not wait for a graph that will not come."""
+    try:
+        refresh(scope_key)
+    except Exception as exc:
+        log.exception("scope %s: the build failed", scope_key)
+        send(scope_key, error_message(f"the graph could not be built: {exc}"), ERROR)
+        raise
+
+
 def refresh(scope_key: str) -> live.Cached | None:
     """Build, cache and publish one scope; return what is cached now."""
     options = GraphOptions.from_scope_key(scope_key)

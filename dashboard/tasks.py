@@ -28,7 +28,7 @@ def refresh_scope(scope_key: str) -> None:
         # The build, the delta and the cache write allocate a whole graph or two; with the
         # collector held off until they are dropped, it never walks them.
         with gc_paused():
-            publish.refresh(scope_key)
+            publish.refresh_and_report(scope_key)
     finally:
         live.release(scope_key)
 

@@ -28,8 +28,10 @@ WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(meshlens_redis: str) -> Iterator[Any]:
+    """A worker for this module only: left running, it would take the refreshes that the
+    servers of later tests queue on the same Redis, without their database."""
     with start_worker(celery_app, pool="solo", perform_ping_check=False,
                       shutdown_timeout=10) as worker:
         yield worker
@@ -46,7 +48,11 @@ def live_prometheus(prometheus_with: Any, settings: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def clean_redis(meshlens_redis: str) -> None:
+def clean_redis(meshlens_redis: str) -> Iterator[None]:
+    """Each test starts from an empty Redis, and leaves no worker heartbeat or queued task
+    to the tests after it."""
+    live.client().flushdb()
+    yield
     live.client().flushdb()
 
 

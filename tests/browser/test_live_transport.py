@@ -52,7 +52,9 @@ def big_meshlens(prometheus_with: Any, redis_server: str,
     """The whole live stack (daphne, Celery worker and beat) over the big mesh, ending now."""
     now = int(time.time()) // 15 * 15
     server = prometheus_with(big_mesh(), now)
-    env = {"PROMETHEUS_URL": server.url, "REDIS_URL": redis_server,
+    # A database of its own: this stack's worker must not build the scopes of the other
+    # tests' servers (against this Prometheus), nor theirs see it as their worker.
+    env = {"PROMETHEUS_URL": server.url, "REDIS_URL": redis_server.rsplit("/", 1)[0] + "/2",
            "MESHLENS_REFRESH_SECONDS": "5"}
     with meshlens(tmp_path_factory.mktemp("big"), env, live=True) as url:
         yield url
