@@ -19,29 +19,22 @@ from graph import ids, traffic
 from graph.edge_keys import EdgeIds, EdgeResolver, rate_by
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
-from graph.sources.istio import (
-    EDGE_LABELS,
-    NodeLabels,
-    matcher,
-    metrics_for,
-    reporter,
-    tcp_app_filter,
-    with_scope,
-)
+from graph.promql import Matcher, Scope, any_of
+from graph.sources.istio import EDGE_LABELS, NodeLabels, metrics_for, reporter, tcp_app_filter
 
 RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
 EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")
 
 
-def idle_promql(metric: str, app: str, options: GraphOptions) -> str:
+def idle_promql(metric: str, app: Sequence[Matcher], options: GraphOptions,
+                scope: Scope) -> str:
     """Edges with series but no traffic, read as the traffic's inbound and outbound
     queries read them."""
     ns, rates = options.namespaces, options.rates
-    inbound = (f'{app}{reporter("destination", rates)},'
-               f'{matcher("destination_workload_namespace", ns)}')
-    outbound = f'{app}{reporter("source", rates)},{matcher("source_workload_namespace", ns)}'
-    return (f"{rate_by(metric, inbound, options.duration, EDGE_LABELS)} == 0 or "
-            f"{rate_by(metric, outbound, options.duration, EDGE_LABELS)} == 0")
+    inbound = (*app, reporter("destination", rates), any_of("destination_workload_namespace", ns))
+    outbound = (*app, reporter("source", rates), any_of("source_workload_namespace", ns))
+    return (f"{rate_by(metric, inbound, options.duration, EDGE_LABELS, scope)} == 0 or "
+            f"{rate_by(metric, outbound, options.duration, EDGE_LABELS, scope)} == 0")
 
 
 class IdleNodes:
@@ -56,9 +49,9 @@ class IdleNodes:
             return []  # the traffic queries kept the zero-rate series: their nodes are drawn
         # One query per metric: a node is idle when no metric shows traffic, and any node
         # with traffic is already in the graph.
-        return [Query(with_scope(idle_promql(
+        return [Query(idle_promql(
                     metric, tcp_app_filter(options.rates) if metric.startswith("istio_tcp")
-                    else "", options), mesh), EDGE_LABELS)
+                    else (), options, mesh.scope()), EDGE_LABELS)
                 for metric in metrics_for(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from graph import ids
+from graph.promql import Scope
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$|^\d+$")
@@ -69,6 +70,10 @@ class MeshConfig:
 
     def is_accessible(self, cluster: str, namespace: str) -> bool:
         return self.accessible is None or (cluster, namespace) in self.accessible
+
+    def scope(self) -> Scope:
+        """The query scope's matchers, which every selector starts with."""
+        return Scope.of(self.query_scope)
 
 
 @dataclass(frozen=True)

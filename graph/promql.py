@@ -96,6 +96,7 @@ class Matcher:
         label_name(self.label)
         if self.op not in OPERATORS:
             raise PromQLError(f"{self.op!r} is not a label matcher (=, !=, =~, !~)")
+        string(self.value)  # refuse what no query can carry now, not when it is sent
 
     def __str__(self) -> str:
         return f"{self.label}{self.op}{string(self.value)}"

@@ -21,14 +21,8 @@ from graph import ids, traffic
 from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
-from graph.sources.istio import (
-    EDGE_LABELS,
-    REQUESTS,
-    metrics_for,
-    reporter,
-    tcp_app_filter,
-    with_scope,
-)
+from graph.promql import Scope
+from graph.sources.istio import EDGE_LABELS, REQUESTS, metrics_for, reporter, tcp_app_filter
 
 MTLS = "mutual_tls"
 LABELS = EDGE_LABELS + ("request_protocol", "connection_security_policy", "source_principal",
@@ -82,18 +76,18 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
     return out
 
 
-def security_promql(protocol: str, metric: str, options: GraphOptions) -> str:
-    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
-    base = f'{app}{reporter("destination", options.rates)}'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS)
+def security_promql(protocol: str, metric: str, options: GraphOptions, scope: Scope) -> str:
+    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ()
+    base = (*app, reporter("destination", options.rates))
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS, scope)
 
 
 class SecurityPolicy:
     name = "securityPolicy"
 
     def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(security_promql(protocol, metric, options), mesh), LABELS,
-                      joined=True)
+        scope = mesh.scope()
+        return [Query(security_promql(protocol, metric, options, scope), LABELS, joined=True)
                 for protocol, metric in security_metrics(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
