@@ -22,6 +22,7 @@ from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 from graph.prometheus import PrometheusError, PrometheusQueryError
+from graph.promql import PromQLError
 
 View = Callable[..., HttpResponse]
 
@@ -33,7 +34,7 @@ def json_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (OptionError, NodeIdError) as exc:
+        except (OptionError, NodeIdError, PromQLError) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
