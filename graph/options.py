@@ -57,7 +57,8 @@ class OptionError(ValueError):
     """A request parameter is invalid; `param` names it."""
 
     def __init__(self, param: str, message: str) -> None:
-        super().__init__(f"{param}: {message}")
+        # A parameter's name is the client's too (an unknown one is named in the error).
+        super().__init__(f"{param if len(param) <= 80 else param[:80] + '...'}: {message}")
         self.param = param
         self.message = message
 
