@@ -16,8 +16,9 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_by
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
 from graph.sources.istio import EDGE_LABELS, reporter
@@ -47,16 +48,18 @@ def requested_protocols(options: GraphOptions) -> frozenset[str]:
 class ResponseTime:
     name = "responseTime"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
+    def queries(self, ctx: AppenderContext) -> list[Query]:
         """Destination-reported into the namespaces' services, then source-reported out of
         their workloads; apply() reads them in this order."""
+        options, mesh = ctx.options, ctx.mesh
         ns, rates = options.namespaces, options.rates
         selectors = ((reporter("destination", rates), any_of("destination_service_namespace", ns)),
                      (reporter("source", rates), any_of("source_workload_namespace", ns)))
         return [Query(response_time_promql(s, options, mesh.scope()), LABELS) for s in selectors]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         protocols = requested_protocols(options)
         resolver = EdgeResolver(options)
         found: dict[tuple[str, str, str], float] = {}

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_at_either_end
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope
 from graph.sources.istio import EDGE_LABELS, REQUESTS, metrics_for, reporter, tcp_app_filter
@@ -85,13 +86,15 @@ def security_promql(protocol: str, metric: str, options: GraphOptions, scope: Sc
 class SecurityPolicy:
     name = "securityPolicy"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        scope = mesh.scope()
-        return [Query(security_promql(protocol, metric, options, scope), LABELS, joined=True)
-                for protocol, metric in security_metrics(options)]
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        scope = ctx.mesh.scope()
+        return [Query(security_promql(protocol, metric, ctx.options, scope), LABELS,
+                      joined=True)
+                for protocol, metric in security_metrics(ctx.options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         resolver = EdgeResolver(options)
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_at_either_end
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope, eq
 from graph.sources.istio import EDGE_LABELS, reporter
@@ -33,11 +34,13 @@ def throughput_promql(options: GraphOptions, scope: Scope) -> str:
 class Throughput:
     name = "throughput"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(throughput_promql(options, mesh.scope()), EDGE_LABELS, joined=True)]
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        return [Query(throughput_promql(ctx.options, ctx.mesh.scope()), EDGE_LABELS,
+                      joined=True)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         resolver = EdgeResolver(options)
         found: dict[tuple[str, str], float] = {}
         for rows in results:
