@@ -72,7 +72,8 @@ class GraphConsumer(AsyncWebsocketConsumer):
                 "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
-        query = dict(parse_qsl(self.scope["query_string"].decode()))
+        # Bytes that are not UTF-8 become U+FFFD, which no parameter accepts: a clear error.
+        query = dict(parse_qsl(self.scope["query_string"].decode(errors="replace")))
         try:
             if "query_time" in query:
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 
 from graph.options import OptionError, parse_duration, parse_namespaces
+from graph.promql import PromQLError, Scope
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,7 +155,22 @@ MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)
 MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
-MESHLENS_QUERY_SCOPE = envpairs("MESHLENS_QUERY_SCOPE", "=")
+
+
+def envscope(name: str) -> list[tuple[str, str]]:
+    """`label=value,...` pairs naming Prometheus labels (values may hold anything but a
+    comma: queries escape them)."""
+    pairs = envpairs(name, "=")
+    try:
+        Scope.of(pairs)
+    except PromQLError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {name}={os.getenv(name)}: {exc}") from None
+    return pairs
+
+
+MESHLENS_QUERY_SCOPE = envscope("MESHLENS_QUERY_SCOPE")
+
+
 # The page's view when its URL names none.
 def envoption(name: str, default: str, parse: Callable[[str], object]) -> str:
     """A value that graph/options.py must accept, checked now rather than on first use."""

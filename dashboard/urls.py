@@ -24,3 +24,5 @@ urlpatterns = [
          kiali_views.graph, name="kiali-app-version-graph"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "dashboard.views.not_found"

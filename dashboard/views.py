@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 import redis
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from dashboard import live
 from dashboard.auth import api_login, page_login
@@ -20,8 +21,9 @@ from dashboard.graphs import graph_payload, namespaces, prometheus
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
-from graph.options import GraphOptions, OptionError, graph_options_from_query
+from graph.options import GraphOptions, OptionError, graph_options_from_query, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
+from graph.promql import PromQLError
 
 View = Callable[..., HttpResponse]
 
@@ -33,7 +35,7 @@ def json_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (OptionError, NodeIdError) as exc:
+        except (OptionError, NodeIdError, PromQLError) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
@@ -168,6 +170,14 @@ def api_edges(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_namespaces(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"namespaces": namespaces()})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler: JSON under /api/ (a name holding an encoded "/" lands here),
+    Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": f"path: no API route {shown(request.path)}"}, status=404)
+    return page_not_found(request, exception or Http404())
 
 
 @require_GET

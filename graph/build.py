@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.appenders import Appender, appenders_for
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
@@ -61,8 +62,9 @@ class QueryPlan:
 
 def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True) -> QueryPlan:
     appenders = appenders_for(options) if with_appenders else []
+    ctx = AppenderContext(options, mesh)
     return QueryPlan(istio.namespace_queries(options, mesh),
-                     [(a, a.queries(options, mesh)) for a in appenders])
+                     [(a, a.queries(ctx)) for a in appenders])
 
 
 def build_graph(
@@ -112,7 +114,8 @@ class Assembly:
             wanted = range(offset, offset + len(qs))
             if any(i not in self.results for i in wanted):
                 return
-            appender.apply(self.g, [self.results.pop(i) for i in wanted], self.options)
+            appender.apply(self.g, [self.results.pop(i) for i in wanted],
+                           AppenderContext(self.options, self.mesh))
             self.applied_appenders += 1
             offset += len(qs)
 
@@ -135,7 +138,8 @@ def build_node_graph(
                            else options.graph_type)
     queries = istio_node.node_queries(options, target, mesh)
     appenders = appenders_for(node_options) if with_appenders else []
-    extra = QueryPlan([], [(a, a.queries(node_options, mesh)) for a in appenders])
+    node_ctx = AppenderContext(node_options, mesh)
+    extra = QueryPlan([], [(a, a.queries(node_ctx)) for a in appenders])
     results = prom.query_all([q.query for q in queries] + extra.batch(),
                              options.resolved_time())
     g = istio_node.node_traffic(options, queries, results[:len(queries)])
@@ -151,8 +155,9 @@ def finish_graph(
 ) -> nx.MultiDiGraph:
     """Merge the namespace maps, apply Kiali's finalizers, then health and appenders."""
     g = combine(maps, options, mesh, health)
+    ctx = AppenderContext(options, mesh)
     for appender, rows in appended:
-        appender.apply(g, rows, options)
+        appender.apply(g, rows, ctx)
     return stamp(g, options, graph_type)
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from graph import ids
 from graph.options import GraphOptions
 from graph.prometheus import joined_sum
-from graph.sources.istio import Endpoints, matcher, row_edge
+from graph.promql import Matcher, Scope, any_of, label_list, none_of
+from graph.sources.istio import Endpoints, row_edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +64,24 @@ class EdgeResolver:
         return EdgeIds(edge.ends, edge.source_node.id, edge.dest_node.id, edge.service_id)
 
 
-def rate_at_either_end(metric: str, base: str, namespaces: Sequence[str], duration: int,
-                       labels: Sequence[str]) -> str:
+def rate_at_either_end(metric: str, base: Sequence[Matcher], namespaces: Sequence[str],
+                       duration: int, labels: Sequence[str], scope: Scope) -> str:
     """`sum(rate(metric)) by (labels) > 0`, the labels joined in one (read the rows with
     Query(..., joined=True)), over the rows Kiali's per-namespace appender queries read
     together: source workload in a requested namespace, or destination service in one.
     The two selectors are made disjoint (the second one's source is elsewhere), so that
     each series is read once and one sum covers both."""
-    source = matcher("source_workload_namespace", namespaces)
-    elsewhere = source.replace("=", "!=", 1) if len(namespaces) == 1 else source.replace(
-        "=~", "!~", 1)
-    dest = matcher("destination_service_namespace", namespaces)
-    rates = (f"(rate({metric}{{{base},{source}}}[{duration}s]) or "
-             f"rate({metric}{{{base},{elsewhere},{dest}}}[{duration}s]))")
+    source = any_of("source_workload_namespace", namespaces)
+    elsewhere = none_of("source_workload_namespace", namespaces)
+    dest = any_of("destination_service_namespace", namespaces)
+    rates = (f"(rate({scope.selector(metric, *base, source)}[{duration}s]) or "
+             f"rate({scope.selector(metric, *base, elsewhere, dest)}[{duration}s]))")
     return f"{joined_sum(rates, labels)} > 0"
 
 
-def rate_by(metric: str, selector: str, duration: int, labels: Sequence[str]) -> str:
-    """`sum(rate(metric{selector}[duration])) by (labels)`. One metric per query: the rates
+def rate_by(metric: str, matchers: Sequence[Matcher], duration: int, labels: Sequence[str],
+            scope: Scope) -> str:
+    """`sum(rate(metric{matchers}[duration])) by (labels)`. One metric per query: the rates
     of several in one selector would lose their names and clash."""
-    return f"sum(rate({metric}{{{selector}}}[{duration}s])) by ({','.join(labels)})"
+    selector = scope.selector(metric, *matchers)
+    return f"sum(rate({selector}[{duration}s])) by ({label_list(labels)})"

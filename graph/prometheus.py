@@ -21,6 +21,8 @@ from prometheus_api_client import PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from graph.promql import label_strings
+
 Row = tuple[tuple[str, ...], float]
 
 
@@ -63,9 +65,8 @@ KEY_SEPARATOR = "\x1f"
 def joined_sum(vector: str, labels: Sequence[str]) -> str:
     """`sum by (labels) (vector)` with the labels joined into KEY_LABEL; parse the result
     with Query(..., joined=True)."""
-    names = ", ".join(f'"{name}"' for name in labels)
     return (f'sum by ({KEY_LABEL}) (label_join({vector}, "{KEY_LABEL}", "\\u001f", '
-            f"{names}))")
+            f"{label_strings(labels)}))")
 
 
 class Prometheus:

@@ -18,17 +18,12 @@ from dataclasses import dataclass
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_at_either_end
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
-from graph.sources.istio import (
-    EDGE_LABELS,
-    REQUESTS,
-    metrics_for,
-    reporter,
-    tcp_app_filter,
-    with_scope,
-)
+from graph.promql import Scope
+from graph.sources.istio import EDGE_LABELS, REQUESTS, metrics_for, reporter, tcp_app_filter
 
 MTLS = "mutual_tls"
 LABELS = EDGE_LABELS + ("request_protocol", "connection_security_policy", "source_principal",
@@ -82,22 +77,24 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
     return out
 
 
-def security_promql(protocol: str, metric: str, options: GraphOptions) -> str:
-    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
-    base = f'{app}{reporter("destination", options.rates)}'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS)
+def security_promql(protocol: str, metric: str, options: GraphOptions, scope: Scope) -> str:
+    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ()
+    base = (*app, reporter("destination", options.rates))
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS, scope)
 
 
 class SecurityPolicy:
     name = "securityPolicy"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(security_promql(protocol, metric, options), mesh), LABELS,
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        scope = ctx.mesh.scope()
+        return [Query(security_promql(protocol, metric, ctx.options, scope), LABELS,
                       joined=True)
-                for protocol, metric in security_metrics(options)]
+                for protocol, metric in security_metrics(ctx.options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         resolver = EdgeResolver(options)
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it

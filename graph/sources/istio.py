@@ -17,6 +17,7 @@ from functools import lru_cache
 from graph import ids, traffic
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import KEY_SEPARATOR, Query, Row, joined_sum
+from graph.promql import Matcher, alternation, any_of, eq, matches, ne
 
 REQUESTS = "istio_requests_total"
 REQUEST_MESSAGES = "istio_request_messages_total"
@@ -69,59 +70,46 @@ def labels_for(metric: str) -> tuple[str, ...]:
     return EDGE_LABELS
 
 
-def matcher(label: str, namespaces: Sequence[str]) -> str:
-    if len(namespaces) == 1:
-        return f'{label}="{namespaces[0]}"'
-    return f'{label}=~"{"|".join(namespaces)}"'
-
-
-def reporter(kind: str, rates: Rates) -> str:
+def reporter(kind: str, rates: Rates) -> Matcher:
     """Kiali's reporter matcher: with ambient telemetry, waypoints report too."""
     if rates.ambient in ("waypoint", "total"):
-        return f'reporter=~"waypoint|{kind}"'
-    return f'reporter="{kind}"'
+        return any_of("reporter", ("waypoint", kind))
+    return eq("reporter", kind)
 
 
-def tcp_app_filter(rates: Rates) -> str:
+def tcp_app_filter(rates: Rates) -> tuple[Matcher, ...]:
     """TCP metrics: leave out ztunnel's own series unless ztunnel traffic is wanted."""
-    return 'app!="ztunnel",' if rates.ambient in ("waypoint", "none") else ""
+    return (ne("app", "ztunnel"),) if rates.ambient in ("waypoint", "none") else ()
 
 
-def promql(metric: str, selector: str, options: GraphOptions, mesh: MeshConfig) -> Query:
+def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
+           mesh: MeshConfig) -> Query:
     """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked."""
     idle = "" if options.include_idle_edges else " > 0"
     labels = labels_for(metric)
-    rates = joined_sum(f"rate({metric}{{{selector}}} [{options.duration}s])", labels)
-    return Query(with_scope(f"round({rates}{idle},0.001)", mesh), labels, joined=True)
-
-
-def with_scope(promql: str, mesh: MeshConfig) -> str:
-    """Kiali's query scope: `label="value",` first in every selector."""
-    if not mesh.query_scope:
-        return promql
-    scope = "".join(f'{name}="{value}",' for name, value in mesh.query_scope)
-    return promql.replace("{", "{" + scope)
+    selector = mesh.scope().selector(metric, *matchers)
+    rates = joined_sum(f"rate({selector} [{options.duration}s])", labels)
+    return Query(f"round({rates}{idle},0.001)", labels, joined=True)
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
     """The queries of a namespace graph over all of options.namespaces."""
     ns = options.namespaces
-    ns_group = ns[0] if len(ns) == 1 else f"({'|'.join(ns)})"
     source, dest = reporter("source", options.rates), reporter("destination", options.rates)
     out = []
     for metric in metrics_for(options):
-        app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ""
+        app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
         selectors = {
             UNSERVICED: (
-                f'{app}{source},destination_workload_namespace="unknown",'
-                f'destination_workload="unknown",'
-                f'destination_service=~"^.+\\\\.{ns_group}\\\\..+$"'
+                *app, source, eq("destination_workload_namespace", "unknown"),
+                eq("destination_workload", "unknown"),
+                matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
             ),
-            INBOUND: f'{app}{dest},{matcher("destination_workload_namespace", ns)}',
-            OUTBOUND: f'{app}{source},{matcher("source_workload_namespace", ns)}',
+            INBOUND: (*app, dest, any_of("destination_workload_namespace", ns)),
+            OUTBOUND: (*app, source, any_of("source_workload_namespace", ns)),
         }
-        for kind, selector in selectors.items():
-            out.append(NamespaceQuery(metric, kind, promql(metric, selector, options, mesh)))
+        for kind, matchers in selectors.items():
+            out.append(NamespaceQuery(metric, kind, promql(metric, matchers, options, mesh)))
     return out
 
 
