@@ -307,13 +307,17 @@ WS_PARAMS = {k: v for k, v in api_params(0).items() if k != "query_time"}
 
 
 async def ws_first(query: bytes) -> tuple[WebsocketCommunicator, dict[str, Any]]:
-    """Connect to /ws/graph with this raw query string; the first message."""
+    """Connect to /ws/graph with this raw query string; the first message that is not
+    progress (a cold scope's viewer hears progress until its graph is built)."""
     headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
     communicator = WebsocketCommunicator(application, "/ws/graph", headers=headers)
     communicator.scope["query_string"] = query  # raw bytes, as a client may send them
     connected, _ = await communicator.connect(timeout=5)
     assert connected
-    return communicator, await communicator.receive_json_from(timeout=30)
+    while True:
+        message = await communicator.receive_json_from(timeout=30)
+        if message["type"] != "graph.progress":
+            return communicator, message
 
 
 async def ws_problems(query: bytes, param: str) -> list[str]:
