@@ -44,8 +44,10 @@ from requests.adapters import HTTPAdapter
 # Run as a script from the repository root: make `graph` and `tests` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph.build import build_graph, finish_graph, gc_paused, plan  # noqa: E402
+from graph import build, ids, traffic  # noqa: E402
+from graph.build import build_graph, gc_paused, plan  # noqa: E402
 from graph.cytoscape import to_config  # noqa: E402
+from graph.health import HealthConfig, annotate_health  # noqa: E402
 from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import (  # noqa: E402
     Prometheus,
@@ -55,6 +57,7 @@ from graph.prometheus import (  # noqa: E402
     parse_vector,
 )
 from graph.sources import istio  # noqa: E402
+from graph.sources.istio_traffic import NamespaceTraffic  # noqa: E402
 from tests import mesh  # noqa: E402
 from tests.support import prometheus as backfill  # noqa: E402
 
@@ -239,11 +242,13 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
     """Each stage of build_graph and of the view's answer, one after the other (in
     Meshlens the parse runs in the query threads and the traffic is applied as answers
     come), with the collector held off as the app holds it; the last stage drops what the
-    build made, as the view does before the collector is back on."""
+    build made, as the view does before the collector is back on. The stages call what
+    build.combine and build.Assembly call, in the same order."""
     queries = plan(options, MeshConfig())
     batch, count = queries.batch(), len(queries.traffic)
     responses = [session.post(f"{url}/api/v1/query",
                               data={"query": q.promql, "time": str(QUERY_TIME)}) for q in batch]
+    mesh = MeshConfig()
     with Laps() as laps:
         for _ in range(repeat):
             gc.collect()
@@ -252,16 +257,33 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                 results = [parse_vector(r, q.labels, url, q.joined)
                            for r, q in zip(responses, batch, strict=True)]
                 laps.lap("parse_vector: JSON to rows (graph/prometheus.py)")
-                maps = istio.namespace_traffic(options, queries.traffic, results[:count])
-                laps.lap("namespace_traffic (graph/sources/istio.py)")
-                graph = finish_graph(maps, options, MeshConfig(), None,
-                                     queries.split(results[count:]))
-                laps.lap("finish_graph: merge, appenders, health (graph/build.py)")
+                built = NamespaceTraffic(options)
+                for query, rows in zip(queries.traffic, results[:count], strict=True):
+                    built.apply(query, rows)
+                laps.lap("rows to namespace maps (graph/sources/istio_traffic.py)")
+                tm = traffic.TrafficMap()
+                for namespace, ns_map in built.maps().items():
+                    build.merge_into(tm, namespace, ns_map)
+                build.mark_outsiders(tm, options.namespaces, mesh)
+                build.mark_roots(tm)
+                if options.graph_type == ids.SERVICE:
+                    tm = build.reduce_to_service_graph(tm)
+                laps.lap("merge and finalizers (graph/build.py)")
+                annotate_health(tm.nodes, tm.edges(), HealthConfig.default())
+                laps.lap("health (graph/health.py)")
+                graph = tm.to_networkx()
+                laps.lap("to_networkx (graph/traffic.py)")
+                offset = count
+                for appender, qs in queries.appenders:
+                    appender.apply(graph, results[offset:offset + len(qs)], options)
+                    offset += len(qs)
+                build.stamp(graph, options)
+                laps.lap("appenders (graph/response_time.py, security.py, ...)")
                 payload = to_config(graph)
                 laps.lap("to_config (graph/cytoscape.py)")
                 orjson.dumps(payload)
                 laps.lap("orjson.dumps (as dashboard/views.py does)")
-                del results, maps, graph, payload
+                del results, built, tm, graph, payload
                 laps.lap("freeing it all")
     return laps.medians()
 

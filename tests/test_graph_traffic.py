@@ -11,11 +11,10 @@ import networkx as nx
 import pytest
 
 from graph import ids
-from graph.build import finish_graph
+from graph.build import Assembly, assemble, plan
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
-from graph.sources import istio
-from graph.sources.istio import REQUEST_LABELS, REQUESTS, TrafficBuilder
+from graph.sources import istio_traffic
 from tests.mesh import (
     CLUSTER,
     DETAILS,
@@ -26,23 +25,19 @@ from tests.mesh import (
     UNKNOWN,
     Workload,
     request_edge,
-    rows,
+    traffic_answers,
 )
 
 
 def build(series: list[dict[str, Any]], inject: bool = False, graph_type: str = ids.WORKLOAD,
           namespace: str = "bookinfo") -> nx.MultiDiGraph:
-    """Apply rows as Kiali does for one namespace: inbound (destination) then outbound."""
+    """The graph of one namespace from the series, as Prometheus would answer the traffic
+    queries, through the assembly production uses."""
     options = GraphOptions(namespaces=(namespace,), graph_type=graph_type, query_time=1000,
                            inject_service_nodes=inject)
-    builder = TrafficBuilder(options)
-    inbound = [r for r in rows(series, REQUEST_LABELS, "destination")
-               if r[0][REQUEST_LABELS.index("destination_workload_namespace")] == namespace]
-    outbound = [r for r in rows(series, REQUEST_LABELS, "source")
-                if r[0][REQUEST_LABELS.index("source_workload_namespace")] == namespace]
-    builder.apply(REQUESTS, inbound)
-    builder.apply(REQUESTS, outbound)
-    return finish_graph({namespace: builder.g}, options, MeshConfig())
+    queries = plan(options, MeshConfig(), with_appenders=False)
+    answers = traffic_answers(queries.traffic, series)
+    return assemble(Assembly(queries, options, MeshConfig(), None), enumerate(answers))
 
 
 def wl(w: Workload) -> str:
@@ -147,7 +142,7 @@ def bookinfo_series() -> list[dict[str, Any]]:
 def test_row_plans_kept_from_the_last_build_draw_the_same_graph() -> None:
     """productpage -> details (10/s + 1/s 503), productpage -> reviews-v2 (5/s),
     reviews-v2 -> ratings (3/s + 0.5/s 404); both reporters; service nodes on"""
-    istio.PLANS.tables.clear()
+    istio_traffic.PLANS.tables.clear()
     cold = to_config(build(bookinfo_series(), inject=True))
     warm = to_config(build(bookinfo_series(), inject=True))
     assert warm == cold
@@ -160,5 +155,5 @@ def test_row_plans_dropped_between_two_queries_still_count_each_series_once(
     """The same mesh, with the plan cache dropped before every query's rows: the outbound
     copies of the series the inbound query counted are still recognised."""
     expected = to_config(build(bookinfo_series(), inject=True))
-    monkeypatch.setattr(istio.PLANS, "limit", 0)
+    monkeypatch.setattr(istio_traffic.PLANS, "limit", 0)
     assert to_config(build(bookinfo_series(), inject=True)) == expected

@@ -6,15 +6,14 @@ for what goes out, as Kiali's node-detail graphs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph import ids, traffic
+from graph import ids
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Query, Row
+from graph.prometheus import Query
 from graph.sources.istio import (
+    NODE,
     REQUESTS,
-    TrafficBuilder,
     metrics_for,
     promql,
     reporter,
@@ -42,6 +41,7 @@ class NodeTarget:
 class NodeQuery:
     metric: str
     query: Query
+    kind: str = NODE  # every row goes to the node's namespace map
 
 
 def inbound_selector(target: NodeTarget, node_type: str, dest: str, cluster: str) -> str:
@@ -97,11 +97,3 @@ def node_queries(options: GraphOptions, target: NodeTarget, mesh: MeshConfig) ->
             selectors.append(outbound_selector(target, node_type, source, source_cluster))
         out += [NodeQuery(metric, promql(metric, s, options, mesh)) for s in selectors]
     return out
-
-
-def node_traffic(options: GraphOptions, queries: Sequence[NodeQuery],
-                 results: Sequence[list[Row]]) -> traffic.TrafficMap:
-    builder = TrafficBuilder(options)
-    for query, rows in zip(queries, results, strict=True):
-        builder.apply(query.metric, rows)
-    return builder.g
