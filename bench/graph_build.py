@@ -206,8 +206,9 @@ class Laps:
 
     def __init__(self) -> None:
         self.samples: dict[str, list[tuple[float, float]]] = {}
+        self.cpu: dict[str, list[float]] = {}  # process CPU ms of each step (all threads)
         self._gc_s = self._gc_start = 0.0
-        self._at = (0.0, 0.0)
+        self._at = (0.0, 0.0, 0.0)
 
     def __call__(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":
@@ -223,17 +224,21 @@ class Laps:
         gc.callbacks.remove(self)
 
     def start(self) -> None:
-        self._at = (time.perf_counter(), self._gc_s)
+        self._at = (time.perf_counter(), self._gc_s, time.process_time())
 
     def lap(self, name: str) -> float:
-        (start, gc_start), self._at = self._at, (time.perf_counter(), self._gc_s)
+        (start, gc_start, cpu_start) = self._at
+        self._at = (time.perf_counter(), self._gc_s, time.process_time())
         ms = (self._at[0] - start) * 1000
         self.samples.setdefault(name, []).append((ms, (self._at[1] - gc_start) * 1000))
+        self.cpu.setdefault(name, []).append((self._at[2] - cpu_start) * 1000)
         return ms
 
     def medians(self) -> dict[str, tuple[float, float]]:
+        """Per step: median wall ms and median CPU ms (CPU: steady when the machine is
+        shared)."""
         return {name: (statistics.median(ms for ms, _ in runs),
-                       statistics.median(gc_ms for _, gc_ms in runs))
+                       statistics.median(self.cpu[name]))
                 for name, runs in self.samples.items()}
 
 
@@ -371,6 +376,13 @@ def print_cpu(cpu: CpuUse, median: dict[str, float]) -> None:
         f"{floor:.0f} ms = a + {(floor - median['a']) / median['a'] * 100:.0f} %")
 
 
+def rss_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak, in MB (Linux /proc)."""
+    status = dict(line.split(":", 1) for line in
+                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return (int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024)
+
+
 def print_report(times: dict[str, list[tuple[float, float]]],
                  stages: dict[str, tuple[float, float]], facts: dict[str, Any],
                  cpu: CpuUse) -> None:
@@ -393,9 +405,14 @@ def print_report(times: dict[str, list[tuple[float, float]]],
     log(f"{'overhead (b - a) / a (medians)':42}{overhead:10.0f} %  target <= "
         f"{TARGET_OVERHEAD_PCT:.0f} %: {verdict}")
     print_cpu(cpu, median)
-    log(f"\none build, by stage (collector held off){'median ms':>34}")
-    for name, (ms, _gc_ms) in stages.items():
-        log(f"  {name:62}{ms:9.1f}")
+    log(f"\none build, by stage (collector held off){'wall ms':>32}{'CPU ms':>9} (medians)")
+    for name, (ms, cpu_ms) in stages.items():
+        log(f"  {name:62}{ms:9.1f}{cpu_ms:9.1f}")
+    log(f"  {'all stages':62}{sum(ms for ms, _ in stages.values()):9.1f}"
+        f"{sum(cpu for _, cpu in stages.values()):9.1f}")
+    now, peak = rss_mb()
+    log(f"\nRSS of this process (Django, the plan caches, Prometheus's answers kept for c): "
+        f"{now:.0f} MB now, {peak:.0f} MB at its peak")
 
 
 def profile_once(client: Any, path: str) -> None:

@@ -14,7 +14,9 @@ from graph import ids
 from graph.build import Assembly, assemble, plan
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
-from graph.sources import istio_traffic
+from graph.prometheus import KEY_SEPARATOR, read, row_key
+from graph.sources import istio, istio_traffic
+from graph.sources.istio_labels import RequestLabels
 from tests.mesh import (
     CLUSTER,
     DETAILS,
@@ -157,3 +159,29 @@ def test_row_plans_dropped_between_two_queries_still_count_each_series_once(
     expected = to_config(build(bookinfo_series(), inject=True))
     monkeypatch.setattr(istio_traffic.PLANS, "limit", 0)
     assert to_config(build(bookinfo_series(), inject=True)) == expected
+
+
+def test_it_drops_a_row_whose_key_cannot_be_read_back() -> None:
+    """productpage -> details (2/s), and a row with one label too many (a label value
+    holding the key separator): the edge is drawn from the good row alone"""
+    series = request_edge(PRODUCTPAGE, DETAILS, {"200": 2.0}, reporters=("destination",))
+    options = GraphOptions(namespaces=("bookinfo",), query_time=1000,
+                           inject_service_nodes=False)
+    queries = plan(options, MeshConfig(), with_appenders=False)
+    answers = traffic_answers(queries.traffic, series)
+    inbound = next(i for i, q in enumerate(queries.traffic) if q.kind == istio.INBOUND)
+    good_key, _ = answers[inbound][0]
+    answers[inbound].append((good_key.replace("details-v1", f"details{KEY_SEPARATOR}v1"), 5.0))
+    g = assemble(Assembly(queries, options, MeshConfig(), None), enumerate(answers))
+    assert g.edges[wl(PRODUCTPAGE), wl(DETAILS), "http"]["md"]["http"] == 2.0
+    assert len(g.edges) == 1
+
+
+def test_it_reads_a_row_by_label_name() -> None:
+    """A key read back as a record of the query's labels"""
+    key = row_key(*(f"value-{name}" for name in istio.REQUEST_LABELS))
+    record = read(RequestLabels, key)
+    assert record is not None
+    assert record.destination_workload == "value-destination_workload"
+    assert record.response_flags == "value-response_flags"
+    assert read(RequestLabels, row_key("too", "few")) is None

@@ -111,11 +111,7 @@ class NodeSpec:
 
     @classmethod
     def of(cls, node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
-        cluster, service_ns, service, workload_ns, workload, app, version = labels
-        namespace = workload_ns if ids.is_ok(workload_ns) else service_ns
-        fields = traffic.node_fields(node.node_type, cluster, namespace, workload, app, version,
-                                     service, graph_type)
-        return cls(node.id, labels, fields, bool(fields.pop("md")))
+        return node_spec(node, labels, graph_type)
 
     def place(self, g: traffic.TrafficMap) -> traffic.Metadata:
         """Add the node to the map unless it is there; return its metadata."""
@@ -125,6 +121,17 @@ class NodeSpec:
             g.nodes[self.id] = n = {**self.fields, "md": md}
             g.out[self.id] = {}
         return n["md"]  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1 << 16)
+def node_spec(node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
+    """One NodeSpec per node, shared by every edge of the node (memory: a big mesh has
+    tens of thousands of edges and a few thousand nodes)."""
+    cluster, service_ns, service, workload_ns, workload, app, version = labels
+    namespace = workload_ns if ids.is_ok(workload_ns) else service_ns
+    fields = traffic.node_fields(node.node_type, cluster, namespace, workload, app, version,
+                                 service, graph_type)
+    return NodeSpec(node.id, labels, fields, bool(fields.pop("md")))
 
 
 @dataclass(frozen=True, slots=True)
