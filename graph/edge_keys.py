@@ -75,7 +75,7 @@ class EdgeResolver(Generic[Record]):
                                edge.service_id)
 
 
-RESOLVED = PlanCache(limit=100_000)
+RESOLVED = PlanCache(limit=500_000)
 
 
 def rate_at_either_end(metric: str, base: str, namespaces: Sequence[str], duration: int,
