@@ -53,23 +53,12 @@ def node_label(n: dict[str, Any]) -> str:
     return n["workload"]
 
 
-# Per protocol: its node rates, and the two rates one of which any of them comes with.
-NODE_RATE_KEYS = tuple((protocol, NODE_RATES[protocol], traffic.IN_RATE[protocol],
-                        traffic.OUT_RATE[protocol]) for protocol in traffic.PROTOCOLS)
-
-
-def rate_text(value: float) -> str:
-    """format_rate, with the common case (1 and above) inline."""
-    return f"{value:.2f}" if value >= 1 else format_rate(value)
-
-
 def node_traffic(md: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for protocol, keys, in_key, out_key in NODE_RATE_KEYS:
-        if in_key in md or out_key in md:  # else the node has none of this protocol's rates
-            rates = {k: rate_text(md[k]) for k in keys if md.get(k, 0) > 0}
-            if rates:
-                out.append({"protocol": protocol, "rates": rates})
+    for protocol in traffic.PROTOCOLS:
+        rates = {k: format_rate(md[k]) for k in NODE_RATES[protocol] if md.get(k, 0) > 0}
+        if rates:
+            out.append({"protocol": protocol, "rates": rates})
     return out
 
 
@@ -104,7 +93,6 @@ PERCENT_REQ = {protocol: f"{protocol}PercentReq" for protocol in traffic.PROTOCO
 
 
 def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
-    """{"protocol", "rates"}: the edge's rates and error share; no rates without traffic."""
     total = md.get(protocol, 0.0)
     if total <= 0:
         return {"protocol": protocol}
@@ -112,7 +100,7 @@ def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     for key in traffic.EDGE_SUMMED_RATES[protocol]:
         value = md.get(key, 0.0)
         if value > 0:
-            rates[key] = f"{value:.2f}" if value >= 1 else format_rate(value)
+            rates[key] = format_rate(value)
     if protocol != traffic.TCP:
         errors = 0.0
         for key in traffic.EDGE_ERROR_RATES[protocol]:
@@ -126,21 +114,15 @@ def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     """{code: {"flags": {flag: %}, "hosts": {host: %}}}, each a share of the edge's total."""
     total = md.get(protocol, 0.0)
     out = {}
-    for code, detail in md.get(RESPONSES_KEY[protocol], EMPTY).items():
+    for code, detail in md.get(RESPONSES_KEY[protocol], {}).items():
+        entry = {}
         flags, hosts = detail["flags"], detail["hosts"]
-        if flags and hosts:
-            out[code] = {"flags": {k: f"{v / total * 100:.1f}" for k, v in flags.items()},
-                         "hosts": {k: f"{v / total * 100:.1f}" for k, v in hosts.items()}}
-        elif flags:
-            out[code] = {"flags": {k: f"{v / total * 100:.1f}" for k, v in flags.items()}}
-        elif hosts:
-            out[code] = {"hosts": {k: f"{v / total * 100:.1f}" for k, v in hosts.items()}}
-        else:
-            out[code] = {}
+        if flags:
+            entry["flags"] = {k: f"{v / total * 100:.1f}" for k, v in flags.items()}
+        if hosts:
+            entry["hosts"] = {k: f"{v / total * 100:.1f}" for k, v in hosts.items()}
+        out[code] = entry
     return out
-
-
-EMPTY: dict[str, Any] = {}
 
 
 def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
@@ -154,7 +136,9 @@ def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
     data: dict[str, Any] = {"id": ids.edge_hash(source, target, protocol), "source": source,
                             "target": target}
     health = md.get("healthStatus", NA)
-    if extras or (edge_health and health != NA):
+    if extras:
+        data["healthStatus"] = health
+    elif edge_health and health != NA:
         data["healthStatus"] = health
     for key in APPENDED_EDGE_FIELDS:
         if key in md:
@@ -218,10 +202,8 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
         box_by = g.graph.get("box_by", ())
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
     hashed = {node_id: n["id"] for node_id, n in zip(g.nodes, nodes, strict=True)}
-    # Sorted as Kiali sorts them: by source, target and protocol.
-    keyed = sorted(((hashed[u], hashed[v], k), u, v, d)
-                   for u, v, k, d in g.edges(keys=True, data=True))
-    edges = [edge_data(u, v, key[2], d, extras, edge_health, hashed) for key, u, v, d in keyed]
+    edges = [edge_data(u, v, k, d, extras, edge_health, hashed)
+             for u, v, k, d in g.edges(keys=True, data=True)]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
@@ -231,6 +213,7 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
                     box["label"] = box.get("app") or box["namespace"] or box["cluster"]
             nodes += boxes
     nodes.sort(key=node_sort_key)
+    edges.sort(key=lambda e: (e["source"], e["target"], e["traffic"]["protocol"]))
     return {"nodes": [{"data": n} for n in nodes], "edges": [{"data": e} for e in edges]}
 
 

@@ -100,7 +100,6 @@ class HealthConfig:
 
 
 Counts = dict[str, float]  # response code -> requests per second
-RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in REQUEST_PROTOCOLS}
 
 
 def response_counts(responses: dict[str, dict[str, Any]]) -> Counts:
@@ -131,15 +130,13 @@ class Scorer:
     """The tolerances that apply to one protocol and direction, and which of them each
     response code matches (remembered: a graph repeats a handful of codes)."""
 
-    __slots__ = ("applicable", "bands", "hits")
+    __slots__ = ("applicable", "hits")
 
     def __init__(self, applicable: tuple[Tolerance, ...]) -> None:
         self.applicable = applicable
-        self.bands = tuple((t.degraded, t.failure) for t in applicable)
         self.hits: dict[str, tuple[int, ...]] = {}
 
     def status(self, counts: Counts, total: float) -> str:
-        """Tolerance.status of each applicable tolerance, the worst of them."""
         if total <= 0:
             return NA
         hits = self.hits
@@ -157,14 +154,10 @@ class Scorer:
         if errors is None:
             return HEALTHY  # no response code is an error by any tolerance
         status = HEALTHY
-        for (degraded, failure), e in zip(self.bands, errors, strict=True):
-            error_pct = e / total * 100
-            if error_pct <= 0:
-                continue
-            if error_pct >= failure:
-                return FAILURE  # nothing is worse
-            if error_pct >= degraded:
-                status = DEGRADED
+        for t, e in zip(self.applicable, errors, strict=True):
+            found = t.status(e / total * 100)
+            if PRIORITY[found] > PRIORITY[status]:
+                status = found
         return status
 
 
@@ -220,8 +213,7 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
     tolerances = {node_id: judge.tolerances(n) for node_id, n in nodes.items()}
     # node id -> (direction, protocol) -> counts; "tcp" marks TCP traffic.
     seen: dict[str, dict[tuple[str, str], Counts]] = {node_id: {} for node_id in tolerances}
-    # (source's tolerances, destination's, protocol) -> their scorers: graphs share a few.
-    pairs: dict[tuple[int, int, str], tuple[Scorer, Scorer]] = {}
+    scorer = judge.scorer
     for u, v, protocol, d in edges:
         md = d["md"]
         if protocol == "tcp":
@@ -230,18 +222,12 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
             if has_traffic:
                 seen[u][("outbound", "tcp")] = seen[v][("inbound", "tcp")] = {"-": 1.0}
             continue
-        responses = md.get(RESPONSES_KEY[protocol])
-        counts = response_counts(responses) if responses else {}
+        counts = response_counts(md.get(f"{protocol}Responses", {}))
         total = sum(counts.values())
-        tolerances_u, tolerances_v = tolerances[u], tolerances[v]
-        pair_key = (id(tolerances_u), id(tolerances_v), protocol)
-        pair = pairs.get(pair_key)
-        if pair is None:
-            pair = pairs[pair_key] = (judge.scorer(tolerances_u, protocol, "outbound"),
-                                      judge.scorer(tolerances_v, protocol, "inbound"))
-        outbound, inbound = pair
+        outbound = scorer(tolerances[u], protocol, "outbound")
+        inbound = scorer(tolerances[v], protocol, "inbound")
         status = outbound.status(counts, total)
-        if inbound is not outbound and status != FAILURE:
+        if inbound is not outbound:
             other = inbound.status(counts, total)
             if PRIORITY[other] > PRIORITY[status]:
                 status = other
