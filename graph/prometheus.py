@@ -15,6 +15,7 @@ fields are the label names) only the first time it is seen.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -76,11 +77,13 @@ def row_key(*values: str) -> str:
 def read(record: type[Record], key: str) -> Record | None:
     """A row's key as a record of its labels (a NamedTuple whose fields are the query's
     label names, in order); None when the key does not hold that many values (a value
-    with the separator in it cannot be read back)."""
+    with the separator in it cannot be read back). The values are interned: what is made
+    of a record is kept across builds, and a mesh's keys repeat the same few thousand
+    names (namespaces, workloads, codes) hundreds of thousands of times."""
     values = key.split(KEY_SEPARATOR)
     if len(values) != len(record._fields):
         return None
-    return record._make(values)
+    return record._make(map(sys.intern, values))
 
 
 def joined_sum(vector: str, labels: Sequence[str]) -> str:
