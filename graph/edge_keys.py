@@ -3,9 +3,9 @@
 Appender queries group by `istio.EDGE_LABELS` first (their own labels come after), so that
 a row names its source and destination exactly as a traffic row does. `EdgeResolver`
 reads a row's key as a record (graph/sources/istio_labels.py) and turns its edge labels
-into node ids by the traffic builder's rules (unknown
-clusters, the egress gateway, bad telemetry, node ids per graph type, service-node
-injection), so an appender's value lands on the edge the traffic drew.
+into node ids by the traffic builder's rules (unknown clusters, the egress gateway, bad
+telemetry, node ids per graph type, service-node injection), so an appender's value lands
+on the edge the traffic drew.
 """
 
 from __future__ import annotations
