@@ -65,6 +65,7 @@ QUERY_TIME = 1_700_000_000
 DURATION_S = 60
 NAMESPACES = 10
 MAX_PARALLEL = 8  # as graph.prometheus.Prometheus
+PROMETHEUS_TIMEOUT_S = 300
 TARGET_OVERHEAD_PCT = 25.0
 GRPC_SHARE = 0.2
 HTTP_ERRORS = ("404", "503")
@@ -303,6 +304,9 @@ def setup_django(prometheus_url: str, base: Path) -> Any:
     os.environ["MESHLENS_DB"] = str(base / "bench.sqlite3")
     # Unused: with a query_time the view builds the graph and reads no cache.
     os.environ["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    # A 10,000-workload batch can take Prometheus longer than the default 10 s on a busy
+    # machine; the bench measures, it does not judge the timeout.
+    os.environ["MESHLENS_PROMETHEUS_TIMEOUT"] = str(PROMETHEUS_TIMEOUT_S)
     import django
 
     django.setup()
@@ -438,7 +442,7 @@ def run_benchmark(args: argparse.Namespace, url: str, series: int, base: Path,
             f"&duration={DURATION_S}s")
     client = setup_django(url, base)
     session = raw_session()
-    replay = Replay(Prometheus(PrometheusSettings(url=url)))
+    replay = Replay(Prometheus(PrometheusSettings(url=url, timeout=PROMETHEUS_TIMEOUT_S)))
     build_graph(cast(Prometheus, replay), options, MeshConfig())
     promqls = [q.promql for q in replay.queries]
     if promqls[:len(queries)] != [q.query.promql for q in queries]:
