@@ -21,7 +21,9 @@ from graph.edge_keys import EdgeIds, EdgeResolver, rate_by
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
-from graph.sources.istio import EDGE_LABELS, NodeLabels, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio import EDGE_LABELS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio_labels import EdgeLabels
+from graph.sources.istio_traffic import NodeLabels
 
 RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
 EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")
@@ -58,12 +60,12 @@ class IdleNodes:
         for _, n in g.nodes(data=True):
             if not any(key in n["md"] for key in RATE_KEYS):
                 n["md"]["isIdle"] = True
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, EdgeLabels)
         for rows in results:
-            for values, _ in rows:
-                edge = resolver.resolve(values)
-                if edge is not None:
-                    for labels in node_labels(edge):
+            for key, _ in rows:
+                resolved = resolver.resolve(key)
+                if resolved is not None:
+                    for labels in node_labels(resolved[1]):
                         self.add_idle_node(g, labels, ctx)
 
     def add_idle_node(self, g: nx.MultiDiGraph, labels: NodeLabels,

@@ -21,10 +21,11 @@ from graph.edge_keys import EdgeResolver, rate_by
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
-from graph.sources.istio import EDGE_LABELS, reporter
+from graph.sources.istio import reporter
+from graph.sources.istio_labels import ResponseTimeLabels
 
 DURATION = "istio_request_duration_milliseconds"
-LABELS = EDGE_LABELS + ("request_protocol",)
+LABELS = ResponseTimeLabels._fields
 QUANTILES = {"50": 0.5, "95": 0.95, "99": 0.99}
 
 
@@ -61,16 +62,16 @@ class ResponseTime:
               ctx: AppenderContext) -> None:
         options = ctx.options
         protocols = requested_protocols(options)
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, ResponseTimeLabels)
         found: dict[tuple[str, str, str], float] = {}
         for rows in results:
-            for values, value in rows:
-                protocol = values[13]
-                if protocol not in protocols or math.isnan(value):
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is None or math.isnan(value):
                     continue
-                edge = resolver.resolve(values)
-                if edge is not None:
-                    found.setdefault((*edge.last_hop(), protocol), value)
+                row, edge = resolved
+                if row.request_protocol in protocols:
+                    found.setdefault((*edge.last_hop(), row.request_protocol), value)
         for (u, v, protocol), value in found.items():
             if g.has_edge(u, v, key=protocol):
                 g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"

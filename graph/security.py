@@ -23,11 +23,11 @@ from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope
-from graph.sources.istio import EDGE_LABELS, REQUESTS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio import REQUESTS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio_labels import SecurityLabels
 
 MTLS = "mutual_tls"
-LABELS = EDGE_LABELS + ("request_protocol", "connection_security_policy", "source_principal",
-                        "destination_principal")
+LABELS = SecurityLabels._fields
 EdgeKey = tuple[str, str, str]  # source id, destination id, protocol
 
 
@@ -95,21 +95,23 @@ class SecurityPolicy:
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
         options = ctx.options
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, SecurityLabels)
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
         for (protocol, _), rows in zip(security_metrics(options), results, strict=True):
-            for values, value in rows:
-                edge_protocol = protocol or values[13]
-                if edge_protocol not in traffic.PROTOCOLS or math.isnan(value):
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is None or math.isnan(value):
                     continue
-                edge = resolver.resolve(values)
-                if edge is None:
+                row, edge = resolved
+                edge_protocol = protocol or row.request_protocol
+                if edge_protocol not in traffic.PROTOCOLS:
                     continue
-                is_mtls = values[14] == MTLS
+                is_mtls = row.connection_security_policy == MTLS
+                principals = (row.source_principal, row.destination_principal)
                 for u, v in edge.hops():
                     policies.setdefault((u, v, edge_protocol), Policy()).add(
-                        value, is_mtls, (values[15], values[16]))
+                        value, is_mtls, principals)
                 if edge.service is not None:
                     behind.setdefault(edge.dest, set()).add(edge.service)
         if options.graph_type == ids.SERVICE:

@@ -21,6 +21,7 @@ from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope, eq
 from graph.sources.istio import EDGE_LABELS, reporter
+from graph.sources.istio_labels import EdgeLabels
 
 
 def throughput_promql(options: GraphOptions, scope: Scope) -> str:
@@ -41,13 +42,13 @@ class Throughput:
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
         options = ctx.options
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, EdgeLabels)
         found: dict[tuple[str, str], float] = {}
         for rows in results:
-            for values, value in rows:
-                edge = resolver.resolve(values)
-                if edge is not None and not math.isnan(value):
-                    hop = edge.last_hop()
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is not None and not math.isnan(value):
+                    hop = resolved[1].last_hop()
                     found[hop] = found.get(hop, 0.0) + value
         for (u, v), value in found.items():
             if g.has_edge(u, v, key=traffic.HTTP):

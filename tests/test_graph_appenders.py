@@ -14,7 +14,7 @@ import networkx as nx
 from graph import ids
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender, appenders_for
-from graph.build import finish_graph
+from graph.build import Assembly, QueryPlan, assemble
 from graph.cytoscape import to_config
 from graph.idle import IdleNodes
 from graph.options import GraphOptions, MeshConfig
@@ -23,7 +23,7 @@ from graph.response_time import LABELS as RESPONSE_TIME_LABELS
 from graph.response_time import ResponseTime
 from graph.security import LABELS as SECURITY_LABELS
 from graph.security import SecurityPolicy
-from graph.sources.istio import EDGE_LABELS, TrafficBuilder, labels_for, metrics_for
+from graph.sources.istio import EDGE_LABELS, namespace_queries
 from graph.throughput import Throughput
 from tests.mesh import (
     CLUSTER,
@@ -38,6 +38,7 @@ from tests.mesh import (
     request_edge,
     rows,
     tcp_edge,
+    traffic_answers,
     with_labels,
 )
 
@@ -55,18 +56,19 @@ def context(options: GraphOptions) -> AppenderContext:
 def build(series: list[dict[str, Any]], appender: Appender | None = None,
           results: list[list[Row]] | None = None, namespace: str = "bookinfo",
           mesh: MeshConfig | None = None, **options: Any) -> nx.MultiDiGraph:
-    """The traffic of one namespace as Kiali reads it, with one appender's rows applied."""
+    """The traffic of one namespace as Kiali reads it, with one appender's rows applied (its
+    queries not given rows answer none), through the assembly production uses."""
     opts = GraphOptions(namespaces=(namespace,), query_time=1000, **options)
-    builder = TrafficBuilder(opts)
-    for metric in metrics_for(opts):
-        of_metric = [s for s in series if s["metric"] == metric]
-        names = labels_for(metric)
-        for reporter, side in (("destination", "destination_workload_namespace"),
-                               ("source", "source_workload_namespace")):
-            builder.apply(metric, [r for r in rows(of_metric, names, reporter)
-                                   if r[0][names.index(side)] == namespace])
-    appended = [(appender, results or [])] if appender else []
-    return finish_graph({namespace: builder.g}, opts, mesh or MeshConfig(), appended=appended)
+    mesh = mesh or MeshConfig()
+    traffic = namespace_queries(opts, mesh)
+    appended = ([(appender, appender.queries(AppenderContext(opts, mesh)))] if appender
+                else [])
+    queries = QueryPlan(traffic, appended)
+    given = results or []
+    wanted = len(appended[0][1]) if appended else 0
+    assert len(given) <= wanted, f"{len(given)} answers for {wanted} appender queries"
+    answers = traffic_answers(traffic, series) + given + [[]] * (wanted - len(given))
+    return assemble(Assembly(queries, opts, mesh, None), enumerate(answers))
 
 
 def answer(src: Workload, dst: Workload, value: float, reporter: str = "destination",

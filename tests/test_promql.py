@@ -64,7 +64,7 @@ def matched(prom: Prometheus, selector: str) -> list[str]:
     """The `v` label of every series the selector matches, evaluated by Prometheus (which
     raises PrometheusQueryError for a query it rejects)."""
     rows = prom.query(Query(f"rate({selector}[10m])", ("v",)), QUERY_TIME)
-    return sorted(values[0] for values, _ in rows)
+    return sorted(key for key, _ in rows)  # one label: the key is its value
 
 
 def test_it_quotes_values_as_promql_strings() -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph import ids, traffic
+from graph import ids
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Query, Row
+from graph.prometheus import Query
 from graph.promql import Matcher, eq, matches, regex_literal
 from graph.sources.istio import (
+    NODE,
     REQUESTS,
-    TrafficBuilder,
     metrics_for,
     promql,
     reporter,
@@ -43,6 +43,7 @@ class NodeTarget:
 class NodeQuery:
     metric: str
     query: Query
+    kind: str = NODE  # every row goes to the node's namespace map
 
 
 def service_host(target: NodeTarget) -> Matcher:
@@ -104,11 +105,3 @@ def node_queries(options: GraphOptions, target: NodeTarget, mesh: MeshConfig) ->
             selectors.append(outbound_selector(target, node_type, source, source_cluster))
         out += [NodeQuery(metric, promql(metric, s, options, mesh)) for s in selectors]
     return out
-
-
-def node_traffic(options: GraphOptions, queries: Sequence[NodeQuery],
-                 results: Sequence[list[Row]]) -> traffic.TrafficMap:
-    builder = TrafficBuilder(options)
-    for query, rows in zip(queries, results, strict=True):
-        builder.apply(query.metric, rows)
-    return builder.g
