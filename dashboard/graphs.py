@@ -18,6 +18,7 @@ from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
+from graph.sources import istio
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -83,13 +84,15 @@ def graph_payload(options: GraphOptions, record: bool = True) -> dict[str, Any]:
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
-    """Namespaces seen in request or TCP telemetry within the last hour."""
+    """Namespaces seen in request or TCP telemetry within the last hour, within the query
+    scope."""
     now = int(time.time())
     prom = prometheus(timeout)
+    scope = mesh_config().scope()
+    series = [scope.selector(istio.REQUESTS), scope.selector(istio.TCP_SENT)]
     found: set[str] = set()
     for label in ("destination_workload_namespace", "source_workload_namespace"):
-        found.update(prom.label_values(
-            label, ["istio_requests_total", "istio_tcp_sent_bytes_total"], now - lookback_s, now))
+        found.update(prom.label_values(label, series, now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
 

@@ -14,8 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 
 from dashboard import live
+from dashboard.celery import app as celery_app
 from dashboard.tasks import lock_seconds, tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
@@ -64,6 +66,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+
+@pytest.fixture(scope="module")
+def celery_worker(meshlens_redis: str) -> Iterator[Any]:
+    """A worker for this module only (see tests/test_live.py)."""
+    with start_worker(celery_app, pool="solo", perform_ping_check=False,
+                      shutdown_timeout=10) as worker:
+        yield worker
 
 
 @pytest.fixture
