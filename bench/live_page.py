@@ -11,11 +11,13 @@ navigation) and read back at the end, so that Playwright's round trips do not co
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, WebSocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Installed before the page's own scripts: long tasks, and the WebSocket messages the page
@@ -42,11 +44,16 @@ window.WebSocket = class extends NativeWebSocket {
 };
 """
 
+# Polled in requestAnimationFrame callbacks: once the graph is in, the time of the next
+# frame (the one after the frame that drew it), with the counts; one polling step, so that
+# nothing more need be asked of a page that may be busy laying the graph out.
 READY = """() => {
-  const m = window.meshlens;
+  const m = window.meshlens, b = window.__bench;
+  if (b.readyAt !== undefined) return [performance.now(), m.cy.nodes().length, m.cy.edges().length];
   if (!m || !m.cy || document.body.dataset.graphTimestamp === undefined) return false;
   if ('version' in m && !m.version) return false;
-  return m.cy.nodes().length > 0;
+  if (m.cy.nodes().length > 0) b.readyAt = performance.now();
+  return false;
 }"""
 
 NEXT_FRAME = """() => new Promise(resolve =>
@@ -91,20 +98,41 @@ def open_page(browser: Browser) -> Page:
 
 
 def first_graph(page: Page, url: str, timeout_s: float) -> FirstGraph:
+    # What the browser received, counted outside the page: a page stuck in a long task
+    # answers no evaluate, but its WebSocket frames still reach Playwright.
+    sockets: list[list[str]] = []
+
+    def opened(ws: WebSocket) -> None:
+        got: list[str] = []
+        sockets.append(got)
+        ws.on("framereceived", lambda payload: got.append(message_type(payload)))
+
+    page.on("websocket", opened)
     page.goto(url, wait_until="commit")
     try:
-        page.wait_for_function(READY, polling="raf", timeout=timeout_s * 1000)
+        handle = page.wait_for_function(READY, polling="raf", timeout=timeout_s * 1000)
     except PlaywrightTimeout:
-        status, sockets, messages = page.evaluate(
-            "() => [(document.querySelector('#status-bar') || document.body).innerText"
-            ".slice(0, 200), window.__bench.sockets, window.__bench.messages.map(m => m[1])]")
-        return FirstGraph(None, note=f"no graph within {timeout_s:.0f} s; the page opened "
-                                     f"{sockets} WebSocket(s), got messages {messages}, and "
-                                     f"says: {' '.join(status.split())!r}")
-    drawn_ms = page.evaluate(NEXT_FRAME)
-    nodes, edges = page.evaluate(
-        "() => [window.meshlens.cy.nodes().length, window.meshlens.cy.edges().length]")
+        received = [kind for got in sockets for kind in got]
+        return FirstGraph(None, note=f"no graph within {timeout_s:.0f} s: the page opened "
+                                     f"{len(sockets)} WebSocket(s) and got "
+                                     f"{summarise(received)}")
+    finally:
+        page.remove_listener("websocket", opened)
+    drawn_ms, nodes, edges = handle.json_value()
     return FirstGraph(round(drawn_ms / 1000, 2), nodes, edges)
+
+
+def message_type(payload: str | bytes) -> str:
+    text = payload if isinstance(payload, str) else ""
+    found = re.search(r'"type"\s*:\s*"([^"]+)"', text[:200])
+    return found.group(1) if found else "binary"
+
+
+def summarise(kinds: list[str]) -> str:
+    if not kinds:
+        return "no message"
+    counts = Counter(kinds)
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
 
 
 def pan_frames(page: Page, seconds: float) -> list[float]:
