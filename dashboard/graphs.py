@@ -4,6 +4,7 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +16,9 @@ from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
-from graph.sources import istio
+from graph.sources import dialect_named
+
+ISTIO_DIALECT = "istio"
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -40,6 +43,7 @@ def mesh_config() -> MeshConfig:
         cluster_name=settings.MESHLENS_CLUSTER_NAME,
         accessible=frozenset(accessible) if accessible else None,
         query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
+        dialects=tuple(settings.MESHLENS_DIALECTS),
     )
 
 
@@ -60,26 +64,30 @@ def graph_payload(options: GraphOptions) -> dict[str, Any]:
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
-    """Namespaces seen in request or TCP telemetry within the last hour, within the query
-    scope."""
+    """Namespaces seen in the telemetry of the configured dialects within the last hour,
+    within the query scope."""
     now = int(time.time())
     prom = prometheus(timeout)
-    scope = mesh_config().scope()
-    series = [scope.selector(istio.REQUESTS), scope.selector(istio.TCP_SENT)]
+    mesh = mesh_config()
+    scope = mesh.scope()
     found: set[str] = set()
-    for label in ("destination_workload_namespace", "source_workload_namespace"):
-        found.update(prom.label_values(label, series, now - lookback_s, now))
+    for name in mesh.dialects:
+        discovery = dialect_named(name).discovery
+        series = [scope.selector(metric) for metric in discovery.metrics]
+        for label in discovery.labels:
+            found.update(prom.label_values(label, series, now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
 
 
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
-    """The body Kiali's graph API would give for this request."""
+    """The body Kiali's graph API would give for this request: Kiali's route reads Istio
+    telemetry, whatever dialects are configured."""
     health = health_config()
+    mesh = replace(mesh_config(), dialects=(ISTIO_DIALECT,))
     with gc_paused():
         if request.target is None:
-            g = build_graph(prometheus(), request.options, mesh_config(), health)
+            g = build_graph(prometheus(), request.options, mesh, health)
         else:
-            g = build_node_graph(prometheus(), request.options, request.target, mesh_config(),
-                                 health)
+            g = build_node_graph(prometheus(), request.options, request.target, mesh, health)
         return to_config(g, extras=False, edge_health=request.health)
