@@ -79,7 +79,7 @@ def build_graph(
     if dialect is None and len(mesh.dialects) > 1:
         return merge_dialects([
             build_graph(prom, options, mesh, health, with_appenders, sources.dialect_named(d))
-            for d in mesh.dialects])
+            for d in mesh.dialects], health)
     queries = plan(options, mesh, with_appenders, dialect)
     answers = prom.query_each(queries.batch(), options.resolved_time())
     return assemble(Assembly(queries, options, mesh, health), answers)
@@ -111,7 +111,7 @@ def build_node_graph(
         return merge_dialects([
             build_node_graph(prom, options, target, mesh, health, with_appenders,
                              sources.dialect_named(d))
-            for d in mesh.dialects])
+            for d in mesh.dialects], health)
     queries, node_options = node_plan(options, target, mesh, with_appenders, dialect)
     assembly = Assembly(queries, node_options, mesh, health,
                         traffic=queries.dialect.namespace_traffic(options, (target.namespace,)),
@@ -178,11 +178,13 @@ class Assembly:
         return stamp(self.g, self.options, self.graph_type)
 
 
-def merge_dialects(graphs: Sequence[nx.MultiDiGraph]) -> nx.MultiDiGraph:
+def merge_dialects(graphs: Sequence[nx.MultiDiGraph],
+                   health: HealthConfig | None) -> nx.MultiDiGraph:
     """One graph from the graphs of several dialects, by node id (the same cluster,
     namespace and name are the same node): the first graph's copy of a node or an edge
-    (protocol) wins, with its traffic, health and graph attributes; the others add the
-    nodes and edges it lacks. A first rule, kept simple: rates are not added up."""
+    (protocol) wins, with its rates and graph attributes; the others add the nodes and
+    edges it lacks. Health and isRoot are then worked out again over the merged edges.
+    A first rule, kept simple: a node's rates are not added up across dialects."""
     merged = graphs[0]
     for g in graphs[1:]:
         for node_id, attrs in g.nodes(data=True):
@@ -191,6 +193,12 @@ def merge_dialects(graphs: Sequence[nx.MultiDiGraph]) -> nx.MultiDiGraph:
         for u, v, key, data in g.edges(keys=True, data=True):
             if not merged.has_edge(u, v, key=key):
                 merged.add_edge(u, v, key=key, **data)
+    for node_id, md in merged.nodes(data="md"):
+        md.pop("isRoot", None)
+        if merged.out_degree(node_id) and not merged.in_degree(node_id):
+            md["isRoot"] = True
+    annotate_health(merged.nodes, merged.edges(keys=True, data=True),
+                    health or HealthConfig.default())
     return merged
 
 

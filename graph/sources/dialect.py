@@ -6,7 +6,10 @@ graph/sources/ that reads one family of metrics. It tells the engine:
 - which traffic queries a namespace graph sends (`namespace_queries`) and a node graph
   sends (`node_queries`), in the order their rows must be applied;
 - how those rows become one traffic map per namespace (`namespace_traffic`: an object
-  that is fed each query's rows in plan order, then hands over the maps);
+  that is fed each query's rows in plan order, then hands over the maps). The maps are
+  graph/traffic.py's: nodes by graph/ids.py's ids, rates in `md` under Kiali's keys
+  (traffic.rate_keys), and each edge's responses by code and flag (traffic.add_response;
+  "-" for no flag: health counts responses by flag, as Kiali does);
 - which appenders decorate the graph for given options (`appenders`);
 - where namespaces are seen (`discovery`: metric names and namespace labels).
 
