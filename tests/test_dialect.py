@@ -5,12 +5,14 @@ through the same build, health and JSON as Istio. The engine knows no Istio.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from django.test import Client
 
 from graph import sources, traffic
 from graph.appenders import Appender
@@ -189,3 +191,32 @@ def test_it_names_an_unknown_dialect() -> None:
 def test_it_keeps_istio_out_of_the_engine(module: str) -> None:
     source = (Path(__file__).resolve().parent.parent / "graph" / f"{module}.py").read_text()
     assert "sources.istio" not in source and "sources import istio" not in source
+
+
+@pytest.mark.django_db
+def test_it_reads_the_configured_dialects_but_kialis_route_reads_istio(
+        prom: Prometheus, fake_dialect: FakeDialect, settings: Any) -> None:
+    """cron -> api (Istio); web -> api -> db (fake)"""
+    settings.PROMETHEUS_URL = prom.settings.url
+    settings.MESHLENS_DIALECTS = ["istio", "fake"]
+    ours = Client().get(f"/api/v1/graph?namespaces=shop&query_time={QUERY_TIME}&duration=600s"
+                        "&inject_service_nodes=false").json()
+    assert set(elements(ours)[0]) == {"cron", "web", "api", "db"}
+    kialis = Client().get(f"/api/namespaces/graph?namespaces=shop&queryTime={QUERY_TIME}"
+                          "&duration=10m&graphType=workload").json()
+    assert set(elements(kialis)[0]) == {"cron", "api"}
+
+
+@pytest.mark.django_db
+def test_it_lists_the_namespaces_of_every_configured_dialect(
+        prometheus_with: PrometheusPool, fake_dialect: FakeDialect, settings: Any) -> None:
+    """cron -> api in shop (Istio); web -> api -> db in shop, mirrored into fakens (fake),
+    recorded until a minute ago"""
+    mirrored = [{**s, "labels": {**s["labels"], "src_ns": "fakens", "dst_ns": "fakens"}}
+                for s in FAKE_SERIES]
+    server = prometheus_with(ISTIO_SERIES + mirrored, int(time.time()) - 60)
+    settings.PROMETHEUS_URL = server.url
+    settings.MESHLENS_DIALECTS = ["istio"]
+    assert Client().get("/api/v1/namespaces").json() == {"namespaces": ["shop"]}
+    settings.MESHLENS_DIALECTS = ["istio", "fake"]
+    assert Client().get("/api/v1/namespaces").json() == {"namespaces": ["fakens", "shop"]}
