@@ -13,6 +13,7 @@ from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
+from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 
@@ -51,11 +52,15 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def graph_payload(options: GraphOptions) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus)."""
+def graph_payload(options: GraphOptions, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus). A big graph comes
+    laid out (node `position`s); `previous`, the scope's last body, keeps its nodes where
+    they were."""
     health = health_config()
     with gc_paused():
-        return to_config(build_graph(prometheus(), options, mesh_config(), health))
+        payload = to_config(build_graph(prometheus(), options, mesh_config(), health))
+        add_positions(payload["elements"], previous["elements"] if previous else None)
+        return payload
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:

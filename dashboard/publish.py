@@ -63,7 +63,7 @@ def refresh(scope_key: str) -> live.CachedGraph | None:
     options = GraphOptions.from_scope_key(scope_key)
     previous = live.load(scope_key)
     try:
-        graph = graph_payload(options)
+        graph = graph_payload(options, previous.graph if previous else None)
     except PrometheusError as exc:
         log.warning("scope %s: %s", scope_key, exc)
         if previous is not None:

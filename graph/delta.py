@@ -30,12 +30,22 @@ def by_id(elements: Elements) -> dict[str, tuple[str, dict[str, Any]]]:
             for group in ("nodes", "edges") for e in elements.get(group, [])}
 
 
+def positions(elements: Elements) -> dict[str, Any]:
+    """Node positions of a big graph (graph/layout.py); a node keeps its position, so only
+    added nodes carry one."""
+    return {n["data"]["id"]: n["position"] for n in elements.get("nodes", []) if "position" in n}
+
+
 def diff_elements(old: Elements, new: Elements) -> Delta:
     before, after = by_id(old), by_id(new)
+    placed = positions(new)
     delta = Delta()
     for element_id, (group, data) in after.items():
         if element_id not in before:
-            delta.added.append({"group": group, "data": data})
+            element = {"group": group, "data": data}
+            if element_id in placed:
+                element["position"] = placed[element_id]
+            delta.added.append(element)
         elif before[element_id][1] != data:
             delta.changed.append({"group": group, "data": data})
     # Edges go before nodes, so that a client never holds an edge to a removed node.

@@ -1,9 +1,21 @@
 // The Cytoscape view: setup, dagre layout left to right, and applying snapshots
 // and deltas in place so that nodes keep their positions across updates.
+//
+// A big graph (BIG_GRAPH_NODES nodes or more, or one whose nodes come with positions:
+// the server lays those out, graph/layout.py) is drawn differently: at the positions the
+// server gives, never through dagre; by WebGL when the browser has a GPU (renderer.js);
+// with its namespaces folded (collapse.js).
 
+import { createCollapse } from "./collapse.js";
 import { isIdleEdge, num } from "./labels.js";
 import { placeNewNodes } from "./placement.js";
+import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
+
+// The same threshold as graph/layout.py MIN_NODES.
+export const BIG_GRAPH_NODES = 300;
+const BIG_MIN_ZOOM = 0.01;
+const SMALL_MIN_ZOOM = 0.15;
 
 // Fields Cytoscape owns and will not change through ele.data().
 const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
@@ -37,7 +49,20 @@ function markClasses(ele) {
   ele.toggleClass("mtls-partial", mtls > 0 && mtls < 100);
 }
 
-/** `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element. */
+/** Deep equality of two JSON values, without serialising them. */
+function same(a, b) {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (!same(a[key], b[key])) return false;
+  return true;
+}
+
+// Elements the page adds itself (folded namespaces and their edges), not the server.
+const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
+
 /**
  * Nodes before edges, and every node after its parent (a namespace box before the app
  * boxes in it), whatever order they arrive in: a child added before its parent would
@@ -59,24 +84,63 @@ function parentsFirst(elements) {
   return [...ordered, ...elements.filter((e) => e.group !== "nodes")];
 }
 
-export function createGraphView(container, { nodeLabel, edgeLabel }) {
+/**
+ * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
+ * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
+ * the button that folds and unfolds namespaces.
+ */
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null }) {
   const cytoscape = window.cytoscape;
-  const cy = cytoscape({
-    container,
-    style: buildStylesheet({ nodeLabel, edgeLabel }),
-    minZoom: 0.15,
-    maxZoom: 3,
-    boxSelectionEnabled: false,
-    selectionType: "single",
-  });
+  const style = buildStylesheet({ nodeLabel, edgeLabel });
+  const probe = probeWebgl();
+  const recreated = [];
+  let cy = null;
+  let collapse = null;
+  let drawing = null; // { webgl, reason }
+  let big = false;
+  const serverPositions = new Map(); // node id -> the position the server gave
 
   let laidOut = false;
   let layout = null;
   // Once the user pans or zooms, layouts and resizes stop re-fitting the viewport under them.
   let userMovedViewport = false;
-  cy.on("dragpan scrollzoom pinchzoom", () => {
-    userMovedViewport = true;
-  });
+
+  // Cytoscape takes its renderer when it is created: another renderer, another instance.
+  function createCy(choice) {
+    if (cy) cy.destroy();
+    drawing = choice;
+    cy = cytoscape({
+      container,
+      style,
+      minZoom: big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: "single",
+      renderer: { name: "canvas", webgl: choice.webgl },
+    });
+    cy.on("dragpan scrollzoom pinchzoom", () => {
+      userMovedViewport = true;
+    });
+    collapse = createCollapse(cy, { button: foldButton });
+    document.body.dataset.renderer = choice.webgl ? "webgl" : "canvas";
+    document.body.dataset.rendererReason = choice.reason;
+    for (const listener of recreated) listener(cy);
+  }
+  createCy(chooseRenderer(false, renderer, probe));
+
+  // The right renderer for a graph of this size, and the zoom range it needs.
+  function sizeFor(graphIsBig) {
+    big = graphIsBig;
+    const choice = chooseRenderer(big, renderer, probe);
+    if (choice.webgl !== drawing.webgl) {
+      createCy(choice);
+      laidOut = false;
+    } else {
+      drawing = choice;
+      document.body.dataset.rendererReason = choice.reason;
+    }
+    cy.minZoom(big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM);
+  }
 
   // The container changes size when the side panel opens or the window is resized:
   // fit again, or keep the centre where it was if the user has chosen a viewport.
@@ -89,13 +153,27 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
     if (userMovedViewport || cy.elements().empty()) {
       cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
     } else {
-      cy.fit(cy.elements(), LAYOUT.padding);
+      cy.fit(shown(), LAYOUT.padding);
     }
     size = next;
   }).observe(container);
 
+  // What is drawn: folded namespaces stand for their hidden members.
+  function shown() {
+    return big ? cy.elements().not(".folded") : cy.elements();
+  }
+
   function runLayout({ fit, animate }) {
     if (layout) layout.stop();
+    if (big) {
+      // The server's positions are the layout: dagre on thousands of nodes freezes the page.
+      cy.batch(() => {
+        for (const [id, position] of serverPositions) cy.getElementById(id).position(position);
+      });
+      if (fit || !userMovedViewport) cy.fit(shown(), LAYOUT.padding);
+      laidOut = true;
+      return;
+    }
     const doFit = fit || !userMovedViewport;
     layout = cy.layout({
       ...LAYOUT,
@@ -110,18 +188,20 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   function fit() {
     userMovedViewport = false;
     cy.stop();
-    cy.animate({ fit: { eles: cy.elements(), padding: LAYOUT.padding } }, { duration: 250 });
+    cy.animate({ fit: { eles: shown(), padding: LAYOUT.padding } }, { duration: 250 });
   }
 
   /** Replace everything with `graph`; returns whether a layout ran. */
   function applySnapshot(graph, { relayout = false } = {}) {
     const elements = graph.elements || {};
-    const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data }));
+    const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data, position: n.position }));
     const edges = (elements.edges || []).map((e) => ({ group: "edges", data: e.data }));
+    sizeFor(nodes.length >= BIG_GRAPH_NODES || nodes.some((n) => n.position));
+    serverPositions.clear();
     const wanted = new Set([...nodes, ...edges].map((e) => e.data.id));
     let added = [];
     cy.batch(() => {
-      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
+      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id()) && !isDerived(ele)));
       added = upsert([...nodes, ...edges]);
     });
     return settle(added, relayout || !laidOut);
@@ -155,6 +235,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
 
   function settle(added, relayout) {
     const addedNodes = cy.collection(added).nodes();
+    if (big) {
+      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent()));
+      collapse.update(true);
+      if (relayout) runLayout({ fit: true, animate: false });
+      return relayout || addedNodes.nonempty();
+    }
+    collapse.update(false);
     if (relayout) {
       runLayout({ fit: true, animate: false });
     } else if (addedNodes.length > Math.max(3, cy.nodes().length / 2)) {
@@ -165,6 +252,25 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
+  }
+
+  // Nodes that came without a position in a big graph (a server that does not lay it
+  // out): beside a neighbour, or below the graph; never a layout of the whole graph.
+  function placeBeside(nodes) {
+    if (nodes.empty()) return;
+    const others = cy.nodes().difference(nodes);
+    const bb = others.nonempty() ? others.boundingBox() : { x1: 0, y2: 0 };
+    let spare = 0;
+    nodes.forEach((node, i) => {
+      const anchor = node.neighborhood("node").difference(nodes);
+      if (anchor.nonempty()) {
+        const p = anchor[0].position();
+        node.position({ x: p.x + 120, y: p.y + 40 * ((i % 5) + 1) });
+      } else {
+        node.position({ x: bb.x1 + 120 * (spare % 40), y: bb.y2 + 100 + 70 * Math.floor(spare / 40) });
+        spare += 1;
+      }
+    });
   }
 
   // Removing a compound parent would take its children with it; release them first.
@@ -185,8 +291,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
       const data = element.data;
       const existing = cy.getElementById(data.id);
       let ele = existing;
+      if (element.position) serverPositions.set(data.id, element.position);
       if (existing.empty()) {
-        ele = cy.add({ group: element.group, data });
+        ele = cy.add(element.position ? { group: element.group, data, position: { ...element.position } }
+          : { group: element.group, data });
         added.push(ele);
       } else if (existing.isEdge() && endsChanged(existing, data)) {
         existing.remove();
@@ -214,7 +322,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
     if (gone.length) ele.removeData(gone.join(" "));
     const fresh = {};
     for (const [key, value] of Object.entries(data)) {
-      if (!FIXED_FIELDS.has(key) && JSON.stringify(old[key]) !== JSON.stringify(value)) {
+      if (!FIXED_FIELDS.has(key) && !same(old[key], value)) {
         fresh[key] = value;
       }
     }
@@ -224,6 +332,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   function clear() {
     if (layout) layout.stop();
     cy.elements().remove();
+    serverPositions.clear();
     laidOut = false;
     userMovedViewport = false;
   }
@@ -231,7 +340,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   /** Fade everything but `ele` and its neighbourhood; null restores the graph. */
   function highlight(ele) {
     cy.batch(() => {
-      cy.elements().removeClass("faded");
+      cy.elements(".faded").removeClass("faded");
       if (!ele) return;
       const keep = ele.isNode()
         ? ele.closedNeighborhood().union(ele.ancestors())
@@ -241,7 +350,16 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   }
 
   return {
-    cy,
+    get cy() {
+      return cy;
+    },
+    /** `listener(cy)` hears of every new Cytoscape instance (another renderer). */
+    onRecreate: (listener) => recreated.push(listener),
+    /** { webgl, reason }: how the graph is drawn, and why. */
+    renderer: () => ({ ...drawing }),
+    isBig: () => big,
+    unfold: (namespace) => collapse.unfold(namespace),
+    folded: () => collapse.folded(),
     applySnapshot,
     applyDelta,
     clear,

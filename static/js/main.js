@@ -74,9 +74,12 @@ renderLegend(legend, {
 const graph = createGraphView(document.getElementById("graph"), {
   nodeLabel: drawnNodeLabel,
   edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
+  renderer: view.renderer,
+  foldButton: document.getElementById("fold-button"),
 });
-const { cy } = graph;
-const badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+// The view makes a new Cytoscape instance when a graph needs another renderer.
+let { cy } = graph;
+let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
   { bar: document.getElementById("status-bar"), banner: document.getElementById("stale-banner") },
@@ -102,9 +105,23 @@ function select(ele) {
   panel.show(ele);
 }
 
-cy.on("tap", "node, edge", (event) => select(event.target));
-cy.on("tap", (event) => {
-  if (event.target === cy) panel.close();
+function bindTaps() {
+  // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
+  cy.on("tap", "node, edge", (event) => {
+    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate")) select(event.target);
+  });
+  cy.on("tap", (event) => {
+    if (event.target === cy) panel.close();
+  });
+}
+bindTaps();
+graph.onRecreate((next) => {
+  badges.setEnabled(false);
+  cy = next;
+  badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+  badges.setEnabled(view.badge_security);
+  bindTaps();
+  if (window.meshlens) window.meshlens.cy = cy;
 });
 
 function showMessage(text) {
@@ -126,7 +143,7 @@ function afterUpdate(timestamp) {
   statusBar.updated(timestamp);
   dimIfStale();
 
-  statusBar.counts(cy.nodes().not("[isBox]"), cy.edges());
+  statusBar.counts(cy.nodes().not("[isBox], .summary"), cy.edges().not(".aggregate"));
   const failing = cy.elements('[healthStatus = "Failure"]').length;
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
@@ -212,5 +229,5 @@ createControls(document.getElementById("controls"), {
 
 document.body.dataset.stale = "false";
 showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
-window.meshlens = { cy, applySnapshot, applyDelta, applyError, state, view };
+window.meshlens = { cy, graph, applySnapshot, applyDelta, applyError, state, view };
 connect();

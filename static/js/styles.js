@@ -102,6 +102,48 @@ function shapeRules() {
   }));
 }
 
+// Folded namespaces (collapse.js): one box per namespace, edges added up between them,
+// coloured by the worst health inside; what they stand for is hidden.
+function foldRules() {
+  return [
+    { selector: ".folded", style: { display: "none" } },
+    {
+      selector: "node.summary",
+      style: {
+        shape: NODE_SHAPES.box.shape,
+        width: 90,
+        height: 54,
+        label: "data(summaryLabel)",
+        "text-valign": "center",
+        "text-margin-y": 0,
+        "font-weight": "bold",
+        "font-size": 13,
+        "border-width": 4,
+        "border-style": "solid",
+        "background-image": "none",
+        opacity: 1,
+      },
+    },
+    ...Object.entries(HEALTH).map(([status, { color, fill }]) => ({
+      selector: `node.summary[worstHealth = "${status}"]`,
+      style: { "border-color": color, "background-color": fill },
+    })),
+    {
+      selector: "edge.aggregate",
+      style: {
+        label: "data(summaryLabel)",
+        width: "mapData(edgeCount, 1, 200, 2, 9)",
+        "line-style": "solid",
+        opacity: 0.8,
+      },
+    },
+    ...Object.entries(HEALTH).map(([status, { color }]) => ({
+      selector: `edge.aggregate[worstHealth = "${status}"]`,
+      style: { "line-color": color, "target-arrow-color": color },
+    })),
+  ];
+}
+
 /**
  * The stylesheet. `nodeLabel` and `edgeLabel` are functions of the element,
  * because the node label depends on the namespaces being viewed.
@@ -211,5 +253,6 @@ export function buildStylesheet({ nodeLabel, edgeLabel }) {
     },
     // Everything outside the selection's neighbourhood fades back.
     { selector: ".faded", style: { opacity: 0.18 } },
+    ...foldRules(),
   ];
 }
