@@ -41,12 +41,25 @@ function sortKey(ele) {
  * Classes that stand for what the stylesheet cannot select by data: an idle edge has
  * traffic without rates; an mTLS edge has `isMTLS` above 0 (a percentage string).
  */
+function edgeClasses(data) {
+  const mtls = num(data.isMTLS);
+  return { idle: isIdleEdge(data), mtls: mtls > 0, "mtls-partial": mtls > 0 && mtls < 100 };
+}
+
 function markClasses(ele) {
-  if (!ele.isEdge()) return;
-  const mtls = num(ele.data("isMTLS"));
-  ele.toggleClass("idle", isIdleEdge(ele.data()));
-  ele.toggleClass("mtls", mtls > 0);
-  ele.toggleClass("mtls-partial", mtls > 0 && mtls < 100);
+  if (!ele.isEdge() || ele.hasClass("aggregate")) return;
+  for (const [name, on] of Object.entries(edgeClasses(ele.data()))) {
+    if (ele.hasClass(name) !== on) ele.toggleClass(name, on);
+  }
+}
+
+// The classes of a new element, given at once: a class set later restyles it again.
+function classesOf(element) {
+  const classes = element.classes ? [element.classes] : [];
+  if (element.group === "edges" && !element.classes) {
+    for (const [name, on] of Object.entries(edgeClasses(element.data))) if (on) classes.push(name);
+  }
+  return classes.join(" ");
 }
 
 /** Deep equality of two JSON values, without serialising them. */
@@ -91,12 +104,21 @@ function parentsFirst(elements) {
  */
 export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null }) {
   const cytoscape = window.cytoscape;
-  const style = buildStylesheet({ nodeLabel, edgeLabel });
+  const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
   const recreated = [];
   let cy = null;
-  let collapse = null;
-  let drawing = null; // { webgl, reason }
+  // A big graph's every element, as element JSON by id; Cytoscape holds what is shown.
+  const model = { nodes: new Map(), edges: new Map() };
+  const collapse = createCollapse({
+    button: foldButton,
+    onChange: () => {
+      if (!big) return;
+      drawBig();
+      if (!userMovedViewport) fit();
+    },
+  });
+  let drawing = null; // { webgl, reason, big }
   let big = false;
   const serverPositions = new Map(); // node id -> the position the server gave
 
@@ -108,10 +130,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Cytoscape takes its renderer when it is created: another renderer, another instance.
   function createCy(choice) {
     if (cy) cy.destroy();
-    drawing = choice;
+    drawing = { ...choice, big };
     cy = cytoscape({
       container,
-      style,
+      style: styles[big ? 1 : 0],
       minZoom: big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM,
       maxZoom: 3,
       boxSelectionEnabled: false,
@@ -121,7 +143,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     cy.on("dragpan scrollzoom pinchzoom", () => {
       userMovedViewport = true;
     });
-    collapse = createCollapse(cy, { button: foldButton });
+    cy.on("tap", "node.summary", (event) => collapse.unfold(event.target.data("namespace")));
     document.body.dataset.renderer = choice.webgl ? "webgl" : "canvas";
     document.body.dataset.rendererReason = choice.reason;
     for (const listener of recreated) listener(cy);
@@ -132,11 +154,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function sizeFor(graphIsBig) {
     big = graphIsBig;
     const choice = chooseRenderer(big, renderer, probe);
-    if (choice.webgl !== drawing.webgl) {
+    if (choice.webgl !== drawing.webgl || big !== drawing.big) {
       createCy(choice);
       laidOut = false;
     } else {
-      drawing = choice;
+      drawing = { ...choice, big };
       document.body.dataset.rendererReason = choice.reason;
     }
     cy.minZoom(big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM);
@@ -158,9 +180,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     size = next;
   }).observe(container);
 
-  // What is drawn: folded namespaces stand for their hidden members.
+  // What is drawn (folded namespaces are not in Cytoscape at all).
   function shown() {
-    return big ? cy.elements().not(".folded") : cy.elements();
+    return cy.elements();
   }
 
   function runLayout({ fit, animate }) {
@@ -196,8 +218,21 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     const elements = graph.elements || {};
     const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data, position: n.position }));
     const edges = (elements.edges || []).map((e) => ({ group: "edges", data: e.data }));
+    const wasBig = big;
     sizeFor(nodes.length >= BIG_GRAPH_NODES || nodes.some((n) => n.position));
     serverPositions.clear();
+    model.nodes.clear();
+    model.edges.clear();
+    if (big) {
+      if (!wasBig || relayout || !laidOut) collapse.reset();
+      for (const node of nodes) {
+        model.nodes.set(node.data.id, node);
+        if (node.position) serverPositions.set(node.data.id, node.position);
+      }
+      for (const edge of edges) model.edges.set(edge.data.id, edge);
+      return settle(drawBig(), relayout || !laidOut);
+    }
+    collapse.reset();
     const wanted = new Set([...nodes, ...edges].map((e) => e.data.id));
     let added = [];
     cy.batch(() => {
@@ -212,6 +247,23 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     const incoming = [...(delta.added || []), ...(delta.changed || [])];
     const removedIds = new Set(delta.removed || []);
     if (!fitsGraph(incoming, removedIds)) return false;
+    if (big) {
+      for (const id of removedIds) {
+        model.nodes.delete(id);
+        model.edges.delete(id);
+        serverPositions.delete(id);
+      }
+      for (const element of incoming) {
+        const map = element.group === "nodes" ? model.nodes : model.edges;
+        const before = map.get(element.data.id);
+        // A changed node keeps the position it came with.
+        const position = element.position || (before && before.position);
+        map.set(element.data.id, position ? { ...element, position } : element);
+        if (element.position) serverPositions.set(element.data.id, element.position);
+      }
+      settle(drawBig(), false);
+      return true;
+    }
     let added = [];
     cy.batch(() => {
       const removed = cy.collection();
@@ -226,22 +278,20 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Every edge in a delta must end at nodes that exist once the delta is applied.
   function fitsGraph(incoming, removedIds) {
     const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
-    const exists = (id) =>
-      incomingNodes.has(id) || (!removedIds.has(id) && cy.getElementById(id).nonempty());
+    const known = (id) => (big ? model.nodes.has(id) : cy.getElementById(id).nonempty());
+    const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
     return incoming
       .filter((e) => e.group === "edges")
       .every((e) => exists(e.data.source) && exists(e.data.target));
   }
 
   function settle(added, relayout) {
-    const addedNodes = cy.collection(added).nodes();
+    const addedNodes = added.nodes();
     if (big) {
-      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent()));
-      collapse.update(true);
+      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
       if (relayout) runLayout({ fit: true, animate: false });
       return relayout || addedNodes.nonempty();
     }
-    collapse.update(false);
     if (relayout) {
       runLayout({ fit: true, animate: false });
     } else if (addedNodes.length > Math.max(3, cy.nodes().length / 2)) {
@@ -252,6 +302,18 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
+  }
+
+  // Draw what the folds leave of a big graph; returns the elements added to Cytoscape.
+  function drawBig() {
+    const shown = collapse.plan(model);
+    const wanted = new Set(shown.map((e) => e.data.id));
+    let added = null;
+    cy.batch(() => {
+      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
+      added = upsert(shown);
+    });
+    return added;
   }
 
   // Nodes that came without a position in a big graph (a server that does not lay it
@@ -285,27 +347,33 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   }
 
   // Adds new elements and replaces the data of existing ones; returns the added ones.
+  // New elements go to Cytoscape in one add: thousands of single adds cost seconds.
   function upsert(elements) {
-    const added = [];
+    const fresh = [];
     for (const element of parentsFirst(elements)) {
       const data = element.data;
       const existing = cy.getElementById(data.id);
-      let ele = existing;
-      if (element.position) serverPositions.set(data.id, element.position);
-      if (existing.empty()) {
-        ele = cy.add(element.position ? { group: element.group, data, position: { ...element.position } }
-          : { group: element.group, data });
-        added.push(ele);
-      } else if (existing.isEdge() && endsChanged(existing, data)) {
-        existing.remove();
-        ele = cy.add({ group: "edges", data });
-        added.push(ele);
+      if (element.position && !element.classes) serverPositions.set(data.id, element.position);
+      if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
+      if (existing.empty() || existing.removed()) {
+        const json = { group: element.group, data, classes: classesOf(element) };
+        if (element.position) json.position = { ...element.position };
+        fresh.push(json);
       } else {
         replaceData(existing, data);
+        markClasses(existing);
+        // A folded namespace follows its band; real nodes stay where they are.
+        if (element.classes === "summary") existing.position({ ...element.position });
       }
-      markClasses(ele);
     }
-    return added;
+    if (!fresh.length) return cy.collection();
+    // Nodes styled before their edges exist: a node's first style dirties the bounds of
+    // every connected edge, which on a service with hundreds of callers costs seconds.
+    const nodes = cy.add(fresh.filter((e) => e.group === "nodes"));
+    nodes.forEach((node) => {
+      node.pstyle("width");
+    });
+    return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
   }
 
 
@@ -333,6 +401,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (layout) layout.stop();
     cy.elements().remove();
     serverPositions.clear();
+    model.nodes.clear();
+    model.edges.clear();
+    collapse.reset();
     laidOut = false;
     userMovedViewport = false;
   }
@@ -356,8 +427,21 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     /** `listener(cy)` hears of every new Cytoscape instance (another renderer). */
     onRecreate: (listener) => recreated.push(listener),
     /** { webgl, reason }: how the graph is drawn, and why. */
-    renderer: () => ({ ...drawing }),
+    renderer: () => ({ webgl: drawing.webgl, reason: drawing.reason }),
     isBig: () => big,
+    /**
+     * The graph's nodes (boxes aside) and edges, shown or folded, for counting: each
+     * answers `data(key)`; Cytoscape collections for a small graph.
+     */
+    counted() {
+      if (!big) return { nodes: cy.nodes().not("[isBox]"), edges: cy.edges() };
+      const wrap = (items) => Object.assign(items, { union: (other) => wrap([...items, ...other]) });
+      const handle = (element) => ({ data: (key) => element.data[key] });
+      return {
+        nodes: wrap([...model.nodes.values()].filter((n) => !n.data.isBox).map(handle)),
+        edges: wrap([...model.edges.values()].map(handle)),
+      };
+    },
     unfold: (namespace) => collapse.unfold(namespace),
     folded: () => collapse.folded(),
     applySnapshot,

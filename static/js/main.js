@@ -143,12 +143,15 @@ function afterUpdate(timestamp) {
   statusBar.updated(timestamp);
   dimIfStale();
 
-  statusBar.counts(cy.nodes().not("[isBox], .summary"), cy.edges().not(".aggregate"));
-  const failing = cy.elements('[healthStatus = "Failure"]').length;
+  // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
+  const { nodes, edges } = graph.counted();
+  statusBar.counts(nodes, edges);
+  const isFailing = (ele) => ele.data("healthStatus") === "Failure";
+  const failing = nodes.filter(isFailing).length + edges.filter(isFailing).length;
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
   const over = formatDuration(state.durationSeconds);
-  showMessage(cy.nodes().empty() ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
+  showMessage(nodes.length === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
 
   const selected = panel.currentId() && cy.getElementById(panel.currentId());
   graph.highlight(selected && selected.nonempty() ? selected : null);
