@@ -188,9 +188,11 @@ def fresh_layout(model: Model) -> dict[str, Cell]:
         blocks[band_of[u], layer[u]].append(u)
     bands = sorted({b for b, _ in blocks})
     n_layers = max(layer.values()) + 1
-    tallest = {b: max(sum(need[u] for u in us) for (bb, _), us in blocks.items() if bb == b)
-               for b in bands}
-    rows = choose_rows(blocks, need, bands, tallest, n_layers)
+    load = {block: sum(need[u] for u in us) for block, us in blocks.items()}  # rows wanted
+    tallest: dict[str, int] = defaultdict(int)
+    for (b, _), rows_wanted in load.items():
+        tallest[b] = max(tallest[b], rows_wanted)
+    rows = choose_rows(load, bands, tallest, n_layers)
     band_start, row = {}, 0
     for b in bands:
         band_start[b] = row
@@ -209,15 +211,15 @@ def fresh_layout(model: Model) -> dict[str, Cell]:
     return cells
 
 
-def choose_rows(blocks: Mapping[tuple[str, int], list[str]], need: Mapping[str, int],
-                bands: list[str], tallest: Mapping[str, int], n_layers: int) -> dict[str, int]:
+def choose_rows(load: Mapping[tuple[str, int], int], bands: list[str],
+                tallest: Mapping[str, int], n_layers: int) -> dict[str, int]:
     """Rows per band: its tallest column cut in k pieces, the k that makes the picture's
     width : height nearest `ASPECT`."""
     best: tuple[float, dict[str, int]] | None = None
     for k in range(1, MAX_WRAP + 1):
         rows = {b: max(1, math.ceil(tallest[b] / k)) for b in bands}
-        width = sum(max((columns(blocks.get((b, lay), []), need, rows[b]) for b in bands),
-                        default=1) + 1 for lay in range(n_layers))
+        width = sum(max(max(1, math.ceil(load.get((b, lay), 0) / rows[b])) for b in bands) + 1
+                    for lay in range(n_layers))
         heights = sum(rows[b] + BAND_GAP for b in bands)
         miss = abs(math.log(width * CELL_X / (heights * CELL_Y) / ASPECT))
         if best is None or miss < best[0]:
@@ -226,10 +228,6 @@ def choose_rows(blocks: Mapping[tuple[str, int], list[str]], need: Mapping[str, 
             break
     assert best is not None
     return best[1]
-
-
-def columns(units: list[str], need: Mapping[str, int], rows: int) -> int:
-    return max(1, math.ceil(sum(need[u] for u in units) / rows))
 
 
 def barycentre(g: nx.DiGraph, unit: str, y_of: Mapping[str, float]) -> float:
