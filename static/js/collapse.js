@@ -17,6 +17,8 @@ export const SUMMARY_PREFIX = "ml-ns:";
 const AGGREGATE_PREFIX = "ml-agg:";
 const WORST = ["Failure", "Degraded", "Healthy", "NA"];
 const MIN_BOX = 54;
+// Above this many summed edges, their counts would cover each other: only the boxes speak.
+const MAX_LABELLED = 24;
 const COLUMN_GAP = 240;
 
 function worse(a, b) {
@@ -105,7 +107,8 @@ export function createCollapse({ onChange, button = null }) {
       sum.worstHealth = worse(sum.worstHealth, edge.data.healthStatus || "NA");
       sums.set(id, sum);
     }
-    for (const sum of sums.values()) elements.push(aggregate(sum, summaryAt, model));
+    const labelled = sums.size <= MAX_LABELLED;
+    for (const sum of sums.values()) elements.push(aggregate(sum, summaryAt, model, labelled));
     return elements;
   }
 
@@ -171,7 +174,7 @@ export function createCollapse({ onChange, button = null }) {
     return { top, bottom };
   }
 
-  function aggregate(sum, summaryAt, model) {
+  function aggregate(sum, summaryAt, model, labelled) {
     const end = (id) => summaryAt.get(id) || model.nodes.get(id);
     const from = end(sum.source);
     const to = end(sum.target);
@@ -191,7 +194,7 @@ export function createCollapse({ onChange, button = null }) {
         failing: sum.failing,
         worstHealth: sum.worstHealth,
         // A single edge to a shown node needs no count.
-        summaryLabel: arc || sum.edgeCount > 1 ? edgesLabel(sum) : "",
+        summaryLabel: labelled && (arc || sum.edgeCount > 1) ? edgesLabel(sum) : "",
         lineWidth: scale * (1.5 + Math.log2(sum.edgeCount)),
         fontSize: scale * 10,
         // Out to the left, a little further for upward edges than for downward ones.
