@@ -7,7 +7,7 @@
 // with its namespaces folded (collapse.js).
 
 import { createCollapse } from "./collapse.js";
-import { isIdleEdge, num } from "./labels.js";
+import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
 import { placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
@@ -37,15 +37,7 @@ function sortKey(ele) {
   return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
 }
 
-/**
- * Classes that stand for what the stylesheet cannot select by data: an idle edge has
- * traffic without rates; an mTLS edge has `isMTLS` above 0 (a percentage string).
- */
-function edgeClasses(data) {
-  const mtls = num(data.isMTLS);
-  return { idle: isIdleEdge(data), mtls: mtls > 0, "mtls-partial": mtls > 0 && mtls < 100 };
-}
-
+// An edge already drawn: its classes follow its data again (elements.js edgeClasses).
 function markClasses(ele) {
   if (!ele.isEdge() || ele.hasClass("aggregate")) return;
   for (const [name, on] of Object.entries(edgeClasses(ele.data()))) {
@@ -53,49 +45,8 @@ function markClasses(ele) {
   }
 }
 
-// The classes of a new element, given at once: a class set later restyles it again.
-function classesOf(element) {
-  const classes = element.classes ? [element.classes] : [];
-  if (element.group === "edges" && !element.classes) {
-    for (const [name, on] of Object.entries(edgeClasses(element.data))) if (on) classes.push(name);
-  }
-  return classes.join(" ");
-}
-
-/** Deep equality of two JSON values, without serialising them. */
-function same(a, b) {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (!same(a[key], b[key])) return false;
-  return true;
-}
-
 // Elements the page adds itself (folded namespaces and their edges), not the server.
 const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
-
-/**
- * Nodes before edges, and every node after its parent (a namespace box before the app
- * boxes in it), whatever order they arrive in: a child added before its parent would
- * lose it.
- */
-function parentsFirst(elements) {
-  const nodes = elements.filter((e) => e.group === "nodes");
-  const byId = new Map(nodes.map((n) => [n.data.id, n]));
-  const ordered = [];
-  const placed = new Set();
-  function place(node, depth) {
-    if (placed.has(node.data.id) || depth > byId.size) return; // depth: a cycle of parents
-    const parent = byId.get(node.data.parent);
-    if (parent) place(parent, depth + 1);
-    placed.add(node.data.id);
-    ordered.push(node);
-  }
-  for (const node of nodes) place(node, 0);
-  return [...ordered, ...elements.filter((e) => e.group !== "nodes")];
-}
 
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
