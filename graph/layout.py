@@ -129,41 +129,61 @@ def unit_graph(model: Model) -> nx.DiGraph:
 
 
 def layers(g: nx.DiGraph, unit_keys: Mapping[str, str]) -> dict[str, int]:
-    """The layer (column) of every unit: edges point right wherever a cycle allows."""
-    dag = nx.condensation(g)
-    members = dag.graph["mapping"]  # unit -> component
-    by_component: dict[int, list[str]] = defaultdict(list)
-    for unit, comp in members.items():
-        by_component[comp].append(unit)
+    """The layer (column) of every unit: edges point right wherever a cycle allows.
+
+    The condensation of `g` (its strongly connected components, and the edges between
+    them), walked in topological order; built here rather than by nx.condensation, which
+    copies the whole graph once more.
+    """
+    members: dict[str, int] = {}
+    by_component: list[list[str]] = []
+    for comp, units in enumerate(nx.strongly_connected_components(g)):
+        by_component.append(list(units))
+        for unit in units:
+            members[unit] = comp
+    preds: list[set[int]] = [set() for _ in by_component]
+    for u, v in g.edges:
+        if members[u] != members[v]:
+            preds[members[v]].add(members[u])
+    waiting = [len(p) for p in preds]
+    succs: list[list[int]] = [[] for _ in by_component]
+    for comp, ps in enumerate(preds):
+        for p in ps:
+            succs[p].append(comp)
+    ready = [comp for comp, n in enumerate(waiting) if n == 0]
     end: dict[int, int] = {}  # component -> the first layer free after it
     layer: dict[str, int] = {}
-    for generation in nx.topological_generations(dag):
-        for comp in generation:
-            start = max((end[p] for p in dag.predecessors(comp)), default=0)
-            inside = walk_component(g, by_component[comp], members, comp, unit_keys)
-            for unit, depth in inside.items():
-                layer[unit] = start + depth
-            end[comp] = start + max(inside.values()) + 1
+    while ready:
+        comp = ready.pop()
+        start = max((end[p] for p in preds[comp]), default=0)
+        inside = walk_component(g, by_component[comp], members, comp, unit_keys)
+        for unit, depth in inside.items():
+            layer[unit] = start + depth
+        end[comp] = start + max(inside.values()) + 1
+        for nxt in succs[comp]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                ready.append(nxt)
     return layer
 
 
 def walk_component(g: nx.DiGraph, units: list[str], members: Mapping[str, int], comp: int,
                    unit_keys: Mapping[str, str]) -> dict[str, int]:
     """Depth of each unit of one strongly connected component in a breadth-first walk
-    from the units that traffic enters by (or the first by name when none)."""
+    from the units that traffic enters by (or the first by name when none). A depth is a
+    shortest distance, so the order of the walk does not change it."""
     if len(units) == 1:
         return {units[0]: 0}
-    entries = sorted((u for u in units if any(members[p] != comp for p in g.predecessors(u))),
-                     key=unit_keys.__getitem__)
+    entries = [u for u in units if any(members[p] != comp for p in g.predecessors(u))]
     if not entries:
         entries = [min(units, key=unit_keys.__getitem__)]
-    depth = {u: 0 for u in entries}
+    depth = dict.fromkeys(entries, 0)
     frontier = entries
     while frontier:
         following = []
         for u in frontier:
-            for v in sorted(g.successors(u), key=unit_keys.__getitem__):
-                if members[v] == comp and v not in depth:
+            for v in g.successors(u):
+                if v not in depth and members[v] == comp:
                     depth[v] = depth[u] + 1
                     following.append(v)
         frontier = following
