@@ -185,3 +185,33 @@ def test_it_draws_with_webgl_when_asked(graph_page: GraphPage, big_server: BigSe
     assert page.evaluate("window.meshlens.cy.nodes('.summary').length") == len(NAMESPACES)
     assert page.locator("#graph canvas[data-id='layer3-webgl']").count() == 1
     graph_page.shot("big-graph-webgl")
+
+
+def test_it_shows_details_of_an_unfolded_node_and_goes_back_to_dagre_when_small(
+        graph_page: GraphPage, big_server: BigServer, meshlens_url: str) -> None:
+    """A node of an unfolded namespace opens the side panel as on any graph; a small graph
+    after a big one is laid out by the page again, without folds."""
+    from tests.browser.test_page_crafted import crafted_graph
+
+    graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}")
+    page = graph_page.page
+    graph_page.tap("ml-ns:ns2")
+    graph_page.wait_for("cy => cy.getElementById(arg).nonempty()", FAILING)
+    graph_page.tap(FAILING)
+    page.wait_for_selector("#side-panel:not([hidden])")
+    assert FAILING in page.inner_text("#side-panel")
+
+    small = crafted_graph({})
+    small["timestamp"] = big_server.graph["timestamp"] + 10
+    big_server.send(small)
+    graph_page.wait_for("cy => cy.nodes('.summary').empty() && cy.$id('vault').nonempty()")
+    assert page.evaluate("document.body.dataset.renderer") == "canvas"
+    assert "small graph" in page.evaluate("document.body.dataset.rendererReason")
+    assert page.locator("#fold-button").is_hidden()
+    # The small graph's own stylesheet: labels name the namespace (4 are viewed).
+    assert graph_page.look("productpage-v1")["label"] == "productpage-v1\nbookinfo"
+    assert not graph_page.has(FAILING)
+    # dagre, left to right: ingress before productpage before its workload.
+    xs = page.evaluate("""() => ['ingress', 'productpage', 'productpage-v1']
+        .map(id => window.meshlens.cy.getElementById(id).position('x'))""")
+    assert xs == sorted(xs) and len(set(xs)) == 3
