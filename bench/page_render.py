@@ -13,6 +13,8 @@ stood in for). Prints:
   layout     graph/layout.py CPU, fresh and again with one node more (the per-tick cost)
   parse      JSON.parse of the body in the page
   draw       applySnapshot until the second animation frame after it (namespaces folded)
+  delta      a graph.delta (500 edges changed, a node and an edge added) applied, until
+             the second frame after it: the main thread's work per live update
   unfold     unfolding every namespace until the second frame after it
   pan        frame time (median, 90th percentile) while panning every frame, folded and
              unfolded (requestAnimationFrame deltas, cy.panBy each frame)
@@ -103,6 +105,13 @@ UNFOLD = """async () => {
     return performance.now() - t0;
 }"""
 
+DELTA = """async delta => {
+    const t0 = performance.now();
+    window.meshlens.applyDelta(delta);
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return performance.now() - t0;
+}"""
+
 PAN = """async frames => {
     const cy = window.meshlens.cy;
     const deltas = [];
@@ -127,6 +136,24 @@ def frames(page: Page, count: int = 90) -> str:
     median = statistics.median(deltas)
     p90 = deltas[int(len(deltas) * 0.9)]
     return f"median {median:.1f} ms ({1000 / median:.0f} frames/s), p90 {p90:.1f} ms"
+
+
+def a_delta(graph: dict[str, Any], grown: dict[str, Any], tick: int) -> dict[str, Any]:
+    """500 edges with new rates, and the node `grown` adds (with its position) and an edge
+    to it, as publish.py would send them."""
+    changed = []
+    for e in graph["elements"]["edges"][:500]:
+        data = e["data"] | {"traffic": {"protocol": "http",
+                                        "rates": {"http": f"{tick + 1.5:.2f}"}}}
+        changed.append({"group": "edges", "data": data})
+    new = grown["nodes"][-1]
+    source = graph["elements"]["nodes"][0]["data"]["id"]
+    added = [{"group": "nodes", "data": new["data"] | {"id": f"new-{tick}"},
+              "position": new["position"]},
+             {"group": "edges", "data": {"id": f"e-new-{tick}", "source": source,
+                                         "target": f"new-{tick}", "healthStatus": "Healthy"}}]
+    return {"type": "graph.delta", "timestamp": graph["timestamp"] + 10 * tick,
+            "added": added, "removed": [], "changed": changed}
 
 
 def run(url: str, workloads: int, renderer: str, shots: Path | None) -> None:
@@ -163,11 +190,15 @@ def run(url: str, workloads: int, renderer: str, shots: Path | None) -> None:
         if shots:
             page.screenshot(path=str(shots / f"page-{workloads}-folded.png"))
         print(f"  pan, folded: {frames(page)}")
+        delta_ms = page.evaluate(DELTA, a_delta(graph, grown, 1))
+        print(f"  delta, folded: {delta_ms:.0f} ms")
         unfold = page.evaluate(UNFOLD)
         print(f"  unfold all: {unfold:.0f} ms")
         if shots:
             page.screenshot(path=str(shots / f"page-{workloads}-unfolded.png"))
         print(f"  pan, unfolded: {frames(page)}")
+        delta_ms = page.evaluate(DELTA, a_delta(graph, grown, 2))
+        print(f"  delta, unfolded: {delta_ms:.0f} ms")
         browser.close()
 
 

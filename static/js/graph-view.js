@@ -72,6 +72,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let drawing = null; // { webgl, reason, big }
   let big = false;
   const serverPositions = new Map(); // node id -> the position the server gave
+  // id -> the element JSON last applied: an element of the model that did not change is
+  // the same object, and costs nothing in the next draw.
+  const applied = new Map();
 
   let laidOut = false;
   let layout = null;
@@ -81,6 +84,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Cytoscape takes its renderer when it is created: another renderer, another instance.
   function createCy(choice) {
     if (cy) cy.destroy();
+    applied.clear();
     drawing = { ...choice, big };
     cy = cytoscape({
       container,
@@ -304,6 +308,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     for (const element of parentsFirst(elements)) {
       const data = element.data;
       const existing = cy.getElementById(data.id);
+      if (applied.get(data.id) === element && existing.nonempty()) continue;
+      applied.set(data.id, element);
       if (element.position && !element.classes) serverPositions.set(data.id, element.position);
       if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
       if (existing.empty() || existing.removed()) {
@@ -351,6 +357,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function clear() {
     if (layout) layout.stop();
     cy.elements().remove();
+    applied.clear();
     serverPositions.clear();
     model.nodes.clear();
     model.edges.clear();
