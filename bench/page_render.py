@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.graph_build import make_workloads, random_pairs  # noqa: E402
 from graph.build import gc_paused  # noqa: E402
-from graph.layout import add_positions  # noqa: E402
+from graph.layout import add_positions, positions_of  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.meshlens import meshlens  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
@@ -168,7 +168,7 @@ def run(url: str, workloads: int, renderer: str, shots: Path | None) -> None:
                  + [{"data": {"id": "new", "namespace": "ns0", "label": "new"}}],
                  "edges": elements["edges"]}
         start = time.process_time()
-        add_positions(grown, elements)
+        add_positions(grown, positions_of(elements))
         again = time.process_time() - start
     body = json.dumps(graph)
     n, e = len(elements["nodes"]), len(elements["edges"])

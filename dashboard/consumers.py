@@ -1,25 +1,69 @@
-"""The WebSocket consumer of /ws/graph: join the scope's group, keep it live, send graphs."""
+"""The WebSocket consumer of /ws/graph: join the scope's group, keep it live, send graphs.
+
+A viewer gets the cached graph at once. A scope with no graph yet, or an old one, is
+rebuilt: by a worker when one is alive, else here, in a thread of its own. Meanwhile a
+viewer with nothing on screen hears `graph.progress` every PROGRESS_EVERY_S seconds; a
+slow build never closes the socket.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+import redis
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 
-from dashboard import auth, live, publish
-from graph.options import OptionError, graph_options_from_query
+from dashboard import auth, live, publish, tasks
+from graph.options import GraphOptions, OptionError, graph_options_from_query
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 2.0
+
+# Builds this process runs for viewers while no worker is alive. Kept here, not on a
+# consumer: a build goes on when the viewer who asked for it leaves, for the others.
+LOCAL_BUILDS: set[asyncio.Task[None]] = set()
+
+
+def describe(options: GraphOptions) -> str:
+    names = options.namespaces
+    if len(names) <= 3:
+        return ", ".join(names)
+    return f"{len(names)} namespaces"
+
+
+def refresh_here(scope_key: str) -> None:
+    try:
+        # Logged and reported to the viewers already; this thread has no one else to tell.
+        with contextlib.suppress(Exception):
+            publish.refresh_and_report(scope_key)
+    finally:
+        live.release(scope_key)
+        close_old_connections()
+
+
+def build_here(scope_key: str) -> None:
+    task = asyncio.create_task(sync_to_async(refresh_here, thread_sensitive=False)(scope_key))
+    LOCAL_BUILDS.add(task)
+    task.add_done_callback(LOCAL_BUILDS.discard)
 
 
 class GraphConsumer(AsyncWebsocketConsumer):
     scope_key = ""
     group = ""
-    keepalive: asyncio.Task[None] | None = None
+    options: GraphOptions | None = None
+    background: tuple[asyncio.Task[None], ...] = ()
+    # Graph messages (snapshots, deltas) and errors this viewer got from its group.
+    updates = 0
+    errors = 0
 
     async def connect(self) -> None:
         await self.accept()
@@ -28,57 +72,102 @@ class GraphConsumer(AsyncWebsocketConsumer):
                 "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
-        query = dict(parse_qsl(self.scope["query_string"].decode()))
+        # Bytes that are not UTF-8 become U+FFFD, which no parameter accepts: a clear error.
+        query = dict(parse_qsl(self.scope["query_string"].decode(errors="replace")))
         try:
             if "query_time" in query:
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")
-            options = graph_options_from_query(query)
+            self.options = graph_options_from_query(query)
         except OptionError as exc:
             await self.send(text_data=publish.error_message(str(exc), stale=False))
             await self.close(code=4400)
             return
-        self.scope_key = options.scope_key()
+        self.scope_key = self.options.scope_key()
         self.group = live.group_name(self.scope_key)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await sync_to_async(live.mark_live)(self.scope_key)
-        self.keepalive = asyncio.create_task(self.keep_live())
-        await self.send_first()
+        # The cached graph goes before any message of the group: this handler runs to its
+        # end before the consumer reads the group's messages.
+        cached = await self.send_cached()
+        self.background = (asyncio.create_task(self.keep_live()),
+                           asyncio.create_task(self.until_fresh(self.options, cached)))
 
-    async def send_first(self) -> None:
-        """The cached graph at once; then a fresh one if the cache is missing or old."""
-        cached = await sync_to_async(live.load)(self.scope_key)
-        if cached is not None:
-            await self.send(text_data=publish.snapshot_message(cached.graph))
-            if cached.stale:
-                await self.send(text_data=publish.error_message(cached.error))
+    async def send_cached(self) -> live.Cached | None:
+        try:
+            cached = await sync_to_async(live.load)(self.scope_key)
+            if cached is None:
+                return None
+            text = await sync_to_async(publish.cached_snapshot_message)(self.scope_key, cached)
+        except redis.RedisError as exc:
+            await self.send(text_data=publish.error_message(
+                f"the graph cache (Redis) cannot be reached: {type(exc).__name__}"))
+            return None
+        await self.send(text_data=text)
+        if cached.stale:
+            await self.send(text_data=publish.error_message(cached.error))
+        return cached
+
+    async def until_fresh(self, options: GraphOptions, cached: live.Cached | None) -> None:
+        """Have the scope built when its graph is missing or old, and tell a viewer who
+        has nothing on screen how long it has been, until a graph comes."""
         max_age = 2 * settings.MESHLENS_REFRESH_SECONDS
         if cached is not None and time.time() - cached.updated < max_age:
             return
-        # Whoever holds the lock publishes to the whole group, this viewer included.
-        if await sync_to_async(live.acquire)(self.scope_key, 60):
-            try:
-                await sync_to_async(publish.refresh)(self.scope_key)
-            finally:
-                await sync_to_async(live.release)(self.scope_key)
+        started = time.monotonic()
+        retry_s = max(settings.MESHLENS_REFRESH_SECONDS, PROGRESS_EVERY_S)
+        next_request = started
+        errors_at_request = self.errors
+        while self.updates == 0:
+            now = time.monotonic()
+            if now >= next_request:
+                next_request = now + retry_s
+                errors_at_request = self.errors
+                await self.request_build()
+            if cached is not None:
+                return  # a graph is on screen: one request for a fresher one is enough
+            # Progress while the build asked for can still succeed; after an error the
+            # viewer reads the error until the next try.
+            if self.errors == errors_at_request:
+                await self.send(text_data=publish.progress_message(
+                    f"Building the graph of {describe(options)}… {now - started:.0f} s",
+                    now - started))
+            await asyncio.sleep(PROGRESS_EVERY_S)
+
+    async def request_build(self) -> None:
+        try:
+            where = await sync_to_async(tasks.request_refresh)(self.scope_key)
+        except redis.RedisError as exc:
+            log.warning("scope %s: cannot ask for a build: %s", self.scope_key, exc)
+            return
+        if where == tasks.HERE:
+            build_here(self.scope_key)
 
     async def keep_live(self) -> None:
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
         while True:
+            try:
+                await sync_to_async(live.mark_live)(self.scope_key)
+            except redis.RedisError as exc:
+                log.warning("scope %s: cannot renew: %s", self.scope_key, exc)
             await asyncio.sleep(period)
-            await sync_to_async(live.mark_live)(self.scope_key)
 
     async def disconnect(self, code: int) -> None:
-        if self.keepalive is not None:
-            self.keepalive.cancel()
+        for task in self.background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.keepalive
+                await task
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients may ping; any message renews the scope."""
         if self.scope_key:
-            await sync_to_async(live.mark_live)(self.scope_key)
+            with contextlib.suppress(redis.RedisError):
+                await sync_to_async(live.mark_live)(self.scope_key)
 
     async def graph_message(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind in (publish.SNAPSHOT, publish.DELTA):
+            self.updates += 1
+        elif kind == publish.ERROR:
+            self.errors += 1
         await self.send(text_data=event["text"])

@@ -4,6 +4,7 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +17,7 @@ from graph.kiali_params import KialiRequest
 from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
+from graph.sources import istio
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -52,25 +54,28 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def graph_payload(options: GraphOptions, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def graph_payload(options: GraphOptions,
+                  previous: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """The /api/v1/graph body for these options (queries Prometheus). A big graph comes
-    laid out (node `position`s); `previous`, the scope's last body, keeps its nodes where
-    they were."""
+    laid out (node `position`s); `previous`, the positions of the scope's last graph, keeps
+    its nodes where they were."""
     health = health_config()
     with gc_paused():
         payload = to_config(build_graph(prometheus(), options, mesh_config(), health))
-        add_positions(payload["elements"], previous["elements"] if previous else None)
+        add_positions(payload["elements"], previous)
         return payload
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
-    """Namespaces seen in request or TCP telemetry within the last hour."""
+    """Namespaces seen in request or TCP telemetry within the last hour, within the query
+    scope."""
     now = int(time.time())
     prom = prometheus(timeout)
+    scope = mesh_config().scope()
+    series = [scope.selector(istio.REQUESTS), scope.selector(istio.TCP_SENT)]
     found: set[str] = set()
     for label in ("destination_workload_namespace", "source_workload_namespace"):
-        found.update(prom.label_values(
-            label, ["istio_requests_total", "istio_tcp_sent_bytes_total"], now - lookback_s, now))
+        found.update(prom.label_values(label, series, now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
 

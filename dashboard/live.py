@@ -3,20 +3,23 @@
 A *scope* is one normalised set of graph options (GraphOptions.scope_key()). A scope is
 live while a browser watches it: each consumer keeps renewing its expiry in a sorted set,
 and Celery refreshes every live scope once per tick however many viewers it has. The last
-good graph of a scope is cached as ready-to-send JSON, with whether it is stale.
+good graph of a scope is cached as gzip-compressed JSON under a version number that only
+grows, with what is known of it (when, how big, whether stale) in a small record beside it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
 
 import orjson
 import redis
 from django.conf import settings
+
+from graph.delta import Fingerprints
 
 LIVE_KEY = "meshlens:live"
 WORKER_KEY = "meshlens:worker-heartbeat"
@@ -52,30 +55,82 @@ def live_scopes() -> list[str]:
 
 
 @dataclass
-class CachedGraph:
-    graph: dict[str, Any]
+class Cached:
+    """What is known of a scope's last good graph; its body is stored apart, by version
+    (`load_body`), so that knowing whether a graph is there never costs reading it."""
+
+    version: int
+    updated: float  # when the graph was last built or confirmed
+    size: int  # bytes of its JSON
     stale: bool = False
     error: str = ""
-    updated: float = 0.0  # when the graph was last built or confirmed
 
 
-def graph_key(scope_key: str) -> str:
+# A replaced version stays readable this long, for the browsers that were told of it just
+# before the next one came and are still fetching it.
+REPLACED_TTL_S = 120
+# A scope's last graph is kept for a day: long enough to survive any outage of interest.
+KEPT_TTL_S = 86400
+
+
+def meta_key(scope_key: str) -> str:
     return f"meshlens:graph:{scope_hash(scope_key)}"
 
 
-def load(scope_key: str) -> CachedGraph | None:
-    raw = client().get(graph_key(scope_key))
-    if raw is None:
+def body_key(scope_key: str, version: int) -> str:
+    return f"meshlens:graph:{scope_hash(scope_key)}:v{version}"
+
+
+def load(scope_key: str) -> Cached | None:
+    raw = client().get(meta_key(scope_key))
+    return None if raw is None else Cached(**orjson.loads(raw))
+
+
+def load_body(scope_key: str, version: int) -> bytes | None:
+    """The gzip-compressed JSON of version `version` of the scope's graph, if still kept."""
+    raw = client().get(body_key(scope_key, version))
+    return None if raw is None else bytes(raw)
+
+
+def load_fingerprints(scope_key: str, version: int) -> Fingerprints | None:
+    raw = client().get(body_key(scope_key, version) + ":fp")
+    return None if raw is None else orjson.loads(raw)
+
+
+def save(scope_key: str, body: bytes, fingerprints: Fingerprints) -> Cached:
+    """Store a new graph (its JSON, and its elements' fingerprints for the next delta) as
+    the scope's next version; return what is cached now."""
+    r = client()
+    version = int(r.incr(f"{meta_key(scope_key)}:version"))
+    cached = Cached(version=version, updated=time.time(), size=len(body))
+    key, replaced = body_key(scope_key, version), body_key(scope_key, version - 1)
+    pipe = r.pipeline()
+    pipe.set(key, gzip.compress(body, compresslevel=1, mtime=0), ex=KEPT_TTL_S)
+    pipe.set(key + ":fp", orjson.dumps(fingerprints), ex=KEPT_TTL_S)
+    pipe.set(meta_key(scope_key), orjson.dumps(asdict(cached)), ex=KEPT_TTL_S)
+    pipe.expire(replaced, REPLACED_TTL_S)
+    pipe.delete(replaced + ":fp")
+    pipe.execute()
+    return cached
+
+
+def mark_stale(scope_key: str, error: str) -> Cached | None:
+    """The last graph stays, marked stale with the error; None if there is none."""
+    cached = load(scope_key)
+    if cached is None:
         return None
-    body = orjson.loads(raw)
-    return CachedGraph(body["graph"], body["stale"], body["error"], body["updated"])
+    cached.stale, cached.error = True, error
+    client().set(meta_key(scope_key), orjson.dumps(asdict(cached)), ex=KEPT_TTL_S)
+    return cached
 
 
-def save(scope_key: str, cached: CachedGraph) -> None:
-    body = {"graph": cached.graph, "stale": cached.stale, "error": cached.error,
-            "updated": cached.updated}
-    # Keep a scope's last graph for a day: long enough to survive any outage of interest.
-    client().set(graph_key(scope_key), orjson.dumps(body), ex=86400)
+def fresh_body(scope_key: str, max_age_s: float) -> bytes | None:
+    """The scope's graph as gzip-compressed JSON when it is good and at most `max_age_s`
+    old; else None."""
+    cached = load(scope_key)
+    if cached is None or cached.stale or time.time() - cached.updated >= max_age_s:
+        return None
+    return load_body(scope_key, cached.version)
 
 
 def acquire(scope_key: str, seconds: int) -> bool:

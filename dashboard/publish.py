@@ -3,21 +3,26 @@
 Viewers get a `graph.delta` when little changed and a `graph.snapshot` otherwise; when
 Prometheus fails they get `graph.error` and keep the last good graph, marked stale.
 Messages are encoded to JSON once here, not once per viewer.
+
+No graph is too big for the socket: a snapshot above INLINE_MAX_BYTES goes by reference
+(`href`, fetched over HTTP, gzip-compressed), and a delta above it is replaced by such a
+snapshot. Every graph message names the version it brings; a delta also names the version
+it applies to (`base`), so a browser can tell when it missed one.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
-import time
 from typing import Any
 
 import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from dashboard import live
+from dashboard import live, positions
 from dashboard.graphs import graph_payload
-from graph.delta import diff_elements
+from graph.delta import Encoded, Fingerprints, diff_fingerprints, encode_graph
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError
 
@@ -26,55 +31,122 @@ log = logging.getLogger(__name__)
 # Above this share of added or removed elements the browser re-lays out anyway, so a
 # snapshot says it best. Changed elements alone never need a layout: they go as a delta.
 DELTA_MAX_SHARE = 0.5
+# Larger messages go by reference: daphne refuses WebSocket messages over 1 MiB, and a
+# browser parses a fetched body off the socket's queue.
+INLINE_MAX_BYTES = 256 * 1024
+SNAPSHOT_PATH = "/api/v1/snapshot"
+
+SNAPSHOT, DELTA, ERROR, PROGRESS = "graph.snapshot", "graph.delta", "graph.error", "graph.progress"
 
 
-def snapshot_message(graph: dict[str, Any]) -> str:
-    return orjson.dumps({"type": "graph.snapshot", "graph": graph}).decode()
+def snapshot_href(scope_key: str, version: int) -> str:
+    return f"{SNAPSHOT_PATH}?{scope_key}&version={version}"
+
+
+def snapshot_message(scope_key: str, cached: live.Cached, body: bytes | None = None) -> str:
+    """The snapshot of version `cached.version`: inline when `body` (its JSON) is given and
+    small, else by reference."""
+    if body is not None and len(body) <= INLINE_MAX_BYTES:
+        head = orjson.dumps({"type": SNAPSHOT, "version": cached.version})
+        return (head[:-1] + b',"graph":' + body + b"}").decode()
+    return orjson.dumps({"type": SNAPSHOT, "version": cached.version,
+                         "href": snapshot_href(scope_key, cached.version)}).decode()
+
+
+def cached_snapshot_message(scope_key: str, cached: live.Cached) -> str:
+    """A snapshot message for what is cached: small graphs are read and sent inline."""
+    body = None
+    if cached.size <= INLINE_MAX_BYTES:
+        compressed = live.load_body(scope_key, cached.version)
+        body = gzip.decompress(compressed) if compressed is not None else None
+    return snapshot_message(scope_key, cached, body)
 
 
 def error_message(message: str, stale: bool = True) -> str:
     """`stale`: the last graph stays on screen; False for an error that has no graph (bad
     parameters, no sign-in)."""
-    return orjson.dumps({"type": "graph.error", "message": message, "stale": stale}).decode()
+    return orjson.dumps({"type": ERROR, "message": message, "stale": stale}).decode()
 
 
-def update_message(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
-    """A delta from old to new when that is small, else a snapshot."""
-    if old is None:
-        return snapshot_message(new)
-    delta = diff_elements(old["elements"], new["elements"])
-    total = len(new["elements"]["nodes"]) + len(new["elements"]["edges"])
-    moved = len(delta.added) + len(delta.removed)
-    if moved > DELTA_MAX_SHARE * max(total, 1) or old["graphType"] != new["graphType"]:
-        return snapshot_message(new)
-    return orjson.dumps({"type": "graph.delta", "timestamp": new["timestamp"],
-                         "added": delta.added, "removed": delta.removed,
-                         "changed": delta.changed}).decode()
+def progress_message(message: str, elapsed_s: float) -> str:
+    return orjson.dumps({"type": PROGRESS, "message": message,
+                         "elapsed": round(elapsed_s, 1)}).decode()
 
 
-def send(scope_key: str, text: str) -> None:
+def delta_message(before: Fingerprints, graph: dict[str, Any], encoded: Encoded, base: int,
+                  version: int) -> str | None:
+    """A delta from version `base` (fingerprinted as `before`) to `graph`, or None when a
+    snapshot says it better: many elements came or went, or the delta is big."""
+    delta = diff_fingerprints(before, graph, encoded.fingerprints)
+    total = len(encoded.fingerprints)
+    if len(delta.added) + len(delta.removed) > DELTA_MAX_SHARE * max(total, 1):
+        return None
+    text = orjson.dumps({"type": DELTA, "version": version, "base": base,
+                         "timestamp": graph["timestamp"], "added": delta.added,
+                         "removed": delta.removed, "changed": delta.changed})
+    return text.decode() if len(text) <= INLINE_MAX_BYTES else None
+
+
+def send(scope_key: str, text: str, kind: str) -> None:
     layer = get_channel_layer()
     async_to_sync(layer.group_send)(live.group_name(scope_key),
-                                    {"type": "graph.message", "text": text})
+                                    {"type": "graph.message", "kind": kind, "text": text})
 
 
-def refresh(scope_key: str) -> live.CachedGraph | None:
+# The fingerprints of the last graph this process published per scope, so that the next
+# delta need not read them back from Redis. Bounded: a worker serves many scopes.
+LAST: dict[str, tuple[int, Fingerprints]] = {}
+LAST_MAX = 16
+
+
+def previous_fingerprints(scope_key: str, cached: live.Cached) -> Fingerprints | None:
+    kept = LAST.get(scope_key)
+    if kept is not None and kept[0] == cached.version:
+        return kept[1]
+    return live.load_fingerprints(scope_key, cached.version)
+
+
+def remember(scope_key: str, version: int, fingerprints: Fingerprints) -> None:
+    LAST.pop(scope_key, None)
+    while len(LAST) >= LAST_MAX:
+        LAST.pop(next(iter(LAST)))
+    LAST[scope_key] = (version, fingerprints)
+
+
+def refresh_and_report(scope_key: str) -> None:
+    """refresh(), and whatever fails on the way, the scope's viewers hear of it: a viewer of
+    a cold scope must not wait for a graph that will not come."""
+    try:
+        refresh(scope_key)
+    except Exception as exc:
+        log.exception("scope %s: the build failed", scope_key)
+        send(scope_key, error_message(f"the graph could not be built: {exc}"), ERROR)
+        raise
+
+
+def refresh(scope_key: str) -> live.Cached | None:
     """Build, cache and publish one scope; return what is cached now."""
     options = GraphOptions.from_scope_key(scope_key)
     previous = live.load(scope_key)
     try:
-        graph = graph_payload(options, previous.graph if previous else None)
+        graph = graph_payload(options, positions.before(scope_key, previous))
     except PrometheusError as exc:
         log.warning("scope %s: %s", scope_key, exc)
-        if previous is not None:
-            previous.stale, previous.error = True, str(exc)
-            live.save(scope_key, previous)
-        send(scope_key, error_message(str(exc)))
-        return previous
-    was_stale = previous is not None and previous.stale
-    text = (snapshot_message(graph) if was_stale
-            else update_message(previous.graph if previous else None, graph))
-    cached = live.CachedGraph(graph=graph, updated=time.time())
-    live.save(scope_key, cached)
-    send(scope_key, text)
+        stale = live.mark_stale(scope_key, str(exc))
+        send(scope_key, error_message(str(exc)), ERROR)
+        return stale
+    encoded = encode_graph(graph)
+    cached = live.save(scope_key, encoded.body, encoded.fingerprints)
+    text = None
+    # After an outage the browsers get the whole graph again, whatever changed.
+    if previous is not None and not previous.stale:
+        before = previous_fingerprints(scope_key, previous)
+        if before is not None:
+            text = delta_message(before, graph, encoded, previous.version, cached.version)
+    remember(scope_key, cached.version, encoded.fingerprints)
+    positions.remember(scope_key, cached.version, graph)
+    if text is not None:
+        send(scope_key, text, DELTA)
+    else:
+        send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT)
     return cached

@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
 from graph.options import OptionError, parse_duration, parse_namespaces
+from graph.promql import PromQLError, Scope
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -153,7 +155,22 @@ MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)
 MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
-MESHLENS_QUERY_SCOPE = envpairs("MESHLENS_QUERY_SCOPE", "=")
+
+
+def envscope(name: str) -> list[tuple[str, str]]:
+    """`label=value,...` pairs naming Prometheus labels (values may hold anything but a
+    comma: queries escape them)."""
+    pairs = envpairs(name, "=")
+    try:
+        Scope.of(pairs)
+    except PromQLError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {name}={os.getenv(name)}: {exc}") from None
+    return pairs
+
+
+MESHLENS_QUERY_SCOPE = envscope("MESHLENS_QUERY_SCOPE")
+
+
 # The page's view when its URL names none.
 def envoption(name: str, default: str, parse: Callable[[str], object]) -> str:
     """A value that graph/options.py must accept, checked now rather than on first use."""
@@ -181,12 +198,23 @@ CACHES = {
     }
 }
 
-CHANNEL_LAYERS = {
-    "default": {
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    """The Channels layer on `redis_url`.
+
+    redis-py 8 gives every read a 5 s socket timeout by default, the same 5 s that
+    channels_redis blocks for while it waits for a group message: a viewer who heard
+    nothing for 5 s (a cold scope, a slow refresh) lost its consumer to a TimeoutError.
+    Reads get longer than the blocking wait."""
+    return {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "meshlens:asgi"},
-    }
-}
+        "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 30}],
+                   "prefix": "meshlens:asgi"},
+    }}
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

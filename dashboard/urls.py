@@ -8,6 +8,7 @@ from dashboard import kiali_views, views
 urlpatterns = [
     path("", views.index, name="index"),
     path("api/v1/graph", views.api_graph, name="api-graph"),
+    path("api/v1/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
     path("healthz", views.healthz, name="healthz"),
@@ -23,3 +24,5 @@ urlpatterns = [
          kiali_views.graph, name="kiali-app-version-graph"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "dashboard.views.not_found"

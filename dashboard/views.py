@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import gzip
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 import redis
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from dashboard import live
 from dashboard.auth import api_login, page_login
@@ -20,8 +21,9 @@ from dashboard.graphs import graph_payload, namespaces, prometheus
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
-from graph.options import GraphOptions, OptionError, graph_options_from_query
+from graph.options import GraphOptions, OptionError, graph_options_from_query, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
+from graph.promql import PromQLError
 
 View = Callable[..., HttpResponse]
 
@@ -33,7 +35,7 @@ def json_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (OptionError, NodeIdError) as exc:
+        except (OptionError, NodeIdError, PromQLError) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
@@ -52,17 +54,33 @@ def graph_response(make_body: Callable[[], dict[str, Any]]) -> HttpResponse:
     return HttpResponse(encoded, content_type="application/json")
 
 
+def cached_body(options: GraphOptions) -> bytes | None:
+    """A live scope's graph, gzip-compressed JSON, when the cache has a fresh one."""
+    if options.query_time is not None:
+        return None
+    try:
+        return live.fresh_body(options.scope_key(), settings.MESHLENS_REFRESH_SECONDS)
+    except redis.RedisError:
+        return None
+
+
 def current_graph(options: GraphOptions) -> dict[str, Any]:
     """A live scope's cached graph when fresh, else a new build."""
-    if options.query_time is None:
-        try:
-            cached = live.load(options.scope_key())
-        except redis.RedisError:
-            cached = None
-        if (cached is not None and not cached.stale
-                and time.time() - cached.updated < settings.MESHLENS_REFRESH_SECONDS):
-            return cached.graph
+    body = cached_body(options)
+    if body is not None:
+        return orjson.loads(gzip.decompress(body))
     return graph_payload(options)
+
+
+def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
+    """Cached gzip JSON as it is stored when the client takes gzip, else decompressed."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(compressed, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(compressed), content_type="application/json")
+    response["Vary"] = "Accept-Encoding"
+    return response
 
 
 # How long the page waits for Prometheus to name the namespaces it opens with.
@@ -101,7 +119,38 @@ def index(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
     options = graph_options_from_query(request.GET.dict())
-    return graph_response(lambda: current_graph(options))
+    body = cached_body(options)
+    if body is not None:
+        return gzip_response(body, request)
+    return graph_response(lambda: graph_payload(options))
+
+
+@require_GET
+@api_login
+@json_errors
+def api_snapshot(request: HttpRequest) -> HttpResponse:
+    """Version `version` of a live scope's graph, as a graph.snapshot message refers to it."""
+    query = request.GET.dict()
+    version = parse_version(query.pop("version", None))
+    options = graph_options_from_query(query)
+    try:
+        body = live.load_body(options.scope_key(), version)
+    except redis.RedisError as exc:
+        return JsonResponse({"error": f"the graph cache (Redis) cannot be reached: "
+                                      f"{type(exc).__name__}"}, status=503)
+    if body is None:
+        return JsonResponse({"error": f"version: snapshot {version} of this view is no longer "
+                                      "kept; reconnect for the current one"}, status=404)
+    response = gzip_response(body, request)
+    # A version never changes: the browser may keep it.
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    return response
+
+
+def parse_version(value: str | None) -> int:
+    if value is None or not value.isdigit() or len(value) > 18:
+        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+    return int(value)
 
 
 @require_GET
@@ -121,6 +170,14 @@ def api_edges(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_namespaces(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"namespaces": namespaces()})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler: JSON under /api/ (a name holding an encoded "/" lands here),
+    Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": f"path: no API route {shown(request.path)}"}, status=404)
+    return page_not_found(request, exception or Http404())
 
 
 @require_GET

@@ -13,8 +13,9 @@ from typing import Protocol
 import networkx as nx
 
 from graph import ids
+from graph.appender_context import AppenderContext
 from graph.idle import IdleNodes
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.response_time import ResponseTime
 from graph.security import SecurityPolicy
@@ -22,10 +23,12 @@ from graph.throughput import Throughput
 
 
 class Appender(Protocol):
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]: ...
+    """Each call gets the build's context; an appender keeps no state between calls."""
+
+    def queries(self, ctx: AppenderContext) -> list[Query]: ...
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None: ...
+              ctx: AppenderContext) -> None: ...
 
 
 def appenders_for(options: GraphOptions) -> list[Appender]:

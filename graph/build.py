@@ -7,19 +7,21 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.appenders import Appender, appenders_for
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
 from graph.sources import istio, istio_node
 from graph.sources.istio_node import NodeTarget
+from graph.sources.istio_traffic import NamespaceTraffic, TrafficQuery
 
 
 @contextmanager
@@ -43,26 +45,18 @@ def gc_paused() -> Iterator[None]:
 class QueryPlan:
     """Every query one build sends, in one batch: traffic first, then each appender's."""
 
-    traffic: list[istio.NamespaceQuery]
+    traffic: Sequence[TrafficQuery]
     appenders: list[tuple[Appender, list[Query]]]
 
     def batch(self) -> list[Query]:
         return [q.query for q in self.traffic] + [q for _, qs in self.appenders for q in qs]
 
-    def split(self, results: Sequence[list[Row]]) -> list[tuple[Appender, Sequence[list[Row]]]]:
-        """Each appender with its own rows, from the results after the traffic's."""
-        out: list[tuple[Appender, Sequence[list[Row]]]] = []
-        offset = 0
-        for appender, qs in self.appenders:
-            out.append((appender, results[offset:offset + len(qs)]))
-            offset += len(qs)
-        return out
-
 
 def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True) -> QueryPlan:
     appenders = appenders_for(options) if with_appenders else []
+    ctx = AppenderContext(options, mesh)
     return QueryPlan(istio.namespace_queries(options, mesh),
-                     [(a, a.queries(options, mesh)) for a in appenders])
+                     [(a, a.queries(ctx)) for a in appenders])
 
 
 def build_graph(
@@ -74,22 +68,59 @@ def build_graph(
     Traffic and appender queries go to Prometheus in one parallel batch; each answer is
     worked on as soon as the rules allow, while Prometheus computes the others."""
     queries = plan(options, mesh, with_appenders)
-    assembly = Assembly(queries, options, mesh, health)
-    for index, rows in prom.query_each(queries.batch(), options.resolved_time()):
+    answers = prom.query_each(queries.batch(), options.resolved_time())
+    return assemble(Assembly(queries, options, mesh, health), answers)
+
+
+def node_plan(options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
+              with_appenders: bool = True) -> tuple[QueryPlan, GraphOptions]:
+    """The queries of a node graph, and the options its graph is finished with: a node
+    graph is not reduced to services, whatever the graph type."""
+    node_options = replace(options, namespaces=(target.namespace,),
+                           graph_type=ids.WORKLOAD if options.graph_type == ids.SERVICE
+                           else options.graph_type)
+    appenders = appenders_for(node_options) if with_appenders else []
+    node_ctx = AppenderContext(node_options, mesh)
+    return QueryPlan(istio_node.node_queries(options, target, mesh),
+                     [(a, a.queries(node_ctx)) for a in appenders]), node_options
+
+
+def build_node_graph(
+    prom: Prometheus, options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
+    health: HealthConfig | None = None, with_appenders: bool = True,
+) -> nx.MultiDiGraph:
+    """The traffic into and out of one node (Kiali's node-detail graph)."""
+    queries, node_options = node_plan(options, target, mesh, with_appenders)
+    assembly = Assembly(queries, node_options, mesh, health,
+                        traffic=NamespaceTraffic(options, (target.namespace,)),
+                        graph_type=options.graph_type)
+    return assemble(assembly, prom.query_each(queries.batch(), options.resolved_time()))
+
+
+def assemble(assembly: Assembly, answers: Iterable[tuple[int, list[Row]]]) -> nx.MultiDiGraph:
+    """The graph of a plan's answers, (index in the batch, rows) in any order: the one
+    path from rows to graph, for namespace graphs, node graphs and tests alike."""
+    for index, rows in answers:
         assembly.add(index, rows)
     return assembly.graph()
 
 
 class Assembly:
-    """Puts a namespace graph together from a QueryPlan's answers in any arrival order,
-    applying them in the order the rules need: the traffic queries in plan order (the
-    first reporter's copy of a series wins); once all traffic is in, the merge, finalizers
-    and health; then each appender in plan order once its own queries are in."""
+    """Puts a graph together from a QueryPlan's answers in any arrival order, applying them
+    in the order the rules need: the traffic queries in plan order (the first reporter's
+    copy of a series wins); once all traffic is in, the merge, finalizers and health; then
+    each appender in plan order once its own queries are in.
+
+    `traffic` builds the namespace maps (by default one per requested namespace, with the
+    options' rules); `options` finish the graph; `graph_type` is stamped on it (by default
+    the options')."""
 
     def __init__(self, queries: QueryPlan, options: GraphOptions, mesh: MeshConfig,
-                 health: HealthConfig | None) -> None:
+                 health: HealthConfig | None, traffic: NamespaceTraffic | None = None,
+                 graph_type: str | None = None) -> None:
         self.queries, self.options, self.mesh, self.health = queries, options, mesh, health
-        self.traffic = istio.NamespaceTraffic(options)
+        self.traffic = traffic or NamespaceTraffic(options)
+        self.graph_type = graph_type
         self.results: dict[int, list[Row]] = {}
         self.applied_traffic = 0
         self.applied_appenders = 0
@@ -112,7 +143,8 @@ class Assembly:
             wanted = range(offset, offset + len(qs))
             if any(i not in self.results for i in wanted):
                 return
-            appender.apply(self.g, [self.results.pop(i) for i in wanted], self.options)
+            appender.apply(self.g, [self.results.pop(i) for i in wanted],
+                           AppenderContext(self.options, self.mesh))
             self.applied_appenders += 1
             offset += len(qs)
 
@@ -121,39 +153,7 @@ class Assembly:
             self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
         if self.applied_appenders != len(self.queries.appenders):
             raise RuntimeError("graph asked for before every query was answered")
-        return stamp(self.g, self.options)
-
-
-def build_node_graph(
-    prom: Prometheus, options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
-    health: HealthConfig | None = None, with_appenders: bool = True,
-) -> nx.MultiDiGraph:
-    """The traffic into and out of one node (Kiali's node-detail graph)."""
-    # A node graph is not reduced to services, whatever the graph type.
-    node_options = replace(options, namespaces=(target.namespace,),
-                           graph_type=ids.WORKLOAD if options.graph_type == ids.SERVICE
-                           else options.graph_type)
-    queries = istio_node.node_queries(options, target, mesh)
-    appenders = appenders_for(node_options) if with_appenders else []
-    extra = QueryPlan([], [(a, a.queries(node_options, mesh)) for a in appenders])
-    results = prom.query_all([q.query for q in queries] + extra.batch(),
-                             options.resolved_time())
-    g = istio_node.node_traffic(options, queries, results[:len(queries)])
-    return finish_graph({target.namespace: g}, node_options, mesh, health,
-                        extra.split(results[len(queries):]), graph_type=options.graph_type)
-
-
-def finish_graph(
-    maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,
-    health: HealthConfig | None = None,
-    appended: Sequence[tuple[Appender, Sequence[list[Row]]]] = (),
-    graph_type: str | None = None,
-) -> nx.MultiDiGraph:
-    """Merge the namespace maps, apply Kiali's finalizers, then health and appenders."""
-    g = combine(maps, options, mesh, health)
-    for appender, rows in appended:
-        appender.apply(g, rows, options)
-    return stamp(g, options, graph_type)
+        return stamp(self.g, self.options, self.graph_type)
 
 
 def combine(maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,

@@ -16,66 +16,61 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeIds, EdgeResolver, rate_by
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
-from graph.sources.istio import (
-    EDGE_LABELS,
-    NodeLabels,
-    matcher,
-    metrics_for,
-    reporter,
-    tcp_app_filter,
-    with_scope,
-)
+from graph.promql import Matcher, Scope, any_of
+from graph.sources.istio import EDGE_LABELS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio_labels import EdgeLabels
+from graph.sources.istio_traffic import NodeLabels
 
 RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
 EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")
 
 
-def idle_promql(metric: str, app: str, options: GraphOptions) -> str:
+def idle_promql(metric: str, app: Sequence[Matcher], options: GraphOptions,
+                scope: Scope) -> str:
     """Edges with series but no traffic, read as the traffic's inbound and outbound
     queries read them."""
     ns, rates = options.namespaces, options.rates
-    inbound = (f'{app}{reporter("destination", rates)},'
-               f'{matcher("destination_workload_namespace", ns)}')
-    outbound = f'{app}{reporter("source", rates)},{matcher("source_workload_namespace", ns)}'
-    return (f"{rate_by(metric, inbound, options.duration, EDGE_LABELS)} == 0 or "
-            f"{rate_by(metric, outbound, options.duration, EDGE_LABELS)} == 0")
+    inbound = (*app, reporter("destination", rates), any_of("destination_workload_namespace", ns))
+    outbound = (*app, reporter("source", rates), any_of("source_workload_namespace", ns))
+    return (f"{rate_by(metric, inbound, options.duration, EDGE_LABELS, scope)} == 0 or "
+            f"{rate_by(metric, outbound, options.duration, EDGE_LABELS, scope)} == 0")
 
 
 class IdleNodes:
     name = "idleNode"
 
-    def __init__(self) -> None:
-        self.mesh = MeshConfig()
-
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        self.mesh = mesh  # build_graph asks for the queries before it applies the rows
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        options, mesh = ctx.options, ctx.mesh
         if options.include_idle_edges:
             return []  # the traffic queries kept the zero-rate series: their nodes are drawn
         # One query per metric: a node is idle when no metric shows traffic, and any node
         # with traffic is already in the graph.
-        return [Query(with_scope(idle_promql(
+        return [Query(idle_promql(
                     metric, tcp_app_filter(options.rates) if metric.startswith("istio_tcp")
-                    else "", options), mesh), EDGE_LABELS)
+                    else (), options, mesh.scope()), EDGE_LABELS)
                 for metric in metrics_for(options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         for _, n in g.nodes(data=True):
             if not any(key in n["md"] for key in RATE_KEYS):
                 n["md"]["isIdle"] = True
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, EdgeLabels)
         for rows in results:
-            for values, _ in rows:
-                edge = resolver.resolve(values)
-                if edge is not None:
-                    for labels in node_labels(edge):
-                        self.add_idle_node(g, labels, options)
+            for key, _ in rows:
+                resolved = resolver.resolve(key)
+                if resolved is not None:
+                    for labels in node_labels(resolved[1]):
+                        self.add_idle_node(g, labels, ctx)
 
     def add_idle_node(self, g: nx.MultiDiGraph, labels: NodeLabels,
-                      options: GraphOptions) -> None:
+                      ctx: AppenderContext) -> None:
+        options = ctx.options
         node = ids.node_id(*labels, options.graph_type)
         cluster, service_ns, service, workload_ns = labels[:4]
         namespace = workload_ns if ids.is_ok(workload_ns) else service_ns
@@ -86,7 +81,7 @@ class IdleNodes:
             return  # the service graph shows services only (and traffic roots)
         md = g.nodes[traffic.add_node(g, *labels, options.graph_type)]["md"]
         md["isIdle"] = True
-        if not self.mesh.is_accessible(cluster, namespace):
+        if not ctx.mesh.is_accessible(cluster, namespace):
             md["isInaccessible"] = True
 
 

@@ -24,8 +24,10 @@ from graph.options import (
     parse_box_by,
     parse_choice,
     parse_duration,
+    parse_name,
     parse_namespaces,
     parse_query_time,
+    shown,
 )
 from graph.sources.istio_node import NodeTarget
 
@@ -54,11 +56,14 @@ def parse(params: Mapping[str, str], path: Mapping[str, str], mesh: MeshConfig) 
             raise OptionError(name, f"unknown parameter; Kiali's are {', '.join(sorted(KNOWN))}")
     graph_type = params.get("graphType") or ids.WORKLOAD
     if graph_type not in GRAPH_TYPES:
-        raise OptionError("graphType", f"{graph_type!r} is not one of {', '.join(GRAPH_TYPES)}")
+        raise OptionError("graphType",
+                          f"{shown(graph_type)} is not one of {', '.join(GRAPH_TYPES)}")
     if path.get("app") and graph_type not in (ids.APP, ids.VERSIONED_APP):
-        raise OptionError("graphType", f"{graph_type!r}: an app node graph needs app or "
+        raise OptionError("graphType", f"{shown(graph_type)}: an app node graph needs app or "
                                        "versionedApp")
-    namespaces = parse_namespaces(path.get("namespace") or params.get("namespaces"))
+    segments = path_segments(path)
+    namespaces = ((segments["namespace"],) if "namespace" in segments
+                  else parse_namespaces(params.get("namespaces")))
     check_accessible(namespaces, mesh)
     appenders = None
     if "appenders" in params:
@@ -85,12 +90,20 @@ def parse(params: Mapping[str, str], path: Mapping[str, str], mesh: MeshConfig) 
         appenders=appenders,
     )
     target = None
-    if any(path.get(k) for k in ("workload", "app", "service")):
-        target = NodeTarget(namespace=namespaces[0], workload=path.get("workload", ""),
-                            app=path.get("app", ""), version=path.get("version", ""),
-                            service=path.get("service", ""),
-                            cluster=params.get("clusterName") or ids.UNKNOWN)
+    if any(segments.get(k) for k in ("workload", "app", "service")):
+        cluster = params.get("clusterName")
+        target = NodeTarget(namespace=namespaces[0], workload=segments.get("workload", ""),
+                            app=segments.get("app", ""), version=segments.get("version", ""),
+                            service=segments.get("service", ""),
+                            cluster=parse_name(cluster, "clusterName", "cluster") if cluster
+                            else ids.UNKNOWN)
     return KialiRequest(options, target, health=appenders is None or "health" in appenders)
+
+
+def path_segments(path: Mapping[str, str]) -> dict[str, str]:
+    """The node-graph route's names (namespace, workload, service, app, version), each
+    checked to be a Kubernetes name of its kind; the error names the segment."""
+    return {kind: parse_name(value, kind, kind) for kind, value in path.items()}
 
 
 def check_accessible(namespaces: tuple[str, ...], mesh: MeshConfig) -> None:

@@ -97,20 +97,24 @@ def positions(elements: Mapping[str, Any],
     return {i: {"x": c * CELL_X, "y": r * CELL_Y} for i, (c, r) in cells.items()}
 
 
-def add_positions(elements: dict[str, Any], previous: Mapping[str, Any] | None = None) -> None:
+def add_positions(elements: dict[str, Any],
+                  previous: Mapping[str, Mapping[str, float]] | None = None) -> None:
     """Give every drawn node of a graph of `MIN_NODES` nodes or more a `position` member
-    beside its `data` (Cytoscape's element JSON), keeping the positions of `previous` (the
-    elements of the scope's last graph). Smaller graphs are left as they are."""
+    beside its `data` (Cytoscape's element JSON), keeping the `previous` positions (those of
+    the scope's last graph, `positions_of`). Smaller graphs are left as they are."""
     nodes = elements.get("nodes", [])
     if len(nodes) < MIN_NODES:
         return
-    before = {n["data"]["id"]: n["position"] for n in (previous or {}).get("nodes", [])
-              if "position" in n}
-    placed = positions(elements, before)
+    placed = positions(elements, previous)
     for n in nodes:
         where = placed.get(n["data"]["id"])
         if where is not None:
             n["position"] = where
+
+
+def positions_of(elements: Mapping[str, Any]) -> Positions:
+    """The positions a graph's nodes carry, by id (none below `MIN_NODES` nodes)."""
+    return {n["data"]["id"]: n["position"] for n in elements.get("nodes", []) if "position" in n}
 
 
 def to_cell(p: Mapping[str, float]) -> Cell:

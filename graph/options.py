@@ -12,13 +12,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from graph import ids
+from graph.promql import Scope
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Kubernetes object names (workloads, services): dot-separated DNS-1123 labels, 253 at most.
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# Kubernetes label values (app, version), 63 at most; cluster names as Istio spells them.
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+NAME_RULES = {
+    "namespace": (DNS1123_LABEL, 63, "a namespace name (DNS-1123 label)"),
+    "workload": (DNS1123_SUBDOMAIN, 253, "a workload name (DNS-1123 subdomain)"),
+    "service": (DNS1123_SUBDOMAIN, 253, "a service name (DNS-1123 subdomain)"),
+    "app": (LABEL_VALUE, 63, "an app name (Kubernetes label value)"),
+    "version": (LABEL_VALUE, 63, "a version (Kubernetes label value)"),
+    "cluster": (LABEL_VALUE, 253, "a cluster name (letters, digits, '-', '_', '.')"),
+}
 DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$|^\d+$")
 DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)?")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
                 "y": 31536000}
 MAX_DURATION_S = 30 * 86400
+MAX_UNIX_TIME = 253402300799  # 9999-12-31T23:59:59Z
 
 # The API's names for graph types, mapped to Kiali's.
 GRAPH_TYPE_NAMES = {
@@ -43,7 +57,8 @@ class OptionError(ValueError):
     """A request parameter is invalid; `param` names it."""
 
     def __init__(self, param: str, message: str) -> None:
-        super().__init__(f"{param}: {message}")
+        # A parameter's name is the client's too (an unknown one is named in the error).
+        super().__init__(f"{param if len(param) <= 80 else param[:80] + '...'}: {message}")
         self.param = param
         self.message = message
 
@@ -69,6 +84,10 @@ class MeshConfig:
 
     def is_accessible(self, cluster: str, namespace: str) -> bool:
         return self.accessible is None or (cluster, namespace) in self.accessible
+
+    def scope(self) -> Scope:
+        """The query scope's matchers, which every selector starts with."""
+        return Scope.of(self.query_scope)
 
 
 @dataclass(frozen=True)
@@ -121,16 +140,32 @@ def parse_namespaces(value: str | None, param: str = "namespaces") -> tuple[str,
     if not names:
         raise OptionError(param, "give at least one namespace, e.g. namespaces=bookinfo")
     for name in names:
-        if len(name) > 63 or not DNS1123_LABEL.match(name):
-            raise OptionError(param, f"{name!r} is not a valid namespace name (DNS-1123 label)")
+        if len(name) > 63 or not DNS1123_LABEL.fullmatch(name):
+            raise OptionError(param, f"{shown(name)} is not a valid namespace name "
+                                     "(DNS-1123 label)")
     return tuple(sorted(set(names)))
+
+
+def parse_name(value: str, param: str, kind: str) -> str:
+    """One Kubernetes name of `kind` (a key of NAME_RULES): what the node-graph routes'
+    path segments and cluster names must be."""
+    pattern, longest, what = NAME_RULES[kind]
+    if len(value) > longest or not pattern.fullmatch(value):
+        raise OptionError(param, f"{shown(value)} is not {what}")
+    return value
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A value as an error message quotes it: repr, cut short."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
 
 
 def parse_graph_type(value: str | None, param: str = "graph_type") -> str:
     if value is None or value == "":
         return ids.WORKLOAD
     if value not in GRAPH_TYPE_NAMES:
-        raise OptionError(param, f"{value!r} is not one of workload, app, versioned_app, service")
+        raise OptionError(param,
+                          f"{shown(value)} is not one of workload, app, versioned_app, service")
     return GRAPH_TYPE_NAMES[value]
 
 
@@ -140,11 +175,11 @@ def parse_duration(value: str | None, param: str = "duration", default: int = 60
         return default
     text = value.strip()
     if not DURATION.match(text):
-        raise OptionError(param, f"{value!r} is not a duration such as 60s, 5m or 1h")
+        raise OptionError(param, f"{shown(value)} is not a duration such as 60s, 5m or 1h")
     seconds = int(sum(int(n) * UNIT_SECONDS[unit or "s"]
                       for n, unit in DURATION_PART.findall(text)))
     if seconds < 1 or seconds > MAX_DURATION_S:
-        raise OptionError(param, f"{value!r} must be between 1s and 30d")
+        raise OptionError(param, f"{shown(value)} must be between 1s and 30d")
     return seconds
 
 
@@ -153,10 +188,10 @@ def parse_query_time(value: str | None, param: str = "query_time") -> int | None
         return None
     try:
         number = int(float(value))
-    except ValueError:
-        raise OptionError(param, f"{value!r} is not a Unix time in seconds") from None
-    if number <= 0:
-        raise OptionError(param, f"{value!r} is not a Unix time in seconds")
+    except (ValueError, OverflowError):  # OverflowError: inf
+        raise OptionError(param, f"{shown(value)} is not a Unix time in seconds") from None
+    if number <= 0 or number > MAX_UNIX_TIME:
+        raise OptionError(param, f"{shown(value)} is not a Unix time in seconds")
     return number
 
 
@@ -167,14 +202,14 @@ def parse_bool(value: str | None, param: str, default: bool) -> bool:
         return True
     if value.lower() in ("false", "0", "no"):
         return False
-    raise OptionError(param, f"{value!r} is not true or false")
+    raise OptionError(param, f"{shown(value)} is not true or false")
 
 
 def parse_choice(value: str | None, param: str, choices: tuple[str, ...], default: str) -> str:
     if value is None or value == "":
         return default
     if value not in choices:
-        raise OptionError(param, f"{value!r} is not one of {', '.join(choices)}")
+        raise OptionError(param, f"{shown(value)} is not one of {', '.join(choices)}")
     return value
 
 
@@ -182,7 +217,7 @@ def parse_box_by(value: str | None, param: str = "box_by") -> tuple[str, ...]:
     names = [v.strip() for v in (value or "").split(",") if v.strip() and v.strip() != "none"]
     for name in names:
         if name not in BOX_BY:
-            raise OptionError(param, f"{name!r} is not one of {', '.join(BOX_BY)}")
+            raise OptionError(param, f"{shown(name)} is not one of {', '.join(BOX_BY)}")
     return tuple(b for b in BOX_BY if b in names)
 
 

@@ -2,18 +2,24 @@
 
 Connection settings (bearer token, CA bundle, TLS verification, retries) are made with
 prometheus-api-client; graph queries go through the same session, and their JSON is
-parsed once with orjson straight into compact rows: a tuple of label values in the
-order the caller asked for, and the sample value. A label missing from a sample reads
-as "" (Prometheus cannot store empty label values, so "" and absent are the same).
+parsed once with orjson straight into compact rows: the label values in the order the
+caller asked for, joined by KEY_SEPARATOR into one string (the row's key), and the sample
+value. A label missing from a sample reads as "" (Prometheus cannot store empty label
+values, so "" and absent are the same).
+
+A row keeps its key joined: a mesh sends the same keys tick after tick, so what a key
+means is looked up by the string, and the key is split (by `read`, into a record whose
+fields are the label names) only the first time it is seen.
 """
 
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 import requests
@@ -21,7 +27,10 @@ from prometheus_api_client import PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-Row = tuple[tuple[str, ...], float]
+from graph.promql import label_strings
+
+# (key, value): the label values joined by KEY_SEPARATOR, and the sample value.
+Row = tuple[str, float]
 
 
 class PrometheusError(Exception):
@@ -59,13 +68,31 @@ class Query:
 KEY_LABEL = "meshlens_key"
 KEY_SEPARATOR = "\x1f"
 
+Record = TypeVar("Record", bound=NamedTuple)
+
+
+def row_key(*values: str) -> str:
+    """The key of a row with these label values (as tests and callers build rows)."""
+    return KEY_SEPARATOR.join(values)
+
+
+def read(record: type[Record], key: str) -> Record | None:
+    """A row's key as a record of its labels (a NamedTuple whose fields are the query's
+    label names, in order); None when the key does not hold that many values (a value
+    with the separator in it cannot be read back). The values are interned: what is made
+    of a record is kept across builds, and a mesh's keys repeat the same few thousand
+    names (namespaces, workloads, codes) hundreds of thousands of times."""
+    values = key.split(KEY_SEPARATOR)
+    if len(values) != len(record._fields):
+        return None
+    return record._make(map(sys.intern, values))
+
 
 def joined_sum(vector: str, labels: Sequence[str]) -> str:
     """`sum by (labels) (vector)` with the labels joined into KEY_LABEL; parse the result
     with Query(..., joined=True)."""
-    names = ", ".join(f'"{name}"' for name in labels)
     return (f'sum by ({KEY_LABEL}) (label_join({vector}, "{KEY_LABEL}", "\\u001f", '
-            f"{names}))")
+            f"{label_strings(labels)}))")
 
 
 class Prometheus:
@@ -175,25 +202,23 @@ def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
     if data.get("resultType") != "vector":
         raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
     if joined:
-        return joined_rows(data["result"], len(labels))
+        return joined_rows(data["result"])
     rows: list[Row] = []
     # Fast path: every label present (the usual case); else read missing ones as "".
     pick = operator.itemgetter(*labels) if len(labels) > 1 else None
+    join = KEY_SEPARATOR.join
     for sample in data["result"]:
         metric = sample["metric"]
         try:
-            values = pick(metric) if pick else (metric[labels[0]],) if labels else ()
+            key = join(pick(metric)) if pick else metric[labels[0]] if labels else ""
         except KeyError:
-            values = tuple(metric.get(name, "") for name in labels)
-        rows.append((values, float(sample["value"][1])))
+            key = join(metric.get(name, "") for name in labels)
+        rows.append((key, float(sample["value"][1])))
     return rows
 
 
-def joined_rows(result: list[dict[str, Any]], count: int) -> list[Row]:
-    """Rows of a joined_sum query; a missing label joined as "", as it reads elsewhere."""
-    rows: list[Row] = []
-    for sample in result:
-        values = tuple(sample["metric"].get(KEY_LABEL, "").split(KEY_SEPARATOR))
-        if len(values) == count:  # a value holding the separator cannot be read back
-            rows.append((values, float(sample["value"][1])))
-    return rows
+def joined_rows(result: list[dict[str, Any]]) -> list[Row]:
+    """Rows of a joined_sum query: the joined label is the key as Prometheus made it (a
+    missing label joined as "", as it reads elsewhere)."""
+    return [(sample["metric"].get(KEY_LABEL, ""), float(sample["value"][1]))
+            for sample in result]

@@ -16,22 +16,26 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_by
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
-from graph.sources.istio import EDGE_LABELS, matcher, reporter, with_scope
+from graph.promql import Matcher, Scope, any_of
+from graph.sources.istio import reporter
+from graph.sources.istio_labels import ResponseTimeLabels
 
 DURATION = "istio_request_duration_milliseconds"
-LABELS = EDGE_LABELS + ("request_protocol",)
+LABELS = ResponseTimeLabels._fields
 QUANTILES = {"50": 0.5, "95": 0.95, "99": 0.99}
 
 
-def response_time_promql(selector: str, options: GraphOptions) -> str:
+def response_time_promql(matchers: Sequence[Matcher], options: GraphOptions,
+                         scope: Scope) -> str:
     window = options.duration
     if options.response_time == "avg":
-        return (f"{rate_by(DURATION + '_sum', selector, window, LABELS)} / "
-                f"{rate_by(DURATION + '_count', selector, window, LABELS)} > 0")
-    buckets = rate_by(DURATION + "_bucket", selector, window, ("le",) + LABELS)
+        return (f"{rate_by(DURATION + '_sum', matchers, window, LABELS, scope)} / "
+                f"{rate_by(DURATION + '_count', matchers, window, LABELS, scope)} > 0")
+    buckets = rate_by(DURATION + "_bucket", matchers, window, ("le",) + LABELS, scope)
     return f"histogram_quantile({QUANTILES[options.response_time]}, {buckets}) > 0"
 
 
@@ -45,29 +49,29 @@ def requested_protocols(options: GraphOptions) -> frozenset[str]:
 class ResponseTime:
     name = "responseTime"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
+    def queries(self, ctx: AppenderContext) -> list[Query]:
         """Destination-reported into the namespaces' services, then source-reported out of
         their workloads; apply() reads them in this order."""
+        options, mesh = ctx.options, ctx.mesh
         ns, rates = options.namespaces, options.rates
-        selectors = (f'{reporter("destination", rates)},'
-                     f'{matcher("destination_service_namespace", ns)}',
-                     f'{reporter("source", rates)},{matcher("source_workload_namespace", ns)}')
-        return [Query(with_scope(response_time_promql(s, options), mesh), LABELS)
-                for s in selectors]
+        selectors = ((reporter("destination", rates), any_of("destination_service_namespace", ns)),
+                     (reporter("source", rates), any_of("source_workload_namespace", ns)))
+        return [Query(response_time_promql(s, options, mesh.scope()), LABELS) for s in selectors]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
+              ctx: AppenderContext) -> None:
+        options = ctx.options
         protocols = requested_protocols(options)
-        resolver = EdgeResolver(options)
+        resolver = EdgeResolver(options, ResponseTimeLabels)
         found: dict[tuple[str, str, str], float] = {}
         for rows in results:
-            for values, value in rows:
-                protocol = values[13]
-                if protocol not in protocols or math.isnan(value):
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is None or math.isnan(value):
                     continue
-                edge = resolver.resolve(values)
-                if edge is not None:
-                    found.setdefault((*edge.last_hop(), protocol), value)
+                row, edge = resolved
+                if row.request_protocol in protocols:
+                    found.setdefault((*edge.last_hop(), row.request_protocol), value)
         for (u, v, protocol), value in found.items():
             if g.has_edge(u, v, key=protocol):
                 g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"

@@ -18,21 +18,16 @@ from dataclasses import dataclass
 import networkx as nx
 
 from graph import ids, traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_at_either_end
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
-from graph.sources.istio import (
-    EDGE_LABELS,
-    REQUESTS,
-    metrics_for,
-    reporter,
-    tcp_app_filter,
-    with_scope,
-)
+from graph.promql import Scope
+from graph.sources.istio import REQUESTS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio_labels import SecurityLabels
 
 MTLS = "mutual_tls"
-LABELS = EDGE_LABELS + ("request_protocol", "connection_security_policy", "source_principal",
-                        "destination_principal")
+LABELS = SecurityLabels._fields
 EdgeKey = tuple[str, str, str]  # source id, destination id, protocol
 
 
@@ -82,37 +77,41 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
     return out
 
 
-def security_promql(protocol: str, metric: str, options: GraphOptions) -> str:
-    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ""
-    base = f'{app}{reporter("destination", options.rates)}'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS)
+def security_promql(protocol: str, metric: str, options: GraphOptions, scope: Scope) -> str:
+    app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ()
+    base = (*app, reporter("destination", options.rates))
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS, scope)
 
 
 class SecurityPolicy:
     name = "securityPolicy"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(security_promql(protocol, metric, options), mesh), LABELS,
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        scope = ctx.mesh.scope()
+        return [Query(security_promql(protocol, metric, ctx.options, scope), LABELS,
                       joined=True)
-                for protocol, metric in security_metrics(options)]
+                for protocol, metric in security_metrics(ctx.options)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
-        resolver = EdgeResolver(options)
+              ctx: AppenderContext) -> None:
+        options = ctx.options
+        resolver = EdgeResolver(options, SecurityLabels)
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
         for (protocol, _), rows in zip(security_metrics(options), results, strict=True):
-            for values, value in rows:
-                edge_protocol = protocol or values[13]
-                if edge_protocol not in traffic.PROTOCOLS or math.isnan(value):
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is None or math.isnan(value):
                     continue
-                edge = resolver.resolve(values)
-                if edge is None:
+                row, edge = resolved
+                edge_protocol = protocol or row.request_protocol
+                if edge_protocol not in traffic.PROTOCOLS:
                     continue
-                is_mtls = values[14] == MTLS
+                is_mtls = row.connection_security_policy == MTLS
+                principals = (row.source_principal, row.destination_principal)
                 for u, v in edge.hops():
                     policies.setdefault((u, v, edge_protocol), Policy()).add(
-                        value, is_mtls, (values[15], values[16]))
+                        value, is_mtls, principals)
                 if edge.service is not None:
                     behind.setdefault(edge.dest, set()).add(edge.service)
         if options.graph_type == ids.SERVICE:

@@ -15,34 +15,40 @@ from collections.abc import Sequence
 import networkx as nx
 
 from graph import traffic
+from graph.appender_context import AppenderContext
 from graph.edge_keys import EdgeResolver, rate_at_either_end
-from graph.options import GraphOptions, MeshConfig
+from graph.options import GraphOptions
 from graph.prometheus import Query, Row
-from graph.sources.istio import EDGE_LABELS, reporter, with_scope
+from graph.promql import Scope, eq
+from graph.sources.istio import EDGE_LABELS, reporter
+from graph.sources.istio_labels import EdgeLabels
 
 
-def throughput_promql(options: GraphOptions) -> str:
+def throughput_promql(options: GraphOptions, scope: Scope) -> str:
     metric = f"istio_{options.throughput}_bytes_sum"
     kind = "source" if options.throughput == "request" else "destination"
-    base = f'{reporter(kind, options.rates)},request_protocol="http"'
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, EDGE_LABELS)
+    base = (reporter(kind, options.rates), eq("request_protocol", "http"))
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, EDGE_LABELS,
+                              scope)
 
 
 class Throughput:
     name = "throughput"
 
-    def queries(self, options: GraphOptions, mesh: MeshConfig) -> list[Query]:
-        return [Query(with_scope(throughput_promql(options), mesh), EDGE_LABELS, joined=True)]
+    def queries(self, ctx: AppenderContext) -> list[Query]:
+        return [Query(throughput_promql(ctx.options, ctx.mesh.scope()), EDGE_LABELS,
+                      joined=True)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
-              options: GraphOptions) -> None:
-        resolver = EdgeResolver(options)
+              ctx: AppenderContext) -> None:
+        options = ctx.options
+        resolver = EdgeResolver(options, EdgeLabels)
         found: dict[tuple[str, str], float] = {}
         for rows in results:
-            for values, value in rows:
-                edge = resolver.resolve(values)
-                if edge is not None and not math.isnan(value):
-                    hop = edge.last_hop()
+            for key, value in rows:
+                resolved = resolver.resolve(key)
+                if resolved is not None and not math.isnan(value):
+                    hop = resolved[1].last_hop()
                     found[hop] = found.get(hop, 0.0) + value
         for (u, v), value in found.items():
             if g.has_edge(u, v, key=traffic.HTTP):

@@ -21,13 +21,12 @@ def meshlens_redis(redis_server: str) -> Iterator[str]:
     from django.conf import settings
 
     from dashboard.celery import app
+    from dashboard.settings import channel_layers as channel_layer_config
 
     settings.REDIS_URL = redis_server
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": redis_server, "KEY_PREFIX": "meshlens"}}
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [redis_server],
-                                                      "prefix": "meshlens:asgi"}}}
+    settings.CHANNEL_LAYERS = channel_layer_config(redis_server)
     channel_layers.backends.clear()
     app.conf.broker_url = redis_server
     yield redis_server

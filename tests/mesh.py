@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graph.prometheus import Row
+from graph.prometheus import Row, row_key
+from graph.sources.istio import INBOUND, UNSERVICED, NamespaceQuery
 
 CLUSTER = "Kubernetes"
 
@@ -123,8 +125,22 @@ def bytes_edge(src: Workload, dst: Workload, request: float, response: float,
 
 def rows(series: list[dict[str, Any]], names: tuple[str, ...], reporter: str) -> list[Row]:
     """What Prometheus would answer a query grouped by `names`, for one reporter."""
-    return [(tuple(s["labels"].get(n, "") for n in names), s["rate"])
+    return [(row_key(*(s["labels"].get(n, "") for n in names)), s["rate"])
             for s in series if s["labels"]["reporter"] == reporter]
+
+
+def traffic_answers(queries: Sequence[NamespaceQuery],
+                    series: list[dict[str, Any]]) -> list[list[Row]]:
+    """What Prometheus would answer each traffic query of a plan, over every namespace of
+    the series (Meshlens keeps the rows of the namespaces it asked for)."""
+    out = []
+    for query in queries:
+        found = [s for s in series if s["metric"] == query.metric]
+        if query.kind == UNSERVICED:
+            found = [s for s in found if s["labels"]["destination_workload"] == "unknown"]
+        reporter = "destination" if query.kind == INBOUND else "source"
+        out.append(rows(found, query.query.labels, reporter))
+    return out
 
 
 PRODUCTPAGE = Workload("bookinfo", "productpage-v1", "productpage", service="productpage")

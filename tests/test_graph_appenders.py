@@ -12,8 +12,9 @@ from typing import Any
 import networkx as nx
 
 from graph import ids
+from graph.appender_context import AppenderContext
 from graph.appenders import Appender, appenders_for
-from graph.build import finish_graph
+from graph.build import Assembly, QueryPlan, assemble
 from graph.cytoscape import to_config
 from graph.idle import IdleNodes
 from graph.options import GraphOptions, MeshConfig
@@ -22,7 +23,7 @@ from graph.response_time import LABELS as RESPONSE_TIME_LABELS
 from graph.response_time import ResponseTime
 from graph.security import LABELS as SECURITY_LABELS
 from graph.security import SecurityPolicy
-from graph.sources.istio import EDGE_LABELS, TrafficBuilder, labels_for, metrics_for
+from graph.sources.istio import EDGE_LABELS, namespace_queries
 from graph.throughput import Throughput
 from tests.mesh import (
     CLUSTER,
@@ -37,6 +38,7 @@ from tests.mesh import (
     request_edge,
     rows,
     tcp_edge,
+    traffic_answers,
     with_labels,
 )
 
@@ -47,21 +49,26 @@ PLAIN = {"connection_security_policy": "none", "source_principal": "unknown",
          "destination_principal": "unknown"}
 
 
+def context(options: GraphOptions) -> AppenderContext:
+    return AppenderContext(options, MeshConfig())
+
+
 def build(series: list[dict[str, Any]], appender: Appender | None = None,
           results: list[list[Row]] | None = None, namespace: str = "bookinfo",
-          **options: Any) -> nx.MultiDiGraph:
-    """The traffic of one namespace as Kiali reads it, with one appender's rows applied."""
+          mesh: MeshConfig | None = None, **options: Any) -> nx.MultiDiGraph:
+    """The traffic of one namespace as Kiali reads it, with one appender's rows applied (its
+    queries not given rows answer none), through the assembly production uses."""
     opts = GraphOptions(namespaces=(namespace,), query_time=1000, **options)
-    builder = TrafficBuilder(opts)
-    for metric in metrics_for(opts):
-        of_metric = [s for s in series if s["metric"] == metric]
-        names = labels_for(metric)
-        for reporter, side in (("destination", "destination_workload_namespace"),
-                               ("source", "source_workload_namespace")):
-            builder.apply(metric, [r for r in rows(of_metric, names, reporter)
-                                   if r[0][names.index(side)] == namespace])
-    appended = [(appender, results or [])] if appender else []
-    return finish_graph({namespace: builder.g}, opts, MeshConfig(), appended=appended)
+    mesh = mesh or MeshConfig()
+    traffic = namespace_queries(opts, mesh)
+    appended = ([(appender, appender.queries(AppenderContext(opts, mesh)))] if appender
+                else [])
+    queries = QueryPlan(traffic, appended)
+    given = results or []
+    wanted = len(appended[0][1]) if appended else 0
+    assert len(given) <= wanted, f"{len(given)} answers for {wanted} appender queries"
+    answers = traffic_answers(traffic, series) + given + [[]] * (wanted - len(given))
+    return assemble(Assembly(queries, opts, mesh, None), enumerate(answers))
 
 
 def answer(src: Workload, dst: Workload, value: float, reporter: str = "destination",
@@ -102,12 +109,12 @@ def test_it_puts_the_response_time_on_the_caller_edge_without_service_nodes() ->
 
 
 def test_it_asks_for_an_average_or_a_quantile() -> None:
-    avg = ResponseTime().queries(GraphOptions(("bookinfo",), response_time="avg"), MeshConfig())
+    avg = ResponseTime().queries(context(GraphOptions(("bookinfo",), response_time="avg")))
     assert avg[0].promql.startswith(
         'sum(rate(istio_request_duration_milliseconds_sum{reporter="destination",'
         'destination_service_namespace="bookinfo"}[60s])) by (source_cluster,')
     assert " / sum(rate(istio_request_duration_milliseconds_count{" in avg[0].promql
-    p99 = ResponseTime().queries(GraphOptions(("a", "b"), response_time="99"), MeshConfig())
+    p99 = ResponseTime().queries(context(GraphOptions(("a", "b"), response_time="99")))
     assert p99[1].promql.startswith(
         'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{'
         'reporter="source",source_workload_namespace=~"a|b"}[60s])) by (le,source_cluster,')
@@ -148,9 +155,8 @@ def test_it_adds_up_the_throughput_of_an_edge() -> None:
 
 
 def test_it_reads_request_bytes_at_the_source_and_response_bytes_at_the_destination() -> None:
-    request = Throughput().queries(GraphOptions(("bookinfo",), throughput="request"),
-                                   MeshConfig())
-    response = Throughput().queries(GraphOptions(("bookinfo",)), MeshConfig())
+    request = Throughput().queries(context(GraphOptions(("bookinfo",), throughput="request")))
+    response = Throughput().queries(context(GraphOptions(("bookinfo",))))
     assert 'rate(istio_request_bytes_sum{reporter="source",request_protocol="http",' \
            'source_workload_namespace="bookinfo"}' in request[0].promql
     assert 'rate(istio_response_bytes_sum{reporter="destination",request_protocol="http",' \
@@ -223,6 +229,19 @@ def test_it_adds_an_idle_node_without_edges() -> None:
     data = {n["data"]["label"]: n["data"] for n in to_config(g)["elements"]["nodes"]}
     assert data["details-v1"]["isIdle"] is True
     assert "traffic" not in data["details-v1"]
+
+
+def test_it_reads_the_mesh_from_the_call_not_from_an_earlier_one() -> None:
+    """productpage -> details-v1 (idle), bookinfo not accessible: one IdleNodes, never asked
+    for its queries, applied with that mesh, marks the idle nodes inaccessible"""
+    series = request_edge(PRODUCTPAGE, REVIEWS_V1, {"200": 4.0})
+    idle = rows([answer(PRODUCTPAGE, DETAILS, 0.0)], EDGE_LABELS, "destination")
+    appender = IdleNodes()
+    hidden = MeshConfig(accessible=frozenset({(CLUSTER, "elsewhere")}))
+    g = build(series, appender, [idle], mesh=hidden, include_idle_nodes=True)
+    assert g.nodes[wl(DETAILS)]["md"]["isInaccessible"] is True
+    g = build(series, appender, [idle], include_idle_nodes=True)
+    assert "isInaccessible" not in g.nodes[wl(DETAILS)]["md"]
 
 
 def test_it_adds_idle_nodes_only_when_asked() -> None:

@@ -11,11 +11,12 @@ import networkx as nx
 import pytest
 
 from graph import ids
-from graph.build import finish_graph
+from graph.build import Assembly, assemble, plan
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
-from graph.sources import istio
-from graph.sources.istio import REQUEST_LABELS, REQUESTS, TrafficBuilder
+from graph.prometheus import KEY_SEPARATOR, read, row_key
+from graph.sources import istio, istio_traffic
+from graph.sources.istio_labels import RequestLabels
 from tests.mesh import (
     CLUSTER,
     DETAILS,
@@ -26,23 +27,19 @@ from tests.mesh import (
     UNKNOWN,
     Workload,
     request_edge,
-    rows,
+    traffic_answers,
 )
 
 
 def build(series: list[dict[str, Any]], inject: bool = False, graph_type: str = ids.WORKLOAD,
           namespace: str = "bookinfo") -> nx.MultiDiGraph:
-    """Apply rows as Kiali does for one namespace: inbound (destination) then outbound."""
+    """The graph of one namespace from the series, as Prometheus would answer the traffic
+    queries, through the assembly production uses."""
     options = GraphOptions(namespaces=(namespace,), graph_type=graph_type, query_time=1000,
                            inject_service_nodes=inject)
-    builder = TrafficBuilder(options)
-    inbound = [r for r in rows(series, REQUEST_LABELS, "destination")
-               if r[0][REQUEST_LABELS.index("destination_workload_namespace")] == namespace]
-    outbound = [r for r in rows(series, REQUEST_LABELS, "source")
-                if r[0][REQUEST_LABELS.index("source_workload_namespace")] == namespace]
-    builder.apply(REQUESTS, inbound)
-    builder.apply(REQUESTS, outbound)
-    return finish_graph({namespace: builder.g}, options, MeshConfig())
+    queries = plan(options, MeshConfig(), with_appenders=False)
+    answers = traffic_answers(queries.traffic, series)
+    return assemble(Assembly(queries, options, MeshConfig(), None), enumerate(answers))
 
 
 def wl(w: Workload) -> str:
@@ -147,7 +144,7 @@ def bookinfo_series() -> list[dict[str, Any]]:
 def test_row_plans_kept_from_the_last_build_draw_the_same_graph() -> None:
     """productpage -> details (10/s + 1/s 503), productpage -> reviews-v2 (5/s),
     reviews-v2 -> ratings (3/s + 0.5/s 404); both reporters; service nodes on"""
-    istio.PLANS.tables.clear()
+    istio_traffic.PLANS.tables.clear()
     cold = to_config(build(bookinfo_series(), inject=True))
     warm = to_config(build(bookinfo_series(), inject=True))
     assert warm == cold
@@ -160,5 +157,31 @@ def test_row_plans_dropped_between_two_queries_still_count_each_series_once(
     """The same mesh, with the plan cache dropped before every query's rows: the outbound
     copies of the series the inbound query counted are still recognised."""
     expected = to_config(build(bookinfo_series(), inject=True))
-    monkeypatch.setattr(istio.PLANS, "limit", 0)
+    monkeypatch.setattr(istio_traffic.PLANS, "limit", 0)
     assert to_config(build(bookinfo_series(), inject=True)) == expected
+
+
+def test_it_drops_a_row_whose_key_cannot_be_read_back() -> None:
+    """productpage -> details (2/s), and a row with one label too many (a label value
+    holding the key separator): the edge is drawn from the good row alone"""
+    series = request_edge(PRODUCTPAGE, DETAILS, {"200": 2.0}, reporters=("destination",))
+    options = GraphOptions(namespaces=("bookinfo",), query_time=1000,
+                           inject_service_nodes=False)
+    queries = plan(options, MeshConfig(), with_appenders=False)
+    answers = traffic_answers(queries.traffic, series)
+    inbound = next(i for i, q in enumerate(queries.traffic) if q.kind == istio.INBOUND)
+    good_key, _ = answers[inbound][0]
+    answers[inbound].append((good_key.replace("details-v1", f"details{KEY_SEPARATOR}v1"), 5.0))
+    g = assemble(Assembly(queries, options, MeshConfig(), None), enumerate(answers))
+    assert g.edges[wl(PRODUCTPAGE), wl(DETAILS), "http"]["md"]["http"] == 2.0
+    assert len(g.edges) == 1
+
+
+def test_it_reads_a_row_by_label_name() -> None:
+    """A key read back as a record of the query's labels"""
+    key = row_key(*(f"value-{name}" for name in istio.REQUEST_LABELS))
+    record = read(RequestLabels, key)
+    assert record is not None
+    assert record.destination_workload == "value-destination_workload"
+    assert record.response_flags == "value-response_flags"
+    assert read(RequestLabels, row_key("too", "few")) is None

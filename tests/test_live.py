@@ -14,7 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard import live
+from dashboard import live, publish
 from dashboard.asgi import application
 from dashboard.celery import app as celery_app
 from dashboard.tasks import tick
@@ -28,8 +28,10 @@ WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(meshlens_redis: str) -> Iterator[Any]:
+    """A worker for this module only: left running, it would take the refreshes that the
+    servers of later tests queue on the same Redis, without their database."""
     with start_worker(celery_app, pool="solo", perform_ping_check=False,
                       shutdown_timeout=10) as worker:
         yield worker
@@ -46,7 +48,11 @@ def live_prometheus(prometheus_with: Any, settings: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def clean_redis(meshlens_redis: str) -> None:
+def clean_redis(meshlens_redis: str) -> Iterator[None]:
+    """Each test starts from an empty Redis, and leaves no worker heartbeat or queued task
+    to the tests after it."""
+    live.client().flushdb()
+    yield
     live.client().flushdb()
 
 
@@ -81,21 +87,49 @@ async def next_of(communicator: WebsocketCommunicator, *types: str) -> dict[str,
 
 async def test_it_sends_a_snapshot_at_once_then_the_workers_refresh(
         live_prometheus: Any, celery_worker: Any) -> None:
-    """A viewer connects, gets the graph within a second, and a tick brings an update."""
+    """A viewer of a cold scope hears progress, then gets the graph; a tick brings a delta
+    from that version; a second viewer gets the cached graph at once."""
     communicator = await connect()
-    # The contract is a snapshot within a second; speed is measured, not asserted, here
-    # (shared machines are noisy): the wait is only bounded.
-    first = await communicator.receive_json_from(timeout=5)
-    assert first["type"] == "graph.snapshot"
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "graph.progress"
+    first = await next_of(communicator, "graph.snapshot")
     assert {"reviews-v2", "ratings-v1", "unknown"} <= labels(first["graph"])
     failing = [e for e in first["graph"]["elements"]["edges"]
                if e["data"]["healthStatus"] == "Failure"]
     assert failing
 
+    # The contract is a snapshot within a second; speed is measured, not asserted, here
+    # (shared machines are noisy): the wait is only bounded.
+    second = await connect()
+    cached = await second.receive_json_from(timeout=5)
+    assert cached["type"] == "graph.snapshot" and cached["version"] == first["version"]
+    assert cached["graph"] == first["graph"]
+
     assert await sync_to_async(live.live_scopes)() != []
     await sync_to_async(tick.delay)()
-    update = await next_of(communicator, "graph.delta", "graph.snapshot")
-    assert update["type"] == "graph.delta"  # same mesh: only rates may change
+    for viewer in (communicator, second):
+        update = await next_of(viewer, "graph.delta", "graph.snapshot")
+        assert update["type"] == "graph.delta"  # same mesh: only rates may change
+        assert update["base"] == first["version"] and update["version"] > first["version"]
+        await viewer.disconnect()
+
+
+async def test_it_keeps_a_viewer_of_a_slow_first_build_waiting(
+        live_prometheus: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No worker is alive, so the server builds the graph itself; the build takes 8 s, longer
+    than this client waits for any message (5 s). Progress keeps coming, the socket stays
+    open, and the graph comes."""
+    build = publish.graph_payload
+
+    def slow_build(options: Any) -> dict[str, Any]:
+        time.sleep(8)
+        return build(options)
+
+    monkeypatch.setattr(publish, "graph_payload", slow_build)
+    communicator = await connect()
+    kinds = []
+    while not kinds or kinds[-1] != "graph.snapshot":
+        kinds.append((await communicator.receive_json_from(timeout=5))["type"])
+    assert set(kinds[:-1]) == {"graph.progress"} and len(kinds) >= 4, kinds
     await communicator.disconnect()
 
 
@@ -104,7 +138,7 @@ async def test_it_queries_prometheus_once_per_tick_whatever_the_viewers(
     """Three viewers of one scope: one tick costs one set of queries, and all three hear it."""
     viewers = [await connect() for _ in range(3)]
     for viewer in viewers:
-        assert (await viewer.receive_json_from(timeout=5))["type"] == "graph.snapshot"
+        await next_of(viewer, "graph.snapshot")
     before = await sync_to_async(query_count)(live_prometheus)
     await sync_to_async(tick.delay)()
     for viewer in viewers:
@@ -120,7 +154,7 @@ async def test_it_queries_prometheus_once_per_tick_whatever_the_viewers(
 async def test_it_keeps_the_last_graph_stale_while_prometheus_is_down(
         live_prometheus: Any, celery_worker: Any, settings: Any) -> None:
     communicator = await connect()
-    snapshot = await communicator.receive_json_from(timeout=5)
+    snapshot = await next_of(communicator, "graph.snapshot")
     live_prometheus.stop()
     await sync_to_async(tick.delay)()
     error = await next_of(communicator, "graph.error")

@@ -26,6 +26,7 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("PROMETHEUS_VERIFY", "perhaps"),
     ("MESHLENS_ACCESSIBLE_NAMESPACES", "bookinfo"),
     ("MESHLENS_QUERY_SCOPE", "mesh_id"),
+    ("MESHLENS_QUERY_SCOPE", "mesh-id=mesh1"),
     ("MESHLENS_DEFAULT_DURATION", "forever"),
     ("PROMETHEUS_CA", "/nonexistent/ca.pem"),
 ])

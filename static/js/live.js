@@ -1,54 +1,73 @@
-// The WebSocket client: connect, dispatch messages by type, reconnect with backoff.
+// The WebSocket client: connect, dispatch messages by type in arrival order, fetch
+// snapshots sent by reference, check delta versions, reconnect with capped backoff.
 
-const MAX_DELAY_MS = 10000;
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 5000;
 const REFUSED = 4400;
+const UNAUTHORISED = 4401;
 
 export function socketUrl(path, query) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${window.location.host}${path}?${query}`;
 }
 
-/** 1 s, 2 s, 4 s, 8 s, then 10 s for every further attempt. */
-export function backoffDelay(attempt) {
-  return Math.min(1000 * 2 ** attempt, MAX_DELAY_MS);
+/**
+ * The wait before reconnect attempt `attempt` (0, 1, ...): 0.5 s, 1 s, 2 s, 4 s, then 5 s
+ * at most, each scaled by a random factor in [0.5, 1] so that the browsers of a whole
+ * incident room do not all come back in the same millisecond after a server restart.
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(BASE_DELAY_MS * 2 ** attempt, MAX_DELAY_MS);
+  return Math.round(ceiling * (0.5 + random() / 2));
 }
 
 /**
- * Keep a socket open to `url`. `handlers` maps message types ("graph.snapshot", …)
- * to functions of the message; `onState(state, delayMs)` hears "connecting", "live",
- * "reconnecting" and "refused" (the server rejected the query; no retry). Returns
- * { close, restart }.
+ * Keep a socket open to `url`. `handlers` maps message types ("graph.snapshot", …) to
+ * functions of the message; a snapshot sent by reference (`href`) reaches its handler with
+ * its `graph` fetched. Messages are handled one at a time in the order they came, so a
+ * delta never overtakes the snapshot it applies to. `onState(state, delayMs)` hears
+ * "connecting", "live", "reconnecting" and "refused" (the server rejected the query; no
+ * retry). Returns { close, restart }.
  */
 export function openLive(url, handlers, onState) {
   let socket = null;
   let timer = null;
   let attempt = 0;
   let closed = false;
+  // Each connection handles its messages in a chain of its own: a new connection starts
+  // a new chain, and an old chain's late work is dropped (its `ws` is no longer `socket`).
+  let chain = Promise.resolve();
+  let version = null;
 
   function connect() {
     timer = null;
     onState(attempt === 0 ? "connecting" : "reconnecting", 0);
     const ws = new WebSocket(url);
     socket = ws;
+    chain = Promise.resolve();
+    version = null;
     ws.addEventListener("open", () => {
       if (socket === ws) onState("live", 0);
     });
     ws.addEventListener("message", (event) => {
       if (socket !== ws) return;
       // Only a socket that delivered something resets the backoff: a server that
-      // accepts and drops at once must not be hammered every second.
+      // accepts and drops at once must not be hammered every half second.
       attempt = 0;
-      dispatch(event.data);
+      const text = event.data;
+      chain = chain
+        .then(() => (socket === ws ? handle(ws, text) : null))
+        .catch((error) => console.error(`meshlens: a ${ws.url} message failed: ${error}`));
     });
     ws.addEventListener("close", (event) => {
       if (socket !== ws || closed) return;
       // 4400: the server refused the view itself (a bad parameter); asking again is futile.
-      if (event.code === REFUSED) onState("refused", 0);
+      if (event.code === REFUSED || event.code === UNAUTHORISED) onState("refused", 0);
       else scheduleReconnect();
     });
   }
 
-  function dispatch(text) {
+  async function handle(ws, text) {
     let message;
     try {
       message = JSON.parse(text);
@@ -56,9 +75,45 @@ export function openLive(url, handlers, onState) {
       console.warn("meshlens: ignoring a message that is not JSON");
       return;
     }
+    if (message.type === "graph.snapshot" && message.href && !message.graph) {
+      message = await fetchSnapshot(ws, message);
+      if (!message) return;
+    }
+    if (message.type === "graph.delta" && message.base !== undefined && message.base !== version) {
+      // A delta from another version than the one on screen: a new connection brings
+      // the current snapshot.
+      console.warn(`meshlens: delta from version ${message.base}, showing ${version}; reloading`);
+      restartSoon(ws);
+      return;
+    }
+    if (message.version !== undefined) version = message.version;
     const handler = handlers[message.type];
     if (handler) handler(message);
     else console.warn(`meshlens: ignoring a message of type ${message.type}`);
+  }
+
+  /** The snapshot behind a reference, as an inline snapshot message; null if it is gone. */
+  async function fetchSnapshot(ws, message) {
+    try {
+      const response = await fetch(message.href, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const graph = await response.json();
+      if (socket !== ws) return null;
+      return { ...message, graph };
+    } catch (error) {
+      // Gone (a newer version replaced it) or the server is restarting: start afresh.
+      if (socket === ws) {
+        console.warn(`meshlens: snapshot ${message.version} could not be fetched (${error.message})`);
+        restartSoon(ws);
+      }
+      return null;
+    }
+  }
+
+  function restartSoon(ws) {
+    if (socket !== ws) return;
+    drop();
+    scheduleReconnect();
   }
 
   function scheduleReconnect() {

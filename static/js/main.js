@@ -21,6 +21,9 @@ const state = {
   stale: false,
   staleMessage: null,
   connection: "connecting",
+  // Which connection's graph is on screen: the socket query it was asked with, and how many
+  // snapshots have been applied (tests and scripts wait on these, not on what is drawn).
+  shown: { query: null, snapshots: 0, version: null },
 };
 
 const wrap = document.getElementById("graph-wrap");
@@ -178,6 +181,11 @@ function applyDelta(delta) {
   afterUpdate(delta.timestamp);
 }
 
+// A cold scope: the server is still building its first graph.
+function applyProgress(progress) {
+  if (state.timestamp === null) showMessage(progress.message);
+}
+
 function applyError(error) {
   state.stale = true;
   state.staleMessage = error.message || "";
@@ -189,11 +197,19 @@ function applyError(error) {
 
 function connect() {
   if (live) live.close();
+  const query = scopeQuery(view);
   live = openLive(
-    socketUrl(config.wsPath, scopeQuery(view)),
+    socketUrl(config.wsPath, query),
     {
-      "graph.snapshot": (msg) => applySnapshot(msg.graph),
-      "graph.delta": applyDelta,
+      "graph.snapshot": (msg) => {
+        applySnapshot(msg.graph);
+        state.shown = { query, snapshots: state.shown.snapshots + 1, version: msg.version ?? null };
+      },
+      "graph.delta": (msg) => {
+        applyDelta(msg);
+        if (msg.version !== undefined) state.shown = { ...state.shown, version: msg.version };
+      },
+      "graph.progress": applyProgress,
       "graph.error": applyError,
     },
     (connection, delayMs) => {
@@ -214,6 +230,7 @@ createControls(document.getElementById("controls"), {
       panel.close();
       graph.clear();
       relayoutNext = true;
+      state.timestamp = null;
       showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
     }
     graph.refreshLabels();

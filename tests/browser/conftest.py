@@ -151,7 +151,13 @@ class GraphPage:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.sockets: list[dict[str, str]] = []
-        page.on("websocket", lambda ws: self.sockets.append(query_of(ws.url)))
+        self.socket_queries: list[str] = []
+        page.on("websocket", lambda ws: self.opened(ws.url))
+
+    def opened(self, url: str) -> None:
+        """Record a WebSocket the page opened (routed sockets are recorded by their route)."""
+        self.sockets.append(query_of(url))
+        self.socket_queries.append(urlsplit(url).query)
 
     def open(self, url: str) -> None:
         self.page.goto(url)
@@ -164,12 +170,17 @@ class GraphPage:
                                     timeout=timeout)
 
     def wait_for_sockets(self, count: int) -> dict[str, str]:
-        """The query of the `count`-th WebSocket the page opened, once it has opened."""
+        """The query of the `count`-th WebSocket the page opened, once it has opened and
+        the page shows the first graph it brought. (Waiting on what is drawn alone would
+        not do: the page empties the graph when the view changes, and an empty graph
+        already satisfies "no app nodes".)"""
         for _ in range(100):
             if len(self.sockets) >= count:
                 break
             self.page.wait_for_timeout(50)
         assert len(self.sockets) == count, self.sockets
+        self.page.wait_for_function("query => window.meshlens.state.shown.query === query",
+                                    arg=self.socket_queries[-1], timeout=15000)
         return self.sockets[-1]
 
     def look(self, key: str) -> dict[str, Any]:

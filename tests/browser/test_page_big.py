@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocketRoute
 
-from graph.layout import add_positions
+from graph.layout import add_positions, positions_of
 from tests.browser.conftest import GraphPage
 
 NAMESPACES = ("ns0", "ns1", "ns2", "ns3")
@@ -56,7 +56,7 @@ def big_graph(extra: int = 0, previous: dict[str, Any] | None = None) -> dict[st
              if e["data"]["target"] == FAILING else e for e in edges]
     edges += [call("ns3-w000", f"ns3-w{PER_NAMESPACE + i:03d}") for i in range(extra)]
     elements = {"nodes": nodes, "edges": edges}
-    add_positions(elements, previous["elements"] if previous else None)
+    add_positions(elements, positions_of(previous["elements"]) if previous else None)
     return {"timestamp": int(time.time()), "duration": 60, "graphType": "workload",
             "elements": elements}
 

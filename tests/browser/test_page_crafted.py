@@ -131,10 +131,13 @@ class FakeServer:
     graph: Callable[[dict[str, str]], dict[str, Any]] = crafted_graph
     refuse: str | None = None
     queries: list[dict[str, str]] = field(default_factory=list)
+    on_socket: Callable[[str], None] | None = None
 
     def accept(self, ws: WebSocketRoute) -> None:
         query = {k: v[0] for k, v in parse_qs(urlsplit(ws.url).query).items()}
         self.queries.append(query)
+        if self.on_socket:
+            self.on_socket(ws.url)
         if self.refuse:
             ws.send(json.dumps({"type": "graph.error", "message": self.refuse, "stale": False}))
             ws.close(code=4400, reason="bad request")
@@ -145,7 +148,7 @@ class FakeServer:
 @pytest.fixture
 def fake_server(page: Page, graph_page: GraphPage) -> Iterator[FakeServer]:
     # Routed sockets never reach page.on("websocket"): record them where GraphPage looks.
-    server = FakeServer(queries=graph_page.sockets)
+    server = FakeServer(on_socket=graph_page.opened)
     page.route_web_socket("**/ws/graph?*", server.accept)
     yield server
 

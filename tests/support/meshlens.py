@@ -30,16 +30,18 @@ def answers(url: str) -> bool:
 
 
 @contextmanager
-def meshlens(workdir: Path, env: dict[str, str], live: bool = False) -> Iterator[str]:
-    """Start Meshlens on a free port with `env` (PROMETHEUS_URL, REDIS_URL, ...); with
-    `live`, also a Celery worker and beat. Yields the base URL; stops everything after."""
+def meshlens(workdir: Path, env: dict[str, str], live: bool = False,
+             port: int | None = None) -> Iterator[str]:
+    """Start Meshlens on `port` (a free one by default) with `env` (PROMETHEUS_URL,
+    REDIS_URL, ...); with `live`, also a Celery worker and beat. Yields the base URL; stops
+    everything after."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {"MESHLENS_DB": str(workdir / "db.sqlite3"),
            "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env}
     # Graph builds read the health rules from the database: give it its tables.
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
                    env=os.environ | env, check=True)
-    port = free_port()
+    port = port or free_port()
     commands = {"daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                            "dashboard.asgi:application"]}
     if live:
