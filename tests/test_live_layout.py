@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from dashboard import live, positions, publish
+from dashboard import live, publish
 from graph.delta import diff_elements
 from graph.layout import MIN_NODES, positions_of
 from graph.options import graph_options_from_query
@@ -67,7 +67,7 @@ def test_it_keeps_every_node_in_place_when_the_mesh_grows(
                                if not n["data"].get("isBox")])
 
     # The next build in another process: it reads the positions back from Redis.
-    positions.LAST.clear()
+    publish.LAST.clear()
     settings.PROMETHEUS_URL = after.url
     second = cached_graph(scope, publish.refresh(scope))
     moved = positions_of(second["elements"])
