@@ -4,6 +4,7 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,7 @@ from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
+from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 from graph.sources import dialect_named
@@ -56,11 +58,16 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def graph_payload(options: GraphOptions) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus)."""
+def graph_payload(options: GraphOptions,
+                  previous: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus). A big graph comes
+    laid out (node `position`s); `previous`, the positions of the scope's last graph, keeps
+    its nodes where they were."""
     health = health_config()
     with gc_paused():
-        return to_config(build_graph(prometheus(), options, mesh_config(), health))
+        payload = to_config(build_graph(prometheus(), options, mesh_config(), health))
+        add_positions(payload["elements"], previous)
+        return payload
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
