@@ -57,8 +57,8 @@ from graph.prometheus import (  # noqa: E402
     Row,
     parse_vector,
 )
-from graph.sources import istio  # noqa: E402
-from graph.sources.istio_traffic import NamespaceTraffic  # noqa: E402
+from graph.sources.istio import queries as istio  # noqa: E402
+from graph.sources.istio.traffic import NamespaceTraffic  # noqa: E402
 from tests import mesh  # noqa: E402
 from tests.support import prometheus as backfill  # noqa: E402
 
@@ -267,7 +267,7 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                 built = NamespaceTraffic(options)
                 for query, rows in zip(queries.traffic, results[:count], strict=True):
                     built.apply(query, rows)
-                laps.lap("rows to namespace maps (graph/sources/istio_traffic.py)")
+                laps.lap("rows to namespace maps (graph/sources/istio/traffic.py)")
                 tm = traffic.TrafficMap()
                 for namespace, ns_map in built.maps().items():
                     build.merge_into(tm, namespace, ns_map)
@@ -286,7 +286,7 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                                    AppenderContext(options, MeshConfig()))
                     offset += len(qs)
                 build.stamp(graph, options)
-                laps.lap("appenders (graph/response_time.py, security.py, ...)")
+                laps.lap("appenders (graph/sources/istio/response_time.py, security.py, ...)")
                 payload = to_config(graph)
                 laps.lap("to_config (graph/cytoscape.py)")
                 orjson.dumps(payload)

@@ -4,7 +4,8 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +17,12 @@ from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
+from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
-from graph.sources import istio
+from graph.sources import dialect_named
+
+ISTIO_DIALECT = "istio"
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -43,6 +47,7 @@ def mesh_config() -> MeshConfig:
         cluster_name=settings.MESHLENS_CLUSTER_NAME,
         accessible=frozenset(accessible) if accessible else None,
         query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
+        dialects=tuple(settings.MESHLENS_DIALECTS),
     )
 
 
@@ -76,35 +81,49 @@ def counted(build: Callable[[], nx.MultiDiGraph],
         return payload
 
 
-def graph_payload(options: GraphOptions, record: bool = True) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus)."""
+def graph_payload(options: GraphOptions,
+                  previous: Mapping[str, Mapping[str, float]] | None = None,
+                  record: bool = True) -> dict[str, Any]:
+    """The /api/v1/graph body for these options (queries Prometheus). A big graph comes
+    laid out (node `position`s); `previous`, the positions of the scope's last graph, keeps
+    its nodes where they were."""
     health = health_config()
+
+    def serialise(g: nx.MultiDiGraph) -> dict[str, Any]:
+        payload = to_config(g)
+        add_positions(payload["elements"], previous)
+        return payload
+
     return counted(lambda: build_graph(prometheus(), options, mesh_config(), health),
-                   to_config, record)
+                   serialise, record)
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
-    """Namespaces seen in request or TCP telemetry within the last hour, within the query
-    scope."""
+    """Namespaces seen in the telemetry of the configured dialects within the last hour,
+    within the query scope."""
     now = int(time.time())
     prom = prometheus(timeout)
-    scope = mesh_config().scope()
-    series = [scope.selector(istio.REQUESTS), scope.selector(istio.TCP_SENT)]
+    mesh = mesh_config()
+    scope = mesh.scope()
     found: set[str] = set()
-    for label in ("destination_workload_namespace", "source_workload_namespace"):
-        found.update(prom.label_values(label, series, now - lookback_s, now))
+    for name in mesh.dialects:
+        discovery = dialect_named(name).discovery
+        series = [scope.selector(metric) for metric in discovery.metrics]
+        for label in discovery.labels:
+            found.update(prom.label_values(label, series, now - lookback_s, now))
     found.discard("unknown")
     return sorted(found)
 
 
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
-    """The body Kiali's graph API would give for this request."""
+    """The body Kiali's graph API would give for this request: Kiali's route reads Istio
+    telemetry, whatever dialects are configured."""
     health = health_config()
+    mesh = replace(mesh_config(), dialects=(ISTIO_DIALECT,))
 
     def build() -> nx.MultiDiGraph:
         if request.target is None:
-            return build_graph(prometheus(), request.options, mesh_config(), health)
-        return build_node_graph(prometheus(), request.options, request.target, mesh_config(),
-                                health)
+            return build_graph(prometheus(), request.options, mesh, health)
+        return build_node_graph(prometheus(), request.options, request.target, mesh, health)
 
     return counted(build, lambda g: to_config(g, extras=False, edge_health=request.health))

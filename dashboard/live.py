@@ -14,12 +14,11 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import orjson
 import redis
 from django.conf import settings
-
-from graph.delta import Fingerprints
 
 LIVE_KEY = "meshlens:live"
 WORKER_KEY = "meshlens:worker-heartbeat"
@@ -92,24 +91,26 @@ def load_body(scope_key: str, version: int) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
-def load_fingerprints(scope_key: str, version: int) -> Fingerprints | None:
-    raw = client().get(body_key(scope_key, version) + ":fp")
+def load_carried(scope_key: str, version: int) -> dict[str, Any] | None:
+    """What the build after version `version` needs of it (see save), if still kept."""
+    raw = client().get(body_key(scope_key, version) + ":carried")
     return None if raw is None else orjson.loads(raw)
 
 
-def save(scope_key: str, body: bytes, fingerprints: Fingerprints) -> Cached:
-    """Store a new graph (its JSON, and its elements' fingerprints for the next delta) as
-    the scope's next version; return what is cached now."""
+def save(scope_key: str, body: bytes, carried: dict[str, Any]) -> Cached:
+    """Store a new graph (its JSON) as the scope's next version, with `carried`: what the
+    next build needs of it (its elements' fingerprints for the delta, its positions), small
+    beside the graph and read without it. Return what is cached now."""
     r = client()
     version = int(r.incr(f"{meta_key(scope_key)}:version"))
     cached = Cached(version=version, updated=time.time(), size=len(body))
     key, replaced = body_key(scope_key, version), body_key(scope_key, version - 1)
     pipe = r.pipeline()
     pipe.set(key, gzip.compress(body, compresslevel=1, mtime=0), ex=KEPT_TTL_S)
-    pipe.set(key + ":fp", orjson.dumps(fingerprints), ex=KEPT_TTL_S)
+    pipe.set(key + ":carried", orjson.dumps(carried), ex=KEPT_TTL_S)
     pipe.set(meta_key(scope_key), orjson.dumps(asdict(cached)), ex=KEPT_TTL_S)
     pipe.expire(replaced, REPLACED_TTL_S)
-    pipe.delete(replaced + ":fp")
+    pipe.delete(replaced + ":carried")
     pipe.execute()
     return cached
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from channels.layers import get_channel_layer
 from dashboard import live
 from dashboard.graphs import graph_payload
 from graph.delta import Encoded, Fingerprints, diff_fingerprints, encode_graph
+from graph.layout import Positions, positions_of
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError
 
@@ -93,24 +95,36 @@ def send(scope_key: str, text: str, kind: str) -> None:
                                     {"type": "graph.message", "kind": kind, "text": text})
 
 
-# The fingerprints of the last graph this process published per scope, so that the next
-# delta need not read them back from Redis. Bounded: a worker serves many scopes.
-LAST: dict[str, tuple[int, Fingerprints]] = {}
+@dataclass
+class Carried:
+    """What a scope's next build needs of its last graph: its elements' fingerprints (for
+    the delta) and its nodes' positions (big graphs: nothing on screen moves)."""
+
+    fingerprints: Fingerprints
+    positions: Positions
+
+
+# What this process's last refresh of each scope carried on, so that the next need not read
+# it back from Redis. Bounded: a worker serves many scopes.
+LAST: dict[str, tuple[int, Carried]] = {}
 LAST_MAX = 16
 
 
-def previous_fingerprints(scope_key: str, cached: live.Cached) -> Fingerprints | None:
+def carried_from(scope_key: str, cached: live.Cached | None) -> Carried | None:
+    if cached is None:
+        return None
     kept = LAST.get(scope_key)
     if kept is not None and kept[0] == cached.version:
         return kept[1]
-    return live.load_fingerprints(scope_key, cached.version)
+    stored = live.load_carried(scope_key, cached.version)
+    return None if stored is None else Carried(stored["fingerprints"], stored["positions"])
 
 
-def remember(scope_key: str, version: int, fingerprints: Fingerprints) -> None:
+def remember(scope_key: str, version: int, carried: Carried) -> None:
     LAST.pop(scope_key, None)
     while len(LAST) >= LAST_MAX:
         LAST.pop(next(iter(LAST)))
-    LAST[scope_key] = (version, fingerprints)
+    LAST[scope_key] = (version, carried)
 
 
 def refresh_and_report(scope_key: str) -> None:
@@ -128,22 +142,23 @@ def refresh(scope_key: str) -> live.Cached | None:
     """Build, cache and publish one scope; return what is cached now."""
     options = GraphOptions.from_scope_key(scope_key)
     previous = live.load(scope_key)
+    before = carried_from(scope_key, previous)
     try:
-        graph = graph_payload(options)
+        graph = graph_payload(options, before.positions if before else None)
     except PrometheusError as exc:
         log.warning("scope %s: %s", scope_key, exc)
         stale = live.mark_stale(scope_key, str(exc))
         send(scope_key, error_message(str(exc)), ERROR)
         return stale
     encoded = encode_graph(graph)
-    cached = live.save(scope_key, encoded.body, encoded.fingerprints)
+    carried = Carried(encoded.fingerprints, positions_of(graph["elements"]))
+    cached = live.save(scope_key, encoded.body, asdict(carried))
     text = None
     # After an outage the browsers get the whole graph again, whatever changed.
-    if previous is not None and not previous.stale:
-        before = previous_fingerprints(scope_key, previous)
-        if before is not None:
-            text = delta_message(before, graph, encoded, previous.version, cached.version)
-    remember(scope_key, cached.version, encoded.fingerprints)
+    if previous is not None and before is not None and not previous.stale:
+        text = delta_message(before.fingerprints, graph, encoded, previous.version,
+                             cached.version)
+    remember(scope_key, cached.version, carried)
     if text is not None:
         send(scope_key, text, DELTA)
     else:

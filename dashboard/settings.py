@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from graph.options import OptionError, parse_duration, parse_namespaces
 from graph.promql import PromQLError, Scope
+from graph.sources import DIALECTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -169,6 +170,22 @@ def envscope(name: str) -> list[tuple[str, str]]:
 
 
 MESHLENS_QUERY_SCOPE = envscope("MESHLENS_QUERY_SCOPE")
+
+
+def envdialects(name: str, default: str) -> list[str]:
+    """A comma list of telemetry dialects, each one graph/sources knows."""
+    value = os.getenv(name, default)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DIALECTS]
+    if not names or unknown or len(set(names)) != len(names):
+        allowed = ", ".join(sorted(DIALECTS))
+        raise ImproperlyConfigured(
+            f"Unexpected value {name}={value}, use a comma list of distinct dialects "
+            f"from {allowed}")
+    return names
+
+
+MESHLENS_DIALECTS = envdialects("MESHLENS_DIALECTS", "istio")
 
 
 # The page's view when its URL names none.

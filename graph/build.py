@@ -14,15 +14,13 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from graph import ids, traffic
+from graph import ids, sources, traffic
 from graph.appender_context import AppenderContext
-from graph.appenders import Appender, appenders_for
+from graph.appenders import Appender
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
-from graph.sources import istio, istio_node
-from graph.sources.istio_node import NodeTarget
-from graph.sources.istio_traffic import NamespaceTraffic, TrafficQuery
+from graph.sources.dialect import Dialect, NodeTarget, TrafficMaps, TrafficQuery
 
 
 @contextmanager
@@ -44,10 +42,12 @@ def gc_paused() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class QueryPlan:
-    """Every query one build sends, in one batch: traffic first, then each appender's."""
+    """Every query one build sends, in one batch: traffic first, then each appender's; and
+    the dialect they are in, whose rules turn the traffic rows into namespace maps."""
 
     traffic: Sequence[TrafficQuery]
     appenders: list[tuple[Appender, list[Query]]]
+    dialect: Dialect
 
     def batch(self) -> list[Query]:
         return [q.query for q in self.traffic] + [q for _, qs in self.appenders for q in qs]
@@ -65,47 +65,69 @@ class QueryPlan:
         raise IndexError(index)
 
 
-def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True) -> QueryPlan:
-    appenders = appenders_for(options) if with_appenders else []
+def dialect_of(mesh: MeshConfig, dialect: Dialect | None = None) -> Dialect:
+    """The dialect given, or else the mesh's first."""
+    return dialect or sources.dialect_named(mesh.dialects[0])
+
+
+def plan(options: GraphOptions, mesh: MeshConfig, with_appenders: bool = True,
+         dialect: Dialect | None = None) -> QueryPlan:
+    dialect = dialect_of(mesh, dialect)
+    appenders = dialect.appenders(options) if with_appenders else []
     ctx = AppenderContext(options, mesh)
-    return QueryPlan(istio.namespace_queries(options, mesh),
-                     [(a, a.queries(ctx)) for a in appenders])
+    return QueryPlan(dialect.namespace_queries(options, mesh),
+                     [(a, a.queries(ctx)) for a in appenders], dialect)
 
 
 def build_graph(
     prom: Prometheus, options: GraphOptions, mesh: MeshConfig,
     health: HealthConfig | None = None, with_appenders: bool = True,
+    dialect: Dialect | None = None,
 ) -> nx.MultiDiGraph:
-    """The traffic graph of options.namespaces at options.query_time (now if unset).
+    """The traffic graph of options.namespaces at options.query_time (now if unset), read
+    in `dialect`, or else in each of mesh.dialects (merged by merge_dialects).
 
     Traffic and appender queries go to Prometheus in one parallel batch; each answer is
     worked on as soon as the rules allow, while Prometheus computes the others."""
-    queries = plan(options, mesh, with_appenders)
+    if dialect is None and len(mesh.dialects) > 1:
+        return merge_dialects([
+            build_graph(prom, options, mesh, health, with_appenders, sources.dialect_named(d))
+            for d in mesh.dialects], health)
+    queries = plan(options, mesh, with_appenders, dialect)
     answers = prom.query_each(queries.batch(), options.resolved_time())
     return assemble(Assembly(queries, options, mesh, health), answers)
 
 
 def node_plan(options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
-              with_appenders: bool = True) -> tuple[QueryPlan, GraphOptions]:
+              with_appenders: bool = True,
+              dialect: Dialect | None = None) -> tuple[QueryPlan, GraphOptions]:
     """The queries of a node graph, and the options its graph is finished with: a node
     graph is not reduced to services, whatever the graph type."""
     node_options = replace(options, namespaces=(target.namespace,),
                            graph_type=ids.WORKLOAD if options.graph_type == ids.SERVICE
                            else options.graph_type)
-    appenders = appenders_for(node_options) if with_appenders else []
+    dialect = dialect_of(mesh, dialect)
+    appenders = dialect.appenders(node_options) if with_appenders else []
     node_ctx = AppenderContext(node_options, mesh)
-    return QueryPlan(istio_node.node_queries(options, target, mesh),
-                     [(a, a.queries(node_ctx)) for a in appenders]), node_options
+    return QueryPlan(dialect.node_queries(options, target, mesh),
+                     [(a, a.queries(node_ctx)) for a in appenders], dialect), node_options
 
 
 def build_node_graph(
     prom: Prometheus, options: GraphOptions, target: NodeTarget, mesh: MeshConfig,
     health: HealthConfig | None = None, with_appenders: bool = True,
+    dialect: Dialect | None = None,
 ) -> nx.MultiDiGraph:
-    """The traffic into and out of one node (Kiali's node-detail graph)."""
-    queries, node_options = node_plan(options, target, mesh, with_appenders)
+    """The traffic into and out of one node (Kiali's node-detail graph), read in `dialect`,
+    or else in each of mesh.dialects (merged by merge_dialects)."""
+    if dialect is None and len(mesh.dialects) > 1:
+        return merge_dialects([
+            build_node_graph(prom, options, target, mesh, health, with_appenders,
+                             sources.dialect_named(d))
+            for d in mesh.dialects], health)
+    queries, node_options = node_plan(options, target, mesh, with_appenders, dialect)
     assembly = Assembly(queries, node_options, mesh, health,
-                        traffic=NamespaceTraffic(options, (target.namespace,)),
+                        traffic=queries.dialect.namespace_traffic(options, (target.namespace,)),
                         graph_type=options.graph_type)
     return assemble(assembly, prom.query_each(queries.batch(), options.resolved_time()))
 
@@ -157,15 +179,15 @@ class Assembly:
     copy of a series wins); once all traffic is in, the merge, finalizers and health; then
     each appender in plan order once its own queries are in.
 
-    `traffic` builds the namespace maps (by default one per requested namespace, with the
-    options' rules); `options` finish the graph; `graph_type` is stamped on it (by default
-    the options')."""
+    `traffic` builds the namespace maps (by default the plan's dialect's, one per requested
+    namespace, with the options' rules); `options` finish the graph; `graph_type` is stamped
+    on it (by default the options')."""
 
     def __init__(self, queries: QueryPlan, options: GraphOptions, mesh: MeshConfig,
-                 health: HealthConfig | None, traffic: NamespaceTraffic | None = None,
+                 health: HealthConfig | None, traffic: TrafficMaps | None = None,
                  graph_type: str | None = None) -> None:
         self.queries, self.options, self.mesh, self.health = queries, options, mesh, health
-        self.traffic = traffic or NamespaceTraffic(options)
+        self.traffic = traffic or queries.dialect.namespace_traffic(options)
         self.graph_type = graph_type
         self.results: dict[int, list[Row]] = {}
         self.applied_traffic = 0
@@ -206,6 +228,30 @@ class Assembly:
         if self.applied_appenders != len(self.queries.appenders):
             raise RuntimeError("graph asked for before every query was answered")
         return stamp(self.g, self.options, self.graph_type)
+
+
+def merge_dialects(graphs: Sequence[nx.MultiDiGraph],
+                   health: HealthConfig | None) -> nx.MultiDiGraph:
+    """One graph from the graphs of several dialects, by node id (the same cluster,
+    namespace and name are the same node): the first graph's copy of a node or an edge
+    (protocol) wins, with its rates and graph attributes; the others add the nodes and
+    edges it lacks. Health and isRoot are then worked out again over the merged edges.
+    A first rule, kept simple: a node's rates are not added up across dialects."""
+    merged = graphs[0]
+    for g in graphs[1:]:
+        for node_id, attrs in g.nodes(data=True):
+            if node_id not in merged:
+                merged.add_node(node_id, **attrs)
+        for u, v, key, data in g.edges(keys=True, data=True):
+            if not merged.has_edge(u, v, key=key):
+                merged.add_edge(u, v, key=key, **data)
+    for node_id, md in merged.nodes(data="md"):
+        md.pop("isRoot", None)
+        if merged.out_degree(node_id) and not merged.in_degree(node_id):
+            md["isRoot"] = True
+    annotate_health(merged.nodes, merged.edges(keys=True, data=True),
+                    health or HealthConfig.default())
+    return merged
 
 
 def combine(maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,

@@ -29,7 +29,7 @@ from graph.options import (
     parse_query_time,
     shown,
 )
-from graph.sources.istio_node import NodeTarget
+from graph.sources.dialect import NodeTarget
 
 AMBIENT = ("none", "total", "waypoint", "ztunnel")
 GRAPH_TYPES = ("workload", "app", "versionedApp", "service")

@@ -81,6 +81,9 @@ class MeshConfig:
     accessible: frozenset[tuple[str, str]] | None = None
     # label=value matchers added to every query (Kiali's query_scope).
     query_scope: tuple[tuple[str, str], ...] = ()
+    # The telemetry dialects to read, by name (graph/sources/__init__.py), in the order
+    # their graphs are merged: the first one's copy of a node or edge wins.
+    dialects: tuple[str, ...] = ("istio",)
 
     def is_accessible(self, cluster: str, namespace: str) -> bool:
         return self.accessible is None or (cluster, namespace) in self.accessible

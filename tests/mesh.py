@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.prometheus import Row, row_key
-from graph.sources.istio import INBOUND, UNSERVICED, NamespaceQuery
+from graph.sources.istio.queries import INBOUND, UNSERVICED, NamespaceQuery
 
 CLUSTER = "Kubernetes"
 

@@ -13,18 +13,20 @@ import networkx as nx
 
 from graph import ids
 from graph.appender_context import AppenderContext
-from graph.appenders import Appender, appenders_for
+from graph.appenders import Appender
 from graph.build import Assembly, QueryPlan, assemble
 from graph.cytoscape import to_config
-from graph.idle import IdleNodes
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
-from graph.response_time import LABELS as RESPONSE_TIME_LABELS
-from graph.response_time import ResponseTime
-from graph.security import LABELS as SECURITY_LABELS
-from graph.security import SecurityPolicy
-from graph.sources.istio import EDGE_LABELS, namespace_queries
-from graph.throughput import Throughput
+from graph.sources.istio.appenders import appenders_for
+from graph.sources.istio.dialect import ISTIO
+from graph.sources.istio.idle import IdleNodes
+from graph.sources.istio.queries import EDGE_LABELS, namespace_queries
+from graph.sources.istio.response_time import LABELS as RESPONSE_TIME_LABELS
+from graph.sources.istio.response_time import ResponseTime
+from graph.sources.istio.security import LABELS as SECURITY_LABELS
+from graph.sources.istio.security import SecurityPolicy
+from graph.sources.istio.throughput import Throughput
 from tests.mesh import (
     CLUSTER,
     DETAILS,
@@ -63,7 +65,7 @@ def build(series: list[dict[str, Any]], appender: Appender | None = None,
     traffic = namespace_queries(opts, mesh)
     appended = ([(appender, appender.queries(AppenderContext(opts, mesh)))] if appender
                 else [])
-    queries = QueryPlan(traffic, appended)
+    queries = QueryPlan(traffic, appended, ISTIO)
     given = results or []
     wanted = len(appended[0][1]) if appended else 0
     assert len(given) <= wanted, f"{len(given)} answers for {wanted} appender queries"

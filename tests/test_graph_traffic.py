@@ -15,8 +15,9 @@ from graph.build import Assembly, assemble, plan
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import KEY_SEPARATOR, read, row_key
-from graph.sources import istio, istio_traffic
-from graph.sources.istio_labels import RequestLabels
+from graph.sources.istio import queries as istio
+from graph.sources.istio import traffic as istio_traffic
+from graph.sources.istio.labels import RequestLabels
 from tests.mesh import (
     CLUSTER,
     DETAILS,

@@ -120,9 +120,9 @@ async def test_it_keeps_a_viewer_of_a_slow_first_build_waiting(
     open, and the graph comes."""
     build = publish.graph_payload
 
-    def slow_build(options: Any) -> dict[str, Any]:
+    def slow_build(options: Any, *positions: Any) -> dict[str, Any]:
         time.sleep(8)
-        return build(options)
+        return build(options, *positions)
 
     monkeypatch.setattr(publish, "graph_payload", slow_build)
     communicator = await connect()

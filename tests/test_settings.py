@@ -29,6 +29,9 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("MESHLENS_QUERY_SCOPE", "mesh-id=mesh1"),
     ("MESHLENS_DEFAULT_DURATION", "forever"),
     ("PROMETHEUS_CA", "/nonexistent/ca.pem"),
+    ("MESHLENS_DIALECTS", "istio,nosuchmesh"),
+    ("MESHLENS_DIALECTS", ","),
+    ("MESHLENS_DIALECTS", "istio,istio"),
 ])
 def test_it_refuses_to_start_with_a_bad_value(name: str, value: str) -> None:
     result = check(**{name: value})

@@ -1,0 +1,23 @@
+"""Telemetry dialects by name: what MESHLENS_DIALECTS and MeshConfig.dialects choose from.
+
+Each dialect is a package beside this file, behind the protocol in dialect.py.
+"""
+
+from __future__ import annotations
+
+from graph.sources.dialect import Dialect
+from graph.sources.istio.dialect import ISTIO
+
+DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO}
+
+
+class UnknownDialect(ValueError):
+    pass
+
+
+def dialect_named(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        known = ", ".join(sorted(DIALECTS))
+        raise UnknownDialect(f"no telemetry dialect {name!r}, use one of {known}") from None

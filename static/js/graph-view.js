@@ -1,9 +1,21 @@
 // The Cytoscape view: setup, dagre layout left to right, and applying snapshots
 // and deltas in place so that nodes keep their positions across updates.
+//
+// A big graph (BIG_GRAPH_NODES nodes or more, or one whose nodes come with positions:
+// the server lays those out, graph/layout.py) is drawn differently: at the positions the
+// server gives, never through dagre; by WebGL when the browser has a GPU (renderer.js);
+// with its namespaces folded (collapse.js).
 
-import { isIdleEdge, num } from "./labels.js";
+import { createCollapse } from "./collapse.js";
+import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
 import { placeNewNodes } from "./placement.js";
+import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
+
+// The same threshold as graph/layout.py MIN_NODES.
+export const BIG_GRAPH_NODES = 300;
+const BIG_MIN_ZOOM = 0.01;
+const SMALL_MIN_ZOOM = 0.15;
 
 // Fields Cytoscape owns and will not change through ele.data().
 const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
@@ -25,58 +37,87 @@ function sortKey(ele) {
   return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
 }
 
-/**
- * Classes that stand for what the stylesheet cannot select by data: an idle edge has
- * traffic without rates; an mTLS edge has `isMTLS` above 0 (a percentage string).
- */
+// An edge already drawn: its classes follow its data again (elements.js edgeClasses).
 function markClasses(ele) {
-  if (!ele.isEdge()) return;
-  const mtls = num(ele.data("isMTLS"));
-  ele.toggleClass("idle", isIdleEdge(ele.data()));
-  ele.toggleClass("mtls", mtls > 0);
-  ele.toggleClass("mtls-partial", mtls > 0 && mtls < 100);
-}
-
-/** `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element. */
-/**
- * Nodes before edges, and every node after its parent (a namespace box before the app
- * boxes in it), whatever order they arrive in: a child added before its parent would
- * lose it.
- */
-function parentsFirst(elements) {
-  const nodes = elements.filter((e) => e.group === "nodes");
-  const byId = new Map(nodes.map((n) => [n.data.id, n]));
-  const ordered = [];
-  const placed = new Set();
-  function place(node, depth) {
-    if (placed.has(node.data.id) || depth > byId.size) return; // depth: a cycle of parents
-    const parent = byId.get(node.data.parent);
-    if (parent) place(parent, depth + 1);
-    placed.add(node.data.id);
-    ordered.push(node);
+  if (!ele.isEdge() || ele.hasClass("aggregate")) return;
+  for (const [name, on] of Object.entries(edgeClasses(ele.data()))) {
+    if (ele.hasClass(name) !== on) ele.toggleClass(name, on);
   }
-  for (const node of nodes) place(node, 0);
-  return [...ordered, ...elements.filter((e) => e.group !== "nodes")];
 }
 
-export function createGraphView(container, { nodeLabel, edgeLabel }) {
+// Elements the page adds itself (folded namespaces and their edges), not the server.
+const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
+
+/**
+ * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
+ * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
+ * the button that folds and unfolds namespaces.
+ */
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null }) {
   const cytoscape = window.cytoscape;
-  const cy = cytoscape({
-    container,
-    style: buildStylesheet({ nodeLabel, edgeLabel }),
-    minZoom: 0.15,
-    maxZoom: 3,
-    boxSelectionEnabled: false,
-    selectionType: "single",
+  const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
+  const probe = probeWebgl();
+  const recreated = [];
+  let cy = null;
+  // A big graph's every element, as element JSON by id; Cytoscape holds what is shown.
+  const model = { nodes: new Map(), edges: new Map() };
+  const collapse = createCollapse({
+    button: foldButton,
+    onChange: () => {
+      if (!big) return;
+      drawBig();
+      if (!userMovedViewport) fit();
+    },
   });
+  let drawing = null; // { webgl, reason, big }
+  let big = false;
+  const serverPositions = new Map(); // node id -> the position the server gave
+  // id -> the element JSON last applied: an element of the model that did not change is
+  // the same object, and costs nothing in the next draw.
+  const applied = new Map();
 
   let laidOut = false;
   let layout = null;
   // Once the user pans or zooms, layouts and resizes stop re-fitting the viewport under them.
   let userMovedViewport = false;
-  cy.on("dragpan scrollzoom pinchzoom", () => {
-    userMovedViewport = true;
-  });
+
+  // Cytoscape takes its renderer when it is created: another renderer, another instance.
+  function createCy(choice) {
+    if (cy) cy.destroy();
+    applied.clear();
+    drawing = { ...choice, big };
+    cy = cytoscape({
+      container,
+      style: styles[big ? 1 : 0],
+      minZoom: big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: "single",
+      renderer: { name: "canvas", webgl: choice.webgl },
+    });
+    cy.on("dragpan scrollzoom pinchzoom", () => {
+      userMovedViewport = true;
+    });
+    cy.on("tap", "node.summary", (event) => collapse.unfold(event.target.data("namespace")));
+    document.body.dataset.renderer = choice.webgl ? "webgl" : "canvas";
+    document.body.dataset.rendererReason = choice.reason;
+    for (const listener of recreated) listener(cy);
+  }
+  createCy(chooseRenderer(false, renderer, probe));
+
+  // The right renderer for a graph of this size, and the zoom range it needs.
+  function sizeFor(graphIsBig) {
+    big = graphIsBig;
+    const choice = chooseRenderer(big, renderer, probe);
+    if (choice.webgl !== drawing.webgl || big !== drawing.big) {
+      createCy(choice);
+      laidOut = false;
+    } else {
+      drawing = { ...choice, big };
+      document.body.dataset.rendererReason = choice.reason;
+    }
+    cy.minZoom(big ? BIG_MIN_ZOOM : SMALL_MIN_ZOOM);
+  }
 
   // The container changes size when the side panel opens or the window is resized:
   // fit again, or keep the centre where it was if the user has chosen a viewport.
@@ -89,13 +130,27 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
     if (userMovedViewport || cy.elements().empty()) {
       cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
     } else {
-      cy.fit(cy.elements(), LAYOUT.padding);
+      cy.fit(shown(), LAYOUT.padding);
     }
     size = next;
   }).observe(container);
 
+  // What is drawn (folded namespaces are not in Cytoscape at all).
+  function shown() {
+    return cy.elements();
+  }
+
   function runLayout({ fit, animate }) {
     if (layout) layout.stop();
+    if (big) {
+      // The server's positions are the layout: dagre on thousands of nodes freezes the page.
+      cy.batch(() => {
+        for (const [id, position] of serverPositions) cy.getElementById(id).position(position);
+      });
+      if (fit || !userMovedViewport) cy.fit(shown(), LAYOUT.padding);
+      laidOut = true;
+      return;
+    }
     const doFit = fit || !userMovedViewport;
     layout = cy.layout({
       ...LAYOUT,
@@ -110,18 +165,33 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   function fit() {
     userMovedViewport = false;
     cy.stop();
-    cy.animate({ fit: { eles: cy.elements(), padding: LAYOUT.padding } }, { duration: 250 });
+    cy.animate({ fit: { eles: shown(), padding: LAYOUT.padding } }, { duration: 250 });
   }
 
   /** Replace everything with `graph`; returns whether a layout ran. */
   function applySnapshot(graph, { relayout = false } = {}) {
     const elements = graph.elements || {};
-    const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data }));
+    const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data, position: n.position }));
     const edges = (elements.edges || []).map((e) => ({ group: "edges", data: e.data }));
+    const wasBig = big;
+    sizeFor(nodes.length >= BIG_GRAPH_NODES || nodes.some((n) => n.position));
+    serverPositions.clear();
+    model.nodes.clear();
+    model.edges.clear();
+    if (big) {
+      if (!wasBig || relayout || !laidOut) collapse.reset();
+      for (const node of nodes) {
+        model.nodes.set(node.data.id, node);
+        if (node.position) serverPositions.set(node.data.id, node.position);
+      }
+      for (const edge of edges) model.edges.set(edge.data.id, edge);
+      return settle(drawBig(), relayout || !laidOut);
+    }
+    collapse.reset();
     const wanted = new Set([...nodes, ...edges].map((e) => e.data.id));
     let added = [];
     cy.batch(() => {
-      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
+      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id()) && !isDerived(ele)));
       added = upsert([...nodes, ...edges]);
     });
     return settle(added, relayout || !laidOut);
@@ -132,6 +202,23 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
     const incoming = [...(delta.added || []), ...(delta.changed || [])];
     const removedIds = new Set(delta.removed || []);
     if (!fitsGraph(incoming, removedIds)) return false;
+    if (big) {
+      for (const id of removedIds) {
+        model.nodes.delete(id);
+        model.edges.delete(id);
+        serverPositions.delete(id);
+      }
+      for (const element of incoming) {
+        const map = element.group === "nodes" ? model.nodes : model.edges;
+        const before = map.get(element.data.id);
+        // A changed node keeps the position it came with.
+        const position = element.position || (before && before.position);
+        map.set(element.data.id, position ? { ...element, position } : element);
+        if (element.position) serverPositions.set(element.data.id, element.position);
+      }
+      settle(drawBig(), false);
+      return true;
+    }
     let added = [];
     cy.batch(() => {
       const removed = cy.collection();
@@ -146,15 +233,20 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   // Every edge in a delta must end at nodes that exist once the delta is applied.
   function fitsGraph(incoming, removedIds) {
     const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
-    const exists = (id) =>
-      incomingNodes.has(id) || (!removedIds.has(id) && cy.getElementById(id).nonempty());
+    const known = (id) => (big ? model.nodes.has(id) : cy.getElementById(id).nonempty());
+    const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
     return incoming
       .filter((e) => e.group === "edges")
       .every((e) => exists(e.data.source) && exists(e.data.target));
   }
 
   function settle(added, relayout) {
-    const addedNodes = cy.collection(added).nodes();
+    const addedNodes = added.nodes();
+    if (big) {
+      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
+      if (relayout) runLayout({ fit: true, animate: false });
+      return relayout || addedNodes.nonempty();
+    }
     if (relayout) {
       runLayout({ fit: true, animate: false });
     } else if (addedNodes.length > Math.max(3, cy.nodes().length / 2)) {
@@ -165,6 +257,37 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
+  }
+
+  // Draw what the folds leave of a big graph; returns the elements added to Cytoscape.
+  function drawBig() {
+    const shown = collapse.plan(model);
+    const wanted = new Set(shown.map((e) => e.data.id));
+    let added = null;
+    cy.batch(() => {
+      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
+      added = upsert(shown);
+    });
+    return added;
+  }
+
+  // Nodes that came without a position in a big graph (a server that does not lay it
+  // out): beside a neighbour, or below the graph; never a layout of the whole graph.
+  function placeBeside(nodes) {
+    if (nodes.empty()) return;
+    const others = cy.nodes().difference(nodes);
+    const bb = others.nonempty() ? others.boundingBox() : { x1: 0, y2: 0 };
+    let spare = 0;
+    nodes.forEach((node, i) => {
+      const anchor = node.neighborhood("node").difference(nodes);
+      if (anchor.nonempty()) {
+        const p = anchor[0].position();
+        node.position({ x: p.x + 120, y: p.y + 40 * ((i % 5) + 1) });
+      } else {
+        node.position({ x: bb.x1 + 120 * (spare % 40), y: bb.y2 + 100 + 70 * Math.floor(spare / 40) });
+        spare += 1;
+      }
+    });
   }
 
   // Removing a compound parent would take its children with it; release them first.
@@ -179,25 +302,35 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   }
 
   // Adds new elements and replaces the data of existing ones; returns the added ones.
+  // New elements go to Cytoscape in one add: thousands of single adds cost seconds.
   function upsert(elements) {
-    const added = [];
+    const fresh = [];
     for (const element of parentsFirst(elements)) {
       const data = element.data;
       const existing = cy.getElementById(data.id);
-      let ele = existing;
-      if (existing.empty()) {
-        ele = cy.add({ group: element.group, data });
-        added.push(ele);
-      } else if (existing.isEdge() && endsChanged(existing, data)) {
-        existing.remove();
-        ele = cy.add({ group: "edges", data });
-        added.push(ele);
+      if (applied.get(data.id) === element && existing.nonempty()) continue;
+      applied.set(data.id, element);
+      if (element.position && !element.classes) serverPositions.set(data.id, element.position);
+      if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
+      if (existing.empty() || existing.removed()) {
+        const json = { group: element.group, data, classes: classesOf(element) };
+        if (element.position) json.position = { ...element.position };
+        fresh.push(json);
       } else {
         replaceData(existing, data);
+        markClasses(existing);
+        // A folded namespace follows its band; real nodes stay where they are.
+        if (element.classes === "summary") existing.position({ ...element.position });
       }
-      markClasses(ele);
     }
-    return added;
+    if (!fresh.length) return cy.collection();
+    // Nodes styled before their edges exist: a node's first style dirties the bounds of
+    // every connected edge, which on a service with hundreds of callers costs seconds.
+    const nodes = cy.add(fresh.filter((e) => e.group === "nodes"));
+    nodes.forEach((node) => {
+      node.pstyle("width");
+    });
+    return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
   }
 
 
@@ -214,7 +347,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
     if (gone.length) ele.removeData(gone.join(" "));
     const fresh = {};
     for (const [key, value] of Object.entries(data)) {
-      if (!FIXED_FIELDS.has(key) && JSON.stringify(old[key]) !== JSON.stringify(value)) {
+      if (!FIXED_FIELDS.has(key) && !same(old[key], value)) {
         fresh[key] = value;
       }
     }
@@ -224,6 +357,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   function clear() {
     if (layout) layout.stop();
     cy.elements().remove();
+    applied.clear();
+    serverPositions.clear();
+    model.nodes.clear();
+    model.edges.clear();
+    collapse.reset();
     laidOut = false;
     userMovedViewport = false;
   }
@@ -231,7 +369,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   /** Fade everything but `ele` and its neighbourhood; null restores the graph. */
   function highlight(ele) {
     cy.batch(() => {
-      cy.elements().removeClass("faded");
+      cy.elements(".faded").removeClass("faded");
       if (!ele) return;
       const keep = ele.isNode()
         ? ele.closedNeighborhood().union(ele.ancestors())
@@ -241,7 +379,29 @@ export function createGraphView(container, { nodeLabel, edgeLabel }) {
   }
 
   return {
-    cy,
+    get cy() {
+      return cy;
+    },
+    /** `listener(cy)` hears of every new Cytoscape instance (another renderer). */
+    onRecreate: (listener) => recreated.push(listener),
+    /** { webgl, reason }: how the graph is drawn, and why. */
+    renderer: () => ({ webgl: drawing.webgl, reason: drawing.reason }),
+    isBig: () => big,
+    /**
+     * The graph's nodes (boxes aside) and edges, shown or folded, for counting: each
+     * answers `data(key)`; Cytoscape collections for a small graph.
+     */
+    counted() {
+      if (!big) return { nodes: cy.nodes().not("[isBox]"), edges: cy.edges() };
+      const wrap = (items) => Object.assign(items, { union: (other) => wrap([...items, ...other]) });
+      const handle = (element) => ({ data: (key) => element.data[key] });
+      return {
+        nodes: wrap([...model.nodes.values()].filter((n) => !n.data.isBox).map(handle)),
+        edges: wrap([...model.edges.values()].map(handle)),
+      };
+    },
+    unfold: (namespace) => collapse.unfold(namespace),
+    folded: () => collapse.folded(),
     applySnapshot,
     applyDelta,
     clear,

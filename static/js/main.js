@@ -77,9 +77,12 @@ renderLegend(legend, {
 const graph = createGraphView(document.getElementById("graph"), {
   nodeLabel: drawnNodeLabel,
   edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
+  renderer: view.renderer,
+  foldButton: document.getElementById("fold-button"),
 });
-const { cy } = graph;
-const badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+// The view makes a new Cytoscape instance when a graph needs another renderer.
+let { cy } = graph;
+let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
   { bar: document.getElementById("status-bar"), banner: document.getElementById("stale-banner") },
@@ -105,9 +108,23 @@ function select(ele) {
   panel.show(ele);
 }
 
-cy.on("tap", "node, edge", (event) => select(event.target));
-cy.on("tap", (event) => {
-  if (event.target === cy) panel.close();
+function bindTaps() {
+  // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
+  cy.on("tap", "node, edge", (event) => {
+    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate")) select(event.target);
+  });
+  cy.on("tap", (event) => {
+    if (event.target === cy) panel.close();
+  });
+}
+bindTaps();
+graph.onRecreate((next) => {
+  badges.setEnabled(false);
+  cy = next;
+  badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+  badges.setEnabled(view.badge_security);
+  bindTaps();
+  if (window.meshlens) window.meshlens.cy = cy;
 });
 
 function showMessage(text) {
@@ -129,12 +146,15 @@ function afterUpdate(timestamp) {
   statusBar.updated(timestamp);
   dimIfStale();
 
-  statusBar.counts(cy.nodes().not("[isBox]"), cy.edges());
-  const failing = cy.elements('[healthStatus = "Failure"]').length;
+  // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
+  const { nodes, edges } = graph.counted();
+  statusBar.counts(nodes, edges);
+  const isFailing = (ele) => ele.data("healthStatus") === "Failure";
+  const failing = nodes.filter(isFailing).length + edges.filter(isFailing).length;
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
   const over = formatDuration(state.durationSeconds);
-  showMessage(cy.nodes().empty() ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
+  showMessage(nodes.length === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
 
   const selected = panel.currentId() && cy.getElementById(panel.currentId());
   graph.highlight(selected && selected.nonempty() ? selected : null);
@@ -229,5 +249,5 @@ createControls(document.getElementById("controls"), {
 
 document.body.dataset.stale = "false";
 showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
-window.meshlens = { cy, applySnapshot, applyDelta, applyError, state, view };
+window.meshlens = { cy, graph, applySnapshot, applyDelta, applyError, state, view };
 connect();

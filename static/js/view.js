@@ -25,6 +25,8 @@ export const BOX_KINDS = ["cluster", "namespace", "app"];
 const EDGE_LABELS = ["none", "rate", "percent", "response_time", "throughput"];
 const RESPONSE_TIMES = ["avg", "50", "95", "99"];
 const THROUGHPUTS = ["request", "response"];
+// Which renderer draws big graphs: "auto" (WebGL on a GPU, else canvas) or either one.
+const RENDERERS = ["auto", "webgl", "canvas"];
 
 // Defaults of the options that the server learned after the first four: they are
 // sent, and written in the page URL, only when they differ from these.
@@ -36,6 +38,7 @@ const OPTION_DEFAULTS = {
   throughput: "response",
   edge_labels: "rate",
   badge_security: false,
+  renderer: "auto",
 };
 
 function readBool(query, name, fallback) {
@@ -72,6 +75,7 @@ export function readView(search, defaults) {
     throughput: readChoice(query, "throughput", THROUGHPUTS, OPTION_DEFAULTS.throughput),
     edge_labels: readChoice(query, "edge_labels", EDGE_LABELS, OPTION_DEFAULTS.edge_labels),
     badge_security: readBool(query, "badge_security", OPTION_DEFAULTS.badge_security),
+    renderer: readChoice(query, "renderer", RENDERERS, OPTION_DEFAULTS.renderer),
   };
 }
 
@@ -104,6 +108,7 @@ function pageQuery(view) {
   const parts = [scopeQuery(view)];
   if (view.edge_labels !== OPTION_DEFAULTS.edge_labels) parts.push(param("edge_labels", view.edge_labels));
   if (view.badge_security) parts.push("badge_security=true");
+  if (view.renderer !== OPTION_DEFAULTS.renderer) parts.push(param("renderer", view.renderer));
   return parts.join("&");
 }
 

@@ -18,9 +18,11 @@ from tests.support.meshlens import meshlens
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MESHLENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-quic"]
+# Without a GPU, Chromium gives WebGL through SwiftShader only when told that this is
+# wanted (its automatic fallback is deprecated): the big-graph tests draw through it.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
 RATINGS_V2 = mesh.Workload("bookinfo", "ratings-v2", "ratings", "v2", service="ratings")

@@ -17,12 +17,12 @@ import networkx as nx
 
 from graph import traffic
 from graph.appender_context import AppenderContext
-from graph.edge_keys import EdgeResolver, rate_by
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
-from graph.sources.istio import reporter
-from graph.sources.istio_labels import ResponseTimeLabels
+from graph.sources.istio.edge_keys import EdgeResolver, rate_by
+from graph.sources.istio.labels import ResponseTimeLabels
+from graph.sources.istio.queries import reporter
 
 DURATION = "istio_request_duration_milliseconds"
 LABELS = ResponseTimeLabels._fields

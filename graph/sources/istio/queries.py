@@ -1,11 +1,11 @@
 """The Istio telemetry dialect: which queries to run (how their rows become traffic is
-in istio_traffic.py).
+in traffic.py).
 
 Kiali reads, per namespace, (0) source-reported requests that never reached a workload,
 (1) destination-reported inbound traffic and (2) source-reported outbound traffic, and
 drops the duplicates that both reporters send. Meshlens asks the same questions with one
 broad query per kind over all requested namespaces (a regex matcher) and splits the rows
-per namespace (istio_traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of
+per namespace (traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of
 the Prometheus cost.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, joined_sum
 from graph.promql import Matcher, alternation, any_of, eq, matches, ne
-from graph.sources.istio_labels import EdgeLabels, RequestLabels, TcpLabels
+from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels
 
 REQUESTS = "istio_requests_total"
 REQUEST_MESSAGES = "istio_request_messages_total"

@@ -16,12 +16,12 @@ import networkx as nx
 
 from graph import traffic
 from graph.appender_context import AppenderContext
-from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope, eq
-from graph.sources.istio import EDGE_LABELS, reporter
-from graph.sources.istio_labels import EdgeLabels
+from graph.sources.istio.edge_keys import EdgeResolver, rate_at_either_end
+from graph.sources.istio.labels import EdgeLabels
+from graph.sources.istio.queries import EDGE_LABELS, reporter
 
 
 def throughput_promql(options: GraphOptions, scope: Scope) -> str:

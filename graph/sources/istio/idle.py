@@ -17,13 +17,13 @@ import networkx as nx
 
 from graph import ids, traffic
 from graph.appender_context import AppenderContext
-from graph.edge_keys import EdgeIds, EdgeResolver, rate_by
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
-from graph.sources.istio import EDGE_LABELS, metrics_for, reporter, tcp_app_filter
-from graph.sources.istio_labels import EdgeLabels
-from graph.sources.istio_traffic import NodeLabels
+from graph.sources.istio.edge_keys import EdgeIds, EdgeResolver, rate_by
+from graph.sources.istio.labels import EdgeLabels
+from graph.sources.istio.queries import EDGE_LABELS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio.traffic import NodeLabels
 
 RATE_KEYS = tuple(traffic.IN_RATE.values()) + tuple(traffic.OUT_RATE.values())
 EGRESS_CLUSTERS = ("PassthroughCluster", "BlackHoleCluster")

@@ -15,13 +15,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from graph import ids, traffic
 from graph.options import GraphOptions
-from graph.prometheus import KEY_SEPARATOR, Query, Row, read
-from graph.sources.istio import INBOUND, NODE, OUTBOUND, REQUESTS
-from graph.sources.istio_labels import EdgeLabels, RequestLabels, TcpLabels, edge_of
+from graph.prometheus import KEY_SEPARATOR, Row, read
+from graph.sources.dialect import TrafficQuery
+from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels, edge_of
+from graph.sources.istio.queries import INBOUND, NODE, OUTBOUND, REQUESTS
 
 EGRESS_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
 BAD_SERVICE = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
@@ -344,19 +345,6 @@ class TrafficBuilder:
         return tuple((mds[i], mds[i + 1],
                       g.edge_data(path[i].id, path[i + 1].id, protocol)["md"])
                      for i in range(len(path) - 1))
-
-
-class TrafficQuery(Protocol):
-    """A traffic query: a NamespaceQuery, or a node graph's (istio_node.NodeQuery)."""
-
-    @property
-    def metric(self) -> str: ...
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def query(self) -> Query: ...
 
 
 class NamespaceTraffic:

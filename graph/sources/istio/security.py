@@ -19,12 +19,12 @@ import networkx as nx
 
 from graph import ids, traffic
 from graph.appender_context import AppenderContext
-from graph.edge_keys import EdgeResolver, rate_at_either_end
 from graph.options import GraphOptions
 from graph.prometheus import Query, Row
 from graph.promql import Scope
-from graph.sources.istio import REQUESTS, metrics_for, reporter, tcp_app_filter
-from graph.sources.istio_labels import SecurityLabels
+from graph.sources.istio.edge_keys import EdgeResolver, rate_at_either_end
+from graph.sources.istio.labels import SecurityLabels
+from graph.sources.istio.queries import REQUESTS, metrics_for, reporter, tcp_app_filter
 
 MTLS = "mutual_tls"
 LABELS = SecurityLabels._fields

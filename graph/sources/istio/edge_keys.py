@@ -2,7 +2,7 @@
 
 Appender queries group by `istio.EDGE_LABELS` first (their own labels come after), so that
 a row names its source and destination exactly as a traffic row does. `EdgeResolver`
-reads a row's key as a record (graph/sources/istio_labels.py) and turns its edge labels
+reads a row's key as a record (graph/sources/istio/labels.py) and turns its edge labels
 into node ids by the traffic builder's rules (unknown clusters, the egress gateway, bad
 telemetry, node ids per graph type, service-node injection), so an appender's value lands
 on the edge the traffic drew.
@@ -18,8 +18,8 @@ from graph import ids
 from graph.options import GraphOptions
 from graph.prometheus import Record, joined_sum, read
 from graph.promql import Matcher, Scope, any_of, label_list, none_of
-from graph.sources.istio_labels import edge_of
-from graph.sources.istio_traffic import MISSING, Endpoints, PlanCache, row_edge
+from graph.sources.istio.labels import edge_of
+from graph.sources.istio.traffic import MISSING, Endpoints, PlanCache, row_edge
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from graph import ids
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query
 from graph.promql import Matcher, eq, matches, regex_literal
-from graph.sources.istio import (
+from graph.sources.dialect import NodeTarget
+from graph.sources.istio.queries import (
     NODE,
     REQUESTS,
     metrics_for,
@@ -21,22 +22,6 @@ from graph.sources.istio import (
     reporter,
     tcp_app_filter,
 )
-
-
-@dataclass(frozen=True)
-class NodeTarget:
-    """The node a node graph is about; names left empty are not part of it."""
-
-    namespace: str
-    workload: str = ""
-    app: str = ""
-    version: str = ""
-    service: str = ""
-    cluster: str = ids.UNKNOWN  # unknown: not narrowed to one cluster
-
-    def node_type(self, graph_type: str) -> str:
-        return ids.node_id(self.cluster, self.namespace, self.service, self.namespace,
-                           self.workload, self.app, self.version, graph_type).node_type
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,366 @@
+"""Positions for big graphs: a layered layout, left to right, that keeps a node where it
+was for as long as the node exists.
+
+The browser lays small graphs out itself (dagre), but dagre on thousands of nodes freezes
+the page, so above `MIN_NODES` nodes the server gives every node a position. The layout:
+
+- columns (layers) follow the edges: the graph of *units* (a node, or an app box whose
+  versions stay together) is condensed into its strongly connected components; the
+  components take layers in topological order, by longest path from the sources, and the
+  units of a component of several take the layers of a breadth-first walk from where
+  traffic enters it (a random mesh is mostly one big cycle: it still gets columns);
+- rows are bands, one per namespace (and cluster), stacked top to bottom, so that a
+  namespace is one horizontal strip: its box never overlaps another, and a namespace
+  folded into one node sits where its members were;
+- within a band and a layer, units are ordered by the barycentre of what calls them
+  (fewer crossings), then by name; a column too tall for the picture wraps into several
+  sub-columns, as many as keep the whole graph about as wide as a screen is.
+
+Positions lie on a grid. Given the previous positions (the last graph of the same
+scope), every node that still exists keeps its cell, and a new node takes the free cell
+nearest to its neighbours, inside its own namespace's band: nothing on screen moves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+MIN_NODES = 300  # below this, the browser lays the graph out itself
+CELL_X = 120.0  # px between sub-columns; a layer ends with one empty column
+CELL_Y = 70.0  # px between rows (a 34 px node and its label)
+BAND_GAP = 2  # empty rows between namespaces: room for a box's padding and name
+ASPECT = 1.6  # the width : height the wrapping of tall columns aims at
+MAX_WRAP = 64
+SEARCH_RADIUS = 400  # cells searched around a new node's ideal spot
+
+Cell = tuple[int, int]  # (column, row)
+Positions = dict[str, dict[str, float]]
+
+
+@dataclass
+class Leaf:
+    """A node that is drawn (not a box), with what places it."""
+
+    id: str
+    band: str  # cluster/namespace
+    unit: str  # its own id, or its app box
+    key: str  # sort key: namespace, label, id
+
+
+@dataclass
+class Model:
+    leaves: dict[str, Leaf]
+    edges: list[tuple[str, str]]
+    units: dict[str, list[str]] = field(default_factory=dict)  # unit -> leaf ids, sorted
+
+
+def read_elements(elements: Mapping[str, Any]) -> Model:
+    """The leaves and edges of Cytoscape elements ({"nodes": [...], "edges": [...]})."""
+    nodes = [n["data"] for n in elements.get("nodes", [])]
+    app_boxes = {d["id"] for d in nodes if d.get("isBox") == "app"}
+    leaves: dict[str, Leaf] = {}
+    for d in nodes:
+        if d.get("isBox"):
+            continue
+        band = f"{d.get('cluster', '')}/{d.get('namespace', '')}"
+        parent = d.get("parent")
+        unit = parent if parent in app_boxes else d["id"]
+        key = f"{d.get('namespace', '')}/{d.get('label', '')}/{d['id']}"
+        leaves[d["id"]] = Leaf(d["id"], band, unit, key)
+    edges = [(e["data"]["source"], e["data"]["target"]) for e in elements.get("edges", [])
+             if e["data"]["source"] in leaves and e["data"]["target"] in leaves]
+    model = Model(leaves, edges)
+    for leaf in sorted(leaves.values(), key=lambda item: item.key):
+        model.units.setdefault(leaf.unit, []).append(leaf.id)
+    return model
+
+
+def positions(elements: Mapping[str, Any],
+              previous: Mapping[str, Mapping[str, float]] | None = None) -> Positions:
+    """{node id: {"x", "y"}} for every node that is not a box (Cytoscape places boxes
+    around their members). Nodes in `previous` keep their position there.
+
+    >>> els = {"nodes": [{"data": {"id": "a"}}, {"data": {"id": "b"}}],
+    ...        "edges": [{"data": {"source": "a", "target": "b"}}]}
+    >>> positions(els)
+    {'a': {'x': 0.0, 'y': 0.0}, 'b': {'x': 240.0, 'y': 0.0}}
+    """
+    model = read_elements(elements)
+    kept = {i: to_cell(p) for i, p in (previous or {}).items() if i in model.leaves}
+    cells = place_new(model, kept) if kept else fresh_layout(model)
+    return {i: {"x": c * CELL_X, "y": r * CELL_Y} for i, (c, r) in cells.items()}
+
+
+def add_positions(elements: dict[str, Any],
+                  previous: Mapping[str, Mapping[str, float]] | None = None) -> None:
+    """Give every drawn node of a graph of `MIN_NODES` nodes or more a `position` member
+    beside its `data` (Cytoscape's element JSON), keeping the `previous` positions (those of
+    the scope's last graph, `positions_of`). Smaller graphs are left as they are."""
+    nodes = elements.get("nodes", [])
+    if len(nodes) < MIN_NODES:
+        return
+    placed = positions(elements, previous)
+    for n in nodes:
+        where = placed.get(n["data"]["id"])
+        if where is not None:
+            n["position"] = where
+
+
+def positions_of(elements: Mapping[str, Any]) -> Positions:
+    """The positions a graph's nodes carry, by id (none below `MIN_NODES` nodes)."""
+    return {n["data"]["id"]: n["position"] for n in elements.get("nodes", []) if "position" in n}
+
+
+def to_cell(p: Mapping[str, float]) -> Cell:
+    return round(p["x"] / CELL_X), round(p["y"] / CELL_Y)
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+
+def unit_graph(model: Model) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(model.units)
+    unit = {i: leaf.unit for i, leaf in model.leaves.items()}
+    g.add_edges_from((unit[s], unit[t]) for s, t in model.edges if unit[s] != unit[t])
+    return g
+
+
+def layers(g: nx.DiGraph, unit_keys: Mapping[str, str]) -> dict[str, int]:
+    """The layer (column) of every unit: edges point right wherever a cycle allows.
+
+    The condensation of `g` (its strongly connected components, and the edges between
+    them), walked in topological order; built here rather than by nx.condensation, which
+    copies the whole graph once more.
+    """
+    members: dict[str, int] = {}
+    by_component: list[list[str]] = []
+    for comp, units in enumerate(nx.strongly_connected_components(g)):
+        by_component.append(list(units))
+        for unit in units:
+            members[unit] = comp
+    preds: list[set[int]] = [set() for _ in by_component]
+    for u, v in g.edges:
+        if members[u] != members[v]:
+            preds[members[v]].add(members[u])
+    waiting = [len(p) for p in preds]
+    succs: list[list[int]] = [[] for _ in by_component]
+    for comp, ps in enumerate(preds):
+        for p in ps:
+            succs[p].append(comp)
+    ready = [comp for comp, n in enumerate(waiting) if n == 0]
+    end: dict[int, int] = {}  # component -> the first layer free after it
+    layer: dict[str, int] = {}
+    while ready:
+        comp = ready.pop()
+        start = max((end[p] for p in preds[comp]), default=0)
+        inside = walk_component(g, by_component[comp], members, comp, unit_keys)
+        for unit, depth in inside.items():
+            layer[unit] = start + depth
+        end[comp] = start + max(inside.values()) + 1
+        for nxt in succs[comp]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                ready.append(nxt)
+    return layer
+
+
+def walk_component(g: nx.DiGraph, units: list[str], members: Mapping[str, int], comp: int,
+                   unit_keys: Mapping[str, str]) -> dict[str, int]:
+    """Depth of each unit of one strongly connected component in a breadth-first walk
+    from the units that traffic enters by (or the first by name when none). A depth is a
+    shortest distance, so the order of the walk does not change it."""
+    if len(units) == 1:
+        return {units[0]: 0}
+    entries = [u for u in units if any(members[p] != comp for p in g.predecessors(u))]
+    if not entries:
+        entries = [min(units, key=unit_keys.__getitem__)]
+    depth = dict.fromkeys(entries, 0)
+    frontier = entries
+    while frontier:
+        following = []
+        for u in frontier:
+            for v in g.successors(u):
+                if v not in depth and members[v] == comp:
+                    depth[v] = depth[u] + 1
+                    following.append(v)
+        frontier = following
+    return depth
+
+
+# --- the fresh layout ------------------------------------------------------------------------
+
+
+def fresh_layout(model: Model) -> dict[str, Cell]:
+    if not model.leaves:
+        return {}
+    g = unit_graph(model)
+    unit_keys = {u: model.leaves[ids[0]].key for u, ids in model.units.items()}
+    layer = layers(g, unit_keys)
+    band_of = {u: model.leaves[ids[0]].band for u, ids in model.units.items()}
+    size = {u: len(ids) for u, ids in model.units.items()}
+    # Rows a unit needs in a column: its members, and a gap above a box of several.
+    need = {u: n + (1 if n > 1 else 0) for u, n in size.items()}
+    blocks: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for u in model.units:
+        blocks[band_of[u], layer[u]].append(u)
+    bands = sorted({b for b, _ in blocks})
+    n_layers = max(layer.values()) + 1
+    load = {block: sum(need[u] for u in us) for block, us in blocks.items()}  # rows wanted
+    tallest: dict[str, int] = defaultdict(int)
+    for (b, _), rows_wanted in load.items():
+        tallest[b] = max(tallest[b], rows_wanted)
+    rows = choose_rows(load, bands, tallest, n_layers)
+    band_start, row = {}, 0
+    for b in bands:
+        band_start[b] = row
+        row += rows[b] + BAND_GAP + 1
+    cells: dict[str, Cell] = {}
+    y_of: dict[str, float] = {}  # unit -> mean row, for the barycentres of the next layers
+    col = 0
+    for lay in range(n_layers):
+        last = col
+        for band in bands:
+            units = blocks.get((band, lay), [])
+            order = sorted(units, key=lambda u: (barycentre(g, u, y_of), unit_keys[u]))
+            last = max(last, fill(order, model, need, rows[band], col, band_start[band],
+                                  cells, y_of))
+        col = last + 2  # an empty column between layers
+    return cells
+
+
+def choose_rows(load: Mapping[tuple[str, int], int], bands: list[str],
+                tallest: Mapping[str, int], n_layers: int) -> dict[str, int]:
+    """Rows per band: its tallest column cut in k pieces, the k that makes the picture's
+    width : height nearest `ASPECT`."""
+    best: tuple[float, dict[str, int]] | None = None
+    for k in range(1, MAX_WRAP + 1):
+        rows = {b: max(1, math.ceil(tallest[b] / k)) for b in bands}
+        width = sum(max(max(1, math.ceil(load.get((b, lay), 0) / rows[b])) for b in bands) + 1
+                    for lay in range(n_layers))
+        heights = sum(rows[b] + BAND_GAP for b in bands)
+        miss = abs(math.log(width * CELL_X / (heights * CELL_Y) / ASPECT))
+        if best is None or miss < best[0]:
+            best = (miss, rows)
+        if all(r == 1 for r in rows.values()):
+            break
+    assert best is not None
+    return best[1]
+
+
+def barycentre(g: nx.DiGraph, unit: str, y_of: Mapping[str, float]) -> float:
+    ys = [y_of[p] for p in g.predecessors(unit) if p in y_of]
+    return sum(ys) / len(ys) if ys else math.inf
+
+
+def fill(order: Iterable[str], model: Model, need: Mapping[str, int], rows: int, col0: int,
+         row0: int, cells: dict[str, Cell], y_of: dict[str, float]) -> int:
+    """Units down one sub-column after another; a box's members stay in one column.
+    Returns the last column used."""
+    col, row = col0, 0
+    for u in order:
+        members = model.units[u]
+        if row and row + need[u] > rows and need[u] <= rows:
+            col, row = col + 1, 0
+        if len(members) > 1 and row:
+            row += 1
+        for leaf_id in members:
+            if row >= rows:  # a box taller than the band: wrap inside it
+                col, row = col + 1, 0
+            cells[leaf_id] = (col, row0 + row)
+            row += 1
+        y_of[u] = row0 + row - (len(members) + 1) / 2
+    return col
+
+
+# --- new nodes among kept ones ---------------------------------------------------------------
+
+
+def place_new(model: Model, kept: Mapping[str, Cell]) -> dict[str, Cell]:
+    """Kept nodes where they were; each new one in the free cell nearest to its placed
+    neighbours (or its app box's other members), inside its namespace's band."""
+    cells = dict(kept)
+    taken = set(kept.values())
+    band_rows: dict[str, list[int]] = defaultdict(list)
+    for i, (_, r) in kept.items():
+        band_rows[model.leaves[i].band].append(r)
+    spans = {b: (min(rs), max(rs)) for b, rs in band_rows.items()}
+    pending = sorted((i for i in model.leaves if i not in cells), key=lambda i: model.leaves[i].key)
+    new = set(pending)
+    neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for s, t in model.edges:
+        if t in new:
+            neighbours[t].append((s, 2))  # a caller: one layer (two columns) to the left
+        if s in new:
+            neighbours[s].append((t, -2))
+    while pending:
+        left = []
+        for i in pending:
+            ideal = ideal_cell(model, i, cells, neighbours)
+            if ideal is None:
+                left.append(i)
+                continue
+            put(model, i, ideal, cells, taken, spans)
+        if len(left) == len(pending):  # connected to nothing placed: below its band
+            i = left.pop(0)
+            put(model, i, below(model.leaves[i].band, spans, cells), cells, taken, spans)
+        pending = left
+    return cells
+
+
+def ideal_cell(model: Model, node: str, cells: Mapping[str, Cell],
+               neighbours: Mapping[str, list[tuple[str, int]]]) -> Cell | None:
+    siblings = [cells[s] for s in model.units[model.leaves[node].unit] if s in cells]
+    if siblings:
+        return siblings[0]
+    spots = [(cells[n][0] + dx, cells[n][1]) for n, dx in neighbours.get(node, []) if n in cells]
+    if not spots:
+        return None
+    return (round(sum(c for c, _ in spots) / len(spots)),
+            round(sum(r for _, r in spots) / len(spots)))
+
+
+def below(band: str, spans: Mapping[str, tuple[int, int]], cells: Mapping[str, Cell]) -> Cell:
+    if band in spans:
+        return (0, spans[band][1] + 1)
+    return (0, max((r for _, r in cells.values()), default=-BAND_GAP - 1) + BAND_GAP + 1)
+
+
+def put(model: Model, node: str, ideal: Cell, cells: dict[str, Cell], taken: set[Cell],
+        spans: dict[str, tuple[int, int]]) -> None:
+    band = model.leaves[node].band
+    others = [span for b, span in spans.items() if b != band]
+    if band in spans:  # stay in the band: the search need not cross other bands
+        ideal = (ideal[0], min(max(ideal[1], spans[band][0]), spans[band][1]))
+    else:  # a new namespace: a band of its own below everything
+        ideal = below(band, spans, cells)
+    cell = nearest_free(ideal, taken, others)
+    cells[node] = cell
+    taken.add(cell)
+    low, high = spans.get(band, (cell[1], cell[1]))
+    spans[band] = (min(low, cell[1]), max(high, cell[1]))
+
+
+def nearest_free(ideal: Cell, taken: set[Cell], others: list[tuple[int, int]]) -> Cell:
+    """The free cell nearest to `ideal` (rings of growing radius, in a fixed order) whose
+    row is outside the other bands' rows (and the gap around them)."""
+
+    def free(c: int, r: int) -> bool:
+        return (c, r) not in taken and c >= 0 and not any(
+            low - BAND_GAP <= r <= high + BAND_GAP for low, high in others)
+
+    c0, r0 = ideal
+    for radius in range(SEARCH_RADIUS):
+        for dr in sorted(range(-radius, radius + 1), key=abs):
+            for dc in ((radius, -radius) if abs(dr) != radius else
+                       sorted(range(-radius, radius + 1), key=abs)):
+                if free(c0 + dc, r0 + dr):
+                    return (c0 + dc, r0 + dr)
+    bottom = max([r for _, r in taken] + [high for _, high in others] + [r0])
+    return (c0, bottom + BAND_GAP + 1)

@@ -1,0 +1,93 @@
+"""What a telemetry dialect gives the engine (graph/build.py), and all the engine knows of it.
+
+A dialect (Istio; trace-derived service-graph metrics and Linkerd next) is a package under
+graph/sources/ that reads one family of metrics. It tells the engine:
+
+- which traffic queries a namespace graph sends (`namespace_queries`) and a node graph
+  sends (`node_queries`), in the order their rows must be applied;
+- how those rows become one traffic map per namespace (`namespace_traffic`: an object
+  that is fed each query's rows in plan order, then hands over the maps). The maps are
+  graph/traffic.py's: nodes by graph/ids.py's ids, rates in `md` under Kiali's keys
+  (traffic.rate_keys), and each edge's responses by code and flag (traffic.add_response;
+  "-" for no flag: health counts responses by flag, as Kiali does);
+- which appenders decorate the graph for given options (`appenders`);
+- where namespaces are seen (`discovery`: metric names and namespace labels).
+
+Everything after the maps (merge, outsiders, roots, service graph, health, the appenders'
+place in the batch, JSON) is the engine's and the same for every dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from graph import ids, traffic
+from graph.appenders import Appender
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Query, Row
+
+
+@dataclass(frozen=True)
+class NodeTarget:
+    """The node a node graph is about; names left empty are not part of it."""
+
+    namespace: str
+    workload: str = ""
+    app: str = ""
+    version: str = ""
+    service: str = ""
+    cluster: str = ids.UNKNOWN  # unknown: not narrowed to one cluster
+
+    def node_type(self, graph_type: str) -> str:
+        return ids.node_id(self.cluster, self.namespace, self.service, self.namespace,
+                           self.workload, self.app, self.version, graph_type).node_type
+
+
+class TrafficQuery(Protocol):
+    """A traffic query: its metric, its kind (how the dialect routes its rows), the query."""
+
+    @property
+    def metric(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def query(self) -> Query: ...
+
+
+class TrafficMaps(Protocol):
+    """One build's traffic maps, one per namespace, filled as the answers come in."""
+
+    def apply(self, query: TrafficQuery, rows: Iterable[Row]) -> None: ...
+
+    def maps(self) -> dict[str, traffic.TrafficMap]: ...
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Where a dialect's telemetry names namespaces: any series of `metrics` whose
+    `labels` hold one (the value `unknown` is not a namespace)."""
+
+    metrics: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+class Dialect(Protocol):
+    name: str
+    discovery: Discovery
+
+    def namespace_queries(self, options: GraphOptions,
+                          mesh: MeshConfig) -> Sequence[TrafficQuery]: ...
+
+    def node_queries(self, options: GraphOptions, target: NodeTarget,
+                     mesh: MeshConfig) -> Sequence[TrafficQuery]: ...
+
+    def namespace_traffic(self, options: GraphOptions,
+                          namespaces: Sequence[str] | None = None) -> TrafficMaps:
+        """Maps for `namespaces` (by default options.namespaces)."""
+        ...
+
+    def appenders(self, options: GraphOptions) -> list[Appender]: ...
