@@ -8,7 +8,8 @@ VENV := .venv
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # Which benchmark `make bench` runs: live_scale (the live page on the whole stack) or
-# graph_build (one build against Prometheus alone).
+# graph_build (one build against Prometheus alone) or page_render (the page drawing a
+# big graph).
 BENCH ?= live_scale
 
 .PHONY: help setup run test lint bench clean distclean
@@ -42,8 +43,8 @@ lint:
 	@$(VENV)/bin/ruff check .
 
 bench: setup
-	@case "$(BENCH)" in live_scale|graph_build) ;; \
-		*) echo "make bench: BENCH=$(BENCH): use live_scale or graph_build" >&2; exit 2;; esac
+	@case "$(BENCH)" in live_scale|graph_build|page_render) ;; \
+		*) echo "make bench: BENCH=$(BENCH): use live_scale, graph_build or page_render" >&2; exit 2;; esac
 	@$(VENV)/bin/python bench/$(BENCH).py $(BENCH_ARGS)
 
 clean:
