@@ -40,18 +40,18 @@ def describe(options: GraphOptions) -> str:
     return f"{len(names)} namespaces"
 
 
-def refresh_here(scope_key: str) -> None:
+def refresh_here(scope_key: str, token: str) -> None:
     try:
         # Logged and reported to the viewers already; this thread has no one else to tell.
         with contextlib.suppress(Exception):
-            publish.refresh_and_report(scope_key)
+            tasks.refresh_holding(scope_key, token)
     finally:
-        live.release(scope_key)
         close_old_connections()
 
 
-def build_here(scope_key: str) -> None:
-    task = asyncio.create_task(sync_to_async(refresh_here, thread_sensitive=False)(scope_key))
+def build_here(scope_key: str, token: str) -> None:
+    task = asyncio.create_task(
+        sync_to_async(refresh_here, thread_sensitive=False)(scope_key, token))
     LOCAL_BUILDS.add(task)
     task.add_done_callback(LOCAL_BUILDS.discard)
 
@@ -134,12 +134,12 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
 
     async def request_build(self) -> None:
         try:
-            where = await sync_to_async(tasks.request_refresh)(self.scope_key)
+            where, token = await sync_to_async(tasks.request_refresh)(self.scope_key)
         except redis.RedisError as exc:
             log.warning("scope %s: cannot ask for a build: %s", self.scope_key, exc)
             return
         if where == tasks.HERE:
-            build_here(self.scope_key)
+            build_here(self.scope_key, token)
 
     async def keep_live(self) -> None:
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)

@@ -143,10 +143,6 @@ def acquire(scope_key: str, seconds: int, token: str = "1") -> bool:
     return bool(client().set(lock_key(scope_key), token, nx=True, ex=seconds))
 
 
-def release(scope_key: str) -> None:
-    client().delete(lock_key(scope_key))
-
-
 def worker_beat() -> None:
     client().set(WORKER_KEY, str(time.time()), ex=3600)
 

@@ -33,7 +33,14 @@ def tick() -> int:
 @shared_task(name="dashboard.tasks.refresh_scope", ignore_result=True,
              soft_time_limit=60, time_limit=90)
 def refresh_scope(scope_key: str, token: str = "") -> None:
-    with locks.holding(scope_key, token or locks.new_token(), lock_seconds()) as ours:
+    refresh_holding(scope_key, token or locks.new_token())
+
+
+def refresh_holding(scope_key: str, token: str) -> None:
+    """Build and publish a scope while holding its lock (taken with `token`), renewed until
+    the build ends; nothing when another build holds it. A worker's refresh and a web
+    server's build for a viewer both run this."""
+    with locks.holding(scope_key, token, lock_seconds()) as ours:
         if not ours:  # another refresh of this scope is running or queued
             metrics.refresh_skipped()
             return
@@ -48,15 +55,15 @@ QUEUED, HERE, BUSY = "queued", "here", "busy"
 BUILD_LOCK_S = 120
 
 
-def request_refresh(scope_key: str) -> str:
-    """Have a scope rebuilt now, for a viewer: QUEUED on a worker when one is alive; HERE
-    when none is (the caller builds it, then releases the lock); BUSY when a build of the
-    scope is already under way."""
+def request_refresh(scope_key: str) -> tuple[str, str]:
+    """Have a scope rebuilt now, for a viewer; return where, and the lock's token: QUEUED on
+    a worker when one is alive; HERE when none is (the caller runs refresh_holding with the
+    token); BUSY when a build of the scope is already under way."""
     token = locks.new_token()
     if not live.acquire(scope_key, BUILD_LOCK_S, token):
-        return BUSY
+        return BUSY, ""
     age = live.worker_age()
     if age is not None and age < 3 * settings.MESHLENS_REFRESH_SECONDS:
         refresh_scope.delay(scope_key, token)
-        return QUEUED
-    return HERE
+        return QUEUED, token
+    return HERE, token
