@@ -23,7 +23,7 @@ from channels.layers import get_channel_layer
 
 from dashboard import live
 from dashboard.graphs import graph_payload
-from graph.delta import Encoded, Fingerprints, diff_fingerprints, encode_graph
+from graph.delta import Encoded, Fingerprints, diff_fingerprints, encode_graph, encoded_size
 from graph.layout import Positions, positions_of
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError
@@ -82,6 +82,12 @@ def delta_message(before: Fingerprints, graph: dict[str, Any], encoded: Encoded,
     delta = diff_fingerprints(before, graph, encoded.fingerprints)
     total = len(encoded.fingerprints)
     if len(delta.added) + len(delta.removed) > DELTA_MAX_SHARE * max(total, 1):
+        return None
+    # Known too big from the elements' own sizes: at 10,000 workloads every element changes
+    # each tick, and encoding tens of megabytes to throw them away cost a tick's time.
+    sent = sum(encoded_size(encoded.fingerprints[e["data"]["id"]])
+               for e in (*delta.added, *delta.changed))
+    if sent > INLINE_MAX_BYTES:
         return None
     text = orjson.dumps({"type": DELTA, "version": version, "base": base,
                          "timestamp": graph["timestamp"], "added": delta.added,

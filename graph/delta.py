@@ -53,6 +53,11 @@ def fingerprint(text: bytes, group: str) -> int:
     return (zlib.crc32(text) << 31) | ((len(text) & 0x3FFFFFFF) << 1) | (group == "edges")
 
 
+def encoded_size(fingerprinted: int) -> int:
+    """The length of the JSON an element's fingerprint was taken of."""
+    return (fingerprinted >> 1) & 0x3FFFFFFF
+
+
 def diff_elements(old: Elements, new: Elements) -> Delta:
     before, after = by_id(old), by_id(new)
     delta = Delta()

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from dashboard import live, publish
-from graph.delta import diff_elements, diff_fingerprints, encode_graph
+from graph.delta import diff_elements, diff_fingerprints, encode_graph, encoded_size
 from graph.options import graph_options_from_query
 from tests.live_env import QUERY_TIME
 
@@ -50,6 +50,26 @@ def test_it_finds_the_same_delta_from_fingerprints_as_from_graphs() -> None:
     assert [e["data"]["id"] for e in delta.changed] == ["ab"]
     assert delta.removed == ["bc", "c"]
     assert delta.added == []
+
+
+def test_it_reads_each_elements_size_from_its_fingerprint() -> None:
+    g = graph("1.00")
+    prints = encode_graph(g).fingerprints
+    for group in ("nodes", "edges"):
+        for element in g["elements"][group]:
+            assert encoded_size(prints[element["data"]["id"]]) == len(orjson.dumps(element))
+
+
+def test_it_sends_a_snapshot_instead_of_a_delta_too_big_for_the_socket(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """a -> b (rate 1 -> 2): a delta of one edge, unless even that is over the limit."""
+    old, new = graph("1.00"), graph("2.00")
+    before, encoded = encode_graph(old).fingerprints, encode_graph(new)
+    delta = orjson.loads(publish.delta_message(before, new, encoded, 1, 2) or "null")
+    assert [e["data"]["id"] for e in delta["changed"]] == ["ab"]
+    assert (delta["base"], delta["version"]) == (1, 2)
+    monkeypatch.setattr(publish, "INLINE_MAX_BYTES", 10)
+    assert publish.delta_message(before, new, encoded, 1, 2) is None
 
 
 def test_it_fingerprints_survive_a_round_trip_through_json() -> None:
