@@ -21,8 +21,7 @@ from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
 from graph.sources import dialect_named
-
-ISTIO_DIALECT = "istio"
+from graph.sources.istio.dialect import ISTIO
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -119,7 +118,7 @@ def kiali_payload(request: KialiRequest) -> dict[str, Any]:
     """The body Kiali's graph API would give for this request: Kiali's route reads Istio
     telemetry, whatever dialects are configured."""
     health = health_config()
-    mesh = replace(mesh_config(), dialects=(ISTIO_DIALECT,))
+    mesh = replace(mesh_config(), dialects=(ISTIO.name,))
 
     def build() -> nx.MultiDiGraph:
         if request.target is None:

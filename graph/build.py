@@ -189,6 +189,7 @@ class Assembly:
         self.queries, self.options, self.mesh, self.health = queries, options, mesh, health
         self.traffic = traffic or queries.dialect.namespace_traffic(options)
         self.graph_type = graph_type
+        self.ctx = AppenderContext(options, mesh)
         self.results: dict[int, list[Row]] = {}
         self.applied_traffic = 0
         self.applied_appenders = 0
@@ -216,8 +217,7 @@ class Assembly:
             if any(i not in self.results for i in wanted):
                 return
             with timed("appenders"):
-                appender.apply(self.g, [self.results.pop(i) for i in wanted],
-                               AppenderContext(self.options, self.mesh))
+                appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
             self.applied_appenders += 1
             offset += len(qs)
 
