@@ -4,8 +4,8 @@ Builds run in the Celery worker (in its pool's child processes), viewers are con
 daphne, and /metrics is answered by whichever web process gets the request: counters kept
 in each process's memory would each see a part. Every Meshlens process already shares one
 Redis (cache, broker, channel layer), wherever it runs, so the counts live there: each
-build or message adds to a Redis hash in one pipelined round trip, and a collector reads
-the hash when /metrics is scraped. (prometheus_client's multiprocess mode would need a
+build adds to a Redis hash in one pipelined round trip, messages are tallied in memory and
+added once a second, and a collector reads the hash when /metrics is scraped. (prometheus_client's multiprocess mode would need a
 directory shared by every process, on one machine, wiped at each start, and gauges of
 processes that died without saying so would linger.) Viewers are a sorted set of
 WebSocket channels, each with an expiry its consumer keeps renewing, so that the viewers
@@ -17,9 +17,12 @@ The names and label sets are documented in the README ("Metrics").
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
+import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -147,20 +150,66 @@ def refresh_skipped() -> None:
 
 
 MESSAGE_TYPE = re.compile(r'"type"\s*:\s*"([A-Za-z0-9_.-]{1,40})"')
+FLUSH_SECONDS = 1.0
+
+
+class MessageTally:
+    """The messages and bytes this process has sent, by message type, added to Redis once a
+    second by a thread of its own: a refresh sends one message to every viewer, and a Redis
+    round trip for each (from a thread, as the consumer must not block) would cost more
+    than the message. What is not yet flushed when a process dies is lost: at most a
+    second of counts."""
+
+    def __init__(self, interval: float = FLUSH_SECONDS) -> None:
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[float]] = {}  # type -> [messages, bytes]
+        self.flusher_pid: int | None = None
+
+    def add(self, kind: str, size: int) -> None:
+        with self.lock:
+            counts = self.pending.get(kind)
+            if counts is None:
+                counts = self.pending[kind] = [0, 0]
+            counts[0] += 1
+            counts[1] += size
+            if self.flusher_pid != os.getpid():  # none yet, or one left in a parent process
+                self.flusher_pid = os.getpid()
+                threading.Thread(target=self.run, name="metrics-flush", daemon=True).start()
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        if not pending:
+            return
+        batch = Batch()
+        for kind, (messages, size) in pending.items():
+            batch.add(MESSAGES, messages, kind)
+            batch.add(BYTES, size, kind)
+        batch.send()
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - metrics never stop the process they measure
+                log.exception("metrics: flush failed")
+
+
+TALLY = MessageTally()
+atexit.register(TALLY.flush)
 
 
 def message_sent(text: str | None, data: bytes | None = None) -> None:
-    """A message sent to one viewer; its type read from the start of its JSON."""
+    """A message sent to one viewer; its type read from the start of its JSON. Counted in
+    memory (no I/O: safe to call from the event loop), flushed by MessageTally."""
     if text is not None:
         found = MESSAGE_TYPE.search(text, 0, 200)
         size = len(text) if text.isascii() else len(text.encode())
     else:
         found, size = None, len(data or b"")
-    kind = found.group(1) if found else "other"
-    batch = Batch()
-    batch.add(MESSAGES, 1, kind)
-    batch.add(BYTES, size, kind)
-    batch.send()
+    TALLY.add(found.group(1) if found else "other", size)
 
 
 def viewer_ttl() -> int:
@@ -200,7 +249,7 @@ class CountedConsumer:
         await super().send(text_data=text_data, bytes_data=bytes_data,  # type: ignore[misc]
                            close=close)
         if text_data is not None or bytes_data is not None:
-            await sync_to_async(message_sent)(text_data, bytes_data)
+            message_sent(text_data, bytes_data)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         try:

@@ -131,3 +131,33 @@ def test_it_names_the_metrics_as_the_readme_documents_them(stack: str) -> None:
         assert family.type == kind, name
         for sample in family.samples:
             assert set(sample.labels) - {"le"} == set(labels), (name, sample)
+
+
+def test_it_adds_messages_to_redis_in_one_flush_per_interval(redis_server: str,
+                                                             settings: Any) -> None:
+    """Three messages of two types, tallied in memory, reach Redis as one flush; a message
+    sent after the flush waits for the next one."""
+    from dashboard import metrics
+
+    settings.REDIS_URL = redis_server
+    r = metrics.live.client()
+    r.delete(metrics.HASH_KEY)
+    tally = metrics.MessageTally(interval=3600)  # its thread never flushes during the test
+    tally.add("graph.snapshot", 100)
+    tally.add("graph.snapshot", 50)
+    tally.add("graph.delta", 7)
+    assert r.hgetall(metrics.HASH_KEY) == {}  # nothing sent yet: no round trip per message
+
+    tally.flush()
+    stored = {k.decode(): float(v) for k, v in r.hgetall(metrics.HASH_KEY).items()}
+    sep = metrics.SEP
+    assert stored == {f"meshlens_messages_sent{sep}{sep}graph.snapshot": 2,
+                      f"meshlens_sent_bytes{sep}{sep}graph.snapshot": 150,
+                      f"meshlens_messages_sent{sep}{sep}graph.delta": 1,
+                      f"meshlens_sent_bytes{sep}{sep}graph.delta": 7}
+    tally.add("graph.delta", 3)
+    tally.flush()
+    assert float(r.hget(metrics.HASH_KEY, f"meshlens_sent_bytes{sep}{sep}graph.delta")) == 10
+    tally.flush()  # nothing pending: nothing sent
+    assert float(r.hget(metrics.HASH_KEY, f"meshlens_sent_bytes{sep}{sep}graph.delta")) == 10
+    r.delete(metrics.HASH_KEY)
