@@ -5,9 +5,10 @@ daphne, and /metrics is answered by whichever web process gets the request: coun
 in each process's memory would each see a part. Every Meshlens process already shares one
 Redis (cache, broker, channel layer), wherever it runs, so the counts live there: each
 build adds to a Redis hash in one pipelined round trip, messages are tallied in memory and
-added once a second, and a collector reads the hash when /metrics is scraped. (prometheus_client's multiprocess mode would need a
-directory shared by every process, on one machine, wiped at each start, and gauges of
-processes that died without saying so would linger.) Viewers are a sorted set of
+added once a second, and a collector reads the hash when /metrics is scraped.
+(prometheus_client's multiprocess mode would need a directory shared by every process, on
+one machine, wiped at each start, and gauges of processes that died without saying so
+would linger.) Viewers are a sorted set of
 WebSocket channels, each with an expiry its consumer keeps renewing, so that the viewers
 of a web process that was killed drop out by themselves.
 
