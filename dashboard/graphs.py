@@ -47,6 +47,7 @@ def mesh_config() -> MeshConfig:
         accessible=frozenset(accessible) if accessible else None,
         query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
         dialects=tuple(settings.MESHLENS_DIALECTS),
+        default_namespace=settings.MESHLENS_TRACES_NAMESPACE,
     )
 
 

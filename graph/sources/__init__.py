@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from graph.sources.dialect import Dialect
 from graph.sources.istio.dialect import ISTIO
+from graph.sources.traces.dialect import TRACES
 
-DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO}
+DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO, TRACES.name: TRACES}
 
 
 class UnknownDialect(ValueError):
