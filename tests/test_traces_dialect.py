@@ -19,7 +19,9 @@ from tests.mesh import Workload
 from tests.mesh import request_edge as istio_edge
 from tests.support.prometheus import PrometheusPool
 from tests.traces_mesh import (
+    CDN,
     COMPOSE,
+    HOME,
     MONGODB,
     NGINX,
     Service,
@@ -44,12 +46,18 @@ CONNECTOR = (request_edge(CHECKOUT, PAYMENT, 5.0, failed=0.5, connector=True)
              + histogram(CHECKOUT, PAYMENT, "server", {"0.1": 5.0, "+Inf": 5.0}, 0.25,
                          connector=True))
 # nginx -> compose-post: both histograms (server: p95 95 ms, avg 67 ms; client slower);
-# compose-post -> post-storage-mongodb: the client's only (p95 29 ms, avg 20 ms).
+# compose-post -> post-storage-mongodb: the client's only (p95 29 ms, avg 20 ms);
+# home-timeline -> media-cdn (uninstrumented): the connector's zeros on the server side,
+# the client span's 39 ms (p95), 30 ms (avg).
 HISTOGRAMS = (
     histogram(NGINX, COMPOSE, "server", {"0.05": 3.0, "0.1": 6.0, "+Inf": 6.0}, 0.4)
     + histogram(NGINX, COMPOSE, "client", {"0.2": 6.0, "+Inf": 6.0}, 1.2)
     + histogram(COMPOSE, MONGODB, "client", {"0.01": 0.0, "0.03": 3.0, "+Inf": 3.0}, 0.06,
                 connection_type="database")
+    + histogram(HOME, CDN, "server", {"0.002": 1.0, "+Inf": 1.0}, 0.0,
+                connection_type="virtual_node")
+    + histogram(HOME, CDN, "client", {"0.02": 0.0, "0.04": 1.0, "+Inf": 1.0}, 0.03,
+                connection_type="virtual_node")
 )
 # In shop, Istio sees cron -> api and traces see storefront -> api: one api node.
 ISTIO_API = Workload("shop", "api", "api", service="api")
@@ -127,16 +135,19 @@ def test_it_judges_health_from_failed_over_total_requests(prom: Prometheus) -> N
         "httpIn": "10.00", "httpOut": "10.00"}}]
 
 
-@pytest.mark.parametrize(("response_time", "nginx_compose", "compose_mongodb"), [
-    ("95", "95", "29"), ("avg", "67", "20")])
+@pytest.mark.parametrize(("response_time", "nginx_compose", "compose_mongodb", "home_cdn"), [
+    ("95", "95", "29", "39"), ("avg", "67", "20", "30")])
 def test_it_reads_response_time_from_the_server_histogram_else_the_clients(
-        prom: Prometheus, response_time: str, nginx_compose: str, compose_mongodb: str) -> None:
+        prom: Prometheus, response_time: str, nginx_compose: str, compose_mongodb: str,
+        home_cdn: str) -> None:
     """nginx -> compose-post (server and client histograms: the server's wins)
-    compose-post -> post-storage-mongodb (the client histogram only)"""
+    compose-post -> post-storage-mongodb (the client histogram only)
+    home-timeline -> media-cdn (uninstrumented server: the client's, over the server's 0 s)"""
     _, edges = graph(prom, replace(OPTIONS, response_time=response_time))
     assert edges[("nginx-web-server", "compose-post-service")]["responseTime"] == nginx_compose
     assert edges[("compose-post-service", "post-storage-mongodb")]["responseTime"] == \
         compose_mongodb
+    assert edges[("home-timeline-service", "media-cdn")]["responseTime"] == home_cdn
     assert "responseTime" not in edges[("nginx-web-server", "home-timeline-service")]
 
 

@@ -4,12 +4,13 @@ or a quantile of the request duration histograms.
 The server histogram (`traces_service_graph_request_server_seconds`, the server span's
 duration) is preferred, as Istio's destination-reported durations are: it leaves out the
 network. The client histogram (`..._client_seconds`, the client span's) fills in the edges
-without it (a database or an uninstrumented server records no server span; the connector
-then copies the client span's duration into both). Each is read under both producers'
-names: with the `_seconds` unit suffix (Tempo, and the connector's Prometheus exporter) and
-without it (the connector's own metric names, as they reach Prometheus when unit suffixes
-are off). The value goes on the edge into the server (after the injected service node or
-the broker), which, as in Istio, the service graph does not have.
+without it, and is the one read when the server is uninstrumented (a virtual peer sends no
+server span: the connector records 0 s for it). For a database, which sends no span
+either, the connector copies the client span's duration into both. Each histogram is read
+under both producers' names: with the `_seconds` unit suffix (Tempo, and the connector's
+Prometheus exporter) and without it (the connector's own metric names, as they reach
+Prometheus when unit suffixes are off). The value goes on the edge into the server (after
+the injected service node or the broker), which, as in Istio, the service graph lacks.
 """
 
 from __future__ import annotations
@@ -68,14 +69,18 @@ class ResponseTime:
         placement = Placement.of(ctx.mesh)
         inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
         found: dict[tuple[str, str], float] = {}
-        for rows in results:
+        for side, rows in zip(HISTOGRAMS, results, strict=True):
             for key, value in rows:
                 labels = read(EdgeLabels, key)
                 edge = None if labels is None else ends(labels, placement.default_namespace)
                 if edge is None or math.isnan(value):
                     continue
                 hops = path(edge, placement.cluster, options.graph_type, inject)
-                found.setdefault((hops[-2].id, hops[-1].id), value)
+                hop = (hops[-2].id, hops[-1].id)
+                if side == "client" and edge.server.kind == ids.NODE_VIRTUAL:
+                    found[hop] = value  # no server span: the server histogram holds zeros
+                else:
+                    found.setdefault(hop, value)
         for (u, v), value in found.items():
             if g.has_edge(u, v, key=traffic.HTTP):
                 g.edges[u, v, traffic.HTTP]["md"]["responseTime"] = f"{value:.0f}"
