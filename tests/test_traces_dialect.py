@@ -4,6 +4,7 @@ them, read into nodes, edges, rates, health and response time."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -237,3 +238,14 @@ def test_it_serves_a_trace_derived_graph_from_the_api(prom: Prometheus, settings
     legacy = Client().get(f"/api/v1/graph?namespaces=legacy&query_time={QUERY_TIME}"
                           "&duration=600s&inject_service_nodes=false").json()
     assert set(elements(legacy)[0]) == {"web", "api", "postgres"}
+
+
+@pytest.mark.django_db
+def test_it_lists_the_namespaces_the_dimensions_name(
+        prometheus_with: PrometheusPool, settings: Any) -> None:
+    """social (services with service.namespace), otel (the connector's), recorded until a
+    minute ago"""
+    server = prometheus_with(social_network() + CONNECTOR, int(time.time()) - 60)
+    settings.PROMETHEUS_URL = server.url
+    settings.MESHLENS_DIALECTS = ["istio", "traces"]
+    assert Client().get("/api/v1/namespaces").json() == {"namespaces": ["otel", "social"]}
