@@ -243,9 +243,13 @@ def test_it_serves_a_trace_derived_graph_from_the_api(prom: Prometheus, settings
 @pytest.mark.django_db
 def test_it_lists_the_namespaces_the_dimensions_name(
         prometheus_with: PrometheusPool, settings: Any) -> None:
-    """social (services with service.namespace), otel (the connector's), recorded until a
-    minute ago"""
-    server = prometheus_with(social_network() + CONNECTOR, int(time.time()) - 60)
+    """social (services with service.namespace), otel (the connector's), and series without
+    the dimension (in the default namespace), recorded until a minute ago"""
+    server = prometheus_with(social_network() + CONNECTOR + LEGACY, int(time.time()) - 60)
     settings.PROMETHEUS_URL = server.url
     settings.MESHLENS_DIALECTS = ["istio", "traces"]
-    assert Client().get("/api/v1/namespaces").json() == {"namespaces": ["otel", "social"]}
+    settings.MESHLENS_TRACES_NAMESPACE = "legacy"
+    assert Client().get("/api/v1/namespaces").json() == {
+        "namespaces": ["legacy", "otel", "social"]}
+    settings.MESHLENS_DIALECTS = ["istio"]
+    assert Client().get("/api/v1/namespaces").json() == {"namespaces": []}

@@ -16,10 +16,11 @@ from graph.sources.traces.traffic import NamespaceTraffic
 
 class Traces:
     name = "traces"
-    # The service.namespace dimension of either end (series without it are in the
-    # configured default namespace, which no label names).
+    # The service.namespace dimension of either end; series with neither are in the
+    # configured default namespace.
     discovery = Discovery(metrics=(queries.REQUESTS,),
-                          labels=(queries.CLIENT_NS, queries.SERVER_NS))
+                          labels=(queries.CLIENT_NS, queries.SERVER_NS),
+                          default_when_unnamed=True)
 
     def namespace_queries(self, options: GraphOptions,
                           mesh: MeshConfig) -> list[queries.TracesQuery]:
