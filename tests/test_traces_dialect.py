@@ -114,6 +114,9 @@ def test_it_draws_services_databases_brokers_and_virtual_peers(prom: Prometheus)
     # Peers without a namespace dimension are in the namespace of the end that named them.
     assert {n["namespace"] for n in nodes.values()} == {"social"}
     assert nodes["post-storage-mongodb"]["service"] == "post-storage-mongodb"
+    assert "destServices" not in nodes["post-storage-mongodb"]
+    assert nodes["compose-post-service"]["destServices"] == [
+        {"cluster": "Kubernetes", "namespace": "social", "name": "compose-post-service"}]
     assert nodes["user"].get("isRoot") is True
     assert rates(edges[("rabbitmq", "write-home-timeline-service")])["http"] == "2.00"
     assert rates(edges[("compose-post-service", "rabbitmq")])["http"] == "2.00"

@@ -48,10 +48,15 @@ def place_path(g: traffic.TrafficMap, hops: Sequence[Node]) -> None:
         dest.place(g)
         g.edge_data(source.id, dest.id, traffic.HTTP)
     server = hops[-1]
-    if len(hops) == 3 and hops[1].injected:
-        name = (server.fields["cluster"], server.fields["namespace"], server.fields["service"])
-        for n in (hops[1], server):
-            n.place(g).setdefault("destServices", {})[name] = True
+    if server.fields["node_type"] in ids.PEER_NODE_TYPES:
+        return
+    # As with Istio, the server (and its injected service node) lists the service it was
+    # reached through: here, its own name.
+    fields = server.fields
+    name = (fields["cluster"], fields["namespace"],
+            fields["service"] or fields["app"] or fields["workload"])
+    for n in (hops[1], server) if hops[1].injected else (server,):
+        n.place(g).setdefault("destServices", {})[name] = True
 
 
 class NamespaceTraffic:
