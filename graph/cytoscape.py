@@ -8,6 +8,7 @@ gives Kiali's own edge `healthStatus` (only where there is one, as its health ap
 
 from __future__ import annotations
 
+import threading
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -241,17 +242,20 @@ class EdgeOrder:
     def __init__(self, size: int = 8) -> None:
         self.size = size
         self.orders: dict[tuple[str, ...], list[int]] = {}
+        self.lock = threading.Lock()  # builds may run in several threads of one process
 
     def __call__(self, edges: list[dict[str, Any]]) -> list[int]:
         """Positions of `edges` (element data) by source, target and protocol."""
         key = tuple([e["id"] for e in edges])
-        found = self.orders.pop(key, None)
+        with self.lock:
+            found = self.orders.pop(key, None)
         if found is None:
             found = sorted(range(len(edges)), key=[
                 (e["source"], e["target"], e["traffic"]["protocol"]) for e in edges].__getitem__)
-            if len(self.orders) >= self.size:
+        with self.lock:
+            while len(self.orders) >= self.size:
                 del self.orders[next(iter(self.orders))]
-        self.orders[key] = found  # the most recent last
+            self.orders[key] = found  # the most recent last
         return found
 
 

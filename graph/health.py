@@ -12,6 +12,7 @@ takes the worse; a node takes the worst of its inbound and outbound traffic.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +218,9 @@ class Judge:
     def __init__(self, config: HealthConfig) -> None:
         self.config = config
         self.by_node: dict[tuple[str, str, str], NodeRules] = {}
+        # By the id of a rule's tolerances (the same tuple for every node the rule
+        # matches; NodeRules keeps it alive): nodes of one rule share their NodeRules.
+        self.by_rule: dict[int, NodeRules] = {}
         self.shared: dict[tuple[Tolerance, ...], Scorer] = {}
 
     def rules(self, n: dict[str, Any]) -> NodeRules:
@@ -225,7 +229,11 @@ class Judge:
         if found is None:
             if len(self.by_node) >= MAX_NODES:
                 self.by_node.clear()
-            found = self.by_node[key] = NodeRules(self, tuple(self.config.tolerances(*key)))
+            tolerances = tuple(self.config.tolerances(*key))
+            found = self.by_rule.get(id(tolerances))
+            if found is None or found.tolerances is not tolerances:
+                found = self.by_rule[id(tolerances)] = NodeRules(self, tolerances)
+            self.by_node[key] = found
         return found
 
     def scorer(self, tolerances: tuple[Tolerance, ...], protocol: str, direction: str) -> Scorer:
@@ -237,16 +245,18 @@ class Judge:
 
 
 _judges: dict[HealthConfig, Judge] = {}
+_judges_lock = threading.Lock()  # builds may run in several threads of one process
 
 
 def judge_for(config: HealthConfig) -> Judge:
     """The Judge of this config (by value: the dashboard reads its rules anew each build)."""
-    found = _judges.get(config)
-    if found is None:
-        if len(_judges) >= MAX_JUDGES:
-            del _judges[next(iter(_judges))]
-        found = _judges[config] = Judge(config)
-    return found
+    with _judges_lock:
+        found = _judges.get(config)
+        if found is None:
+            if len(_judges) >= MAX_JUDGES:
+                del _judges[next(iter(_judges))]
+            found = _judges[config] = Judge(config)
+        return found
 
 
 def annotate_health(nodes: Mapping[str, dict[str, Any]],
