@@ -229,6 +229,7 @@ class Judge:
         if found is None:
             if len(self.by_node) >= MAX_NODES:
                 self.by_node.clear()
+                self.by_rule.clear()
             tolerances = tuple(self.config.tolerances(*key))
             found = self.by_rule.get(id(tolerances))
             if found is None or found.tolerances is not tolerances:
@@ -249,7 +250,12 @@ _judges_lock = threading.Lock()  # builds may run in several threads of one proc
 
 
 def judge_for(config: HealthConfig) -> Judge:
-    """The Judge of this config (by value: the dashboard reads its rules anew each build)."""
+    """The Judge of this config (by value: the dashboard reads its rules anew each build);
+    a config that cannot be hashed (tolerances in a list) gets a Judge of its own."""
+    try:
+        hash(config)
+    except TypeError:
+        return Judge(config)
     with _judges_lock:
         found = _judges.get(config)
         if found is None:

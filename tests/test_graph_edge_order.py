@@ -23,7 +23,7 @@ def test_it_sorts_by_source_target_and_protocol() -> None:
     """c -> a (http), a -> b (tcp), a -> b (http), b -> a (grpc)"""
     edges = [edge("c", "a", "http"), edge("a", "b", "tcp"), edge("a", "b", "http"),
              edge("b", "a", "grpc")]
-    assert EdgeOrder()(edges) == [2, 1, 3, 0]
+    assert list(EdgeOrder()(edges)) == [2, 1, 3, 0]
 
 
 def test_it_sorts_again_when_the_edge_set_changes() -> None:
@@ -34,7 +34,7 @@ def test_it_sorts_again_when_the_edge_set_changes() -> None:
     sets = [first, first, [first[0], edge("b", "a", "http"), first[1]], [first[0]],
             [first[1], first[0]], first]
     for edges in sets:
-        assert order(edges) == kiali_order(edges)
+        assert list(order(edges)) == kiali_order(edges)
     assert len(order.orders) == 2  # the oldest set was let go
 
 

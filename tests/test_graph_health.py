@@ -149,3 +149,13 @@ def test_it_scores_as_each_tolerance_would_on_its_own(seed: int) -> None:
             [HEALTHY] + [t.status(sum(n for c, n in counts.items() if t.matches_code(c))
                                   / total * 100) for t in tolerances])
         assert responses_status("http", http(counts), "inbound", tolerances) == expected
+
+
+def test_it_judges_a_config_whose_tolerances_are_a_list() -> None:
+    """reviews-v2 -> ratings (15 % 503), rules built with a list instead of a tuple: not
+    cacheable, still judged."""
+    g = build(request_edge(REVIEWS_V2, RATINGS, {"200": 8.5, "503": 1.5}))
+    lenient = [Tolerance("5XX", "http", degraded=20, failure=50)]
+    config = HealthConfig((Rule(lenient),))  # type: ignore[arg-type]
+    annotate_health(g.nodes, g.edges(keys=True, data=True), config)
+    assert g.edges[wl(REVIEWS_V2), wl(RATINGS), "http"]["md"]["healthStatus"] == HEALTHY
