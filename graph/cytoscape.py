@@ -74,11 +74,13 @@ def node_data(node_id: str, n: dict[str, Any], extras: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"id": ids.hash_id(node_id), "nodeType": n["node_type"],
                             "cluster": n["cluster"], "namespace": n["namespace"]}
     for key in ("workload", "app", "version", "service"):
-        if n.get(key):
-            data[key] = n[key]
-    if md.get("destServices"):
+        value = n.get(key)
+        if value:
+            data[key] = value
+    dest_services = md.get("destServices")
+    if dest_services:
         data["destServices"] = [{"cluster": c, "namespace": ns, "name": name}
-                                for c, ns, name in sorted(md["destServices"])]
+                                for c, ns, name in sorted(dest_services)]
     rates = node_traffic(md)
     if rates:
         data["traffic"] = rates
