@@ -127,6 +127,13 @@ def tcp_edge(src: Pod, dst: Pod, sent: float, received: float, tls: bool = True,
     ]
 
 
+def unmeshed_tcp(dst: Pod, sent: float, received: float) -> list[Series]:
+    """What the callee's proxy counts of the connections of a caller without a proxy."""
+    labels = dst.own() | {"direction": "inbound", "peer": "src", "tls": "no_identity"}
+    return [{"metric": "tcp_read_bytes_total", "labels": labels, "rate": sent},
+            {"metric": "tcp_write_bytes_total", "labels": labels, "rate": received}]
+
+
 VOTE_BOT = Pod("emojivoto", "vote-bot", "vote-bot", "v11")
 WEB = Pod("emojivoto", "web", "web-app", "v11", service="web-svc")
 EMOJI = Pod("emojivoto", "emoji", "emoji-api", "v11", service="emoji-svc")
@@ -142,7 +149,8 @@ def emojivoto() -> list[Series]:
     web -> emoji-svc -> emoji (5/s gRPC)
     web -> voting-svc -> voting (4/s gRPC: 1/s UNAVAILABLE; half of it without mTLS)
     vote-bot -> emoji-svc -> emoji (1/s gRPC)
-    web -> redis-svc -> redis (TCP, 1000 B/s sent, 4000 B/s received); web <-> emoji
+    web -> redis-svc -> redis (TCP, 1000 B/s sent, 4000 B/s received)
+    (unmeshed) -> redis (TCP, 200 B/s sent, 100 B/s received); web <-> emoji
     connections also counted as TCP (500 B/s), as Linkerd counts every connection
     """
     return (
@@ -154,6 +162,7 @@ def emojivoto() -> list[Series]:
         + request_edge(VOTE_BOT, EMOJI, {"grpc:0": 1.0})
         + tcp_edge(WEB, REDIS, sent=1000.0, received=4000.0)
         + tcp_edge(WEB, EMOJI, sent=500.0, received=500.0)
+        + unmeshed_tcp(REDIS, sent=200.0, received=100.0)
         # vote-bot -> web: 8 of 10 requests/s under 100 ms, all under 200 ms: p95 175 ms, avg 130
         + latency(VOTE_BOT, WEB, {"100": 8.0, "200": 10.0, "+Inf": 10.0}, sum_ms=1300.0)
         # unmeshed -> web: all under 50 ms: p95 47.5 ms, avg 20

@@ -56,7 +56,7 @@ def graph(prom: Prometheus, options: GraphOptions = OPTIONS,
 def test_it_draws_workloads_services_and_an_unmeshed_caller(prom: Prometheus) -> None:
     """vote-bot -> web-svc -> web (10 % 500) -> emoji-svc -> emoji; unknown -> web;
     web -> voting-svc -> voting (25 % UNAVAILABLE, half without mTLS: not an unknown caller);
-    vote-bot -> emoji-svc; web -> redis-svc -> redis (TCP)"""
+    vote-bot -> emoji-svc; web -> redis-svc -> redis (TCP); unknown -> redis (TCP)"""
     nodes, edges = graph(prom)
     assert {label: n["nodeType"] for label, n in nodes.items()} == {
         "vote-bot": "workload", "web": "workload", "emoji": "workload", "voting": "workload",
@@ -67,7 +67,7 @@ def test_it_draws_workloads_services_and_an_unmeshed_caller(prom: Prometheus) ->
         ("web", "emoji-svc", "grpc"), ("emoji-svc", "emoji", "grpc"),
         ("vote-bot", "emoji-svc", "grpc"),
         ("web", "voting-svc", "grpc"), ("voting-svc", "voting", "grpc"),
-        ("web", "redis-svc", "tcp"), ("redis-svc", "redis", "tcp")}
+        ("web", "redis-svc", "tcp"), ("redis-svc", "redis", "tcp"), ("unknown", "redis", "tcp")}
     assert nodes["web"]["app"] == "web-app" and nodes["web"]["version"] == "v11"
     assert nodes["vote-bot"]["isRoot"] is True and nodes["web-svc"]["isInjected"] is True
     assert nodes["web"]["destServices"] == [
@@ -94,6 +94,17 @@ def test_it_draws_workloads_services_and_an_unmeshed_caller(prom: Prometheus) ->
     tcp = edges[("web", "redis-svc", "tcp")]
     assert tcp["traffic"]["rates"] == {"tcp": "1000.00"} and tcp["isMTLS"] == "100"
     assert nodes["redis"]["workload"] == "redis"
+    assert edges[("unknown", "redis", "tcp")]["traffic"]["rates"] == {"tcp": "200.00"}
+
+
+def test_it_reads_the_tcp_bytes_asked_for(prom: Prometheus) -> None:
+    """web -> redis-svc -> redis: 1000 B/s sent, 4000 received; unknown -> redis: 200, 100"""
+    for tcp, web, unknown in (("received", "4000.00", "100.00"), ("total", "5000.00", "300.00")):
+        _, edges = graph(prom, replace(OPTIONS, rates=replace(OPTIONS.rates, tcp=tcp)))
+        assert edges[("web", "redis-svc", "tcp")]["traffic"]["rates"]["tcp"] == web
+        assert edges[("unknown", "redis", "tcp")]["traffic"]["rates"]["tcp"] == unknown
+    _, edges = graph(prom, replace(OPTIONS, rates=replace(OPTIONS.rates, tcp="none")))
+    assert not any(protocol == "tcp" for _, _, protocol in edges)
 
 
 def test_it_reads_response_times_at_the_edge_into_the_workload(prom: Prometheus) -> None:
@@ -201,8 +212,10 @@ def test_it_serves_a_linkerd_graph_through_the_api(prom: Prometheus, settings: A
     assert edges[("vote-bot", "web-svc", "http")]["healthStatus"] == "Failure"
     assert edges[("web-svc", "web", "http")]["responseTime"] == "175"
     failing = Client().get(f"/api/v1/edges?namespaces=emojivoto&query_time={QUERY_TIME}"
-                           "&duration=600s").json()
-    assert failing
+                           "&duration=600s").json()["edges"]
+    assert {(e["source"]["label"], e["target"]["label"], e["errorPercent"])
+            for e in failing} == {("vote-bot", "web-svc", 10.0), ("web-svc", "web", 10.0),
+                                  ("web", "voting-svc", 25.0), ("voting-svc", "voting", 25.0)}
 
 
 @pytest.mark.django_db
