@@ -219,6 +219,20 @@ def test_it_serves_a_linkerd_graph_through_the_api(prom: Prometheus, settings: A
 
 
 @pytest.mark.django_db
+def test_it_merges_the_configured_dialects_in_the_api(prom: Prometheus, settings: Any) -> None:
+    """cron -> web-svc -> web (Istio); vote-bot -> web-svc -> web (Linkerd)"""
+    settings.PROMETHEUS_URL = prom.settings.url
+    settings.MESHLENS_DIALECTS = ["istio", "linkerd"]
+    body = Client().get(f"/api/v1/graph?namespaces=batch,emojivoto&query_time={QUERY_TIME}"
+                        "&duration=600s").json()
+    nodes, edges = elements(body)
+    assert [n["data"]["label"] for n in body["elements"]["nodes"]].count("web-svc") == 1
+    assert edges[("cron", "web-svc", "http")]["traffic"]["rates"]["http"] == "3.00"
+    assert edges[("vote-bot", "web-svc", "http")]["healthStatus"] == "Failure"
+    assert nodes["emoji"]["nodeType"] == "workload"
+
+
+@pytest.mark.django_db
 def test_it_lists_linkerd_namespaces(prometheus_with: PrometheusPool, settings: Any) -> None:
     """emojivoto (Linkerd) recorded until a minute ago"""
     server = prometheus_with(emojivoto(), int(time.time()) - 60)
