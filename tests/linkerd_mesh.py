@@ -138,6 +138,7 @@ VOTE_BOT = Pod("emojivoto", "vote-bot", "vote-bot", "v11")
 WEB = Pod("emojivoto", "web", "web-app", "v11", service="web-svc")
 EMOJI = Pod("emojivoto", "emoji", "emoji-api", "v11", service="emoji-svc")
 VOTING = Pod("emojivoto", "voting", "voting-api", "v11", service="voting-svc")
+VOTING_V0 = Pod("emojivoto", "voting-v0", "voting-api", "v10", service="voting-old")
 REDIS = Pod("emojivoto", "redis", kind="statefulset", service="redis-svc")
 
 
@@ -150,6 +151,7 @@ def emojivoto() -> list[Series]:
     web -> voting-svc -> voting (4/s gRPC: 1/s UNAVAILABLE; half of it without mTLS)
     vote-bot -> emoji-svc -> emoji (1/s gRPC)
     web -> redis-svc -> redis (TCP, 1000 B/s sent, 4000 B/s received)
+    web -> voting-old -> voting-v0: series from an earlier rollout, no traffic now
     (unmeshed) -> redis (TCP, 200 B/s sent, 100 B/s received); web <-> emoji
     connections also counted as TCP (500 B/s), as Linkerd counts every connection
     """
@@ -163,6 +165,7 @@ def emojivoto() -> list[Series]:
         + tcp_edge(WEB, REDIS, sent=1000.0, received=4000.0)
         + tcp_edge(WEB, EMOJI, sent=500.0, received=500.0)
         + unmeshed_tcp(REDIS, sent=200.0, received=100.0)
+        + request_edge(WEB, VOTING_V0, {"grpc:0": 0.0})
         # vote-bot -> web: 8 of 10 requests/s under 100 ms, all under 200 ms: p95 175 ms, avg 130
         + latency(VOTE_BOT, WEB, {"100": 8.0, "200": 10.0, "+Inf": 10.0}, sum_ms=1300.0)
         # unmeshed -> web: all under 50 ms: p95 47.5 ms, avg 20

@@ -165,6 +165,19 @@ def test_it_draws_the_neighbourhood_of_one_workload(prom: Prometheus) -> None:
                           ("emoji-svc", "emoji", "grpc")}
 
 
+def test_it_adds_idle_nodes_when_asked(prom: Prometheus) -> None:
+    """web -> voting-old -> voting-v0: series in the window, no traffic now"""
+    nodes, edges = graph(prom)
+    assert "voting-v0" not in nodes and "voting-old" not in nodes
+    nodes, edges = graph(prom, replace(OPTIONS, include_idle_nodes=True))
+    assert nodes["voting-v0"]["isIdle"] is True and nodes["voting-old"]["isIdle"] is True
+    assert not any("voting-v0" in edge[:2] for edge in edges)
+    assert "isIdle" not in nodes["web"]
+    nodes, edges = graph(prom, replace(OPTIONS, include_idle_nodes=True,
+                                       include_idle_edges=True))
+    assert ("voting-old", "voting-v0", "grpc") in edges and nodes["voting-v0"]["isIdle"]
+
+
 def test_it_merges_linkerd_and_istio_by_node_id(prom: Prometheus) -> None:
     """cron -> web-svc -> web (Istio); vote-bot -> web-svc -> web ... (Linkerd): one web"""
     options = replace(OPTIONS, namespaces=("batch", "emojivoto"))

@@ -9,6 +9,7 @@ from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
 from graph.sources.dialect import Discovery, NodeTarget
 from graph.sources.linkerd import queries
+from graph.sources.linkerd.idle import IdleNodes
 from graph.sources.linkerd.response_time import ResponseTime
 from graph.sources.linkerd.traffic import LinkerdTraffic
 
@@ -32,14 +33,18 @@ class Linkerd:
 
     def appenders(self, options: GraphOptions) -> list[Appender]:
         """Response time, as Istio's: not in service graphs (their edges join several
-        workloads), only with request rates read. mTLS comes with the traffic itself
-        (traffic.py); Linkerd has no request or response size metrics for throughput."""
+        workloads), only with request rates read; idle nodes when asked. mTLS comes with
+        the traffic itself (traffic.py); Linkerd has no request or response size metrics
+        for throughput."""
         rates = options.rates
         wanted = options.appenders is None or ResponseTime.name in options.appenders
+        out: list[Appender] = []
         if (wanted and options.graph_type != ids.SERVICE
                 and "requests" in (rates.http, rates.grpc)):
-            return [ResponseTime()]
-        return []
+            out.append(ResponseTime())
+        if options.include_idle_nodes:
+            out.append(IdleNodes())
+        return out
 
 
 LINKERD = Linkerd()
