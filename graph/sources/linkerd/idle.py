@@ -14,7 +14,7 @@ from graph import ids, traffic
 from graph.appender_context import AppenderContext
 from graph.prometheus import Query, Row, joined_sum, read
 from graph.sources.linkerd import nodes
-from graph.sources.linkerd.labels import OUTBOUND, POD, OutboundLabels, PodLabels, workload_of
+from graph.sources.linkerd.labels import OUTBOUND, POD, OutboundLabels, PodLabels
 from graph.sources.linkerd.queries import (
     IN,
     NO_IDENTITY,
@@ -53,29 +53,19 @@ class IdleNodes:
             return
         workloads, outbound, unmeshed = results
         cluster = ctx.mesh.cluster_name
-        apps: nodes.Apps = {}
-        for key, _ in workloads:
-            pod = read(PodLabels, key)
-            workload = pod and workload_of(pod.deployment, pod.statefulset, pod.daemonset)
-            if pod and workload and pod.app:
-                apps.setdefault((pod.namespace, workload), (pod.app, pod.version))
+        apps = nodes.apps_of(workloads)
         for key, _ in outbound:
             row = read(OutboundLabels, key)
             if row is None:
                 continue
-            source = nodes.source_labels(cluster, row.namespace, workload_of(
-                row.deployment, row.statefulset, row.daemonset), row.app, row.version)
-            dest = nodes.dest_labels(cluster, row.dst_namespace, workload_of(
-                row.dst_deployment, row.dst_statefulset, row.dst_daemonset), row.dst_service,
-                apps)
+            source, dest = nodes.outbound_ends(cluster, row, apps)
             if dest is not None:
                 self.add_path(g, source, dest, ctx)
         for key, _ in unmeshed:
             pod = read(PodLabels, key)
-            workload = pod and workload_of(pod.deployment, pod.statefulset, pod.daemonset)
-            if pod and workload:
-                self.add_path(g, nodes.UNKNOWN_SOURCE, (cluster, pod.namespace, "",
-                              pod.namespace, workload, pod.app, pod.version), ctx)
+            dest = pod and nodes.callee_labels(cluster, pod)
+            if dest:
+                self.add_path(g, nodes.UNKNOWN_SOURCE, dest, ctx)
 
     def add_path(self, g: nx.MultiDiGraph, source: nodes.NodeLabels, dest: nodes.NodeLabels,
                  ctx: AppenderContext) -> None:

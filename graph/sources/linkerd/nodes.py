@@ -13,9 +13,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from graph import ids
+from graph.prometheus import Row, read
+from graph.sources.linkerd.labels import (
+    OutboundLabels,
+    PodLabels,
+    RequestLabels,
+    TcpLabels,
+    UnmeshedLabels,
+    workload_of,
+)
 
 # (cluster, service namespace, service, workload namespace, workload, app, version): the
 # arguments of ids.node_id and traffic.place_node, without the graph type.
@@ -26,6 +36,18 @@ Path = tuple[tuple[ids.NodeId, NodeLabels], ...]
 
 U = ids.UNKNOWN
 UNKNOWN_SOURCE: NodeLabels = (U, U, "", U, U, U, U)
+
+
+def apps_of(rows: Iterable[Row]) -> Apps:
+    """The app and version of each workload, from the rows of the `workloads` query (the
+    first seen of a workload's versions, during a rollout)."""
+    apps: Apps = {}
+    for key, _ in rows:
+        pod = read(PodLabels, key)
+        workload = pod and workload_of(pod.deployment, pod.statefulset, pod.daemonset)
+        if pod and workload and pod.app:
+            apps.setdefault((pod.namespace, workload), (pod.app, pod.version))
+    return apps
 
 
 def source_labels(cluster: str, namespace: str, workload: str, app: str,
@@ -42,6 +64,24 @@ def dest_labels(cluster: str, namespace: str, workload: str, service: str,
         return (cluster, namespace, service, "", "", "", "") if service else None
     app, version = apps.get((namespace, workload), ("", ""))
     return (cluster, namespace, service, namespace, workload, app, version)
+
+
+def outbound_ends(cluster: str, row: OutboundLabels | RequestLabels | TcpLabels,
+                  apps: Apps) -> tuple[NodeLabels, NodeLabels | None]:
+    """The caller and the destination an outbound row names."""
+    source = source_labels(cluster, row.namespace, workload_of(
+        row.deployment, row.statefulset, row.daemonset), row.app, row.version)
+    dest = dest_labels(cluster, row.dst_namespace, workload_of(
+        row.dst_deployment, row.dst_statefulset, row.dst_daemonset), row.dst_service, apps)
+    return source, dest
+
+
+def callee_labels(cluster: str, pod: PodLabels | UnmeshedLabels) -> NodeLabels | None:
+    """The workload whose own proxy reported a row (inbound); None without one."""
+    workload = workload_of(pod.deployment, pod.statefulset, pod.daemonset)
+    if not workload:
+        return None
+    return (cluster, pod.namespace, "", pod.namespace, workload, pod.app, pod.version)
 
 
 @lru_cache(maxsize=1 << 16)

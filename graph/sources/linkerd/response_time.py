@@ -30,7 +30,6 @@ from graph.sources.linkerd.labels import (
     POD,
     OutboundLabels,
     PodLabels,
-    workload_of,
 )
 from graph.sources.linkerd.queries import (
     IN,
@@ -86,7 +85,7 @@ class ResponseTime:
               ctx: AppenderContext) -> None:
         options, cluster = ctx.options, ctx.mesh.cluster_name
         workloads, outbound, unmeshed = results
-        apps = apps_of(workloads)
+        apps = nodes.apps_of(workloads)
         labels = outbound_labels(options)
         found: dict[tuple[str, str], float] = {}
         for key, value in outbound:
@@ -95,10 +94,9 @@ class ResponseTime:
                 found.setdefault(hop, value)
         for key, value in unmeshed:
             pod = read(PodLabels, key)
-            workload = pod and workload_of(pod.deployment, pod.statefulset, pod.daemonset)
-            if not pod or not workload or math.isnan(value):
+            dest = pod and nodes.callee_labels(cluster, pod)
+            if not dest or math.isnan(value):
                 continue
-            dest = (cluster, pod.namespace, "", pod.namespace, workload, pod.app, pod.version)
             path = nodes.path_of(nodes.UNKNOWN_SOURCE, dest, options.graph_type, False)
             if path is not None:
                 found.setdefault((path[0][0].id, path[1][0].id), value)
@@ -108,27 +106,14 @@ class ResponseTime:
                     g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"
 
 
-def apps_of(rows: list[Row]) -> nodes.Apps:
-    apps: nodes.Apps = {}
-    for key, _ in rows:
-        pod = read(PodLabels, key)
-        workload = pod and workload_of(pod.deployment, pod.statefulset, pod.daemonset)
-        if pod and workload and pod.app:
-            apps.setdefault((pod.namespace, workload), (pod.app, pod.version))
-    return apps
-
-
 def outbound_hop(key: str, labels: tuple[str, ...], cluster: str, apps: nodes.Apps,
                  options: GraphOptions) -> tuple[str, str] | None:
     """The edge into the destination workload that a latency row is about."""
     values = dict(zip(labels, key.split(KEY_SEPARATOR), strict=False))
     row = OutboundLabels(**{name: values.get(name, "") for name in OutboundLabels._fields})
-    dest = nodes.dest_labels(cluster, row.dst_namespace, workload_of(
-        row.dst_deployment, row.dst_statefulset, row.dst_daemonset), row.dst_service, apps)
+    source, dest = nodes.outbound_ends(cluster, row, apps)
     if dest is None or not dest[4]:
         return None  # no workload: a service only, measured from no one edge
-    source = nodes.source_labels(cluster, row.namespace, workload_of(
-        row.deployment, row.statefulset, row.daemonset), row.app, row.version)
     injected = labels == DESTINATION
     path = nodes.path_of(source, dest, options.graph_type, injected)
     if path is None or (injected and len(path) != 3):

@@ -27,7 +27,6 @@ from graph.sources.linkerd.labels import (
     RequestLabels,
     TcpLabels,
     UnmeshedLabels,
-    workload_of,
 )
 from graph.sources.linkerd.queries import (
     OUTBOUND,
@@ -104,7 +103,7 @@ class LinkerdTraffic:
 
     def apply(self, query: LinkerdQuery, rows: Iterable[Row]) -> None:
         if query.kind == WORKLOADS:
-            self.read_workloads(rows)
+            self.apps = nodes.apps_of(rows)
             return
         keep = self.target_filter(query)
         for key, value in rows:
@@ -142,15 +141,6 @@ class LinkerdTraffic:
             return None
         return value - plain
 
-    def read_workloads(self, rows: Iterable[Row]) -> None:
-        for key, _ in rows:
-            pod = read(PodLabels, key)
-            if pod is None:
-                continue
-            workload = workload_of(pod.deployment, pod.statefulset, pod.daemonset)
-            if workload and pod.app:
-                self.apps.setdefault((pod.namespace, workload), (pod.app, pod.version))
-
     def target_filter(self, query: LinkerdQuery) -> str | None:
         """In a node graph, the id of the node whose edges are kept."""
         target = query.target
@@ -170,11 +160,7 @@ class LinkerdTraffic:
             row = read(RequestLabels if kind == OUTBOUND else TcpLabels, key)
             if row is None:
                 return None
-            source = nodes.source_labels(cluster, row.namespace, workload_of(
-                row.deployment, row.statefulset, row.daemonset), row.app, row.version)
-            dest = nodes.dest_labels(cluster, row.dst_namespace, workload_of(
-                row.dst_deployment, row.dst_statefulset, row.dst_daemonset), row.dst_service,
-                self.apps)
+            source, dest = nodes.outbound_ends(cluster, row, self.apps)
             namespaces: tuple[str, ...] = (row.namespace, row.dst_namespace)
             host = f"{row.dst_service}.{row.dst_namespace}" if row.dst_service else ""
             mtls = row.tls == "true"
@@ -182,10 +168,7 @@ class LinkerdTraffic:
             row = read(UnmeshedLabels if kind == UNMESHED else PodLabels, key)
             if row is None:
                 return None
-            workload = workload_of(row.deployment, row.statefulset, row.daemonset)
-            source = nodes.UNKNOWN_SOURCE
-            dest = ((cluster, row.namespace, "", row.namespace, workload, row.app, row.version)
-                    if workload else None)
+            source, dest = nodes.UNKNOWN_SOURCE, nodes.callee_labels(cluster, row)
             namespaces, host, mtls = (row.namespace,), "", False
         else:
             return None
