@@ -111,18 +111,18 @@ class LinkerdTraffic:
             if row is None:
                 continue
             namespaces, path, protocol, code, host, mtls = row
-            value = self.unmeshed_part(query, path, protocol, code, mtls, value)
-            if value is None:
+            drawn = self.unmeshed_part(query, path, protocol, code, mtls, value)
+            if drawn is None:
                 continue
             if keep is not None and all(node.id != keep for node, _ in path):
                 continue
             if protocol == traffic.TCP:
-                self.tcp.append((namespaces, path, mtls, value))
+                self.tcp.append((namespaces, path, mtls, drawn))
                 continue
             for ns in namespaces:
                 g = self.by_namespace.get(ns)
                 if g is not None:
-                    self.add(ns, g, path, protocol, code, host, mtls, value)
+                    self.add(ns, g, path, protocol, code, host, mtls, drawn)
 
     def unmeshed_part(self, query: LinkerdQuery, path: nodes.Path, protocol: str, code: str,
                       mtls: bool, value: float) -> float | None:
