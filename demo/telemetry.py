@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
+from demo import linkerd
 from demo.faults import Outcome
 from demo.topologies import UNKNOWN, RequestEdge, TcpEdge, Workload
 
@@ -72,6 +73,12 @@ FAMILIES = {
                TCP_LABELS),
         Family("istio_tcp_connections_opened_total", "TCP connections opened.", TCP_LABELS),
         Family("istio_tcp_connections_closed_total", "TCP connections closed.", TCP_LABELS),
+        # Linkerd's proxies (emojivoto): demo/linkerd.py.
+        Family(linkerd.REQUESTS, "Total count of HTTP requests.", linkerd.EDGE_LABELS),
+        Family(linkerd.RESPONSES, "Total count of HTTP responses.", linkerd.RESPONSE_LABELS),
+        Family(linkerd.LATENCY, "Elapsed times between a request's headers being received "
+               "and its response stream completing", linkerd.LATENCY_LABELS,
+               linkerd.LATENCY_BUCKETS),
     )
 }
 

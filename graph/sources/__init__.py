@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from graph.sources.dialect import Dialect
 from graph.sources.istio.dialect import ISTIO
+from graph.sources.linkerd.dialect import LINKERD
 
-DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO}
+DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO, LINKERD.name: LINKERD}
 
 
 class UnknownDialect(ValueError):
