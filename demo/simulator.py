@@ -1,4 +1,5 @@
-"""The traffic model: advances Istio's counters as if the mesh served requests.
+"""The traffic model: advances Istio's counters (Linkerd's for a Linkerd workload: see
+demo/linkerd.py) as if the mesh served requests.
 
 Every tick, each request edge serves a Poisson-distributed number of requests for the
 time that passed, so Prometheus's `rate()` comes out near the edge's configured rate.
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from demo import servicegraph
+from demo import linkerd, servicegraph
 from demo.faults import NOT_FOUND, FaultTable, Outcome, ok
 from demo.telemetry import MetricStore, label_values, peer_labels, request_labels
 from demo.topologies import UNKNOWN, Mesh, RequestEdge, TcpEdge
@@ -107,6 +108,9 @@ class Simulator:
                 servicegraph.record(self.store, edge, servicegraph.trace_labels(edge, failed),
                                     n, latency, client)
                 continue
+            if linkerd.is_linkerd(edge):
+                self._record_linkerd(edge, outcome, n, latency)
+                continue
             sent = [self._size(edge.request_bytes) for _ in range(n)]
             received = [self._size(ERROR_BYTES if failed else edge.response_bytes)
                         for _ in range(n)]
@@ -131,6 +135,21 @@ class Simulator:
             messages = label_values(labels, "istio_request_messages_total")
             store.add("istio_request_messages_total", messages, n)
             store.add("istio_response_messages_total", messages, 0 if failed else n)
+
+    def _record_linkerd(self, edge: RequestEdge, outcome: Outcome, n: int,
+                        latency: list[float]) -> None:
+        """Linkerd's counts of `n` requests: each proxy that handled them counts them."""
+        store = self.store
+        for direction in linkerd.directions(edge, outcome):
+            key = (edge.key, direction, outcome)
+            labels = self._labels.get(key)
+            if labels is None:
+                labels = self._labels[key] = linkerd.request_labels(edge, direction, outcome)
+            observed = ([ms + self._rng.uniform(*NETWORK_MS) for ms in latency]
+                        if direction == "outbound" else latency)
+            store.add(linkerd.REQUESTS, label_values(labels, linkerd.REQUESTS), n)
+            store.add(linkerd.RESPONSES, label_values(labels, linkerd.RESPONSES), n)
+            store.observe(linkerd.LATENCY, label_values(labels, linkerd.LATENCY), observed)
 
     def _latency(self, edge: RequestEdge, outcome: Outcome) -> float:
         if outcome.latency_ms is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
+from demo import linkerd
 from demo.faults import Outcome
 from demo.topologies import UNKNOWN, RequestEdge, TcpEdge, Workload
 
@@ -93,6 +94,12 @@ FAMILIES = {
         Family("traces_service_graph_request_client_seconds",
                "Request time as seen from the client.", SERVICE_GRAPH_LABELS,
                SERVICE_GRAPH_BUCKETS),
+        # Linkerd's proxies (emojivoto): demo/linkerd.py.
+        Family(linkerd.REQUESTS, "Total count of HTTP requests.", linkerd.EDGE_LABELS),
+        Family(linkerd.RESPONSES, "Total count of HTTP responses.", linkerd.RESPONSE_LABELS),
+        Family(linkerd.LATENCY, "Elapsed times between a request's headers being received "
+               "and its response stream completing", linkerd.LATENCY_LABELS,
+               linkerd.LATENCY_BUCKETS),
     )
 }
 

@@ -1,4 +1,5 @@
-"""The simulated meshes, as plain data: Istio Bookinfo, Google Online Boutique, and
+"""The simulated meshes, as plain data: Istio Bookinfo and Google Online Boutique,
+Linkerd's emojivoto (its workloads' metrics are Linkerd's: Workload.mesh), and
 DeathStarBench's socialNetwork (seen through trace-derived service-graph metrics).
 
 A topology is a set of workloads (Kubernetes deployments with Istio's `app` and
@@ -31,6 +32,8 @@ class Workload:
     canonical_revision: str = "v1"
     # The Kubernetes Service in front of the workload; None for pure clients.
     service: str | None = None
+    # Whose proxy it runs, hence which metrics describe its traffic: "istio" or "linkerd".
+    mesh: str = "istio"
 
     def host(self) -> str:
         """The FQDN Istio reports as destination_service."""
@@ -229,7 +232,29 @@ def _social() -> Topology:
     return Topology("social", (user, *w.values()), tuple(requests))
 
 
-TOPOLOGIES: dict[str, Topology] = {t.name: t for t in (_bookinfo(), _boutique(), _social())}
+def _emojivoto() -> Topology:
+    """Linkerd's demo application: a bot votes through the web front end, which asks the
+    emoji and voting gRPC services; a trickle of requests comes from outside the mesh. The
+simulator writes an edge in the metrics of its destination's mesh."""
+    ns = "emojivoto"
+
+    def workload(name: str, service: str | None) -> Workload:
+        return Workload(name, ns, name, version="v11", canonical_revision="v11",
+                        service=service, mesh="linkerd")
+
+    bot, web = workload("vote-bot", None), workload("web", "web-svc")
+    emoji, voting = workload("emoji", "emoji-svc"), workload("voting", "voting-svc")
+    requests = [
+        RequestEdge(bot, web, "http", 6.0, (25, 10), 300, 900),
+        RequestEdge(UNKNOWN, web, "http", 0.5, (20, 8), 250, 900, mtls=False),
+        RequestEdge(web, emoji, "grpc", 9.0, (3, 1), 40, 1800),
+        RequestEdge(web, voting, "grpc", 3.0, (5, 2), 60, 30),
+    ]
+    return Topology("emojivoto", (bot, web, emoji, voting), tuple(requests))
+
+
+TOPOLOGIES: dict[str, Topology] = {
+    t.name: t for t in (_bookinfo(), _boutique(), _emojivoto(), _social())}
 
 
 @dataclass(frozen=True)

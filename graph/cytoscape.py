@@ -8,7 +8,10 @@ gives Kiali's own edge `healthStatus` (only where there is one, as its health ap
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from array import array
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -56,7 +59,11 @@ def node_label(n: dict[str, Any]) -> str:
 def node_traffic(md: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for protocol in traffic.PROTOCOLS:
-        rates = {k: format_rate(md[k]) for k in NODE_RATES[protocol] if md.get(k, 0) > 0}
+        rates = {}
+        for key in NODE_RATES[protocol]:
+            value = md.get(key, 0)
+            if value > 0:
+                rates[key] = f"{value:.2f}" if value >= 1 else format_rate(value)
         if rates:
             out.append({"protocol": protocol, "rates": rates})
     return out
@@ -67,11 +74,13 @@ def node_data(node_id: str, n: dict[str, Any], extras: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"id": ids.hash_id(node_id), "nodeType": n["node_type"],
                             "cluster": n["cluster"], "namespace": n["namespace"]}
     for key in ("workload", "app", "version", "service"):
-        if n.get(key):
-            data[key] = n[key]
-    if md.get("destServices"):
+        value = n.get(key)
+        if value:
+            data[key] = value
+    dest_services = md.get("destServices")
+    if dest_services:
         data["destServices"] = [{"cluster": c, "namespace": ns, "name": name}
-                                for c, ns, name in sorted(md["destServices"])]
+                                for c, ns, name in sorted(dest_services)]
     rates = node_traffic(md)
     if rates:
         data["traffic"] = rates
@@ -92,37 +101,76 @@ PERCENT_ERR = {protocol: f"{protocol}PercentErr" for protocol in traffic.PROTOCO
 PERCENT_REQ = {protocol: f"{protocol}PercentReq" for protocol in traffic.PROTOCOLS}
 
 
-def edge_traffic(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
+class EdgeShape(NamedTuple):
+    """What an edge of one protocol reads from its metadata, in the order Kiali writes it."""
+
+    summed: tuple[str, ...]  # rates written as they are (traffic.EDGE_SUMMED_RATES)
+    errors: tuple[str, ...]  # rates added up into percentErr (none for TCP)
+    percent_err: str
+    percent_req: str
+    out_rate: str  # the source's outbound rate, of which percentReq is the edge's share
+    responses: str
+
+
+def edge_shape(protocol: str) -> EdgeShape:
+    return EdgeShape(traffic.EDGE_SUMMED_RATES.get(protocol, (protocol,)),
+                     traffic.EDGE_ERROR_RATES.get(protocol, ()), PERCENT_ERR.get(protocol, ""),
+                     PERCENT_REQ.get(protocol, ""), traffic.OUT_RATE.get(protocol, ""),
+                     RESPONSES_KEY.get(protocol, f"{protocol}Responses"))
+
+
+EDGE_SHAPES = {protocol: edge_shape(protocol) for protocol in traffic.PROTOCOLS}
+
+
+def edge_traffic(protocol: str, md: dict[str, Any],
+                 source_md: dict[str, Any] | None = None) -> dict[str, Any]:
+    """{"protocol", "rates", "responses"} of an edge with traffic, {"protocol"} without;
+    percentReq only with the source's metadata. One function, loops inline (no
+    comprehensions, no calls per value): it runs for every edge of every build."""
     total = md.get(protocol, 0.0)
     if total <= 0:
         return {"protocol": protocol}
+    shape = EDGE_SHAPES.get(protocol) or edge_shape(protocol)
     rates = {}
-    for key in traffic.EDGE_SUMMED_RATES[protocol]:
+    for key in shape.summed:
         value = md.get(key, 0.0)
         if value > 0:
-            rates[key] = format_rate(value)
-    if protocol != traffic.TCP:
+            rates[key] = f"{value:.2f}" if value >= 1 else format_rate(value)
+    if shape.errors:
         errors = 0.0
-        for key in traffic.EDGE_ERROR_RATES[protocol]:
+        for key in shape.errors:
             errors += md.get(key, 0.0)
         if errors > 0:
-            rates[PERCENT_ERR[protocol]] = f"{errors / total * 100:.1f}"
-    return {"protocol": protocol, "rates": rates}
+            rates[shape.percent_err] = f"{errors / total * 100:.1f}"
+        if source_md is not None:
+            out = source_md.get(shape.out_rate, 0.0)
+            share = md[protocol] / out * 100 if out else 0.0
+            if share > 0:
+                rates[shape.percent_req] = f"{share:.1f}"
+    responses = {}
+    for code, detail in md.get(shape.responses, {}).items():
+        entry = {}
+        # A code's hosts usually carry the same rate as its flags: format it once.
+        last, text = 0.0, ""
+        flags, hosts = detail["flags"], detail["hosts"]
+        if flags:
+            shares = entry["flags"] = {}
+            for key, value in flags.items():
+                last, text = value, f"{value / total * 100:.1f}"
+                shares[key] = text
+        if hosts:
+            shares = entry["hosts"] = {}
+            for key, value in hosts.items():
+                if value != last or not value:
+                    last, text = value, f"{value / total * 100:.1f}"
+                shares[key] = text
+        responses[code] = entry
+    return {"protocol": protocol, "rates": rates, "responses": responses}
 
 
 def edge_responses(protocol: str, md: dict[str, Any]) -> dict[str, Any]:
     """{code: {"flags": {flag: %}, "hosts": {host: %}}}, each a share of the edge's total."""
-    total = md.get(protocol, 0.0)
-    out = {}
-    for code, detail in md.get(RESPONSES_KEY[protocol], {}).items():
-        entry = {}
-        flags, hosts = detail["flags"], detail["hosts"]
-        if flags:
-            entry["flags"] = {k: f"{v / total * 100:.1f}" for k, v in flags.items()}
-        if hosts:
-            entry["hosts"] = {k: f"{v / total * 100:.1f}" for k, v in hosts.items()}
-        out[code] = entry
-    return out
+    return edge_traffic(protocol, md).get("responses", {})
 
 
 def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
@@ -135,22 +183,16 @@ def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
     source, target = hashed[u], hashed[v]
     data: dict[str, Any] = {"id": ids.edge_hash(source, target, protocol), "source": source,
                             "target": target}
-    health = md.get("healthStatus", NA)
     if extras:
-        data["healthStatus"] = health
-    elif edge_health and health != NA:
-        data["healthStatus"] = health
+        data["healthStatus"] = md.get("healthStatus", NA)
+    elif edge_health:
+        health = md.get("healthStatus", NA)
+        if health != NA:
+            data["healthStatus"] = health
     for key in APPENDED_EDGE_FIELDS:
         if key in md:
             data[key] = md[key]
-    edge = data["traffic"] = edge_traffic(protocol, md)
-    if "rates" in edge:
-        if protocol != traffic.TCP:
-            out = d["source_md"].get(traffic.OUT_RATE[protocol], 0.0)
-            share = md[protocol] / out * 100 if out else 0.0
-            if share > 0:
-                edge["rates"][PERCENT_REQ[protocol]] = f"{share:.1f}"
-        edge["responses"] = edge_responses(protocol, md)
+    data["traffic"] = edge_traffic(protocol, md, d["source_md"])
     return data
 
 
@@ -195,9 +237,40 @@ def node_sort_key(n: dict[str, Any]) -> tuple[Any, ...]:
             n.get("version", ""), n.get("service", ""), n.get("workload", ""))
 
 
+class EdgeOrder:
+    """The sorted order of a graph's edges, remembered while its edges (their JSON ids, in
+    the order the graph yields them) stay the same: a live scope rebuilds the same edges
+    tick after tick. An edge's id hashes its source, target and protocol, the sort key, so
+    equal id sequences sort alike. Kept for the last few edge sets (about one per scope)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        # Positions as a compact array: at 10,000 workloads an order is 72,000 of them.
+        self.orders: dict[tuple[str, ...], array[int]] = {}
+        self.lock = threading.Lock()  # builds may run in several threads of one process
+
+    def __call__(self, edges: list[dict[str, Any]]) -> Sequence[int]:
+        """Positions of `edges` (element data) by source, target and protocol."""
+        key = tuple([e["id"] for e in edges])
+        with self.lock:
+            found = self.orders.pop(key, None)
+        if found is None:
+            found = array("l", sorted(range(len(edges)), key=[
+                (e["source"], e["target"], e["traffic"]["protocol"]) for e in edges].__getitem__))
+        with self.lock:
+            while len(self.orders) >= self.size:
+                del self.orders[next(iter(self.orders))]
+            self.orders[key] = found  # the most recent last
+        return found
+
+
+edge_order = EdgeOrder()
+
+
 def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
                 extras: bool = True, edge_health: bool = False) -> dict[str, list[dict[str, Any]]]:
-    """Nodes and edges; boxes by `box_by`, else by the graph's own `box_by` option."""
+    """Nodes and edges; boxes by `box_by`, else by the graph's own `box_by` option. Sorted
+    as Kiali sorts them: nodes by kind and names, edges by source, target and protocol."""
     if box_by is None:
         box_by = g.graph.get("box_by", ())
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
@@ -213,8 +286,8 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
                     box["label"] = box.get("app") or box["namespace"] or box["cluster"]
             nodes += boxes
     nodes.sort(key=node_sort_key)
-    edges.sort(key=lambda e: (e["source"], e["target"], e["traffic"]["protocol"]))
-    return {"nodes": [{"data": n} for n in nodes], "edges": [{"data": e} for e in edges]}
+    order = edge_order(edges)
+    return {"nodes": [{"data": n} for n in nodes], "edges": [{"data": edges[i]} for i in order]}
 
 
 def to_config(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,

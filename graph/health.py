@@ -12,6 +12,7 @@ takes the worse; a node takes the worst of its inbound and outbound traffic.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,17 @@ class HealthConfig:
 
 Counts = dict[str, float]  # response code -> requests per second
 
+# Statuses by rank, so that the worst of several is a max() of small integers.
+STATUSES = (NA, HEALTHY, DEGRADED, FAILURE)
+NA_RANK, HEALTHY_RANK, DEGRADED_RANK, FAILURE_RANK = range(4)
+RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in REQUEST_PROTOCOLS}
+OUTBOUND, INBOUND = "outbound", "inbound"
+# Bounds on the caches kept across builds (each entry is small; a mesh repeats its nodes
+# and its few response codes build after build).
+MAX_JUDGES = 8
+MAX_NODES = 1 << 18
+MAX_PLANS = 1 << 12
+
 
 def response_counts(responses: dict[str, dict[str, Any]]) -> Counts:
     """{code: {"flags": {flag: rate}, ...}} -> {code: rate} (Kiali counts by flags)."""
@@ -112,8 +124,10 @@ def responses_status(
     tolerances: Sequence[Tolerance],
 ) -> str:
     """The status of one protocol's responses {code: {"flags": {flag: rate}}}."""
-    return Judge(HealthConfig()).status(protocol, response_counts(responses), direction,
-                                        tuple(tolerances))
+    applicable = tuple(t for t in tolerances if t.applies(protocol, direction))
+    counts = response_counts(responses)
+    values = list(counts.values())
+    return STATUSES[Scorer(applicable).rank(tuple(counts), values, sum(values))]
 
 
 def node_name(n: dict[str, Any]) -> tuple[str, str]:
@@ -126,79 +140,129 @@ def node_name(n: dict[str, Any]) -> tuple[str, str]:
     return "workload", n["workload"]
 
 
-class Scorer:
-    """The tolerances that apply to one protocol and direction, and which of them each
-    response code matches (remembered: a graph repeats a handful of codes)."""
+Plan = tuple[tuple[float, float, tuple[int, ...]], ...]
 
-    __slots__ = ("applicable", "hits")
+
+class Scorer:
+    """The tolerances that apply to one protocol and direction. For each sequence of
+    response codes it has seen (a graph repeats a handful: 200, 404, 503 in that order),
+    it remembers which codes each tolerance counts as errors, by position, so that scoring
+    is a few additions and comparisons."""
+
+    __slots__ = ("applicable", "plans")
 
     def __init__(self, applicable: tuple[Tolerance, ...]) -> None:
         self.applicable = applicable
-        self.hits: dict[str, tuple[int, ...]] = {}
+        self.plans: dict[tuple[str, ...], Plan] = {}
 
-    def status(self, counts: Counts, total: float) -> str:
+    def plan(self, codes: tuple[str, ...]) -> Plan:
+        """(degraded, failure, positions of the codes it matches) of each tolerance that
+        matches any of `codes`."""
+        if len(self.plans) >= MAX_PLANS:
+            self.plans.clear()
+        found = self.plans[codes] = tuple(
+            (t.degraded, t.failure, positions) for t in self.applicable
+            if (positions := tuple(i for i, c in enumerate(codes) if t.matches_code(c))))
+        return found
+
+    def rank(self, codes: tuple[str, ...], values: Sequence[float], total: float) -> int:
+        """The status rank of responses: `values[i]` requests per second of `codes[i]`,
+        `total` their sum. Each tolerance's error share is added up in code order, as a
+        per-code loop would, so that a share on a band's edge falls the same way."""
         if total <= 0:
-            return NA
-        hits = self.hits
-        errors: list[float] | None = None
-        for code, n in counts.items():
-            matched = hits.get(code)
-            if matched is None:
-                matched = hits[code] = tuple(
-                    i for i, t in enumerate(self.applicable) if t.matches_code(code))
-            if matched:
-                if errors is None:
-                    errors = [0.0] * len(self.applicable)
-                for i in matched:
-                    errors[i] += n
-        if errors is None:
-            return HEALTHY  # no response code is an error by any tolerance
-        status = HEALTHY
-        for t, e in zip(self.applicable, errors, strict=True):
-            found = t.status(e / total * 100)
-            if PRIORITY[found] > PRIORITY[status]:
-                status = found
-        return status
+            return NA_RANK
+        plan = self.plans.get(codes)
+        if plan is None:
+            plan = self.plan(codes)
+        rank = HEALTHY_RANK
+        for degraded, failure, positions in plan:
+            errors = 0.0
+            for i in positions:
+                errors += values[i]
+            pct = errors / total * 100
+            if pct <= 0:
+                continue
+            if pct >= failure:
+                return FAILURE_RANK
+            if pct >= degraded:
+                rank = DEGRADED_RANK
+        return rank
+
+
+class NodeRules:
+    """The scorers of one node's inbound and outbound traffic, by protocol."""
+
+    __slots__ = ("inbound", "judge", "outbound", "tolerances")
+
+    def __init__(self, judge: Judge, tolerances: tuple[Tolerance, ...]) -> None:
+        self.judge, self.tolerances = judge, tolerances
+        self.outbound: dict[str, Scorer] = {}
+        self.inbound: dict[str, Scorer] = {}
+        for protocol in REQUEST_PROTOCOLS:
+            self.scorer(protocol, OUTBOUND)
+            self.scorer(protocol, INBOUND)
+
+    def scorer(self, protocol: str, direction: str) -> Scorer:
+        found = self.judge.scorer(self.tolerances, protocol, direction)
+        (self.outbound if direction == OUTBOUND else self.inbound)[protocol] = found
+        return found
 
 
 class Judge:
-    """Applies a HealthConfig, remembering what repeats across a graph: the tolerances of
-    each (namespace, kind, name) and the Scorer of each (tolerances, protocol, direction).
-    Equal sets of applicable tolerances share one Scorer, so an edge whose two ends follow
-    the same rules is scored once."""
+    """Applies a HealthConfig, remembering across builds what does not depend on the rates:
+    the rules of each (namespace, kind, name) (regular expressions) and the Scorer of each
+    set of applicable tolerances. Equal sets share one Scorer, so an edge whose two ends
+    follow the same rules is scored once. One Judge per distinct config (`judge_for`):
+    a changed rule is a different config, judged afresh."""
 
     def __init__(self, config: HealthConfig) -> None:
         self.config = config
-        self.by_node: dict[tuple[str, str, str], tuple[Tolerance, ...]] = {}
-        self.scorers: dict[tuple[int, str, str], Scorer] = {}
+        self.by_node: dict[tuple[str, str, str], NodeRules] = {}
+        # By the id of a rule's tolerances (the same tuple for every node the rule
+        # matches; NodeRules keeps it alive): nodes of one rule share their NodeRules.
+        self.by_rule: dict[int, NodeRules] = {}
         self.shared: dict[tuple[Tolerance, ...], Scorer] = {}
 
-    def tolerances(self, n: dict[str, Any]) -> tuple[Tolerance, ...]:
+    def rules(self, n: dict[str, Any]) -> NodeRules:
         key = (n["namespace"], *node_name(n))
         found = self.by_node.get(key)
         if found is None:
-            found = self.by_node[key] = tuple(self.config.tolerances(*key))
+            if len(self.by_node) >= MAX_NODES:
+                self.by_node.clear()
+                self.by_rule.clear()
+            tolerances = tuple(self.config.tolerances(*key))
+            found = self.by_rule.get(id(tolerances))
+            if found is None or found.tolerances is not tolerances:
+                found = self.by_rule[id(tolerances)] = NodeRules(self, tolerances)
+            self.by_node[key] = found
         return found
 
     def scorer(self, tolerances: tuple[Tolerance, ...], protocol: str, direction: str) -> Scorer:
-        key = (id(tolerances), protocol, direction)
-        found = self.scorers.get(key)
+        applicable = tuple(t for t in tolerances if t.applies(protocol, direction))
+        found = self.shared.get(applicable)
         if found is None:
-            applicable = tuple(t for t in tolerances if t.applies(protocol, direction))
-            found = self.shared.get(applicable)
-            if found is None:
-                found = self.shared[applicable] = Scorer(applicable)
-            self.scorers[key] = found
+            found = self.shared[applicable] = Scorer(applicable)
         return found
 
-    def status(self, protocol: str, counts: Counts, direction: str,
-               tolerances: tuple[Tolerance, ...]) -> str:
-        return self.scorer(tolerances, protocol, direction).status(counts, sum(counts.values()))
+
+_judges: dict[HealthConfig, Judge] = {}
+_judges_lock = threading.Lock()  # builds may run in several threads of one process
 
 
-def add_counts(into: Counts, counts: Counts) -> None:
-    for code, n in counts.items():
-        into[code] = into.get(code, 0.0) + n
+def judge_for(config: HealthConfig) -> Judge:
+    """The Judge of this config (by value: the dashboard reads its rules anew each build);
+    a config that cannot be hashed (tolerances in a list) gets a Judge of its own."""
+    try:
+        hash(config)
+    except TypeError:
+        return Judge(config)
+    with _judges_lock:
+        found = _judges.get(config)
+        if found is None:
+            if len(_judges) >= MAX_JUDGES:
+                del _judges[next(iter(_judges))]
+            found = _judges[config] = Judge(config)
+        return found
 
 
 def annotate_health(nodes: Mapping[str, dict[str, Any]],
@@ -209,37 +273,52 @@ def annotate_health(nodes: Mapping[str, dict[str, Any]],
     and its destination's inbound tolerances; a node by all its inbound and outbound
     traffic. Works on a TrafficMap (`tm.nodes, tm.edges()`) or a NetworkX graph
     (`g.nodes, g.edges(keys=True, data=True)`)."""
-    judge = Judge(config)
-    tolerances = {node_id: judge.tolerances(n) for node_id, n in nodes.items()}
-    # node id -> (direction, protocol) -> counts; "tcp" marks TCP traffic.
-    seen: dict[str, dict[tuple[str, str], Counts]] = {node_id: {} for node_id in tolerances}
-    scorer = judge.scorer
+    judge = judge_for(config)
+    rules = {node_id: judge.rules(n) for node_id, n in nodes.items()}
+    node_rank = dict.fromkeys(rules, NA_RANK)
+    # (node id, direction, protocol) -> requests per second by code, over its edges in
+    # edge order; only traffic with a total above 0 (an idle direction is NA anyway).
+    seen: dict[tuple[str, str, str], Counts] = {}
+    responses_key = RESPONSES_KEY
     for u, v, protocol, d in edges:
         md = d["md"]
         if protocol == "tcp":
-            has_traffic = md.get("tcp", 0) > 0
-            md["healthStatus"] = HEALTHY if has_traffic else NA
-            if has_traffic:
-                seen[u][("outbound", "tcp")] = seen[v][("inbound", "tcp")] = {"-": 1.0}
+            if md.get("tcp", 0) > 0:
+                md["healthStatus"] = HEALTHY
+                node_rank[u] = node_rank[u] or HEALTHY_RANK
+                node_rank[v] = node_rank[v] or HEALTHY_RANK
+            else:
+                md["healthStatus"] = NA
             continue
-        counts = response_counts(md.get(f"{protocol}Responses", {}))
-        total = sum(counts.values())
-        outbound = scorer(tolerances[u], protocol, "outbound")
-        inbound = scorer(tolerances[v], protocol, "inbound")
-        status = outbound.status(counts, total)
-        if inbound is not outbound:
-            other = inbound.status(counts, total)
-            if PRIORITY[other] > PRIORITY[status]:
-                status = other
-        md["healthStatus"] = status
+        responses = md.get(responses_key.get(protocol) or f"{protocol}Responses")
+        if not responses:
+            md["healthStatus"] = NA
+            continue
+        codes = tuple(responses)
+        values = [sum(detail["flags"].values()) for detail in responses.values()]
+        total = sum(values)
+        outbound = rules[u].outbound.get(protocol) or rules[u].scorer(protocol, OUTBOUND)
+        inbound = rules[v].inbound.get(protocol) or rules[v].scorer(protocol, INBOUND)
+        rank = outbound.rank(codes, values, total)
+        if inbound is not outbound and rank != FAILURE_RANK:
+            rank = max(rank, inbound.rank(codes, values, total))
+        md["healthStatus"] = STATUSES[rank]
         if total > 0:
-            add_counts(seen[u].setdefault(("outbound", protocol), {}), counts)
-            add_counts(seen[v].setdefault(("inbound", protocol), {}), counts)
-        else:
-            seen[u].setdefault(("outbound", protocol), {})
-            seen[v].setdefault(("inbound", protocol), {})
-    for node_id, by_kind in seen.items():
-        nodes[node_id]["md"]["healthStatus"] = worst(
-            HEALTHY if protocol == "tcp"
-            else judge.status(protocol, counts, direction, tolerances[node_id])
-            for (direction, protocol), counts in by_kind.items())
+            for key in ((u, OUTBOUND, protocol), (v, INBOUND, protocol)):
+                into = seen.get(key)
+                if into is None:
+                    seen[key] = dict(zip(codes, values, strict=True))
+                else:
+                    for code, n in zip(codes, values, strict=True):
+                        into[code] = into.get(code, 0.0) + n
+    for (node_id, direction, protocol), counts in seen.items():
+        if node_rank[node_id] == FAILURE_RANK:
+            continue
+        node = rules[node_id]
+        scorer = (node.outbound if direction == OUTBOUND else node.inbound).get(protocol) \
+            or node.scorer(protocol, direction)
+        values = list(counts.values())
+        node_rank[node_id] = max(node_rank[node_id],
+                                 scorer.rank(tuple(counts), values, sum(values)))
+    for node_id, n in nodes.items():
+        n["md"]["healthStatus"] = STATUSES[node_rank[node_id]]

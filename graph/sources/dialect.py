@@ -1,6 +1,6 @@
 """What a telemetry dialect gives the engine (graph/build.py), and all the engine knows of it.
 
-A dialect (Istio, trace-derived service-graph metrics; Linkerd next) is a package under
+A dialect (Istio, Linkerd, trace-derived service-graph metrics) is a package under
 graph/sources/ that reads one family of metrics. It tells the engine:
 
 - which traffic queries a namespace graph sends (`namespace_queries`) and a node graph
