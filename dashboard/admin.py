@@ -21,6 +21,9 @@ class HealthRuleAdmin(admin.ModelAdmin):
 
 
 class DataSourceForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="http", label="Prometheus URL",
+                         help_text="e.g. https://prometheus.example:9090")
+
     class Meta:
         model = DataSource
         fields = ("name", "position", "url", "token", "username", "password", "ca_file",

@@ -207,6 +207,8 @@ def build(options: GraphOptions, mesh: MeshConfig,
         raise PrometheusUnavailable("; ".join(f"data source {name}: {why}"
                                               for name, why in failed.items()))
     # No graph and no failure: no selected source holds a selected dialect.
-    g = merge_sources(graphs, health) if graphs else stamp(nx.MultiDiGraph(), options)
+    # Each element's sources are shown whenever more than one source was asked for.
+    g = (merge_sources(graphs, health, mark_sources=len(sources) > 1) if graphs
+         else stamp(nx.MultiDiGraph(), options))
     g.graph["failed_sources"] = failed
     return g

@@ -12,7 +12,7 @@ The rules (the README's "Several data sources" states them for users):
   others' (they count the same requests).
 - A node's outbound rates are worked out again from the edges kept, so that an edge's
   share of its source's traffic (percentReq) adds up.
-- When more than one data source is merged, every node and edge lists the sources that
+- When more than one data source is read, every node and edge lists the sources that
   saw it, in `md["sources"]` (the JSON's `sources`).
 - isRoot and health are then worked out again over the merged edges.
 """
@@ -60,9 +60,11 @@ def detail(protocol: str, md: dict[str, Any], dialect: str) -> tuple[int, int, i
     return codes, appended, DIALECT_RANK.get(dialect, 0)
 
 
-def merge_sources(graphs: Sequence[Sourced], health: HealthConfig | None) -> nx.MultiDiGraph:
+def merge_sources(graphs: Sequence[Sourced], health: HealthConfig | None,
+                  mark_sources: bool | None = None) -> nx.MultiDiGraph:
     """The graphs merged by the module's rules; the first graph's attributes (time,
-    duration, graph type) are the merged graph's."""
+    duration, graph type) are the merged graph's. `mark_sources`: whether to write each
+    element's sources (by default, when the graphs come from more than one source)."""
     order = {name: i for i, name in enumerate(dict.fromkeys(s.source for s in graphs))}
     merged = nx.MultiDiGraph()
     merged.graph.update(graphs[0].graph.graph)
@@ -91,7 +93,7 @@ def merge_sources(graphs: Sequence[Sourced], health: HealthConfig | None) -> nx.
         data["source_md"] = merged.nodes[u]["md"]
         if u in foreign:
             traffic.add_outgoing(data["source_md"], data["md"])
-    several = len(order) > 1
+    several = len(order) > 1 if mark_sources is None else mark_sources
     for node_id, md in merged.nodes(data="md"):
         if several:
             md["sources"] = sorted(seen_by[node_id], key=order.__getitem__)
