@@ -158,8 +158,9 @@ def pairs_for(sources: Sequence[Source], options: GraphOptions, mesh: MeshConfig
 
 
 def is_plain(sources: Sequence[Source], options: GraphOptions) -> bool:
-    """Only PROMETHEUS_URL, not narrowed: the build is what it was before data sources."""
-    return len(sources) == 1 and sources[0].name == DEFAULT and not options.dialects
+    """Only PROMETHEUS_URL with one dialect, not narrowed: one graph, nothing to merge."""
+    return (len(sources) == 1 and sources[0].name == DEFAULT and not options.dialects
+            and len(sources[0].dialects or ()) == 1)
 
 
 def each(jobs: Sequence[Callable[[], T]]) -> list[T | PrometheusError]:

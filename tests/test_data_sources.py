@@ -265,3 +265,22 @@ def test_it_edits_data_sources_in_the_admin() -> None:
                              ({"name": "three", "username": "u"}, "not both")):
         response = client.post("/admin/dashboard/datasource/add/", form | bad)
         assert response.status_code == 200 and field_error in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_refuses_a_live_graph_of_an_unknown_source(meshlens_redis: str) -> None:
+    """/ws/graph?sources=nope: a graph.error naming the parameter, close code 4400"""
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.asgi import application
+
+    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+    communicator = WebsocketCommunicator(application, "/ws/graph?namespaces=a&sources=nope",
+                                         headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "graph.error" and message["stale"] is False
+    assert message["message"].startswith("sources: no data source 'nope'")
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4400}
