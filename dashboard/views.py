@@ -161,8 +161,11 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     wanted = parse_health_filter(query.pop("health", None))
     options = options_from_query(query)
     graph = current_graph(options)
-    return JsonResponse({"timestamp": graph["timestamp"], "duration": graph["duration"],
-                         "edges": failing_edges(graph, wanted)})
+    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
+            "edges": failing_edges(graph, wanted)}
+    if "failedSources" in graph:
+        body["failedSources"] = graph["failedSources"]
+    return JsonResponse(body)
 
 
 @require_GET

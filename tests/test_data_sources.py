@@ -173,6 +173,9 @@ def test_it_shows_the_other_sources_when_one_is_down(two_sources: DataSource) ->
     nodes, edges = elements(body)
     assert ("cron", "web-svc", "http") in edges and "emoji" not in nodes
     assert nodes["web"]["sources"] == ["default"]
+    status, body = get(f"/api/v1/edges?namespaces=batch&query_time={QUERY_TIME}&sources="
+                       "default,edge")
+    assert status == 200 and list(body["failedSources"]) == ["edge"]
 
 
 def test_it_fails_as_before_when_every_source_is_down(two_sources: DataSource,
