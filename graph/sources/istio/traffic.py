@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
-from graph import ids, traffic
+import numpy as np
+
+from graph import cells, ids, traffic
 from graph.options import GraphOptions
 from graph.prometheus import KEY_SEPARATOR, Row, read
 from graph.sources.dialect import TrafficQuery
@@ -185,15 +190,17 @@ def row_edge(edge: EdgeLabels, graph_type: str, inject: bool) -> RowEdge | None:
                    KEY_SEPARATOR.join((*ends.source, *ends.dest)), tuple(path))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RowPlan:
-    """What a row adds, worked out once per distinct row key.
+    """What a row adds, worked out once per distinct row key (plans compare by identity:
+    a build's list of plans is compared with the last build's to reuse its Layout).
 
     `series` is Kiali's time-series hash: rows with equal series (both reporters' copies)
     count once. `hop` names the edges a row is drawn on (same ends, same protocol): one
     interned string per edge and protocol, whose hash Python keeps. The series is a tuple
     of such shared strings (a build hashes it once per row; a string of its own per plan
-    would cost 300 bytes each, at 10,000 workloads 40 MB)."""
+    would cost 300 bytes each, at 10,000 workloads 40 MB). `template` numbers the row's
+    contributions (graph/cells.py's Registry)."""
 
     edge: RowEdge
     source_namespace: str  # the row's source_workload_namespace label: outbound routing
@@ -201,12 +208,30 @@ class RowPlan:
     series: tuple[str, ...]
     hop: str
     protocol: str
-    out_key: str  # the rate the source adds to
-    dest_keys: tuple[str, ...]  # the rates the destination adds to
-    edge_keys: tuple[str, ...]  # the rates the edge adds to
-    responses_key: str
-    code: str
-    flags: str
+    template: int
+
+
+def terms(path_length: int, protocol: str, code: str, flags: str,
+          host: str) -> tuple[cells.Term, ...]:
+    """A row's contributions, in the order Kiali adds them, per hop caller -> [service ->]
+    destination: the source's outbound rate, the destination's inbound rates, the edge's
+    rates, then its response (code, flags, host). A term names its copy by its place in
+    the row's copies: the path's nodes, then its edges."""
+    out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, code)
+    responses = RESPONSES_KEY[protocol]
+    code = code or "-"
+    out: list[cells.Term] = []
+    for hop in range(path_length - 1):
+        source, dest, edge = hop, hop + 1, path_length + hop
+        out.append((source, (cells.RATE, out_key)))
+        out += [(dest, (cells.RATE, key)) for key in dest_keys]
+        out += [(edge, (cells.RATE, key)) for key in edge_keys]
+        out.append((edge, (cells.CODE, responses, code)))
+        if flags:
+            out.append((edge, (cells.FLAG, responses, code, flags)))
+        if host:
+            out.append((edge, (cells.HOST, responses, code, host)))
+    return tuple(out)
 
 
 def plan_row(metric: str, key: str, graph_type: str, inject: bool,
@@ -244,10 +269,10 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
     # per edge: one per protocol.
     series = (metric, hop, code, flags, edge.host)
     counted = "-" if protocol == traffic.TCP else code
-    out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, counted)
+    template = cells.REGISTRY.template(terms(len(edge.path), protocol, counted, flags,
+                                             edge.host))
     return RowPlan(edge, edge_labels.source_workload_namespace,
-                   edge_labels.destination_workload_namespace, series, hop, protocol, out_key,
-                   dest_keys, edge_keys, RESPONSES_KEY[protocol], counted or "-", flags)
+                   edge_labels.destination_workload_namespace, series, hop, protocol, template)
 
 
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
@@ -280,118 +305,139 @@ PLANS = PlanCache(limit=500_000)
 MISSING = object()
 
 
-class TrafficBuilder:
-    """One namespace's traffic map, from row plans, skipping duplicate series."""
-
-    def __init__(self, options: GraphOptions) -> None:
-        self.graph_type = options.graph_type
-        self.g = traffic.TrafficMap()
-        # Series already counted (both reporters send each one).
-        self.seen: set[tuple[str, ...]] = set()
-        # hop -> the hops a row's traffic is counted on:
-        # (source md, destination md, edge md) for caller -> [service ->] destination.
-        self.hops: dict[str, tuple[tuple[traffic.Metadata, ...], ...]] = {}
-
-    def add(self, plan: RowPlan, value: float) -> None:
-        series = plan.series
-        if series in self.seen:
-            return  # the other reporter's copy of a series already counted
-        self.seen.add(series)
-        hops = self.hops.get(plan.hop)
-        if hops is None:
-            hops = self.hops[plan.hop] = self.place(plan.edge, plan.protocol)
-        if value <= 0:
-            return
-        out_key, dest_keys, edge_keys = plan.out_key, plan.dest_keys, plan.edge_keys
-        responses_key, code, flags, host = (plan.responses_key, plan.code, plan.flags,
-                                            plan.edge.host)
-        for source_md, dest_md, edge_md in hops:
-            source_md[out_key] = source_md.get(out_key, 0.0) + value
-            for key in dest_keys:
-                dest_md[key] = dest_md.get(key, 0.0) + value
-            for key in edge_keys:
-                edge_md[key] = edge_md.get(key, 0.0) + value
-            responses = edge_md.get(responses_key)
-            if responses is None:
-                responses = edge_md[responses_key] = {}
-            detail = responses.get(code)
-            if detail is None:
-                detail = responses[code] = {"flags": {}, "hosts": {}}
-            if flags:
-                by_flag = detail["flags"]
-                by_flag[flags] = by_flag.get(flags, 0.0) + value
-            if host:
-                by_host = detail["hosts"]
-                by_host[host] = by_host.get(host, 0.0) + value
-
-    def place(self, edge: RowEdge, protocol: str) -> tuple[tuple[traffic.Metadata, ...], ...]:
-        """Add the edge's nodes and edges (of this protocol) to the map, and its
-        destination service; return the hops its rows are counted on."""
-        g = self.g
-        path = edge.path
-        # Placed in Kiali's order (source, destination, service): the map keeps it.
-        source_md, dest_md = path[0].place(g), path[-1].place(g)
-        mds = [source_md, dest_md]
-        dest_service = edge.ends.dest[:3]
-        names_service = ids.is_ok(dest_service[2])
-        if len(path) == 3:
-            service_md = path[1].place(g)
-            mds.insert(1, service_md)
-            service_md["isInjected"] = True
-            if names_service:
-                service_md.setdefault("destServices", {})[dest_service] = True
+def place(copies: cells.Copies, sk: cells.Skeleton, edge: RowEdge,
+          protocol: str) -> tuple[int, ...]:
+    """Add the edge's nodes and edges (of this protocol) to a namespace's skeleton, and its
+    destination service; return the copies its rows count in: the path's nodes, then its
+    edges (-1 padded to cells.WIDTH)."""
+    path = edge.path
+    # Placed in Kiali's order (source, destination, service): the map keeps it.
+    nodes = [copies.node(sk, spec.id, spec.fields, spec.egress) for spec in (path[0], path[-1])]
+    dest_service = edge.ends.dest[:3]
+    names_service = ids.is_ok(dest_service[2])
+    if len(path) == 3:
+        service = path[1]
+        nodes.insert(1, copies.node(sk, service.id, service.fields, service.egress))
+        service_md = copies.initial[nodes[1]]
+        service_md["isInjected"] = True
         if names_service:
-            dest_md.setdefault("destServices", {})[dest_service] = True
-        return tuple((mds[i], mds[i + 1],
-                      g.edge_data(path[i].id, path[i + 1].id, protocol)["md"])
-                     for i in range(len(path) - 1))
+            service_md.setdefault("destServices", {})[dest_service] = True
+    if names_service:
+        copies.initial[nodes[-1]].setdefault("destServices", {})[dest_service] = True
+    edges = [copies.edge(sk, path[i].id, path[i + 1].id, protocol) for i in range(len(path) - 1)]
+    return (*nodes, *edges, *(-1,) * (cells.WIDTH - len(nodes) - len(edges)))
 
 
 class NamespaceTraffic:
-    """One traffic map per namespace, built as Kiali builds them; each query's rows are
-    applied in the order of the query plan, each row to the maps its query kind gives:
-    inbound rows to their destination's namespace, outbound rows to their source's,
-    unserviced rows to the namespaces their destination service is in (but not their
-    source's), node rows to the one map there is."""
+    """Kiali's namespace maps, merged: each query's rows are applied in the order of the
+    query plan, each row to the maps its query kind gives: inbound rows to their
+    destination's namespace, outbound rows to their source's, unserviced rows to the
+    namespaces their destination service is in (but not their source's), node rows to the
+    one map there is. In each map a series counts once (the first reporter's copy).
+
+    What that makes, values aside, is a cells.Layout, worked out from the rows' plans and
+    kept (LAYOUTS) while the next build's rows have the same keys (the same plans, and the
+    same rows above zero); the values are then counted into it with numpy."""
 
     def __init__(self, options: GraphOptions, namespaces: Sequence[str] | None = None) -> None:
         self.options = options
         self.namespaces = tuple(options.namespaces if namespaces is None else namespaces)
-        self.builders = {ns: TrafficBuilder(options) for ns in self.namespaces}
-        self.hosts = {ns: re.compile(rf"^.+\.{re.escape(ns)}\..+$") for ns in self.namespaces}
-
-    def apply(self, query: TrafficQuery, rows: Iterable[Row]) -> None:
-        options, rates = self.options, self.options.rates
+        self.hosts = [re.compile(rf"^.+\.{re.escape(ns)}\..+$") for ns in self.namespaces]
         inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
-        args = (options.graph_type, inject, rates.http, rates.grpc)
+        self.args = (options.graph_type, inject, options.rates.http, options.rates.grpc)
+        self.answers: list[tuple[str, str, list[RowPlan | None], np.ndarray]] = []
+
+    def apply(self, query: TrafficQuery, rows: Sequence[Row]) -> None:
         metric = query.metric
-        table = PLANS.table((metric, *args))
-        builders = self.builders
-        only = next(iter(builders.values())) if len(builders) == 1 else None
-        kind, inbound = query.kind, query.kind == INBOUND
-        routed = kind in (INBOUND, OUTBOUND)
-        made = 0
-        for key, value in rows:
-            plan = table.get(key, MISSING)
-            if plan is MISSING:
-                plan = table[key] = plan_row(metric, key, *args)
-                made += 1
-            if plan is None:
-                continue
-            if routed:
-                builder = builders.get(plan.dest_namespace if inbound else plan.source_namespace)
-                if builder is not None:
-                    builder.add(plan, value)
-            elif kind == NODE:
-                only.add(plan, value)  # type: ignore[union-attr]
-            else:
-                for ns in self.unserviced_namespaces(plan):
-                    builders[ns].add(plan, value)
-        PLANS.counted(made)
+        table = PLANS.table((metric, *self.args))
+        keys = list(map(itemgetter(0), rows))
+        plans = list(map(table.get, keys, repeat(MISSING, len(keys))))
+        if MISSING in plans:
+            made = 0
+            for i, plan in enumerate(plans):
+                if plan is MISSING:
+                    plan = plans[i] = table.get(keys[i], MISSING)
+                    if plan is MISSING:
+                        plan = plans[i] = table[keys[i]] = plan_row(metric, keys[i], *self.args)
+                        made += 1
+            PLANS.counted(made)
+        values = np.fromiter(map(itemgetter(1), rows), np.float64, len(rows))
+        self.answers.append((metric, query.kind, plans, values))
 
-    def unserviced_namespaces(self, plan: RowPlan) -> list[str]:
-        return [ns for ns in self.namespaces if plan.source_namespace != ns
-                and self.hosts[ns].match(plan.edge.host)]
+    def merged(self) -> traffic.TrafficMap:
+        values = (np.concatenate([a[3] for a in self.answers]) if self.answers
+                  else np.zeros(0))
+        scope = (self.namespaces, self.args, tuple(a[:2] for a in self.answers))
+        keys = ([a[2] for a in self.answers], (values > 0).tobytes())
+        layout = LAYOUTS.get(scope, keys)
+        if layout is None:
+            layout = self.layout(values)
+            LAYOUTS.put(scope, keys, layout)
+        return layout.traffic_map(values)
 
-    def maps(self) -> dict[str, traffic.TrafficMap]:
-        return {ns: builder.g for ns, builder in self.builders.items()}
+    def layout(self, values: np.ndarray) -> cells.Layout:
+        """The namespace maps' skeletons and the rows that count in them."""
+        copies = cells.Copies()
+        skeletons = [cells.Skeleton(ns) for ns in self.namespaces]
+        index = {ns: i for i, ns in enumerate(self.namespaces)}
+        seen: list[set[tuple[str, ...]]] = [set() for _ in skeletons]
+        placed: list[dict[str, tuple[int, ...]]] = [{} for _ in skeletons]
+        rows: list[int] = []
+        templates: list[int] = []
+        named: list[tuple[int, ...]] = []
+        positive = (values > 0).tolist()
+        row = 0
+        for _, kind, plans, _ in self.answers:
+            inbound, routed = kind == INBOUND, kind in (INBOUND, OUTBOUND)
+            for plan in plans:
+                row += 1
+                if plan is None:
+                    continue
+                if routed:
+                    b = index.get(plan.dest_namespace if inbound else plan.source_namespace)
+                    targets: Iterable[int] = () if b is None else (b,)
+                elif kind == NODE:
+                    targets = (0,)
+                else:
+                    targets = self.unserviced(plan)
+                for b in targets:
+                    if plan.series in seen[b]:
+                        continue  # the other reporter's copy of a series already counted
+                    seen[b].add(plan.series)
+                    hop = placed[b].get(plan.hop)
+                    if hop is None:
+                        hop = placed[b][plan.hop] = place(copies, skeletons[b], plan.edge,
+                                                          plan.protocol)
+                    if positive[row - 1]:
+                        rows.append(row - 1)
+                        templates.append(plan.template)
+                        named.append(hop)
+        return cells.Layout(copies, skeletons, rows, templates, named)
+
+    def unserviced(self, plan: RowPlan) -> list[int]:
+        return [i for i, ns in enumerate(self.namespaces) if plan.source_namespace != ns
+                and self.hosts[i].match(plan.edge.host)]
+
+
+class Layouts:
+    """The last Layout of each scope (namespaces, options, queries), with the plans and the
+    rows above zero it was made for; at most `limit` scopes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.by_scope: dict[object, tuple[object, cells.Layout]] = {}
+
+    def get(self, scope: object, keys: object) -> cells.Layout | None:
+        found = self.by_scope.get(scope)
+        return found[1] if found is not None and found[0] == keys else None
+
+    def put(self, scope: object, keys: object, layout: cells.Layout) -> None:
+        with self.lock:
+            self.by_scope.pop(scope, None)
+            while len(self.by_scope) >= self.limit:
+                del self.by_scope[next(iter(self.by_scope))]
+            self.by_scope[scope] = (keys, layout)
+
+
+LAYOUTS = Layouts(limit=8)

@@ -1,0 +1,270 @@
+"""The numeric core of a build: traffic counted in numbered cells, namespace maps merged on
+numbers.
+
+A dialect routes a build's rows into namespace maps (graph/sources/*/traffic.py). What
+those maps hold, values aside, depends only on the rows' keys: which node and edge copies
+each namespace map places, in which order, which rows count (the duplicate series both
+reporters send count once), and what Kiali's merge of the maps keeps. That is worked out
+once per set of keys (a Layout) and reused while the keys stay the same: a live mesh
+sends the same keys tick after tick.
+
+Per build, the values then go through one `np.bincount`: each contribution of a row (the
+source's outbound rate, the destination's inbound rates, the edge's rates and responses)
+is a (row, cell) pair, and a cell is one value of one md dict of one copy that the merge
+keeps. `np.bincount` adds in array order, and the pairs are in row order, so every sum is
+the same float the row-by-row Python adds gave (Kiali's string rounding needs that). The
+md dicts and the merged traffic map are filled from the sums; copies the merge drops are
+never counted.
+
+    copies: every node and edge copy of every namespace map, numbered (placement order)
+    Layout: the merge's result (nodes, edges, the merge's outbound additions) on numbers,
+            and (row, cell) pairs for the copies it keeps
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graph import traffic
+
+# What a slot of an md is: a rate (md[key]), a response code (md[responses][code]), a
+# response flag or host of a code (md[responses][code]["flags" or "hosts"][name]).
+RATE, CODE, FLAG, HOST = 0, 1, 2, 3
+Slot = tuple[Any, ...]  # (RATE, key) | (CODE, responses, code) | (FLAG|HOST, responses, code, name)
+# One contribution of a row: (index in the row's copies, slot).
+Term = tuple[int, Slot]
+WIDTH = 5  # copies a row names at most: caller, service, destination, and two edges
+
+
+class Registry:
+    """Slots and templates (a row's contributions, as terms), numbered for good: there are
+    as many as the mesh has distinct rate keys, codes, flags and hosts, and row plans made
+    at any time, by any build, share one numbering."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slots: dict[Slot, int] = {}
+        self.slot_list: list[Slot] = []
+        self.parents: list[int] = []  # a FLAG or HOST slot's CODE slot (else itself)
+        self.templates: dict[tuple[Term, ...], int] = {}
+        self.roles: list[int] = []
+        self.slot_ids: list[int] = []
+        self.starts: list[int] = []
+        self.lengths: list[int] = []
+        self.cached: tuple[np.ndarray, ...] | None = None
+
+    def slot(self, slot: Slot) -> int:
+        number = self.slots.get(slot)
+        if number is None:
+            parent = self.slot((CODE, *slot[1:3])) if slot[0] in (FLAG, HOST) else None
+            number = self.slots[slot] = len(self.slot_list)
+            self.slot_list.append(slot)
+            self.parents.append(number if parent is None else parent)
+        return number
+
+    def template(self, terms: tuple[Term, ...]) -> int:
+        number = self.templates.get(terms)
+        if number is not None:
+            return number
+        with self.lock:
+            number = self.templates.get(terms)
+            if number is None:
+                self.starts.append(len(self.roles))
+                self.lengths.append(len(terms))
+                for role, slot in terms:
+                    self.roles.append(role)
+                    self.slot_ids.append(self.slot(slot))
+                number = self.templates[terms] = len(self.starts) - 1
+                self.cached = None
+        return number
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(roles, slots, starts, lengths, parents) as arrays, for the templates so far."""
+        with self.lock:
+            if self.cached is None:
+                self.cached = (np.array(self.roles, np.int64), np.array(self.slot_ids, np.int64),
+                               np.array(self.starts, np.int64),
+                               np.array(self.lengths, np.int64),
+                               np.array(self.parents, np.int64))
+            return self.cached
+
+
+REGISTRY = Registry()
+
+
+class Skeleton:
+    """One namespace's traffic map without values: node and edge copies by number."""
+
+    __slots__ = ("namespace", "nodes", "out")
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.nodes: dict[str, int] = {}
+        self.out: dict[str, dict[tuple[str, str], int]] = {}
+
+
+class Copies:
+    """Every node and edge copy of one set of namespace maps, numbered in placement order,
+    with what each copy's md holds before any value (isEgressCluster, isInjected,
+    destServices), and each node's identity fields."""
+
+    def __init__(self) -> None:
+        self.initial: list[dict[str, Any]] = []
+        self.fields: list[dict[str, Any] | None] = []  # a node copy's fields; None: an edge
+
+    def node(self, sk: Skeleton, node_id: str, fields: dict[str, Any], egress: bool) -> int:
+        number = sk.nodes.get(node_id)
+        if number is None:
+            number = sk.nodes[node_id] = len(self.initial)
+            self.initial.append({"isEgressCluster": True} if egress else {})
+            self.fields.append(fields)
+            sk.out[node_id] = {}
+        return number
+
+    def edge(self, sk: Skeleton, source: str, target: str, protocol: str) -> int:
+        edges = sk.out[source]
+        number = edges.get((target, protocol))
+        if number is None:
+            number = edges[(target, protocol)] = len(self.initial)
+            self.initial.append({})
+            self.fields.append(None)
+        return number
+
+
+# The merge on numbers: nodes (id, md copy) in the merged map's order; per node its edges
+# ((target, protocol), edge copy, source copy); the merge's outbound additions (node copy,
+# edge copy) in the order merge_into makes them.
+MergedNodes = list[tuple[str, int]]
+MergedEdges = list[list[tuple[tuple[str, str], int, int]]]
+
+
+def merge(skeletons: Sequence[Skeleton], fields: Sequence[dict[str, Any] | None],
+          ) -> tuple[MergedNodes, MergedEdges, list[tuple[int, int]]]:
+    """graph/build.py's merge_into, map after map, on copy numbers: a node found in several
+    maps keeps the copy of its own namespace (else the first), and gains the other copies'
+    edges it lacks, each added to its outbound rates."""
+    kept: dict[str, int] = {}
+    out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {}
+    added: list[tuple[int, int]] = []
+    for sk in skeletons:
+        for node_id, copy in sk.nodes.items():
+            ns_edges = {key: (edge, copy) for key, edge in sk.out[node_id].items()}
+            if node_id not in kept:
+                kept[node_id], out[node_id] = copy, ns_edges
+                continue
+            if fields[copy]["namespace"] == sk.namespace:  # type: ignore[index]
+                extra = out[node_id]
+                kept[node_id], out[node_id] = copy, ns_edges
+            else:
+                extra = ns_edges
+            kept_copy, edges = kept[node_id], out[node_id]
+            for key, pair in extra.items():
+                if key not in edges:
+                    edges[key] = pair
+                    added.append((kept_copy, pair[0]))
+    nodes = list(kept.items())
+    return nodes, [[(key, e, s) for key, (e, s) in out[n].items()] for n, _ in nodes], added
+
+
+class Layout:
+    """What one set of row keys makes, values aside: the merged map on numbers, and the
+    (row, cell) pairs that count the values into the md copies it keeps.
+
+    `occurrences`: one (row, template, copies) per row that counts in a namespace map,
+    in row order: the row's index in the build's values, its contributions (a Registry
+    template), and the copies it names (WIDTH numbers, -1 padded)."""
+
+    def __init__(self, copies: Copies, skeletons: Sequence[Skeleton], rows: list[int],
+                 templates: list[int], named: list[tuple[int, ...]]) -> None:
+        nodes, edges, added = merge(skeletons, copies.fields)
+        # Only the copies the merged map refers to get an md: renumbered 0.. in that order.
+        used = [c for _, c in nodes] + [c for node_edges in edges for _, e, s in node_edges
+                                        for c in (e, s)] + [c for pair in added for c in pair]
+        renumber = np.full(len(copies.initial) + 1, -1, np.int64)
+        kept: list[int] = []
+        for c in used:
+            if renumber[c] < 0:
+                renumber[c] = len(kept)
+                kept.append(c)
+        self.initial = [copies.initial[c] for c in kept]
+        self.services = [i for i, md in enumerate(self.initial) if "destServices" in md]
+        self.nodes = [(node_id, copies.fields[c], int(renumber[c])) for node_id, c in nodes]
+        self.edges = [[(key, int(renumber[e]), int(renumber[s])) for key, e, s in node_edges]
+                      for node_edges in edges]
+        self.added = [(int(renumber[c]), int(renumber[e])) for c, e in added]
+        self.count(renumber, rows, templates, named)
+
+    def count(self, renumber: np.ndarray, rows: list[int], templates: list[int],
+              named: list[tuple[int, ...]]) -> None:
+        """The (row, cell) pairs, and how each cell is written into its md."""
+        roles, slots, starts, lengths, parents = REGISTRY.arrays()
+        which = np.array(templates, np.int64)
+        counts = lengths[which]
+        occurrence = np.repeat(np.arange(len(which)), counts)
+        ends = np.cumsum(counts)
+        term = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - counts, counts)
+        term += starts[which][occurrence]
+        copy = np.array(named, np.int64).reshape(-1, WIDTH)[occurrence, roles[term]]
+        md = renumber[copy]
+        keep = md >= 0
+        n_slots = len(parents)
+        raw = md[keep] * n_slots + slots[term][keep]
+        self.rows = np.array(rows, np.int64)[occurrence[keep]]
+        unique, first, self.cells = np.unique(raw, return_index=True, return_inverse=True)
+        self.n_cells = len(unique)
+        order = np.argsort(first, kind="stable")  # cells in the order rows first reach them
+        cell_md, cell_slot = unique[order] // n_slots, unique[order] % n_slots
+        slot_list = REGISTRY.slot_list
+        kinds = np.array([slot_list[s][0] for s in cell_slot.tolist()], np.int64)
+        rate = kinds == RATE
+        self.rates = (cell_md[rate].tolist(), [slot_list[s][1] for s in cell_slot[rate].tolist()],
+                      order[rate])
+        code = kinds == CODE
+        self.codes = (cell_md[code].tolist(),
+                      [slot_list[s][1:3] for s in cell_slot[code].tolist()])
+        # A flag or host goes into its code's detail: found by (md, code slot).
+        detail_keys = unique[order][code]
+        by_key = np.argsort(detail_keys)
+        self.names: dict[int, tuple[list[int], list[str], np.ndarray]] = {}
+        for kind in (FLAG, HOST):
+            chosen = kinds == kind
+            parent = cell_md[chosen] * n_slots + parents[cell_slot[chosen]]
+            detail = by_key[np.searchsorted(detail_keys, parent, sorter=by_key)]
+            self.names[kind] = (detail.tolist(),
+                                [slot_list[s][3] for s in cell_slot[chosen].tolist()],
+                                order[chosen])
+
+    def traffic_map(self, values: np.ndarray) -> traffic.TrafficMap:
+        """The merged traffic map of one build's values (the rows' values, in the order the
+        rows were given when the layout was made)."""
+        sums = np.bincount(self.cells, weights=values[self.rows], minlength=self.n_cells)
+        mds = [dict(md) for md in self.initial]
+        for i in self.services:
+            mds[i]["destServices"] = dict(mds[i]["destServices"])
+        copies, keys, cells = self.rates
+        for i, key, value in zip(copies, keys, sums[cells].tolist(), strict=True):
+            mds[i][key] = value
+        details = []
+        for i, (responses, code) in zip(*self.codes, strict=True):
+            detail: dict[str, dict[str, float]] = {"flags": {}, "hosts": {}}
+            by_code = mds[i].get(responses)
+            if by_code is None:
+                by_code = mds[i][responses] = {}
+            by_code[code] = detail
+            details.append(detail)
+        for kind, name in ((FLAG, "flags"), (HOST, "hosts")):
+            where, names, cells = self.names[kind]
+            for d, key, value in zip(where, names, sums[cells].tolist(), strict=True):
+                details[d][name][key] = value
+        tm = traffic.TrafficMap()
+        for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
+            tm.nodes[node_id] = {**fields, "md": mds[i]}
+            tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}
+                               for key, e, s in node_edges}
+        for i, e in self.added:
+            traffic.add_outgoing(mds[i], mds[e])
+        return tm
