@@ -269,8 +269,8 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
     # per edge: one per protocol.
     series = (metric, hop, code, flags, edge.host)
     counted = "-" if protocol == traffic.TCP else code
-    template = cells.REGISTRY.template(terms(len(edge.path), protocol, counted, flags,
-                                             edge.host))
+    shape = (len(edge.path), protocol, counted, flags, edge.host)
+    template = cells.REGISTRY.template(shape, lambda: terms(*shape))
     return RowPlan(edge, edge_labels.source_workload_namespace,
                    edge_labels.destination_workload_namespace, series, hop, protocol, template)
 
