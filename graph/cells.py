@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Callable, Hashable, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ class Registry:
         self.lock = threading.Lock()
         self.slots: dict[Slot, int] = {}
         self.slot_list: list[Slot] = []
+        self.names: list[str] = []  # a slot's name: its rate key, code, flag or host
         self.kinds = array("b")  # each slot's kind
         self.parents = array("l")  # a FLAG or HOST slot's CODE slot (else itself)
         self.templates: dict[Hashable, int] = {}
@@ -66,6 +68,7 @@ class Registry:
             parent = self.slot((CODE, *slot[1:3])) if slot[0] in (FLAG, HOST) else None
             number = self.slots[slot] = len(self.slot_list)
             self.slot_list.append(slot)
+            self.names.append(slot[-1])
             self.kinds.append(slot[0])
             self.parents.append(number if parent is None else parent)
         return number
@@ -100,6 +103,35 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+class Numbering:
+    """Numbers for hashable things (a row's series, its hop), for good: bounded by the
+    mesh, and shared by row plans made at any time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.numbers: dict[Hashable, int] = {}
+
+    def __call__(self, key: Hashable) -> int:
+        number = self.numbers.get(key)
+        if number is None:
+            with self.lock:
+                number = self.numbers.setdefault(key, len(self.numbers))
+        return number
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+def first_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions where each distinct key is first seen, in order; and for every
+    position, the number (0..) of its key among those."""
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
 
 
 class Skeleton:
@@ -176,48 +208,59 @@ def merge(skeletons: Sequence[Skeleton], fields: Sequence[dict[str, Any] | None]
     return nodes, [[(key, e, s) for key, (e, s) in out[n].items()] for n, _ in nodes], added
 
 
+def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
+    """(value, start, end) of each run of equal values."""
+    if not len(values):
+        return []
+    starts = np.flatnonzero(np.diff(values)) + 1
+    ends = np.append(starts, len(values))
+    starts = np.insert(starts, 0, 0)
+    return list(zip(values[starts].tolist(), starts.tolist(), ends.tolist(), strict=True))
+
+
 class Layout:
     """What one set of row keys makes, values aside: the merged map on numbers, and the
     (row, cell) pairs that count the values into the md copies it keeps.
 
-    `occurrences`: one (row, template, copies) per row that counts in a namespace map,
-    in row order: the row's index in the build's values, its contributions (a Registry
-    template), and the copies it names (WIDTH numbers, -1 padded)."""
+    Made of one (row, template, copies) per row that counts in a namespace map, in row
+    order (`rows`, `templates`, `named`): the row's index in the build's values, its
+    contributions (a Registry template), and the copies it names (WIDTH numbers, -1
+    padded)."""
 
-    def __init__(self, copies: Copies, skeletons: Sequence[Skeleton], rows: list[int],
-                 templates: list[int], named: list[tuple[int, ...]]) -> None:
+    def __init__(self, copies: Copies, skeletons: Sequence[Skeleton], rows: np.ndarray,
+                 templates: np.ndarray, named: np.ndarray) -> None:
         nodes, edges, added = merge(skeletons, copies.fields)
         # Only the copies the merged map refers to get an md: renumbered 0.. in that order.
-        used = [c for _, c in nodes] + [c for node_edges in edges for _, e, s in node_edges
-                                        for c in (e, s)] + [c for pair in added for c in pair]
-        renumber = np.full(len(copies.initial) + 1, -1, np.int64)
+        renumber = [-1] * (len(copies.initial) + 1)
         kept: list[int] = []
-        for c in used:
+        for c in chain((c for _, c in nodes),
+                       (c for node_edges in edges for _, e, s in node_edges for c in (e, s)),
+                       (c for pair in added for c in pair)):
             if renumber[c] < 0:
                 renumber[c] = len(kept)
                 kept.append(c)
         self.initial = [copies.initial[c] or None for c in kept]
-        self.nodes = [(node_id, copies.fields[c], int(renumber[c])) for node_id, c in nodes]
-        self.edges = [[(key, int(renumber[e]), int(renumber[s])) for key, e, s in node_edges]
+        self.nodes = [(node_id, copies.fields[c], renumber[c]) for node_id, c in nodes]
+        self.edges = [[(key, renumber[e], renumber[s]) for key, e, s in node_edges]
                       for node_edges in edges]
-        self.added = [(int(renumber[c]), int(renumber[e])) for c, e in added]
-        self.count(renumber, rows, templates, named)
+        self.added = [(renumber[c], renumber[e]) for c, e in added]
+        self.count(np.array(renumber, np.int64), rows, templates, named)
 
-    def count(self, renumber: np.ndarray, rows: list[int], templates: list[int],
-              named: list[tuple[int, ...]]) -> None:
+    def count(self, renumber: np.ndarray, rows: np.ndarray, templates: np.ndarray,
+              named: np.ndarray) -> None:
         """The (row, cell) pairs, and how each md is made of the cells' sums."""
         roles, slots, starts, lengths, parents, kinds = REGISTRY.arrays()
-        which = np.array(templates, np.int64)
+        which = np.asarray(templates, np.int64)
         counts = lengths[which]
         occurrence = np.repeat(np.arange(len(which)), counts)
         ends = np.cumsum(counts)
         term = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - counts, counts)
         term += starts[which][occurrence]
-        md = renumber[np.array(named, np.int64).reshape(-1, WIDTH)[occurrence, roles[term]]]
+        md = renumber[np.asarray(named, np.int64).reshape(-1, WIDTH)[occurrence, roles[term]]]
         keep = md >= 0
         n_slots = len(parents)
         raw = md[keep] * n_slots + slots[term][keep]
-        self.rows = np.array(rows, np.int32)[occurrence[keep]]
+        self.rows = np.asarray(rows, np.int32)[occurrence[keep]]
         unique, first, cells = np.unique(raw, return_index=True, return_inverse=True)
         self.cells = cells.astype(np.int32)
         self.n_cells = len(unique)
@@ -237,28 +280,26 @@ class Layout:
         names), as tuples shared between mds of the same shape."""
         slot_list = REGISTRY.slot_list
         shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        rates: list[list[str]] = [[] for _ in self.initial]
-        names: dict[int, list[list[str]]] = {}
-        details: list[list[int]] = [[] for _ in self.initial]
-        for cell, md, slot, kind in zip(order.tolist(), cell_md[order].tolist(),
-                                        cell_slot[order].tolist(), cell_kind[order].tolist(),
-                                        strict=True):
-            if kind == RATE:
-                rates[md].append(slot_list[slot][1])
-            elif kind == CODE:
-                details[md].append(cell)
-                names[cell] = [[], []]
-            else:
-                names[int(parent[cell])][kind - FLAG].append(slot_list[slot][3])
-        self.rate_keys = [shared.setdefault(tuple(keys), tuple(keys)) for keys in rates]
-        self.responses: list[tuple[Any, ...] | None] = []
-        for cells in details:
-            if not cells:
-                self.responses.append(None)
-                continue
-            shape = tuple((*slot_list[int(cell_slot[c])][1:3], tuple(names[c][0]),
-                           tuple(names[c][1])) for c in cells)
-            self.responses.append(shared.setdefault(shape, shape))
+        self.rate_keys: list[tuple[str, ...]] = [()] * len(self.initial)
+        rate = self.fill[RATE]
+        name = REGISTRY.names.__getitem__
+        keys = list(map(name, cell_slot[rate].tolist()))
+        for md, a, b in runs(cell_md[rate]):
+            found = tuple(keys[a:b])
+            self.rate_keys[md] = shared.setdefault(found, found)
+        names: list[dict[int, tuple[str, ...]]] = []
+        for kind in (FLAG, HOST):
+            cells = self.fill[kind]
+            of_kind = list(map(name, cell_slot[cells].tolist()))
+            names.append({detail: tuple(of_kind[a:b]) for detail, a, b in runs(parent[cells])})
+        code = order[cell_kind[order] == CODE]
+        flags, hosts = names[0].get, names[1].get
+        details = [(*slot_list[slot][1:3], flags(cell, ()), hosts(cell, ()))
+                   for cell, slot in zip(code.tolist(), cell_slot[code].tolist(), strict=True)]
+        self.responses: list[tuple[Any, ...] | None] = [None] * len(self.initial)
+        for md, a, b in runs(cell_md[code]):
+            found = tuple(details[a:b])
+            self.responses[md] = shared.setdefault(found, found)
 
     def traffic_map(self, values: np.ndarray) -> traffic.TrafficMap:
         """The merged traffic map of one build's values (the rows' values, in the order the

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -120,15 +120,6 @@ class NodeSpec:
     def of(cls, node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
         return node_spec(node, labels, graph_type)
 
-    def place(self, g: traffic.TrafficMap) -> traffic.Metadata:
-        """Add the node to the map unless it is there; return its metadata."""
-        n = g.nodes.get(self.id)
-        if n is None:
-            md: traffic.Metadata = {"isEgressCluster": True} if self.egress else {}
-            g.nodes[self.id] = n = {**self.fields, "md": md}
-            g.out[self.id] = {}
-        return n["md"]  # type: ignore[no-any-return]
-
 
 @lru_cache(maxsize=1 << 16)
 def node_spec(node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
@@ -153,6 +144,8 @@ class RowEdge:
     host: str
     key: str  # the two ends' labels in one string (strings keep their hash: fast keys)
     path: tuple[NodeSpec, ...]  # caller [-> service] -> destination
+    # The destination service, for destServices; None when it names none.
+    dest_service: tuple[str, str, str] | None
 
     @property
     def service_id(self) -> str | None:
@@ -186,8 +179,10 @@ def row_edge(edge: EdgeLabels, graph_type: str, inject: bool) -> RowEdge | None:
     if service is not None:
         path.append(NodeSpec.of(service, ends.service(), graph_type))
     path.append(NodeSpec.of(dest, ends.dest, graph_type))
+    dest_service = ends.dest[:3]
     return RowEdge(ends, source, dest, service, edge.destination_service,
-                   KEY_SEPARATOR.join((*ends.source, *ends.dest)), tuple(path))
+                   KEY_SEPARATOR.join((*ends.source, *ends.dest)), tuple(path),
+                   dest_service if ids.is_ok(dest_service[2]) else None)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -209,6 +204,25 @@ class RowPlan:
     hop: str
     protocol: str
     template: int
+    series_id: int  # the series and the hop, numbered (SERIES, HOPS)
+    hop_id: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Dropped:
+    """The plan of a row Kiali drops: routed nowhere, counted nowhere."""
+
+    source_namespace: str = ""
+    dest_namespace: str = ""
+    series_id: int = -1
+    hop_id: int = -1
+    template: int = -1
+
+
+DROPPED = Dropped()
+SERIES, HOPS = cells.Numbering(), cells.Numbering()
+SOURCE_NAMESPACE, DEST_NAMESPACE = attrgetter("source_namespace"), attrgetter("dest_namespace")
+SERIES_ID, HOP_ID, TEMPLATE = attrgetter("series_id"), attrgetter("hop_id"), attrgetter("template")
 
 
 def terms(path_length: int, protocol: str, code: str, flags: str,
@@ -272,7 +286,8 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
     shape = (len(edge.path), protocol, counted, flags, edge.host)
     template = cells.REGISTRY.template(shape, lambda: terms(*shape))
     return RowPlan(edge, edge_labels.source_workload_namespace,
-                   edge_labels.destination_workload_namespace, series, hop, protocol, template)
+                   edge_labels.destination_workload_namespace, series, hop, protocol, template,
+                   SERIES(series), HOPS(hop))
 
 
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
@@ -310,22 +325,28 @@ def place(copies: cells.Copies, sk: cells.Skeleton, edge: RowEdge,
     """Add the edge's nodes and edges (of this protocol) to a namespace's skeleton, and its
     destination service; return the copies its rows count in: the path's nodes, then its
     edges (-1 padded to cells.WIDTH)."""
-    path = edge.path
+    path, nodes, initial = edge.path, sk.nodes, copies.initial
     # Placed in Kiali's order (source, destination, service): the map keeps it.
-    nodes = [copies.node(sk, spec.id, spec.fields, spec.egress) for spec in (path[0], path[-1])]
-    dest_service = edge.ends.dest[:3]
-    names_service = ids.is_ok(dest_service[2])
+    numbers = []
+    for spec in (path[0], path[-1], path[1]) if len(path) == 3 else path:
+        number = nodes.get(spec.id)
+        if number is None:
+            number = copies.node(sk, spec.id, spec.fields, spec.egress)
+        numbers.append(number)
+    service = edge.dest_service
     if len(path) == 3:
-        service = path[1]
-        nodes.insert(1, copies.node(sk, service.id, service.fields, service.egress))
-        service_md = copies.initial[nodes[1]]
-        service_md["isInjected"] = True
-        if names_service:
-            service_md.setdefault("destServices", {})[dest_service] = True
-    if names_service:
-        copies.initial[nodes[-1]].setdefault("destServices", {})[dest_service] = True
-    edges = [copies.edge(sk, path[i].id, path[i + 1].id, protocol) for i in range(len(path) - 1)]
-    return (*nodes, *edges, *(-1,) * (cells.WIDTH - len(nodes) - len(edges)))
+        source, dest, injected = numbers
+        initial[injected]["isInjected"] = True
+        if service:
+            initial[injected].setdefault("destServices", {})[service] = True
+        on_path = (source, injected, dest)
+    else:
+        source, dest = on_path = tuple(numbers)
+    if service:
+        initial[dest].setdefault("destServices", {})[service] = True
+    edge_numbers = [copies.edge(sk, a.id, b.id, protocol)
+                    for a, b in zip(path, path[1:], strict=False)]
+    return (*on_path, *edge_numbers, *(-1,) * (cells.WIDTH - len(path) - len(edge_numbers)))
 
 
 class NamespaceTraffic:
@@ -345,7 +366,7 @@ class NamespaceTraffic:
         self.hosts = [re.compile(rf"^.+\.{re.escape(ns)}\..+$") for ns in self.namespaces]
         inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
         self.args = (options.graph_type, inject, options.rates.http, options.rates.grpc)
-        self.answers: list[tuple[str, str, list[RowPlan | None], np.ndarray]] = []
+        self.answers: list[tuple[str, str, list[RowPlan | Dropped], np.ndarray]] = []
 
     def apply(self, query: TrafficQuery, rows: Sequence[Row]) -> None:
         metric = query.metric
@@ -358,7 +379,8 @@ class NamespaceTraffic:
                 if plan is MISSING:
                     plan = plans[i] = table.get(keys[i], MISSING)
                     if plan is MISSING:
-                        plan = plans[i] = table[keys[i]] = plan_row(metric, keys[i], *self.args)
+                        plan = plans[i] = table[keys[i]] = (
+                            plan_row(metric, keys[i], *self.args) or DROPPED)
                         made += 1
             PLANS.counted(made)
         values = np.fromiter(map(itemgetter(1), rows), np.float64, len(rows))
@@ -376,43 +398,55 @@ class NamespaceTraffic:
         return layout.traffic_map(values)
 
     def layout(self, values: np.ndarray) -> cells.Layout:
-        """The namespace maps' skeletons and the rows that count in them."""
+        """The namespace maps' skeletons and the rows that count in them. Which rows count
+        (a series once per map) and where each edge is placed are decided on numbers; only
+        the placements run in Python."""
+        plans = [plan for answer in self.answers for plan in answer[2]]
+        rows, maps = self.routes()
+        series = np.fromiter(map(SERIES_ID, plans), np.int64, len(plans))
+        hops = np.fromiter(map(HOP_ID, plans), np.int64, len(plans))
+        # A series counts once per map: its first row there (the first reporter's copy).
+        counted, _ = cells.first_of(maps * len(SERIES) + series[rows])
+        rows, maps = rows[counted], maps[counted]
+        # An edge is placed in a map at the first row that counts there.
+        placements, placed = cells.first_of(maps * len(HOPS) + hops[rows])
         copies = cells.Copies()
         skeletons = [cells.Skeleton(ns) for ns in self.namespaces]
+        named = np.array([place(copies, skeletons[m], plans[r].edge, plans[r].protocol)
+                          for r, m in zip(rows[placements].tolist(), maps[placements].tolist(),
+                                          strict=True)], np.int64).reshape(-1, cells.WIDTH)
+        positive = values[rows] > 0
+        rows = rows[positive]
+        templates = np.fromiter(map(TEMPLATE, (plans[r] for r in rows.tolist())), np.int64,
+                                len(rows))
+        return cells.Layout(copies, skeletons, rows, templates, named[placed[positive]])
+
+    def routes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, map) for each map a row goes to, in row order."""
         index = {ns: i for i, ns in enumerate(self.namespaces)}
-        seen: list[set[tuple[str, ...]]] = [set() for _ in skeletons]
-        placed: list[dict[str, tuple[int, ...]]] = [{} for _ in skeletons]
-        rows: list[int] = []
-        templates: list[int] = []
-        named: list[tuple[int, ...]] = []
-        positive = (values > 0).tolist()
-        row = 0
+        rows, maps = [], []
+        start = 0
         for _, kind, plans, _ in self.answers:
-            inbound, routed = kind == INBOUND, kind in (INBOUND, OUTBOUND)
-            for plan in plans:
-                row += 1
-                if plan is None:
-                    continue
-                if routed:
-                    b = index.get(plan.dest_namespace if inbound else plan.source_namespace)
-                    targets: Iterable[int] = () if b is None else (b,)
-                elif kind == NODE:
-                    targets = (0,)
-                else:
-                    targets = self.unserviced(plan)
-                for b in targets:
-                    if plan.series in seen[b]:
-                        continue  # the other reporter's copy of a series already counted
-                    seen[b].add(plan.series)
-                    hop = placed[b].get(plan.hop)
-                    if hop is None:
-                        hop = placed[b][plan.hop] = place(copies, skeletons[b], plan.edge,
-                                                          plan.protocol)
-                    if positive[row - 1]:
-                        rows.append(row - 1)
-                        templates.append(plan.template)
-                        named.append(hop)
-        return cells.Layout(copies, skeletons, rows, templates, named)
+            n = len(plans)
+            if kind in (INBOUND, OUTBOUND):
+                names = map(DEST_NAMESPACE if kind == INBOUND else SOURCE_NAMESPACE, plans)
+                to = np.fromiter(map(index.get, names, repeat(-1)), np.int64, n)
+            elif kind == NODE:
+                to = np.where(np.fromiter(map(TEMPLATE, plans), np.int64, n) >= 0, 0, -1)
+            else:
+                pairs = [(r, m) for r, plan in enumerate(plans) if plan is not DROPPED
+                         for m in self.unserviced(plan)]  # type: ignore[arg-type]
+                rows.append(np.array([r for r, _ in pairs], np.int64) + start)
+                maps.append(np.array([m for _, m in pairs], np.int64))
+                start += n
+                continue
+            at = np.flatnonzero(to >= 0)
+            rows.append(at + start)
+            maps.append(to[at])
+            start += n
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(rows), np.concatenate(maps)
 
     def unserviced(self, plan: RowPlan) -> list[int]:
         return [i for i, ns in enumerate(self.namespaces) if plan.source_namespace != ns
