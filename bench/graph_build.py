@@ -58,7 +58,7 @@ from graph.prometheus import (  # noqa: E402
     parse_vector,
 )
 from graph.sources.istio import queries as istio  # noqa: E402
-from graph.sources.istio.traffic import NamespaceTraffic  # noqa: E402
+from graph.sources.istio.namespace_maps import NamespaceTraffic  # noqa: E402
 from tests import mesh  # noqa: E402
 from tests.support import prometheus as backfill  # noqa: E402
 

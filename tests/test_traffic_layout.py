@@ -19,6 +19,7 @@ import pytest
 from graph import build, ids, traffic
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
+from graph.sources.istio import namespace_maps
 from graph.sources.istio import queries as istio
 from graph.sources.istio import traffic as istio_traffic
 from tests.mesh import UNKNOWN, Workload, request_edge, tcp_edge, traffic_answers, with_labels
@@ -108,7 +109,7 @@ def assert_same_map(got: traffic.TrafficMap, expected: traffic.TrafficMap) -> No
 
 
 def merged(options: GraphOptions, answers: list[list[Row]]) -> traffic.TrafficMap:
-    nt = istio_traffic.NamespaceTraffic(options)
+    nt = namespace_maps.NamespaceTraffic(options)
     for query, rows in zip(build.plan(options, MeshConfig(), with_appenders=False).traffic,
                            answers, strict=True):
         nt.apply(query, rows)
@@ -116,7 +117,7 @@ def merged(options: GraphOptions, answers: list[list[Row]]) -> traffic.TrafficMa
 
 
 def last_layout() -> object:
-    return next(reversed(istio_traffic.LAYOUTS.by_scope.values()))[1]
+    return next(reversed(namespace_maps.LAYOUTS.by_scope.values()))[1]
 
 
 def jitter(answers: list[list[Row]], rng: random.Random) -> list[list[Row]]:
