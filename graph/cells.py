@@ -37,8 +37,10 @@ from graph import traffic
 # response flag or host of a code (md[responses][code]["flags" or "hosts"][name]).
 RATE, CODE, FLAG, HOST = 0, 1, 2, 3
 Slot = tuple[Any, ...]  # (RATE, key) | (CODE, responses, code) | (FLAG|HOST, responses, code, name)
-# One contribution of a row: (index in the row's copies, slot).
-Term = tuple[int, Slot]
+# One contribution of a row: (index in the row's copies, slot); slot OWN: the row's own
+# slot (a slot of many values, the host of a response, say: one template serves them all).
+OWN = None
+Term = tuple[int, Slot | None]
 WIDTH = 5  # copies a row names at most: caller, service, destination, and two edges
 
 
@@ -46,10 +48,10 @@ class Registry:
     """Slots and templates (a row's contributions, as terms), numbered for good: there are
     as many as the mesh has distinct rate keys, codes, flags and hosts, and row plans made
     at any time, by any build, share one numbering. Kept in flat int arrays (a
-    10,000-workload mesh has 50,000 templates of about 14 terms)."""
+    few dozen templates, and 100,000 slots: its hosts)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.slots: dict[Slot, int] = {}
         self.slot_list: list[Slot] = []
         self.names: list[str] = []  # a slot's name: its rate key, code, flag or host
@@ -64,13 +66,18 @@ class Registry:
 
     def slot(self, slot: Slot) -> int:
         number = self.slots.get(slot)
-        if number is None:
-            parent = self.slot((CODE, *slot[1:3])) if slot[0] in (FLAG, HOST) else None
-            number = self.slots[slot] = len(self.slot_list)
-            self.slot_list.append(slot)
-            self.names.append(slot[-1])
-            self.kinds.append(slot[0])
-            self.parents.append(number if parent is None else parent)
+        if number is not None:
+            return number
+        with self.lock:
+            number = self.slots.get(slot)
+            if number is None:
+                parent = self.slot((CODE, *slot[1:3])) if slot[0] in (FLAG, HOST) else None
+                self.slot_list.append(slot)
+                self.names.append(slot[-1])
+                self.kinds.append(slot[0])
+                self.parents.append(len(self.parents) if parent is None else parent)
+                number = self.slots[slot] = len(self.slot_list) - 1
+                self.cached = None
         return number
 
     def template(self, key: Hashable, terms: Callable[[], tuple[Term, ...]]) -> int:
@@ -86,7 +93,7 @@ class Registry:
                 self.lengths.append(len(made))
                 for role, slot in made:
                     self.roles.append(role)
-                    self.slot_ids.append(self.slot(slot))
+                    self.slot_ids.append(-1 if slot is OWN else self.slot(slot))
                 number = self.templates[key] = len(self.starts) - 1
                 self.cached = None
         return number
@@ -222,13 +229,13 @@ class Layout:
     """What one set of row keys makes, values aside: the merged map on numbers, and the
     (row, cell) pairs that count the values into the md copies it keeps.
 
-    Made of one (row, template, copies) per row that counts in a namespace map, in row
-    order (`rows`, `templates`, `named`): the row's index in the build's values, its
-    contributions (a Registry template), and the copies it names (WIDTH numbers, -1
-    padded)."""
+    Made of one (row, template, own slot, copies) per row that counts in a namespace map,
+    in row order (`rows`, `templates`, `own`, `named`): the row's index in the build's
+    values, its contributions (a Registry template), the slot its OWN terms count in, and
+    the copies it names (WIDTH numbers, -1 padded)."""
 
     def __init__(self, copies: Copies, skeletons: Sequence[Skeleton], rows: np.ndarray,
-                 templates: np.ndarray, named: np.ndarray) -> None:
+                 templates: np.ndarray, own: np.ndarray, named: np.ndarray) -> None:
         nodes, edges, added = merge(skeletons, copies.fields)
         # Only the copies the merged map refers to get an md: renumbered 0.. in that order.
         renumber = [-1] * (len(copies.initial) + 1)
@@ -244,10 +251,10 @@ class Layout:
         self.edges = [[(key, renumber[e], renumber[s]) for key, e, s in node_edges]
                       for node_edges in edges]
         self.added = [(renumber[c], renumber[e]) for c, e in added]
-        self.count(np.array(renumber, np.int64), rows, templates, named)
+        self.count(np.array(renumber, np.int64), rows, templates, own, named)
 
     def count(self, renumber: np.ndarray, rows: np.ndarray, templates: np.ndarray,
-              named: np.ndarray) -> None:
+              own: np.ndarray, named: np.ndarray) -> None:
         """The (row, cell) pairs, and how each md is made of the cells' sums."""
         roles, slots, starts, lengths, parents, kinds = REGISTRY.arrays()
         which = np.asarray(templates, np.int64)
@@ -259,7 +266,10 @@ class Layout:
         md = renumber[np.asarray(named, np.int64).reshape(-1, WIDTH)[occurrence, roles[term]]]
         keep = md >= 0
         n_slots = len(parents)
-        raw = md[keep] * n_slots + slots[term][keep]
+        slot = slots[term]
+        mine = slot < 0
+        slot[mine] = np.asarray(own, np.int64)[occurrence[mine]]
+        raw = md[keep] * n_slots + slot[keep]
         self.rows = np.asarray(rows, np.int32)[occurrence[keep]]
         unique, first, cells = np.unique(raw, return_index=True, return_inverse=True)
         self.cells = cells.astype(np.int32)

@@ -26,6 +26,7 @@ from graph.sources.istio.traffic import (
     DROPPED,
     HOP_ID,
     HOPS,
+    HOST_SLOT,
     MISSING,
     PLANS,
     SERIES,
@@ -136,9 +137,10 @@ class NamespaceTraffic:
                                           strict=True)], np.int64).reshape(-1, cells.WIDTH)
         positive = counts(values[rows])
         rows = rows[positive]
-        templates = np.fromiter(map(TEMPLATE, (plans[r] for r in rows.tolist())), np.int64,
-                                len(rows))
-        return cells.Layout(copies, skeletons, rows, templates, named[placed[positive]])
+        counting = [plans[r] for r in rows.tolist()]
+        templates = np.fromiter(map(TEMPLATE, counting), np.int64, len(rows))
+        hosts = np.fromiter(map(HOST_SLOT, counting), np.int64, len(rows))
+        return cells.Layout(copies, skeletons, rows, templates, hosts, named[placed[positive]])
 
     def routes(self) -> tuple[np.ndarray, np.ndarray]:
         """(row, map) for each map a row goes to, in row order."""

@@ -198,6 +198,7 @@ class RowPlan:
     hop: str
     protocol: str
     template: int
+    host_slot: int  # the slot of its response's host: the template's OWN slot
     series_id: int  # the series and the hop, numbered (SERIES, HOPS)
     hop_id: int
 
@@ -211,20 +212,22 @@ class Dropped:
     series_id: int = -1
     hop_id: int = -1
     template: int = -1
+    host_slot: int = -1
 
 
 DROPPED = Dropped()
 SERIES, HOPS = cells.Numbering(), cells.Numbering()
 SOURCE_NAMESPACE, DEST_NAMESPACE = attrgetter("source_namespace"), attrgetter("dest_namespace")
 SERIES_ID, HOP_ID, TEMPLATE = attrgetter("series_id"), attrgetter("hop_id"), attrgetter("template")
+HOST_SLOT = attrgetter("host_slot")
 
 
 def terms(path_length: int, protocol: str, code: str, flags: str,
-          host: str) -> tuple[cells.Term, ...]:
+          host: bool) -> tuple[cells.Term, ...]:
     """A row's contributions, in the order Kiali adds them, per hop caller -> [service ->]
     destination: the source's outbound rate, the destination's inbound rates, the edge's
-    rates, then its response (code, flags, host). A term names its copy by its place in
-    the row's copies: the path's nodes, then its edges."""
+    rates, then its response (code, flags, host: the row's own slot). A term names its
+    copy by its place in the row's copies: the path's nodes, then its edges."""
     out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, code)
     responses = RESPONSES_KEY[protocol]
     code = code or "-"
@@ -238,7 +241,7 @@ def terms(path_length: int, protocol: str, code: str, flags: str,
         if flags:
             out.append((edge, (cells.FLAG, responses, code, flags)))
         if host:
-            out.append((edge, (cells.HOST, responses, code, host)))
+            out.append((edge, cells.OWN))
     return tuple(out)
 
 
@@ -277,11 +280,13 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
     # per edge: one per protocol.
     series = (metric, hop, code, flags, edge.host)
     counted = "-" if protocol == traffic.TCP else code
-    shape = (len(edge.path), protocol, counted, flags, edge.host)
+    shape = (len(edge.path), protocol, counted, flags, bool(edge.host))
     template = cells.REGISTRY.template(shape, lambda: terms(*shape))
+    host = cells.REGISTRY.slot((cells.HOST, RESPONSES_KEY[protocol], counted or "-",
+                                edge.host)) if edge.host else -1
     return RowPlan(edge, edge_labels.source_workload_namespace,
                    edge_labels.destination_workload_namespace, series, hop, protocol, template,
-                   SERIES(series), HOPS(hop))
+                   host, SERIES(series), HOPS(hop))
 
 
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
