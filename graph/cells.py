@@ -238,20 +238,20 @@ class Layout:
                  templates: np.ndarray, own: np.ndarray, named: np.ndarray) -> None:
         nodes, edges, added = merge(skeletons, copies.fields)
         # Only the copies the merged map refers to get an md: renumbered 0.. in that order.
-        renumber = [-1] * (len(copies.initial) + 1)
-        kept: list[int] = []
-        for c in chain((c for _, c in nodes),
-                       (c for node_edges in edges for _, e, s in node_edges for c in (e, s)),
-                       (c for pair in added for c in pair)):
-            if renumber[c] < 0:
-                renumber[c] = len(kept)
-                kept.append(c)
-        self.initial = [copies.initial[c] or None for c in kept]
+        used = np.fromiter(chain(
+            (c for _, c in nodes),
+            (c for node_edges in edges for _, e, s in node_edges for c in (e, s)),
+            (c for pair in added for c in pair)), np.int64)
+        kept = used[first_of(used)[0]]
+        renumbered = np.full(len(copies.initial) + 1, -1, np.int64)
+        renumbered[kept] = np.arange(len(kept))
+        renumber = renumbered.tolist()
+        self.initial = [copies.initial[c] or None for c in kept.tolist()]
         self.nodes = [(node_id, copies.fields[c], renumber[c]) for node_id, c in nodes]
         self.edges = [[(key, renumber[e], renumber[s]) for key, e, s in node_edges]
                       for node_edges in edges]
         self.added = [(renumber[c], renumber[e]) for c, e in added]
-        self.count(np.array(renumber, np.int64), rows, templates, own, named)
+        self.count(renumbered, rows, templates, own, named)
 
     def count(self, renumber: np.ndarray, rows: np.ndarray, templates: np.ndarray,
               own: np.ndarray, named: np.ndarray) -> None:

@@ -44,7 +44,7 @@ def place(copies: cells.Copies, sk: cells.Skeleton, edge: RowEdge,
           protocol: str) -> tuple[int, ...]:
     """Add the edge's nodes and edges (of this protocol) to a namespace's skeleton, and its
     destination service; return the copies its rows count in: the path's nodes, then its
-    edges (-1 padded to cells.WIDTH)."""
+    edges (-1 padded to cells.WIDTH). (Inlined: a 10,000-workload mesh places 100,000.)"""
     path, nodes, initial = edge.path, sk.nodes, copies.initial
     # Placed in Kiali's order (source, destination, service): the map keeps it.
     numbers = []
@@ -59,14 +59,21 @@ def place(copies: cells.Copies, sk: cells.Skeleton, edge: RowEdge,
         initial[injected]["isInjected"] = True
         if service:
             initial[injected].setdefault("destServices", {})[service] = True
-        on_path = (source, injected, dest)
+        numbers[1:] = injected, dest
     else:
-        source, dest = on_path = tuple(numbers)
+        dest = numbers[1]
     if service:
         initial[dest].setdefault("destServices", {})[service] = True
-    edge_numbers = [copies.edge(sk, a.id, b.id, protocol)
-                    for a, b in zip(path, path[1:], strict=False)]
-    return (*on_path, *edge_numbers, *(-1,) * (cells.WIDTH - len(path) - len(edge_numbers)))
+    out, fields = sk.out, copies.fields
+    for a, b in zip(path, path[1:], strict=False):
+        edges, key = out[a.id], (b.id, protocol)
+        number = edges.get(key)
+        if number is None:
+            number = edges[key] = len(initial)
+            initial.append({})
+            fields.append(None)
+        numbers.append(number)
+    return (*numbers, *(-1,) * (cells.WIDTH - len(numbers)))
 
 
 class NamespaceTraffic:
