@@ -257,22 +257,33 @@ class Layout:
               own: np.ndarray, named: np.ndarray) -> None:
         """The (row, cell) pairs, and how each md is made of the cells' sums."""
         roles, slots, starts, lengths, parents, kinds = REGISTRY.arrays()
+        # One entry per (row, term): at 10,000 workloads 2.5 million, so each array is
+        # dropped as soon as it is used (a build's peak memory), and kept small.
         which = np.asarray(templates, np.int64)
         counts = lengths[which]
-        occurrence = np.repeat(np.arange(len(which)), counts)
+        occurrence = np.repeat(np.arange(len(which), dtype=np.int32), counts)
         ends = np.cumsum(counts)
-        term = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - counts, counts)
-        term += starts[which][occurrence]
+        term = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int32)
+        term -= np.repeat((ends - counts - starts[which]).astype(np.int32), counts)
         md = renumber[np.asarray(named, np.int64).reshape(-1, WIDTH)[occurrence, roles[term]]]
-        keep = md >= 0
-        n_slots = len(parents)
+        keep = np.flatnonzero(md >= 0)
         slot = slots[term]
-        mine = slot < 0
+        del term
+        mine = np.flatnonzero(slot < 0)
         slot[mine] = np.asarray(own, np.int64)[occurrence[mine]]
-        raw = md[keep] * n_slots + slot[keep]
+        del mine
+        n_slots = len(parents)
+        raw = md[keep]
+        del md
+        raw *= n_slots
+        raw += slot[keep]
+        del slot
         self.rows = np.asarray(rows, np.int32)[occurrence[keep]]
+        del occurrence, keep
         unique, first, cells = np.unique(raw, return_index=True, return_inverse=True)
+        del raw
         self.cells = cells.astype(np.int32)
+        del cells
         self.n_cells = len(unique)
         cell_md, cell_slot = unique // n_slots, unique % n_slots
         cell_kind = kinds[cell_slot]
