@@ -225,3 +225,17 @@ def test_it_adds_in_row_order_for_bit_identical_sums() -> None:
     b1 = f"wl_Kubernetes_b_{B1.workload}"
     assert tm.nodes[b1]["md"]["httpIn"] == (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
     assert_same_map(tm, reference(options, answers))
+
+
+def test_it_keeps_layouts_up_to_a_number_of_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """a1 -> b1 (HTTP 200), drawn for namespace a, then b, then a again: with room for one
+    layout only, each scope's layout replaces the other's, and a comes back right"""
+    monkeypatch.setattr(namespace_maps.LAYOUTS, "limit", 1)
+    monkeypatch.setattr(namespace_maps.LAYOUTS, "by_scope", {})
+    series = request_edge(A1, B1, {"200": 2.0})
+    for namespace in ("a", "b", "a"):
+        options = GraphOptions(namespaces=(namespace,), query_time=1000)
+        queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+        answers = traffic_answers(queries, series)
+        assert_same_map(merged(options, answers), reference(options, answers))
+        assert len(namespace_maps.LAYOUTS.by_scope) == 1

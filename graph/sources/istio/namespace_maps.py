@@ -188,7 +188,9 @@ def counts(values: np.ndarray) -> np.ndarray:
 
 class Layouts:
     """The last Layout of each scope (namespaces, options, queries), with the plans and the
-    rows adding a value it was made for; at most `limit` scopes."""
+    rows adding a value it was made for; the least recently made dropped first when they
+    hold more than `limit` (row, cell) pairs in all. A 10,000-workload scope's layout holds
+    2.5 million pairs (57 MB with its shapes); the newest is always kept."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -202,9 +204,11 @@ class Layouts:
     def put(self, scope: object, keys: object, layout: cells.Layout) -> None:
         with self.lock:
             self.by_scope.pop(scope, None)
-            while len(self.by_scope) >= self.limit:
-                del self.by_scope[next(iter(self.by_scope))]
+            held = sum(len(kept.cells) for _, kept in self.by_scope.values())
+            while self.by_scope and held + len(layout.cells) > self.limit:
+                _, dropped = self.by_scope.pop(next(iter(self.by_scope)))
+                held -= len(dropped.cells)
             self.by_scope[scope] = (keys, layout)
 
 
-LAYOUTS = Layouts(limit=8)
+LAYOUTS = Layouts(limit=6_000_000)
