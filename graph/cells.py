@@ -112,25 +112,6 @@ class Registry:
 REGISTRY = Registry()
 
 
-class Numbering:
-    """Numbers for hashable things (a row's series, its hop), for good: bounded by the
-    mesh, and shared by row plans made at any time."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.numbers: dict[Hashable, int] = {}
-
-    def __call__(self, key: Hashable) -> int:
-        number = self.numbers.get(key)
-        if number is None:
-            with self.lock:
-                number = self.numbers.setdefault(key, len(self.numbers))
-        return number
-
-    def __len__(self) -> int:
-        return len(self.numbers)
-
-
 def first_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positions where each distinct key is first seen, in order; and for every
     position, the number (0..) of its key among those."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from itertools import repeat
+from collections.abc import Hashable, Iterable, Sequence
+from itertools import count, repeat
 from operator import itemgetter
 
 import numpy as np
@@ -24,13 +24,11 @@ from graph.sources.istio.queries import INBOUND, NODE, OUTBOUND
 from graph.sources.istio.traffic import (
     DEST_NAMESPACE,
     DROPPED,
-    HOP_ID,
-    HOPS,
+    HOP,
     HOST_SLOT,
     MISSING,
     PLANS,
     SERIES,
-    SERIES_ID,
     SOURCE_NAMESPACE,
     TEMPLATE,
     Dropped,
@@ -130,13 +128,13 @@ class NamespaceTraffic:
         the placements run in Python."""
         plans = [plan for answer in self.answers for plan in answer[2]]
         rows, maps = self.routes()
-        series = np.fromiter(map(SERIES_ID, plans), np.int64, len(plans))
-        hops = np.fromiter(map(HOP_ID, plans), np.int64, len(plans))
+        series = numbered(map(SERIES, plans), len(plans))
+        hops = numbered(map(HOP, plans), len(plans))
         # A series counts once per map: its first row there (the first reporter's copy).
-        counted, _ = cells.first_of(maps * len(SERIES) + series[rows])
+        counted, _ = cells.first_of(maps * len(plans) + series[rows])
         rows, maps = rows[counted], maps[counted]
         # An edge is placed in a map at the first row that counts there.
-        placements, placed = cells.first_of(maps * len(HOPS) + hops[rows])
+        placements, placed = cells.first_of(maps * len(plans) + hops[rows])
         copies = cells.Copies()
         skeletons = [cells.Skeleton(ns) for ns in self.namespaces]
         named = np.array([place(copies, skeletons[m], plans[r].edge, plans[r].protocol)
@@ -179,6 +177,13 @@ class NamespaceTraffic:
     def unserviced(self, plan: RowPlan) -> list[int]:
         return [i for i, ns in enumerate(self.namespaces) if plan.source_namespace != ns
                 and self.hosts[i].match(plan.edge.host)]
+
+
+def numbered(keys: Iterable[Hashable], n: int) -> np.ndarray:
+    """A number for each of `n` keys, equal keys the same (numbers below n; in C: a dict's
+    setdefault mapped over the keys and a counter)."""
+    numbers: dict[Hashable, int] = {}
+    return np.fromiter(map(numbers.setdefault, keys, count()), np.int64, n)
 
 
 def counts(values: np.ndarray) -> np.ndarray:

@@ -199,8 +199,6 @@ class RowPlan:
     protocol: str
     template: int
     host_slot: int  # the slot of its response's host: the template's OWN slot
-    series_id: int  # the series and the hop, numbered (SERIES, HOPS)
-    hop_id: int
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -209,16 +207,15 @@ class Dropped:
 
     source_namespace: str = ""
     dest_namespace: str = ""
-    series_id: int = -1
-    hop_id: int = -1
+    series: tuple[str, ...] = ()
+    hop: str = ""
     template: int = -1
     host_slot: int = -1
 
 
 DROPPED = Dropped()
-SERIES, HOPS = cells.Numbering(), cells.Numbering()
 SOURCE_NAMESPACE, DEST_NAMESPACE = attrgetter("source_namespace"), attrgetter("dest_namespace")
-SERIES_ID, HOP_ID, TEMPLATE = attrgetter("series_id"), attrgetter("hop_id"), attrgetter("template")
+SERIES, HOP, TEMPLATE = attrgetter("series"), attrgetter("hop"), attrgetter("template")
 HOST_SLOT = attrgetter("host_slot")
 
 
@@ -286,7 +283,7 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
                                 edge.host)) if edge.host else -1
     return RowPlan(edge, edge_labels.source_workload_namespace,
                    edge_labels.destination_workload_namespace, series, hop, protocol, template,
-                   host, SERIES(series), HOPS(hop))
+                   host)
 
 
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
