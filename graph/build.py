@@ -340,17 +340,27 @@ def mark_roots(tm: traffic.TrafficMap) -> None:
             n["md"]["isRoot"] = True
 
 
+SERVICE_LIKE = frozenset((ids.NODE_SERVICE, *ids.PEER_NODE_TYPES))
+
+
 def reduce_to_service_graph(tm: traffic.TrafficMap) -> traffic.TrafficMap:
     """Kiali's service graph: service -> service edges through the workloads between them;
-    roots that call services stay as they are."""
+    roots that call services stay as they are.
+
+    The peers of trace-derived graphs (databases, brokers, uninstrumented ends) are no
+    workloads to see through: they stay as services do, and a peer's own calls to
+    services stay as they are."""
     reduced = traffic.TrafficMap()
     nodes = tm.nodes
+
+    def service_like(node_id: str) -> bool:
+        return nodes[node_id]["node_type"] in SERVICE_LIKE
+
     for node_id, n in nodes.items():
         md = n["md"]
-        if n["node_type"] != ids.NODE_SERVICE:
+        if not service_like(node_id):
             to_services = {key: d for key, d in tm.out[node_id].items()
-                           if nodes[key[0]]["node_type"] == ids.NODE_SERVICE
-                           } if md.get("isRoot") else {}
+                           if service_like(key[0])} if md.get("isRoot") else {}
             if to_services:
                 traffic.reset_outgoing(md)
                 reduced.add_node(node_id, **n)
@@ -361,9 +371,15 @@ def reduce_to_service_graph(tm: traffic.TrafficMap) -> traffic.TrafficMap:
         reduced.add_node(node_id, **n)
         traffic.reset_outgoing(md)
         edges = reduced.out[node_id]
-        for workload, _ in list(tm.out[node_id]):
-            for (service, protocol), d in tm.out[workload].items():
-                if nodes[service]["node_type"] != ids.NODE_SERVICE:
+        is_peer = n["node_type"] in ids.PEER_NODE_TYPES
+        for (target, target_protocol), target_edge in list(tm.out[node_id].items()):
+            # Like Kiali, once per edge: a workload reached by two protocols counts twice.
+            if is_peer and service_like(target):
+                hops = [((target, target_protocol), target_edge)]
+            else:
+                hops = list(tm.out[target].items())
+            for (service, protocol), d in hops:
+                if not service_like(service):
                     continue
                 traffic.add_outgoing(md, d["md"])
                 existing = edges.get((service, protocol))

@@ -195,6 +195,26 @@ def test_it_injects_service_nodes_and_reduces_to_the_service_graph(prom: Prometh
     assert ("nginx-web-server", "home-timeline-service") in edges
 
 
+def test_it_keeps_databases_brokers_and_virtual_peers_in_the_service_graph(
+        prom: Prometheus) -> None:
+    """The service graph sees through workloads, not through peers:
+    user (virtual) -> nginx -> compose-post -> post-storage-mongodb (database)
+                                            -> rabbitmq (broker) -> write-home-timeline
+                            -> home-timeline -> home-timeline-redis (database)
+                                             -> media-cdn (virtual)"""
+    nodes, edges = graph(prom, replace(OPTIONS, graph_type="service"))
+    assert {label: n["nodeType"] for label, n in nodes.items()
+            if n["nodeType"] != "service"} == {
+        "user": "virtual", "post-storage-mongodb": "database", "rabbitmq": "messaging",
+        "home-timeline-redis": "database", "media-cdn": "virtual"}
+    assert rates(edges[("user", "nginx-web-server")])["http"] == "10.00"
+    assert rates(edges[("compose-post-service", "post-storage-mongodb")])["http"] == "3.00"
+    assert rates(edges[("compose-post-service", "rabbitmq")])["http"] == "2.00"
+    assert rates(edges[("rabbitmq", "write-home-timeline-service")])["http"] == "2.00"
+    assert rates(edges[("home-timeline-service", "home-timeline-redis")])["http"] == "4.00"
+    assert rates(edges[("home-timeline-service", "media-cdn")])["http"] == "1.00"
+
+
 def test_it_draws_the_app_graph_with_app_nodes(prom: Prometheus) -> None:
     """nginx -> compose-post -> post-storage-mongodb, as apps"""
     nodes, edges = graph(prom, replace(OPTIONS, graph_type="app"))

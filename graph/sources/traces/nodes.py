@@ -64,11 +64,14 @@ def service_node(end: End, cluster: str, graph_type: str) -> Node:
 
 @lru_cache(maxsize=1 << 14)
 def path(ends: Ends, cluster: str, graph_type: str, inject: bool) -> tuple[Node, ...]:
-    """caller [-> broker | -> service] -> server"""
+    """caller [-> broker] [-> service] -> server"""
     client, server = node(ends.client, cluster, graph_type), node(ends.server, cluster,
                                                                   graph_type)
+    hops = [client]
     if ends.broker is not None:
-        return client, node(ends.broker, cluster, graph_type), server
+        hops.append(node(ends.broker, cluster, graph_type))
+    # The consumer's service stands after the broker as after any caller: the service
+    # graph then reads broker -> consumer, as it reads caller -> service.
     if inject and ends.server.kind == SERVICE:
-        return client, service_node(ends.server, cluster, graph_type), server
-    return client, server
+        hops.append(service_node(ends.server, cluster, graph_type))
+    return (*hops, server)

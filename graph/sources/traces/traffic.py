@@ -55,7 +55,7 @@ def place_path(g: traffic.TrafficMap, hops: Sequence[Node]) -> None:
     fields = server.fields
     name = (fields["cluster"], fields["namespace"],
             fields["service"] or fields["app"] or fields["workload"])
-    for n in (hops[1], server) if hops[1].injected else (server,):
+    for n in (*(h for h in hops[1:-1] if h.injected), server):
         n.place(g).setdefault("destServices", {})[name] = True
 
 
