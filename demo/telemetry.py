@@ -60,13 +60,14 @@ class Family:
     help: str
     labels: tuple[str, ...]
     buckets: tuple[float, ...] = ()  # empty for a counter
+    exemplars: bool = False  # a latency histogram: its buckets carry trace ids
 
 
 FAMILIES = {
     f.name: f for f in (
         Family("istio_requests_total", "Total requests.", REQUEST_LABELS),
         Family("istio_request_duration_milliseconds", "Request duration in milliseconds.",
-               REQUEST_LABELS, DURATION_BUCKETS),
+               REQUEST_LABELS, DURATION_BUCKETS, exemplars=True),
         Family("istio_request_bytes", "Request size in bytes.", REQUEST_LABELS, BYTES_BUCKETS),
         Family("istio_response_bytes", "Response size in bytes.", REQUEST_LABELS,
                BYTES_BUCKETS),
@@ -84,7 +85,7 @@ FAMILIES = {
         Family(linkerd.RESPONSES, "Total count of HTTP responses.", linkerd.RESPONSE_LABELS),
         Family(linkerd.LATENCY, "Elapsed times between a request's headers being received "
                "and its response stream completing", linkerd.LATENCY_LABELS,
-               linkerd.LATENCY_BUCKETS),
+               linkerd.LATENCY_BUCKETS, exemplars=True),
     )
 }
 
@@ -197,6 +198,7 @@ class MetricStore:
 
     def observe(self, family: str, values: tuple[str, ...], observations: list[float]) -> None:
         buckets = FAMILIES[family].buckets
+        sampled = FAMILIES[family].exemplars
         hist = self._histograms[family].get(values)
         if hist is None:
             hist = self._histograms[family][values] = _Histogram(len(buckets) + 1)
@@ -205,7 +207,8 @@ class MetricStore:
             bucket = bisect.bisect_left(buckets, value)
             hist.counts[bucket] += 1
             hist.sum += value
-            last[bucket] = value
+            if sampled:
+                last[bucket] = value
         now = time.time()
         for bucket, value in last.items():
             hist.exemplars[bucket] = self._exemplar(value, now)
