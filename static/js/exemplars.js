@@ -8,8 +8,16 @@ import { formatMs } from "./labels.js";
 const PATH = "/api/v1/exemplars";
 // Shown again on a later selection of the same element only this long; then fetched anew.
 const FRESH_MS = 15000;
-const EMPTY =
-  "No exemplars: does Prometheus run with --enable-feature=exemplar-storage, and do the proxies attach trace ids?";
+// Why a list may be empty: Prometheus keeps no exemplars, or none are sent to it.
+function emptyState() {
+  return h(
+    "p",
+    { class: "muted exemplars-empty" },
+    "No exemplars: does Prometheus run with ",
+    h("code", {}, "--enable-feature=exemplar-storage"),
+    ", and do the proxies attach trace ids?",
+  );
+}
 
 /** A node as the exemplars route names it, or null for a node it cannot ask about. */
 export function nodeSpec(data) {
@@ -66,7 +74,7 @@ function fill(section, state, content) {
 
 function render(section, exemplars) {
   if (!exemplars.length) {
-    fill(section, "empty", h("p", { class: "muted exemplars-empty" }, EMPTY));
+    fill(section, "empty", emptyState());
     return;
   }
   const rows = exemplars.map((item) =>
