@@ -20,6 +20,7 @@ from graph.kiali_params import KialiRequest
 from graph.layout import add_positions
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
+from graph.promql import eq
 from graph.sources import dialect_named
 from graph.sources.istio.dialect import ISTIO
 
@@ -47,6 +48,7 @@ def mesh_config() -> MeshConfig:
         accessible=frozenset(accessible) if accessible else None,
         query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
         dialects=tuple(settings.MESHLENS_DIALECTS),
+        default_namespace=settings.MESHLENS_TRACES_NAMESPACE,
     )
 
 
@@ -110,6 +112,11 @@ def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str
         series = [scope.selector(metric) for metric in discovery.metrics]
         for label in discovery.labels:
             found.update(prom.label_values(label, series, now - lookback_s, now))
+        if discovery.default_when_unnamed:
+            unnamed = [scope.selector(metric, *(eq(label, "") for label in discovery.labels))
+                       for metric in discovery.metrics]
+            if prom.label_values("__name__", unnamed, now - lookback_s, now):
+                found.add(mesh.default_namespace)
     found.discard("unknown")
     return sorted(found)
 

@@ -218,6 +218,16 @@ MESHLENS_DEFAULT_NAMESPACES = (
     list(parse_namespaces(envoption("MESHLENS_DEFAULT_NAMESPACES", "x", parse_namespaces)))
     if os.getenv("MESHLENS_DEFAULT_NAMESPACES") else []
 )
+# Trace-derived telemetry without a service.namespace dimension is in this namespace.
+def one_namespace(value: str) -> str:
+    names = parse_namespaces(value, "namespace")
+    if len(names) != 1:
+        raise OptionError("namespace", "give one namespace")
+    return names[0]
+
+
+MESHLENS_TRACES_NAMESPACE = one_namespace(
+    envoption("MESHLENS_TRACES_NAMESPACE", "default", one_namespace))
 MESHLENS_DEFAULT_DURATION = envoption("MESHLENS_DEFAULT_DURATION", "60s", parse_duration)
 # How long a scope stays live after the last viewer's heartbeat.
 MESHLENS_LIVE_TTL_SECONDS = max(30, 3 * MESHLENS_REFRESH_SECONDS)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from demo import linkerd
+from demo import linkerd, servicegraph
 from demo.faults import NOT_FOUND, FaultTable, Outcome, ok
 from demo.telemetry import MetricStore, label_values, peer_labels, request_labels
 from demo.topologies import UNKNOWN, Mesh, RequestEdge, TcpEdge
@@ -103,6 +103,11 @@ class Simulator:
         for outcome, n in self._outcomes(edge, count, fault).items():
             failed = outcome != ok(edge)
             latency = [self._latency(edge, outcome) for _ in range(n)]
+            if edge.connection_type is not None:  # seen through traces, not by proxies
+                client = [ms + self._rng.uniform(*NETWORK_MS) for ms in latency]
+                servicegraph.record(self.store, edge, servicegraph.trace_labels(edge, failed),
+                                    n, latency, client)
+                continue
             if linkerd.is_linkerd(edge):
                 self._record_linkerd(edge, outcome, n, latency)
                 continue

@@ -1,4 +1,5 @@
-"""Istio's standard metrics: their names, labels and buckets, and a store that serves them.
+"""Istio's standard metrics (and the trace-derived service-graph metrics): their names,
+labels and buckets, and a store that serves them.
 
 The store is a prometheus_client collector. It keeps plain numbers per label set and
 builds the metric families on collect, so a scrape sees one consistent tick and no
@@ -47,6 +48,16 @@ TCP_LABELS = tuple(
     if n not in ("request_protocol", "response_code", "grpc_response_status")
 )
 
+# The OpenTelemetry Collector's servicegraph connector, through its Prometheus exporter
+# (which adds the `_seconds` unit suffix): the ends, the connection type, whether the
+# pairs failed, and the service.namespace and messaging.system dimensions, prefixed by side.
+SERVICE_GRAPH_LABELS = ("client", "server", "connection_type", "failed",
+                        "client_service_namespace", "server_service_namespace",
+                        "client_messaging_system")
+# The connector's default latency buckets, in seconds.
+SERVICE_GRAPH_BUCKETS = (0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4,
+                         2, 5, 10, 15)
+
 DURATION_BUCKETS = (
     0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
     300000, 600000, 1800000, 3600000,
@@ -80,6 +91,16 @@ FAMILIES = {
                TCP_LABELS),
         Family("istio_tcp_connections_opened_total", "TCP connections opened.", TCP_LABELS),
         Family("istio_tcp_connections_closed_total", "TCP connections closed.", TCP_LABELS),
+        Family("traces_service_graph_request_total", "Requests between two nodes.",
+               SERVICE_GRAPH_LABELS),
+        Family("traces_service_graph_request_failed_total",
+               "Failed requests between two nodes.", SERVICE_GRAPH_LABELS),
+        Family("traces_service_graph_request_server_seconds",
+               "Request time as seen from the server.", SERVICE_GRAPH_LABELS,
+               SERVICE_GRAPH_BUCKETS),
+        Family("traces_service_graph_request_client_seconds",
+               "Request time as seen from the client.", SERVICE_GRAPH_LABELS,
+               SERVICE_GRAPH_BUCKETS),
         # Linkerd's proxies (emojivoto): demo/linkerd.py.
         Family(linkerd.REQUESTS, "Total count of HTTP requests.", linkerd.EDGE_LABELS),
         Family(linkerd.RESPONSES, "Total count of HTTP responses.", linkerd.RESPONSE_LABELS),

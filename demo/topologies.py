@@ -1,5 +1,6 @@
-"""The simulated meshes, as plain data: Istio Bookinfo and Google Online Boutique, and
-Linkerd's emojivoto (its workloads' metrics are Linkerd's: Workload.mesh).
+"""The simulated meshes, as plain data: Istio Bookinfo and Google Online Boutique,
+Linkerd's emojivoto (its workloads' metrics are Linkerd's: Workload.mesh), and
+DeathStarBench's socialNetwork (seen through trace-derived service-graph metrics).
 
 A topology is a set of workloads (Kubernetes deployments with Istio's `app` and
 `version` labels) and the edges between them. Request edges (HTTP or gRPC) carry a
@@ -57,6 +58,11 @@ class RequestEdge:
     response_bytes: float  # mean
     mtls: bool = True
     not_found: float = 0.0  # background share of 404s (HTTP only)
+    # None: Istio's proxies report the edge. Otherwise the edge is seen in traces only, and
+    # is reported as an OpenTelemetry servicegraph connector would, with this connection
+    # type ("" service to service, "database", "messaging_system", "virtual_node").
+    connection_type: str | None = None
+    broker: str = ""  # messaging_system: the producer's messaging.system
 
     @property
     def key(self) -> tuple[str, str]:
@@ -159,6 +165,73 @@ def _boutique() -> Topology:
     return Topology("boutique", (loadgenerator, *w.values()), tuple(requests), tuple(tcp))
 
 
+def _social() -> Topology:
+    """DeathStarBench's socialNetwork, seen through traces only: its Thrift services, their
+    MongoDB, Redis and Memcached stores (client spans with db.* attributes), the RabbitMQ
+    queue from compose-post to write-home-timeline, and users' browsers (no spans)."""
+    ns = "social"
+    names = (
+        "nginx-web-server compose-post-service text-service url-shorten-service "
+        "user-mention-service media-service unique-id-service user-service "
+        "post-storage-service user-timeline-service home-timeline-service "
+        "social-graph-service write-home-timeline-service"
+    ).split()
+    stores = (
+        "post-storage-mongodb post-storage-memcached user-timeline-mongodb "
+        "user-timeline-redis home-timeline-redis social-graph-mongodb social-graph-redis "
+        "user-mongodb user-memcached url-shorten-mongodb url-shorten-memcached"
+    ).split()
+    w = {name: Workload(name, ns, name, service=name) for name in (*names, *stores)}
+    user = Workload("user", ns, "user")
+
+    def call(src: str, dst: str, rate: float, latency: tuple[float, float],
+             connection_type: str = "") -> RequestEdge:
+        return RequestEdge(w[src], w[dst], "http", rate, latency, 300, 900,
+                           connection_type=connection_type)
+
+    def db(src: str, dst: str, rate: float) -> RequestEdge:
+        return call(src, dst, rate, (1.5, 0.8), "database")
+
+    requests = [
+        RequestEdge(user, w["nginx-web-server"], "http", 20.0, (40, 15), 600, 4000,
+                    connection_type="virtual_node"),
+        call("nginx-web-server", "compose-post-service", 2.0, (25, 8)),
+        call("nginx-web-server", "home-timeline-service", 10.0, (12, 5)),
+        call("nginx-web-server", "user-timeline-service", 6.0, (10, 4)),
+        call("nginx-web-server", "user-service", 1.0, (8, 3)),
+        call("nginx-web-server", "social-graph-service", 1.0, (6, 2)),
+        call("compose-post-service", "text-service", 2.0, (8, 3)),
+        call("compose-post-service", "media-service", 2.0, (2, 1)),
+        call("compose-post-service", "unique-id-service", 2.0, (1, 0.5)),
+        call("compose-post-service", "user-service", 2.0, (3, 1)),
+        call("compose-post-service", "post-storage-service", 2.0, (4, 2)),
+        call("compose-post-service", "user-timeline-service", 2.0, (4, 2)),
+        RequestEdge(w["compose-post-service"], w["write-home-timeline-service"], "http", 2.0,
+                    (6, 3), 300, 100, connection_type="messaging_system", broker="rabbitmq"),
+        call("text-service", "url-shorten-service", 2.0, (3, 1)),
+        call("text-service", "user-mention-service", 2.0, (3, 1)),
+        call("user-timeline-service", "post-storage-service", 8.0, (4, 2)),
+        call("home-timeline-service", "post-storage-service", 10.0, (4, 2)),
+        call("home-timeline-service", "social-graph-service", 1.0, (3, 1)),
+        call("write-home-timeline-service", "social-graph-service", 2.0, (3, 1)),
+        call("social-graph-service", "user-service", 1.0, (3, 1)),
+        db("url-shorten-service", "url-shorten-mongodb", 2.0),
+        db("url-shorten-service", "url-shorten-memcached", 2.0),
+        db("user-mention-service", "user-memcached", 2.0),
+        db("user-service", "user-memcached", 4.0),
+        db("user-service", "user-mongodb", 1.0),
+        db("post-storage-service", "post-storage-memcached", 20.0),
+        db("post-storage-service", "post-storage-mongodb", 4.0),
+        db("user-timeline-service", "user-timeline-redis", 8.0),
+        db("user-timeline-service", "user-timeline-mongodb", 2.0),
+        db("home-timeline-service", "home-timeline-redis", 10.0),
+        db("write-home-timeline-service", "home-timeline-redis", 2.0),
+        db("social-graph-service", "social-graph-redis", 4.0),
+        db("social-graph-service", "social-graph-mongodb", 1.0),
+    ]
+    return Topology("social", (user, *w.values()), tuple(requests))
+
+
 def _emojivoto() -> Topology:
     """Linkerd's demo application: a bot votes through the web front end, which asks the
     emoji and voting gRPC services; a trickle of requests comes from outside the mesh. The
@@ -180,7 +253,8 @@ simulator writes an edge in the metrics of its destination's mesh."""
     return Topology("emojivoto", (bot, web, emoji, voting), tuple(requests))
 
 
-TOPOLOGIES: dict[str, Topology] = {t.name: t for t in (_bookinfo(), _boutique(), _emojivoto())}
+TOPOLOGIES: dict[str, Topology] = {
+    t.name: t for t in (_bookinfo(), _boutique(), _emojivoto(), _social())}
 
 
 @dataclass(frozen=True)

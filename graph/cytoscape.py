@@ -47,7 +47,7 @@ def node_label(n: dict[str, Any]) -> str:
     node_type = n["node_type"]
     if node_type == ids.NODE_UNKNOWN:
         return "unknown"
-    if node_type == ids.NODE_SERVICE:
+    if node_type == ids.NODE_SERVICE or node_type in ids.PEER_NODE_TYPES:
         return n["service"]
     if node_type == ids.NODE_APP:
         return f"{n['app']} {n['version']}" if n.get("version") else n["app"]

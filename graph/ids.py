@@ -24,6 +24,11 @@ NODE_SERVICE = "service"
 NODE_WORKLOAD = "workload"
 NODE_UNKNOWN = "unknown"
 NODE_BOX = "box"
+# Peers that trace-derived service graphs name but that send no spans of their own.
+NODE_DATABASE = "database"
+NODE_MESSAGING = "messaging"
+NODE_VIRTUAL = "virtual"
+PEER_NODE_TYPES = (NODE_DATABASE, NODE_MESSAGING, NODE_VIRTUAL)
 
 
 class NodeIdError(ValueError):

@@ -84,6 +84,9 @@ class MeshConfig:
     # The telemetry dialects to read, by name (graph/sources/__init__.py), in the order
     # their graphs are merged: the first one's copy of a node or edge wins.
     dialects: tuple[str, ...] = ("istio",)
+    # The namespace of telemetry that names none (trace-derived metrics without a
+    # service.namespace dimension).
+    default_namespace: str = "default"
 
     def is_accessible(self, cluster: str, namespace: str) -> bool:
         return self.accessible is None or (cluster, namespace) in self.accessible

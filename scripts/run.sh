@@ -181,10 +181,11 @@ EOF
     # and a refresh (every 3 s) bring it to the page: red within about 10 s.
     export MESHLENS_REFRESH_SECONDS="${MESHLENS_REFRESH_SECONDS:-3}"
     export MESHLENS_DEFAULT_DURATION="${MESHLENS_DEFAULT_DURATION:-20s}"
-    export MESHLENS_DEFAULT_NAMESPACES="${MESHLENS_DEFAULT_NAMESPACES:-bookinfo,boutique,emojivoto}"
-    # emojivoto's metrics are Linkerd's.
-    export MESHLENS_DIALECTS="${MESHLENS_DIALECTS:-istio,linkerd}"
-    add simulator "$PY manage.py simulate_mesh --topology bookinfo,boutique,emojivoto --port $simulator_port"
+    export MESHLENS_DEFAULT_NAMESPACES="${MESHLENS_DEFAULT_NAMESPACES:-bookinfo,boutique,emojivoto,social}"
+    # emojivoto's metrics are Linkerd's; social is seen through traces only (the
+    # servicegraph connector's metrics).
+    export MESHLENS_DIALECTS="${MESHLENS_DIALECTS:-istio,linkerd,traces}"
+    add simulator "$PY manage.py simulate_mesh --topology bookinfo,boutique,emojivoto,social --port $simulator_port"
     add prometheus "prometheus --config.file=$RUN_DIR/prometheus.yml --storage.tsdb.path=$RUN_DIR/prometheus-data --web.listen-address=127.0.0.1:$prometheus_port --storage.tsdb.retention.time=1d --enable-feature=exemplar-storage"
 fi
 
@@ -199,6 +200,7 @@ url="http://127.0.0.1:$PORT"
     echo "  Meshlens is up on $url   (Prometheus $PROMETHEUS_URL)"
     if [ -n "$simulator_port" ]; then
         echo "  Inject a fault:  $PY manage.py mesh_fault --port $simulator_port set reviews-v2:ratings=0.3:503"
+        echo "                   $PY manage.py mesh_fault --port $simulator_port set compose-post-service=0.3"
         echo "  Clear faults:    $PY manage.py mesh_fault --port $simulator_port clear"
     fi
     echo "  Ctrl-C stops everything."

@@ -34,6 +34,8 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("MESHLENS_DIALECTS", "istio,nosuchmesh"),
     ("MESHLENS_DIALECTS", ","),
     ("MESHLENS_DIALECTS", "istio,istio"),
+    ("MESHLENS_TRACES_NAMESPACE", "Not_A_Namespace"),
+    ("MESHLENS_TRACES_NAMESPACE", "shop,default"),
 ])
 def test_it_refuses_to_start_with_a_bad_value(name: str, value: str) -> None:
     result = check(**{name: value})

@@ -8,8 +8,9 @@ from __future__ import annotations
 from graph.sources.dialect import Dialect
 from graph.sources.istio.dialect import ISTIO
 from graph.sources.linkerd.dialect import LINKERD
+from graph.sources.traces.dialect import TRACES
 
-DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO, LINKERD.name: LINKERD}
+DIALECTS: dict[str, Dialect] = {ISTIO.name: ISTIO, LINKERD.name: LINKERD, TRACES.name: TRACES}
 
 
 class UnknownDialect(ValueError):

@@ -1,6 +1,6 @@
 """What a telemetry dialect gives the engine (graph/build.py), and all the engine knows of it.
 
-A dialect (Istio; trace-derived service-graph metrics and Linkerd next) is a package under
+A dialect (Istio, Linkerd, trace-derived service-graph metrics) is a package under
 graph/sources/ that reads one family of metrics. It tells the engine:
 
 - which traffic queries a namespace graph sends (`namespace_queries`) and a node graph
@@ -69,10 +69,12 @@ class TrafficMaps(Protocol):
 @dataclass(frozen=True)
 class Discovery:
     """Where a dialect's telemetry names namespaces: any series of `metrics` whose
-    `labels` hold one (the value `unknown` is not a namespace)."""
+    `labels` hold one (the value `unknown` is not a namespace). With `default_when_unnamed`,
+    a series that has none of the labels is in the mesh's default namespace."""
 
     metrics: tuple[str, ...]
     labels: tuple[str, ...]
+    default_when_unnamed: bool = False
 
 
 class Dialect(Protocol):

@@ -14,6 +14,9 @@ const SHAPE_PATHS = {
   triangle: () => svg("polygon", { points: "10,3 17.5,17 2.5,17" }),
   diamond: () => svg("polygon", { points: "10,2 18,10 10,18 2,10" }),
   hexagon: () => svg("polygon", { points: "5.5,3 14.5,3 19,10 14.5,17 5.5,17 1,10" }),
+  barrel: () => svg("path", { d: "M5.5,2 L14.5,2 Q17.5,10 14.5,18 L5.5,18 Q2.5,10 5.5,2 Z M4.5,5.5 Q10,8.5 15.5,5.5" }),
+  rhomboid: () => svg("polygon", { points: "6,4 19,4 14,16 1,16" }),
+  octagon: () => svg("polygon", { points: "7,2 13,2 18,7 18,13 13,18 7,18 2,13 2,7" }),
 };
 
 function icon(...children) {
@@ -112,6 +115,9 @@ export function renderLegend(root, context = {}) {
     row(shapeIcon(NODE_SHAPES.service.shape), NODE_SHAPES.service.text, "service"),
     row(unknownIcon(), NODE_SHAPES.unknown.text, "unknown"),
     row(shapeIcon(NODE_SHAPES.serviceEntry.shape), NODE_SHAPES.serviceEntry.text, "service-entry"),
+    ...["database", "messaging", "virtual"].map((type) =>
+      row(shapeIcon(NODE_SHAPES[type].shape), NODE_SHAPES[type].text, type),
+    ),
     row(rootIcon(), "Root (traffic source)", "root"),
     row(shapeIcon("ellipse", { opacity: NODE_FLAGS.isOutside.opacity }), NODE_FLAGS.isOutside.text, "outside"),
     row(shapeIcon("ellipse", { dash: NODE_FLAGS.isInaccessible.dash.join(" ") }), NODE_FLAGS.isInaccessible.text,

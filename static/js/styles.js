@@ -16,6 +16,10 @@ export const NODE_SHAPES = {
   service: { shape: "triangle", text: "Service" },
   unknown: { shape: "diamond", text: "Unknown source" },
   serviceEntry: { shape: "hexagon", text: "Service entry" },
+  // Peers named by trace-derived service graphs (they send no spans of their own).
+  database: { shape: "barrel", text: "Database" },
+  messaging: { shape: "rhomboid", text: "Messaging system" },
+  virtual: { shape: "octagon", text: "Uninstrumented peer" },
   box: { shape: "round-rectangle", text: "Box" },
 };
 
@@ -46,6 +50,12 @@ const QUESTION_MARK = `data:image/svg+xml;utf8,${encodeURIComponent(
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">' +
     '<text x="20" y="27" font-family="Arial, sans-serif" font-size="20" font-weight="bold" ' +
     'text-anchor="middle" fill="#4f5255">?</text></svg>',
+)}`;
+
+// The rim of a can drawn across the top of a (tall barrel) database node.
+const DATABASE_RIM = `data:image/svg+xml;utf8,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="38">' +
+    '<path d="M3,8 Q15,16 27,8" fill="none" stroke="#6a6e73" stroke-width="1.5"/></svg>',
 )}`;
 
 function healthRules(group) {
@@ -96,7 +106,7 @@ function boxRules() {
 }
 
 function shapeRules() {
-  return ["app", "service", "unknown"].map((type) => ({
+  return ["app", "service", "unknown", "database", "messaging", "virtual"].map((type) => ({
     selector: `node[nodeType = "${type}"]`,
     style: { shape: NODE_SHAPES[type].shape },
   }));
@@ -194,6 +204,11 @@ export function buildStylesheet({ nodeLabel, edgeLabel, big = false }) {
       style: { "background-image": QUESTION_MARK, "background-fit": "contain" },
     },
     { selector: "node[?isServiceEntry]", style: { shape: NODE_SHAPES.serviceEntry.shape } },
+    {
+      selector: 'node[nodeType = "database"]',
+      style: { width: 30, height: 38, "background-image": DATABASE_RIM, "background-fit": "contain" },
+    },
+    { selector: 'node[nodeType = "messaging"]', style: { width: 40, height: 30 } },
     ...healthRules("node"),
     // Nodes from namespaces outside the request are dimmed; their label names the namespace.
     { selector: "node[?isOutside]", style: { opacity: NODE_FLAGS.isOutside.opacity } },
