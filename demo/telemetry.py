@@ -97,10 +97,10 @@ FAMILIES = {
                "Failed requests between two nodes.", SERVICE_GRAPH_LABELS),
         Family("traces_service_graph_request_server_seconds",
                "Request time as seen from the server.", SERVICE_GRAPH_LABELS,
-               SERVICE_GRAPH_BUCKETS),
+               SERVICE_GRAPH_BUCKETS, exemplars=True),
         Family("traces_service_graph_request_client_seconds",
                "Request time as seen from the client.", SERVICE_GRAPH_LABELS,
-               SERVICE_GRAPH_BUCKETS),
+               SERVICE_GRAPH_BUCKETS, exemplars=True),
         # Linkerd's proxies (emojivoto): demo/linkerd.py.
         Family(linkerd.REQUESTS, "Total count of HTTP requests.", linkerd.EDGE_LABELS),
         Family(linkerd.RESPONSES, "Total count of HTTP responses.", linkerd.RESPONSE_LABELS),
@@ -228,7 +228,7 @@ class MetricStore:
             bucket = bisect.bisect_left(buckets, value)
             hist.counts[bucket] += 1
             hist.sum += value
-            if sampled:
+            if sampled and value > 0:  # 0: a span the trace-derived metrics lack
                 last[bucket] = value
         now = time.time()
         for bucket, value in last.items():

@@ -46,6 +46,9 @@ TRACE_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 KINDS = {"workload": ids.NODE_WORKLOAD, "app": ids.NODE_APP, "service": ids.NODE_SERVICE}
+# Trace-derived peers: named by the spans that call them (a host, a db.name, host:port).
+PEER_KINDS = {kind: kind for kind in ids.PEER_NODE_TYPES}
+PEER_NAME = re.compile(r"[^,\x00-\x1f\x7f]{1,253}")
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,18 @@ class ExemplarRequest:
 
 
 def parse_endpoint(value: str, param: str) -> Endpoint:
-    """`workload:NS/NAME`, `service:NS/NAME`, `app:NS/APP`, `app:NS/APP/VERSION`, or
+    """`workload:NS/NAME`, `service:NS/NAME`, `app:NS/APP`, `app:NS/APP/VERSION`, a
+    trace-derived peer (`database:NS/NAME`, `messaging:NS/NAME`, `virtual:NS/NAME`), or
     `unknown` (the unknown source)."""
     if value == ids.UNKNOWN:
         return Endpoint(ids.NODE_UNKNOWN)
     kind, _, path = value.partition(":")
+    if kind in PEER_KINDS:
+        return parse_peer(kind, path, value, param)
     parts = path.split("/")
     usage = ("is not a node: use workload:NAMESPACE/NAME, service:NAMESPACE/NAME, "
-             "app:NAMESPACE/APP[/VERSION] or unknown")
+             "app:NAMESPACE/APP[/VERSION], database:, messaging: or virtual:NAMESPACE/NAME, "
+             "or unknown")
     if kind not in KINDS or len(parts) not in (2, 3) or (len(parts) == 3 and kind != "app"):
         raise OptionError(param, f"{shown(value)} {usage}")
     namespace = parse_namespaces(parts[0], param)[0]
@@ -76,6 +83,16 @@ def parse_endpoint(value: str, param: str) -> Endpoint:
     name = parse_name(parts[1], param, kind)
     version = parse_name(parts[2], param, "version") if len(parts) == 3 else ""
     return Endpoint(KINDS[kind], namespace, name, version)
+
+
+def parse_peer(kind: str, path: str, value: str, param: str) -> Endpoint:
+    namespace, _, name = path.partition("/")
+    if parse_namespaces(namespace, param) != (namespace,):
+        raise OptionError(param, f"{shown(namespace)} is not a valid namespace name")
+    if not PEER_NAME.fullmatch(name):
+        raise OptionError(param, f"{shown(value)}: a {kind} node's name is 1 to 253 "
+                                 "characters, no comma or control character")
+    return Endpoint(PEER_KINDS[kind], namespace, name)
 
 
 def parse_request(query: Mapping[str, str]) -> ExemplarRequest:
