@@ -34,6 +34,10 @@ export function nodeSpec(data) {
       const version = data.version && data.version !== "latest" && data.version !== "unknown" ? `/${data.version}` : "";
       return `app:${ns}/${data.app}${version}`;
     }
+    case "database":
+    case "messaging":
+    case "virtual": // trace-derived peers, named as the spans that call them name them
+      return data.service ? `${data.nodeType}:${ns}/${data.service}` : null;
     default:
       return null;
   }
