@@ -44,7 +44,7 @@ from requests.adapters import HTTPAdapter
 # Run as a script from the repository root: make `graph` and `tests` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph import build, ids, traffic  # noqa: E402
+from graph import build, ids  # noqa: E402
 from graph.appender_context import AppenderContext  # noqa: E402
 from graph.build import build_graph, gc_paused, plan  # noqa: E402
 from graph.cytoscape import to_config  # noqa: E402
@@ -59,7 +59,7 @@ from graph.prometheus import (  # noqa: E402
     parse_vector,
 )
 from graph.sources.istio import queries as istio  # noqa: E402
-from graph.sources.istio.traffic import NamespaceTraffic  # noqa: E402
+from graph.sources.istio.namespace_maps import NamespaceTraffic  # noqa: E402
 from tests import mesh  # noqa: E402
 from tests.support import prometheus as backfill  # noqa: E402
 
@@ -268,15 +268,13 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                 built = NamespaceTraffic(options)
                 for query, rows in zip(queries.traffic, results[:count], strict=True):
                     built.apply(query, rows)
-                laps.lap("rows to namespace maps (graph/sources/istio/traffic.py)")
-                tm = traffic.TrafficMap()
-                for namespace, ns_map in built.maps().items():
-                    build.merge_into(tm, namespace, ns_map)
+                tm = build.merged(built)
+                laps.lap("rows to the merged map (istio/traffic.py, graph/cells.py)")
                 build.mark_outsiders(tm, options.namespaces, mesh)
                 build.mark_roots(tm)
                 if options.graph_type == ids.SERVICE:
                     tm = build.reduce_to_service_graph(tm)
-                laps.lap("merge and finalizers (graph/build.py)")
+                laps.lap("finalizers (graph/build.py)")
                 annotate_health(tm.nodes, tm.edges(), HealthConfig.default())
                 laps.lap("health (graph/health.py)")
                 graph = tm.to_networkx()

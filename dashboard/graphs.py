@@ -4,7 +4,7 @@ commands call into graph/."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -12,14 +12,19 @@ from typing import Any
 import networkx as nx
 from django.conf import settings
 
-from dashboard import metrics
+from dashboard import metrics, sources
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
 from graph.layout import add_positions
-from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Prometheus, PrometheusError, PrometheusSettings
+from graph.options import GraphOptions, MeshConfig, graph_options_from_query
+from graph.prometheus import (
+    Prometheus,
+    PrometheusError,
+    PrometheusSettings,
+    PrometheusUnavailable,
+)
 from graph.promql import eq
 from graph.sources import dialect_named
 from graph.sources.istio.dialect import ISTIO
@@ -39,6 +44,15 @@ def prometheus(timeout: float | None = None) -> Prometheus:
 @lru_cache(maxsize=4)
 def client_for(prometheus_settings: PrometheusSettings) -> Prometheus:
     return Prometheus(prometheus_settings)
+
+
+def options_from_query(query: Mapping[str, str]) -> GraphOptions:
+    """graph_options_from_query, with sources= and dialects= checked against the data
+    sources configured (OptionError naming an unknown one)."""
+    options = graph_options_from_query(query)
+    if options.sources or options.dialects:
+        sources.selected(options)
+    return options
 
 
 def mesh_config() -> MeshConfig:
@@ -95,19 +109,51 @@ def graph_payload(options: GraphOptions,
         add_positions(payload["elements"], previous)
         return payload
 
-    return counted(lambda: build_graph(prometheus(), options, mesh_config(), health),
-                   serialise, record)
+    def serialise_with_failures(g: nx.MultiDiGraph) -> dict[str, Any]:
+        payload = serialise(g)
+        failed = g.graph.get("failed_sources")
+        if failed:  # some data sources could not be read: the graph is the others'
+            payload["failedSources"] = failed
+        return payload
+
+    return counted(lambda: sources.build(options, mesh_config(), health),
+                   serialise_with_failures, record)
 
 
-def namespaces(lookback_s: int = 3600, timeout: float | None = None) -> list[str]:
-    """Namespaces seen in the telemetry of the configured dialects within the last hour,
-    within the query scope."""
-    now = int(time.time())
-    prom = prometheus(timeout)
+def namespaces(lookback_s: int = 3600, timeout: float | None = None,
+               options: GraphOptions | None = None) -> list[str]:
+    """Namespaces seen within the last hour in the telemetry of the data sources and
+    dialects `options` selects (every one configured by default), within the query scope.
+    A source that cannot be read is left out, unless every one fails."""
+    options = options or GraphOptions(namespaces=())
+    chosen = sources.selected(options)
     mesh = mesh_config()
+    if sources.is_plain(chosen, options):
+        return source_namespaces(prometheus(timeout), mesh, mesh.dialects, lookback_s)
+    todo = sources.pairs_for(chosen, options, mesh)
+    by_source: dict[sources.Source, list[str]] = {}
+    for source, dialect in todo.pairs:
+        by_source.setdefault(source, []).append(dialect)
+    results = sources.each([
+        (lambda s=source, d=tuple(names): source_namespaces(
+            s.client(timeout), sources.mesh_of(mesh, s, d[0]), d, lookback_s))
+        for source, names in by_source.items()])
+    found = [name for r in results if not isinstance(r, PrometheusError) for name in r]
+    errors = [r for r in results if isinstance(r, PrometheusError)]
+    if errors and len(errors) == len(results):
+        raise errors[0]
+    if not results and todo.failed:
+        raise PrometheusUnavailable("; ".join(todo.failed.values()))
+    return sorted(set(found))
+
+
+def source_namespaces(prom: Prometheus, mesh: MeshConfig, dialects: Sequence[str],
+                      lookback_s: int) -> list[str]:
+    """Namespaces in the telemetry of `dialects` on one Prometheus."""
+    now = int(time.time())
     scope = mesh.scope()
     found: set[str] = set()
-    for name in mesh.dialects:
+    for name in dialects:
         discovery = dialect_named(name).discovery
         series = [scope.selector(metric) for metric in discovery.metrics]
         for label in discovery.labels:

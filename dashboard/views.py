@@ -17,11 +17,11 @@ from django.views.defaults import page_not_found
 
 from dashboard import live, metrics
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import graph_payload, namespaces, prometheus
+from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
-from graph.options import GraphOptions, OptionError, graph_options_from_query, shown
+from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
 
@@ -118,7 +118,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    options = graph_options_from_query(request.GET.dict())
+    options = options_from_query(request.GET.dict())
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
@@ -132,7 +132,7 @@ def api_snapshot(request: HttpRequest) -> HttpResponse:
     """Version `version` of a live scope's graph, as a graph.snapshot message refers to it."""
     query = request.GET.dict()
     version = parse_version(query.pop("version", None))
-    options = graph_options_from_query(query)
+    options = options_from_query(query)
     try:
         body = live.load_body(options.scope_key(), version)
     except redis.RedisError as exc:
@@ -159,17 +159,26 @@ def parse_version(value: str | None) -> int:
 def api_edges(request: HttpRequest) -> HttpResponse:
     query = request.GET.dict()
     wanted = parse_health_filter(query.pop("health", None))
-    options = graph_options_from_query(query)
+    options = options_from_query(query)
     graph = current_graph(options)
-    return JsonResponse({"timestamp": graph["timestamp"], "duration": graph["duration"],
-                         "edges": failing_edges(graph, wanted)})
+    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
+            "edges": failing_edges(graph, wanted)}
+    if "failedSources" in graph:
+        body["failedSources"] = graph["failedSources"]
+    return JsonResponse(body)
 
 
 @require_GET
 @api_login
 @json_errors
 def api_namespaces(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"namespaces": namespaces()})
+    query = request.GET.dict()
+    for name in query:
+        if name not in ("sources", "dialects"):
+            raise OptionError(name, "unknown parameter; use dialects, sources")
+    options = GraphOptions(namespaces=(), sources=parse_names(query.get("sources"), "sources"),
+                           dialects=parse_names(query.get("dialects"), "dialects"))
+    return JsonResponse({"namespaces": namespaces(options=options)})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

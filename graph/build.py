@@ -20,7 +20,13 @@ from graph.appenders import Appender
 from graph.health import HealthConfig, annotate_health
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
-from graph.sources.dialect import Dialect, NodeTarget, TrafficMaps, TrafficQuery
+from graph.sources.dialect import (
+    Dialect,
+    MergedTraffic,
+    NodeTarget,
+    TrafficMaps,
+    TrafficQuery,
+)
 
 
 @contextmanager
@@ -184,7 +190,8 @@ class Assembly:
     on it (by default the options')."""
 
     def __init__(self, queries: QueryPlan, options: GraphOptions, mesh: MeshConfig,
-                 health: HealthConfig | None, traffic: TrafficMaps | None = None,
+                 health: HealthConfig | None,
+                 traffic: TrafficMaps | MergedTraffic | None = None,
                  graph_type: str | None = None) -> None:
         self.queries, self.options, self.mesh, self.health = queries, options, mesh, health
         self.traffic = traffic or queries.dialect.namespace_traffic(options)
@@ -209,7 +216,7 @@ class Assembly:
             return
         if self.g is None:
             with timed("merge"):
-                self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+                self.g = combine(merged(self.traffic), self.options, self.mesh, self.health)
         offset = len(traffic_queries) + sum(
             len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
         for appender, qs in self.queries.appenders[self.applied_appenders:]:
@@ -224,7 +231,7 @@ class Assembly:
     def graph(self) -> nx.MultiDiGraph:
         if self.g is None:  # no traffic query at all (nothing to ask for these rates)
             with self.timings.timed("merge"):
-                self.g = combine(self.traffic.maps(), self.options, self.mesh, self.health)
+                self.g = combine(merged(self.traffic), self.options, self.mesh, self.health)
         if self.applied_appenders != len(self.queries.appenders):
             raise RuntimeError("graph asked for before every query was answered")
         return stamp(self.g, self.options, self.graph_type)
@@ -254,12 +261,24 @@ def merge_dialects(graphs: Sequence[nx.MultiDiGraph],
     return merged
 
 
-def combine(maps: Mapping[str, traffic.TrafficMap], options: GraphOptions, mesh: MeshConfig,
-            health: HealthConfig | None) -> nx.MultiDiGraph:
-    """The namespace maps merged as Kiali merges them, finalized, with health."""
+def merged(maps: TrafficMaps | MergedTraffic) -> traffic.TrafficMap:
+    """A dialect's namespace maps merged as Kiali merges them: by the dialect itself when
+    it can (graph/cells.py's numeric core), else map after map."""
+    if isinstance(maps, MergedTraffic):
+        return maps.merged()
+    return merge_maps(maps.maps())
+
+
+def merge_maps(maps: Mapping[str, traffic.TrafficMap]) -> traffic.TrafficMap:
     tm = traffic.TrafficMap()
     for namespace, ns_map in maps.items():
         merge_into(tm, namespace, ns_map)
+    return tm
+
+
+def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
+            health: HealthConfig | None) -> nx.MultiDiGraph:
+    """The merged traffic map finalized, with health."""
     mark_outsiders(tm, options.namespaces, mesh)
     mark_roots(tm)
     if options.graph_type == ids.SERVICE:

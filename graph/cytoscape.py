@@ -91,6 +91,8 @@ def node_data(node_id: str, n: dict[str, Any], extras: bool) -> dict[str, Any]:
     if extras:
         data["healthStatus"] = md.get("healthStatus", NA)
         data["label"] = node_label(n)
+        if "sources" in md:  # only in a graph merged from several data sources
+            data["sources"] = md["sources"]
     return data
 
 
@@ -185,6 +187,8 @@ def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
                             "target": target}
     if extras:
         data["healthStatus"] = md.get("healthStatus", NA)
+        if "sources" in md:  # only in a graph merged from several data sources
+            data["sources"] = md["sources"]
     elif edge_health:
         health = md.get("healthStatus", NA)
         if health != NA:

@@ -112,6 +112,10 @@ class GraphOptions:
     # Appenders to run by Kiali's names (responseTime, throughput, securityPolicy,
     # idleNode); None runs every one Meshlens has.
     appenders: frozenset[str] | None = None
+    # Data sources and dialects to read, by name; empty: every one configured (the
+    # dashboard checks the names against its configuration).
+    sources: tuple[str, ...] = ()
+    dialects: tuple[str, ...] = ()
 
     def at(self, query_time: int) -> GraphOptions:
         return replace(self, query_time=query_time)
@@ -120,7 +124,10 @@ class GraphOptions:
         return int(time.time()) if self.query_time is None else self.query_time
 
     def scope_key(self) -> str:
-        """A canonical string for these options without the time: one live scope per key."""
+        """A canonical string for these options without the time: one live scope per key.
+        sources and dialects are only in it when narrowed (older keys stay as they were)."""
+        narrowed = [f"{name}={','.join(value)}" for name, value in
+                    (("sources", self.sources), ("dialects", self.dialects)) if value]
         return "&".join([
             "namespaces=" + ",".join(self.namespaces),
             "graph_type=" + API_GRAPH_TYPE[self.graph_type],
@@ -134,6 +141,7 @@ class GraphOptions:
             f"rate_http={self.rates.http}",
             f"rate_grpc={self.rates.grpc}",
             f"rate_tcp={self.rates.tcp}",
+            *narrowed,
         ])
 
     @classmethod
@@ -227,11 +235,22 @@ def parse_box_by(value: str | None, param: str = "box_by") -> tuple[str, ...]:
     return tuple(b for b in BOX_BY if b in names)
 
 
+def parse_names(value: str | None, param: str) -> tuple[str, ...]:
+    """A comma list of data source or dialect names (checked against the configuration
+    by the dashboard): distinct, sorted; empty means every one."""
+    names = sorted({n.strip() for n in (value or "").split(",") if n.strip()})
+    for name in names:
+        if len(name) > 63 or not LABEL_VALUE.fullmatch(name):
+            raise OptionError(param, f"{shown(name)} is not a name (letters, digits, '-', "
+                                     "'_', '.')")
+    return tuple(names)
+
+
 def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
     """Options from the query parameters of /api/v1/graph and /ws/graph."""
     known = {"namespaces", "graph_type", "duration", "query_time", "inject_service_nodes",
              "include_idle_edges", "include_idle_nodes", "rate_http", "rate_grpc", "rate_tcp",
-             "box_by", "response_time", "throughput"}
+             "box_by", "response_time", "throughput", "sources", "dialects"}
     for name in query:
         if name not in known:
             raise OptionError(name, f"unknown parameter; use {', '.join(sorted(known))}")
@@ -253,4 +272,6 @@ def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
             grpc=parse_choice(query.get("rate_grpc"), "rate_grpc", RATES_GRPC, "requests"),
             tcp=parse_choice(query.get("rate_tcp"), "rate_tcp", RATES_TCP, "sent"),
         ),
+        sources=parse_names(query.get("sources"), "sources"),
+        dialects=parse_names(query.get("dialects"), "dialects"),
     )

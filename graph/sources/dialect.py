@@ -6,7 +6,9 @@ graph/sources/ that reads one family of metrics. It tells the engine:
 - which traffic queries a namespace graph sends (`namespace_queries`) and a node graph
   sends (`node_queries`), in the order their rows must be applied;
 - how those rows become one traffic map per namespace (`namespace_traffic`: an object
-  that is fed each query's rows in plan order, then hands over the maps). The maps are
+  that is fed each query's rows in plan order, then hands over the maps, or the maps
+  already merged as the engine would merge them, if it knows how to do that faster: Istio
+  does it on numbers with graph/cells.py). The maps are
   graph/traffic.py's: nodes by graph/ids.py's ids, rates in `md` under Kiali's keys
   (traffic.rate_keys), and each edge's responses by code and flag (traffic.add_response;
   "-" for no flag: health counts responses by flag, as Kiali does);
@@ -66,6 +68,16 @@ class TrafficMaps(Protocol):
     def maps(self) -> dict[str, traffic.TrafficMap]: ...
 
 
+@runtime_checkable
+class MergedTraffic(Protocol):
+    """Or: one build's namespace maps, handed over already merged as Kiali merges them
+    (graph/build.py's merge_into), e.g. on numbers by graph/cells.py."""
+
+    def apply(self, query: TrafficQuery, rows: Sequence[Row]) -> None: ...
+
+    def merged(self) -> traffic.TrafficMap: ...
+
+
 @dataclass(frozen=True)
 class Discovery:
     """Where a dialect's telemetry names namespaces: any series of `metrics` whose
@@ -88,7 +100,8 @@ class Dialect(Protocol):
                      mesh: MeshConfig) -> Sequence[TrafficQuery]: ...
 
     def namespace_traffic(self, options: GraphOptions,
-                          namespaces: Sequence[str] | None = None) -> TrafficMaps:
+                          namespaces: Sequence[str] | None = None,
+                          ) -> TrafficMaps | MergedTraffic:
         """Maps for `namespaces` (by default options.namespaces)."""
         ...
 

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.graphs import graph_payload
+from dashboard.graphs import graph_payload, options_from_query
 from graph.edges import failing_edges
-from graph.options import OptionError, graph_options_from_query
+from graph.options import OptionError
 from graph.prometheus import PrometheusError
 
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if opts["query_time"]:
             query["query_time"] = opts["query_time"]
         try:
-            graph = graph_payload(graph_options_from_query(query), record=False)
+            graph = graph_payload(options_from_query(query), record=False)
         except OptionError as exc:
             raise CommandError(f"--{exc.param.replace('_', '-')}: {exc.message}") from None
         except PrometheusError as exc:

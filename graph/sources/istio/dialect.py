@@ -8,7 +8,7 @@ from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
 from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
 from graph.sources.istio import appenders, node, queries
-from graph.sources.istio.traffic import NamespaceTraffic
+from graph.sources.istio.namespace_maps import NamespaceTraffic
 
 
 class Istio:

@@ -1,28 +1,27 @@
-"""How rows of Istio telemetry become traffic maps, as Kiali builds them.
+"""How rows of Istio telemetry become Kiali's traffic maps, merged.
 
 A row is (key, value): the key joins the row's label values (graph/prometheus.py). What a
 distinct key means (its nodes, the injected service node, its series, the rates it adds
 to: a RowPlan) is worked out once, the first time the key is seen, and kept across builds
-(PLANS): a mesh sends the same keys tick after tick. A build then does, per row, one
-lookup by the key string, the duplicate check, and the additions; the structure of a
-namespace map (nodes and edges) is placed once per hop and build.
+(PLANS): a mesh sends the same keys tick after tick. What a build's plans make, values
+aside (the namespace maps' nodes and edges, which rows count, what Kiali's merge keeps),
+is a graph/cells.py Layout (namespace_maps.py), kept while the keys stay the same; the
+values are then counted into it with numpy.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
-from graph import ids, traffic
-from graph.options import GraphOptions
-from graph.prometheus import KEY_SEPARATOR, Row, read
-from graph.sources.dialect import TrafficQuery
+from graph import cells, ids, traffic
+from graph.prometheus import KEY_SEPARATOR, read
 from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels, edge_of
-from graph.sources.istio.queries import INBOUND, NODE, OUTBOUND, REQUESTS
+from graph.sources.istio.queries import REQUESTS
 
 EGRESS_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
 BAD_SERVICE = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
@@ -115,15 +114,6 @@ class NodeSpec:
     def of(cls, node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
         return node_spec(node, labels, graph_type)
 
-    def place(self, g: traffic.TrafficMap) -> traffic.Metadata:
-        """Add the node to the map unless it is there; return its metadata."""
-        n = g.nodes.get(self.id)
-        if n is None:
-            md: traffic.Metadata = {"isEgressCluster": True} if self.egress else {}
-            g.nodes[self.id] = n = {**self.fields, "md": md}
-            g.out[self.id] = {}
-        return n["md"]  # type: ignore[no-any-return]
-
 
 @lru_cache(maxsize=1 << 16)
 def node_spec(node: ids.NodeId, labels: NodeLabels, graph_type: str) -> NodeSpec:
@@ -148,6 +138,8 @@ class RowEdge:
     host: str
     key: str  # the two ends' labels in one string (strings keep their hash: fast keys)
     path: tuple[NodeSpec, ...]  # caller [-> service] -> destination
+    # The destination service, for destServices; None when it names none.
+    dest_service: tuple[str, str, str] | None
 
     @property
     def service_id(self) -> str | None:
@@ -181,19 +173,23 @@ def row_edge(edge: EdgeLabels, graph_type: str, inject: bool) -> RowEdge | None:
     if service is not None:
         path.append(NodeSpec.of(service, ends.service(), graph_type))
     path.append(NodeSpec.of(dest, ends.dest, graph_type))
+    dest_service = ends.dest[:3]
     return RowEdge(ends, source, dest, service, edge.destination_service,
-                   KEY_SEPARATOR.join((*ends.source, *ends.dest)), tuple(path))
+                   KEY_SEPARATOR.join((*ends.source, *ends.dest)), tuple(path),
+                   dest_service if ids.is_ok(dest_service[2]) else None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RowPlan:
-    """What a row adds, worked out once per distinct row key.
+    """What a row adds, worked out once per distinct row key (plans compare by identity:
+    a build's list of plans is compared with the last build's to reuse its Layout).
 
     `series` is Kiali's time-series hash: rows with equal series (both reporters' copies)
     count once. `hop` names the edges a row is drawn on (same ends, same protocol): one
     interned string per edge and protocol, whose hash Python keeps. The series is a tuple
     of such shared strings (a build hashes it once per row; a string of its own per plan
-    would cost 300 bytes each, at 10,000 workloads 40 MB)."""
+    would cost 300 bytes each, at 10,000 workloads 40 MB). `template` numbers the row's
+    contributions (graph/cells.py's Registry)."""
 
     edge: RowEdge
     source_namespace: str  # the row's source_workload_namespace label: outbound routing
@@ -201,12 +197,49 @@ class RowPlan:
     series: tuple[str, ...]
     hop: str
     protocol: str
-    out_key: str  # the rate the source adds to
-    dest_keys: tuple[str, ...]  # the rates the destination adds to
-    edge_keys: tuple[str, ...]  # the rates the edge adds to
-    responses_key: str
-    code: str
-    flags: str
+    template: int
+    host_slot: int  # the slot of its response's host: the template's OWN slot
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Dropped:
+    """The plan of a row Kiali drops: routed nowhere, counted nowhere."""
+
+    source_namespace: str = ""
+    dest_namespace: str = ""
+    series: tuple[str, ...] = ()
+    hop: str = ""
+    template: int = -1
+    host_slot: int = -1
+
+
+DROPPED = Dropped()
+SOURCE_NAMESPACE, DEST_NAMESPACE = attrgetter("source_namespace"), attrgetter("dest_namespace")
+SERIES, HOP, TEMPLATE = attrgetter("series"), attrgetter("hop"), attrgetter("template")
+HOST_SLOT = attrgetter("host_slot")
+
+
+def terms(path_length: int, protocol: str, code: str, flags: str,
+          host: bool) -> tuple[cells.Term, ...]:
+    """A row's contributions, in the order Kiali adds them, per hop caller -> [service ->]
+    destination: the source's outbound rate, the destination's inbound rates, the edge's
+    rates, then its response (code, flags, host: the row's own slot). A term names its
+    copy by its place in the row's copies: the path's nodes, then its edges."""
+    out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, code)
+    responses = RESPONSES_KEY[protocol]
+    code = code or "-"
+    out: list[cells.Term] = []
+    for hop in range(path_length - 1):
+        source, dest, edge = hop, hop + 1, path_length + hop
+        out.append((source, (cells.RATE, out_key)))
+        out += [(dest, (cells.RATE, key)) for key in dest_keys]
+        out += [(edge, (cells.RATE, key)) for key in edge_keys]
+        out.append((edge, (cells.CODE, responses, code)))
+        if flags:
+            out.append((edge, (cells.FLAG, responses, code, flags)))
+        if host:
+            out.append((edge, cells.OWN))
+    return tuple(out)
 
 
 def plan_row(metric: str, key: str, graph_type: str, inject: bool,
@@ -244,10 +277,13 @@ def plan_row(metric: str, key: str, graph_type: str, inject: bool,
     # per edge: one per protocol.
     series = (metric, hop, code, flags, edge.host)
     counted = "-" if protocol == traffic.TCP else code
-    out_key, dest_keys, edge_keys = traffic.rate_keys(protocol, counted)
+    shape = (len(edge.path), protocol, counted, flags, bool(edge.host))
+    template = cells.REGISTRY.template(shape, lambda: terms(*shape))
+    host = cells.REGISTRY.slot((cells.HOST, RESPONSES_KEY[protocol], counted or "-",
+                                edge.host)) if edge.host else -1
     return RowPlan(edge, edge_labels.source_workload_namespace,
-                   edge_labels.destination_workload_namespace, series, hop, protocol, out_key,
-                   dest_keys, edge_keys, RESPONSES_KEY[protocol], counted or "-", flags)
+                   edge_labels.destination_workload_namespace, series, hop, protocol, template,
+                   host)
 
 
 RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOCOLS}
@@ -278,120 +314,3 @@ class PlanCache:
 
 PLANS = PlanCache(limit=500_000)
 MISSING = object()
-
-
-class TrafficBuilder:
-    """One namespace's traffic map, from row plans, skipping duplicate series."""
-
-    def __init__(self, options: GraphOptions) -> None:
-        self.graph_type = options.graph_type
-        self.g = traffic.TrafficMap()
-        # Series already counted (both reporters send each one).
-        self.seen: set[tuple[str, ...]] = set()
-        # hop -> the hops a row's traffic is counted on:
-        # (source md, destination md, edge md) for caller -> [service ->] destination.
-        self.hops: dict[str, tuple[tuple[traffic.Metadata, ...], ...]] = {}
-
-    def add(self, plan: RowPlan, value: float) -> None:
-        series = plan.series
-        if series in self.seen:
-            return  # the other reporter's copy of a series already counted
-        self.seen.add(series)
-        hops = self.hops.get(plan.hop)
-        if hops is None:
-            hops = self.hops[plan.hop] = self.place(plan.edge, plan.protocol)
-        if value <= 0:
-            return
-        out_key, dest_keys, edge_keys = plan.out_key, plan.dest_keys, plan.edge_keys
-        responses_key, code, flags, host = (plan.responses_key, plan.code, plan.flags,
-                                            plan.edge.host)
-        for source_md, dest_md, edge_md in hops:
-            source_md[out_key] = source_md.get(out_key, 0.0) + value
-            for key in dest_keys:
-                dest_md[key] = dest_md.get(key, 0.0) + value
-            for key in edge_keys:
-                edge_md[key] = edge_md.get(key, 0.0) + value
-            responses = edge_md.get(responses_key)
-            if responses is None:
-                responses = edge_md[responses_key] = {}
-            detail = responses.get(code)
-            if detail is None:
-                detail = responses[code] = {"flags": {}, "hosts": {}}
-            if flags:
-                by_flag = detail["flags"]
-                by_flag[flags] = by_flag.get(flags, 0.0) + value
-            if host:
-                by_host = detail["hosts"]
-                by_host[host] = by_host.get(host, 0.0) + value
-
-    def place(self, edge: RowEdge, protocol: str) -> tuple[tuple[traffic.Metadata, ...], ...]:
-        """Add the edge's nodes and edges (of this protocol) to the map, and its
-        destination service; return the hops its rows are counted on."""
-        g = self.g
-        path = edge.path
-        # Placed in Kiali's order (source, destination, service): the map keeps it.
-        source_md, dest_md = path[0].place(g), path[-1].place(g)
-        mds = [source_md, dest_md]
-        dest_service = edge.ends.dest[:3]
-        names_service = ids.is_ok(dest_service[2])
-        if len(path) == 3:
-            service_md = path[1].place(g)
-            mds.insert(1, service_md)
-            service_md["isInjected"] = True
-            if names_service:
-                service_md.setdefault("destServices", {})[dest_service] = True
-        if names_service:
-            dest_md.setdefault("destServices", {})[dest_service] = True
-        return tuple((mds[i], mds[i + 1],
-                      g.edge_data(path[i].id, path[i + 1].id, protocol)["md"])
-                     for i in range(len(path) - 1))
-
-
-class NamespaceTraffic:
-    """One traffic map per namespace, built as Kiali builds them; each query's rows are
-    applied in the order of the query plan, each row to the maps its query kind gives:
-    inbound rows to their destination's namespace, outbound rows to their source's,
-    unserviced rows to the namespaces their destination service is in (but not their
-    source's), node rows to the one map there is."""
-
-    def __init__(self, options: GraphOptions, namespaces: Sequence[str] | None = None) -> None:
-        self.options = options
-        self.namespaces = tuple(options.namespaces if namespaces is None else namespaces)
-        self.builders = {ns: TrafficBuilder(options) for ns in self.namespaces}
-        self.hosts = {ns: re.compile(rf"^.+\.{re.escape(ns)}\..+$") for ns in self.namespaces}
-
-    def apply(self, query: TrafficQuery, rows: Iterable[Row]) -> None:
-        options, rates = self.options, self.options.rates
-        inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
-        args = (options.graph_type, inject, rates.http, rates.grpc)
-        metric = query.metric
-        table = PLANS.table((metric, *args))
-        builders = self.builders
-        only = next(iter(builders.values())) if len(builders) == 1 else None
-        kind, inbound = query.kind, query.kind == INBOUND
-        routed = kind in (INBOUND, OUTBOUND)
-        made = 0
-        for key, value in rows:
-            plan = table.get(key, MISSING)
-            if plan is MISSING:
-                plan = table[key] = plan_row(metric, key, *args)
-                made += 1
-            if plan is None:
-                continue
-            if routed:
-                builder = builders.get(plan.dest_namespace if inbound else plan.source_namespace)
-                if builder is not None:
-                    builder.add(plan, value)
-            elif kind == NODE:
-                only.add(plan, value)  # type: ignore[union-attr]
-            else:
-                for ns in self.unserviced_namespaces(plan):
-                    builders[ns].add(plan, value)
-        PLANS.counted(made)
-
-    def unserviced_namespaces(self, plan: RowPlan) -> list[str]:
-        return [ns for ns in self.namespaces if plan.source_namespace != ns
-                and self.hosts[ns].match(plan.edge.host)]
-
-    def maps(self) -> dict[str, traffic.TrafficMap]:
-        return {ns: builder.g for ns, builder in self.builders.items()}

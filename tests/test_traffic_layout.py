@@ -1,0 +1,241 @@
+"""The numeric core (graph/cells.py) against Kiali's algorithm written out row by row.
+
+`reference` below is the traffic builder as it was before the numeric core: each row added
+to its namespace maps one value at a time, a series counted once per map, the maps merged
+with graph/build.py's merge_into. The core must give the same merged map: the same nodes
+and edges in the same order, every rate the same float (Kiali's string rounding needs
+bit-identical sums), responses in the same order, each edge's source_md the copy Kiali
+would point it at.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import pytest
+
+from graph import build, ids, traffic
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Row
+from graph.sources.istio import namespace_maps
+from graph.sources.istio import queries as istio
+from graph.sources.istio import traffic as istio_traffic
+from tests.mesh import UNKNOWN, Workload, request_edge, tcp_edge, traffic_answers, with_labels
+
+A1 = Workload("a", "a1-v1", "a1", service="a1")
+A2 = Workload("a", "a2-v1", "a2", service="a2")
+B1 = Workload("b", "b1-v1", "b1", service="b1")
+B2 = Workload("b", "b1-v2", "b1", "v2", service="b1")
+C1 = Workload("c", "c1-v1", "c1", service="c1")  # namespace c is never requested: outside
+
+
+def reference(options: GraphOptions, answers: list[list[Row]]) -> traffic.TrafficMap:
+    """The namespace maps built row by row and merged map after map."""
+    inject = options.inject_service_nodes or options.graph_type == ids.SERVICE
+    args = (options.graph_type, inject, options.rates.http, options.rates.grpc)
+    maps = {ns: traffic.TrafficMap() for ns in options.namespaces}
+    seen: dict[str, set[tuple[str, ...]]] = {ns: set() for ns in options.namespaces}
+    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+    for query, rows in zip(queries, answers, strict=True):
+        for key, value in rows:
+            plan = istio_traffic.plan_row(query.metric, key, *args)
+            if plan is None:
+                continue
+            if query.kind == istio.INBOUND:
+                targets = [plan.dest_namespace]
+            elif query.kind == istio.OUTBOUND:
+                targets = [plan.source_namespace]
+            else:
+                targets = [ns for ns in options.namespaces if ns != plan.source_namespace
+                           and re.match(rf"^.+\.{re.escape(ns)}\..+$", plan.edge.host)]
+            for ns in targets:
+                if ns in maps and plan.series not in seen[ns]:
+                    seen[ns].add(plan.series)
+                    add(maps[ns], plan, value)
+    merged = traffic.TrafficMap()
+    for ns, ns_map in maps.items():
+        build.merge_into(merged, ns, ns_map)
+    return merged
+
+
+def add(g: traffic.TrafficMap, plan: istio_traffic.RowPlan, value: float) -> None:
+    path = plan.edge.path
+    for spec in (path[0], path[-1], *path[1:-1]):
+        if spec.id not in g:
+            g.add_node(spec.id, **spec.fields, md={"isEgressCluster": True} if spec.egress else {})
+    service = plan.edge.dest_service
+    if len(path) == 3:
+        g.nodes[path[1].id]["md"]["isInjected"] = True
+        if service:
+            g.nodes[path[1].id]["md"].setdefault("destServices", {})[service] = True
+    if service:
+        g.nodes[path[-1].id]["md"].setdefault("destServices", {})[service] = True
+    _, _, code, flags, host = plan.series
+    counted = "-" if plan.protocol == traffic.TCP else code
+    out_key, dest_keys, edge_keys = traffic.rate_keys(plan.protocol, counted)
+    for source, dest in zip(path, path[1:], strict=False):
+        edge_md = g.edge_data(source.id, dest.id, plan.protocol)["md"]
+        if value <= 0:
+            continue
+        traffic.add_value(g.nodes[source.id]["md"], out_key, value)
+        for key in dest_keys:
+            traffic.add_value(g.nodes[dest.id]["md"], key, value)
+        for key in edge_keys:
+            traffic.add_value(edge_md, key, value)
+        traffic.add_response(edge_md, plan.protocol, counted or "-", flags, host, value)
+
+
+def canonical(md: dict[str, Any]) -> list[tuple[str, Any]]:
+    """An md to compare: top-level keys in any order (nothing reads them in order), the
+    responses in their order (the JSON lists them so)."""
+    def nested(value: Any) -> Any:
+        return [(k, nested(v)) for k, v in value.items()] if isinstance(value, dict) else value
+    return sorted((key, nested(value)) for key, value in md.items())
+
+
+def assert_same_map(got: traffic.TrafficMap, expected: traffic.TrafficMap) -> None:
+    assert list(got.nodes) == list(expected.nodes)
+    for node_id, n in expected.nodes.items():
+        assert {**got.nodes[node_id], "md": None} == {**n, "md": None}
+        assert canonical(got.nodes[node_id]["md"]) == canonical(n["md"]), node_id
+        assert list(got.out[node_id]) == list(expected.out[node_id]), node_id
+        for key, data in expected.out[node_id].items():
+            mine = got.out[node_id][key]
+            assert mine["protocol"] == data["protocol"]
+            assert canonical(mine["md"]) == canonical(data["md"]), (node_id, key)
+            assert canonical(mine["source_md"]) == canonical(data["source_md"]), (node_id, key)
+
+
+def merged(options: GraphOptions, answers: list[list[Row]]) -> traffic.TrafficMap:
+    nt = namespace_maps.NamespaceTraffic(options)
+    for query, rows in zip(build.plan(options, MeshConfig(), with_appenders=False).traffic,
+                           answers, strict=True):
+        nt.apply(query, rows)
+    return nt.merged()
+
+
+def last_layout() -> object:
+    return next(reversed(namespace_maps.LAYOUTS.by_scope.values()))[1]
+
+
+def jitter(answers: list[list[Row]], rng: random.Random) -> list[list[Row]]:
+    """The same keys with new values, awkward ones (sums that depend on the order)."""
+    return [[(key, rng.choice((0.1, 0.2, 0.3, 1e-9, 1e9)) * rng.uniform(0.5, 2.0))
+             for key, _ in rows] for rows in answers]
+
+
+def mesh(rng: random.Random) -> list[dict[str, Any]]:
+    """Every workload calls every other one (HTTP, gRPC or TCP), both reporters, each with
+    values of its own; plus unknown callers, and a second flag on some responses."""
+    workloads = (A1, A2, B1, B2, C1)
+    series: list[dict[str, Any]] = []
+    for src in workloads:
+        for dst in workloads:
+            if src is dst or rng.random() < 0.2:
+                continue
+            kind = rng.choice(("http", "grpc", "tcp"))
+            if kind == "tcp":
+                series += tcp_edge(src, dst, rng.uniform(1, 1e4), rng.uniform(1, 1e4))
+                continue
+            codes = ["200", "503"] if kind == "http" else ["grpc:0", "grpc:14"]
+            for reporter in ("source", "destination"):
+                series += request_edge(src, dst, {c: rng.uniform(0.01, 9.0) for c in codes},
+                                       protocol=kind, reporters=(reporter,))
+    series += request_edge(UNKNOWN, B1, {"200": 0.7, "404": 0.3})
+    # A second flag on some codes: a response's flags keep their order too.
+    series += with_labels(request_edge(A1, B1, {"503": 0.4, "200": 0.1}), response_flags="UF")
+    series += with_labels(request_edge(B2, A2, {"200": 0.3}), response_flags="DC")
+    return series
+
+
+@pytest.mark.parametrize("graph_type,inject", [
+    (ids.WORKLOAD, True), (ids.WORKLOAD, False), (ids.APP, True), (ids.VERSIONED_APP, False),
+    (ids.SERVICE, True)])
+def test_it_merges_namespace_maps_as_kiali_does_row_by_row(graph_type: str,
+                                                           inject: bool) -> None:
+    """a1, a2 (ns a); b1-v1, b1-v2 (ns b); c1 (ns c, outside); unknown -> b1-v1.
+    Every pair calls (HTTP 200/503, gRPC OK/UNAVAILABLE, or TCP), each reporter its own
+    rate; a1 -> b1 and b1-v2 -> a2 also answer with flags UF and DC: a cross-namespace
+    edge is in the maps of a and b, each with the copy its own query brought first, and
+    Kiali's merge keeps one"""
+    rng = random.Random(7)
+    options = GraphOptions(namespaces=("a", "b"), graph_type=graph_type, query_time=1000,
+                           inject_service_nodes=inject)
+    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+    answers = traffic_answers(queries, mesh(rng))
+    for _ in range(3):
+        answers = jitter(answers, rng)
+        assert_same_map(merged(options, answers), reference(options, answers))
+
+
+def test_it_counts_the_first_reporters_copy_of_a_series_once() -> None:
+    """a1 -> b1 (HTTP 200): the destination reports 3/s, the source 5/s. In b's map the
+    inbound (destination's) copy comes first and counts; in a's the outbound (source's);
+    a1 keeps its own namespace's copy (httpOut 5), b1 its own (httpIn 3)"""
+    options = GraphOptions(namespaces=("a", "b"), query_time=1000, inject_service_nodes=False)
+    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+    series = (request_edge(A1, B1, {"200": 3.0}, reporters=("destination",))
+              + request_edge(A1, B1, {"200": 5.0}, reporters=("source",)))
+    answers = traffic_answers(queries, series)
+    tm = merged(options, answers)
+    a1, b1 = (f"wl_Kubernetes_{w.namespace}_{w.workload}" for w in (A1, B1))
+    assert tm.nodes[a1]["md"]["httpOut"] == 5.0
+    assert tm.nodes[b1]["md"]["httpIn"] == 3.0
+    # The edge is a's copy (a1's own namespace is merged first): the source's 5/s.
+    assert tm.out[a1][(b1, "http")]["md"]["http"] == 5.0
+    assert_same_map(tm, reference(options, answers))
+
+
+def test_it_reuses_a_layout_while_the_keys_stay_and_makes_one_when_they_change() -> None:
+    """a1 -> b1 (HTTP 200, 503), a2 -> a1 (gRPC): three builds with new values reuse
+    the first build's layout; a new response code, then a rate gone to zero, make new
+    ones; every build equals the row-by-row maps"""
+    rng = random.Random(3)
+    options = GraphOptions(namespaces=("a", "b"), query_time=1000)
+    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+    series = (request_edge(A1, B1, {"200": 3.0, "503": 0.5})
+              + request_edge(A2, A1, {"grpc:0": 2.0}, protocol="grpc"))
+    answers = traffic_answers(queries, series)
+    assert_same_map(merged(options, answers), reference(options, answers))
+    first = last_layout()
+    for _ in range(3):
+        answers = jitter(answers, rng)
+        assert_same_map(merged(options, answers), reference(options, answers))
+        assert last_layout() is first
+    answers = traffic_answers(queries, series + request_edge(A1, B1, {"404": 0.25}))
+    assert_same_map(merged(options, answers), reference(options, answers))
+    second = last_layout()
+    assert second is not first
+    answers = [[(key, 0.0 if i == 0 else value) for i, (key, value) in enumerate(rows)]
+               for rows in answers]
+    assert_same_map(merged(options, answers), reference(options, answers))
+    assert last_layout() is not second
+
+
+def test_it_adds_in_row_order_for_bit_identical_sums() -> None:
+    """a1 -> b1 (HTTP 200 at 0.1/s, 503 at 0.2/s, 404 at 0.3/s): b1's httpIn is
+    (0.1 + 0.2) + 0.3, not 0.1 + (0.2 + 0.3), as Kiali adds them"""
+    options = GraphOptions(namespaces=("b",), query_time=1000, inject_service_nodes=False)
+    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+    answers = traffic_answers(queries, request_edge(A1, B1, {"200": 0.1, "503": 0.2,
+                                                             "404": 0.3}))
+    tm = merged(options, answers)
+    b1 = f"wl_Kubernetes_b_{B1.workload}"
+    assert tm.nodes[b1]["md"]["httpIn"] == (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
+    assert_same_map(tm, reference(options, answers))
+
+
+def test_it_keeps_layouts_up_to_a_number_of_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """a1 -> b1 (HTTP 200), drawn for namespace a, then b, then a again: with room for one
+    layout only, each scope's layout replaces the other's, and a comes back right"""
+    monkeypatch.setattr(namespace_maps.LAYOUTS, "limit", 1)
+    monkeypatch.setattr(namespace_maps.LAYOUTS, "by_scope", {})
+    series = request_edge(A1, B1, {"200": 2.0})
+    for namespace in ("a", "b", "a"):
+        options = GraphOptions(namespaces=(namespace,), query_time=1000)
+        queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
+        answers = traffic_answers(queries, series)
+        assert_same_map(merged(options, answers), reference(options, answers))
+        assert len(namespace_maps.LAYOUTS.by_scope) == 1
