@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from graph.options import (
     OptionError,
     parse_duration,
     parse_name,
+    parse_names,
     parse_namespaces,
     parse_query_time,
     shown,
@@ -60,6 +61,8 @@ class ExemplarRequest:
     start: int
     end: int
     limit: int = DEFAULT_LIMIT
+    sources: tuple[str, ...] = ()  # data sources to read, by name; empty: every one
+    dialects: tuple[str, ...] = ()  # dialects to read, by name; empty: every one
 
 
 def parse_endpoint(value: str, param: str) -> Endpoint:
@@ -97,7 +100,8 @@ def parse_peer(kind: str, path: str, value: str, param: str) -> Endpoint:
 
 def parse_request(query: Mapping[str, str]) -> ExemplarRequest:
     """The exemplars route's parameters; OptionError names a bad one."""
-    known = {"namespaces", "node", "edge", "duration", "query_time", "limit"}
+    known = {"namespaces", "node", "edge", "duration", "query_time", "limit", "sources",
+             "dialects"}
     for name in query:
         if name not in known:
             raise OptionError(name, f"unknown parameter; use {', '.join(sorted(known))}")
@@ -118,7 +122,9 @@ def parse_request(query: Mapping[str, str]) -> ExemplarRequest:
         dest = parse_endpoint(str(node), "node")
     duration = parse_duration(query.get("duration"))
     end = parse_query_time(query.get("query_time")) or int(time.time())
-    return ExemplarRequest(dest, source, end - duration, end, parse_limit(query.get("limit")))
+    return ExemplarRequest(dest, source, end - duration, end, parse_limit(query.get("limit")),
+                           parse_names(query.get("sources"), "sources"),
+                           parse_names(query.get("dialects"), "dialects"))
 
 
 def parse_limit(value: str | None) -> int:
@@ -182,9 +188,9 @@ def example(exemplar: Exemplar, query: ExemplarQuery,
 
 def list_exemplars(prometheus: Prometheus, request: ExemplarRequest, mesh: MeshConfig,
                    links: TraceLinks | None = None) -> list[dict[str, Any]]:
-    """The example traces of the request's node or edge in every configured dialect that
+    """The example traces of the request's node or edge in every dialect of `mesh` that
     has them: one per trace (its slowest request there), slowest first, `limit` at most."""
-    best: dict[str, dict[str, Any]] = {}
+    found: list[dict[str, Any]] = []
     for name in mesh.dialects:
         dialect = dialect_named(name)
         if not isinstance(dialect, ExemplarSource):
@@ -197,10 +203,18 @@ def list_exemplars(prometheus: Prometheus, request: ExemplarRequest, mesh: MeshC
             if query.keep is not None and not query.keep(exemplar.series):
                 continue
             item = example(exemplar, query, links)
-            if item is None:
-                continue
-            kept = best.get(item["traceId"])
-            if kept is None or item["latencyMs"] > kept["latencyMs"]:
-                best[item["traceId"]] = item
-    ranked = sorted(best.values(), key=lambda e: (-e["latencyMs"], -e["time"], e["traceId"]))
-    return ranked[:request.limit]
+            if item is not None:
+                found.append(item)
+    return ranked(found, request.limit)
+
+
+def ranked(items: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """One item per trace, its slowest (several series, dialects or data sources may hold
+    the same trace), slowest first, `limit` at most."""
+    best: dict[str, dict[str, Any]] = {}
+    for item in items:
+        kept = best.get(item["traceId"])
+        if kept is None or item["latencyMs"] > kept["latencyMs"]:
+            best[item["traceId"]] = item
+    order = sorted(best.values(), key=lambda e: (-e["latencyMs"], -e["time"], e["traceId"]))
+    return order[:limit]

@@ -239,6 +239,31 @@ def test_it_lists_trace_derived_exemplars_in_ms(api: Client) -> None:
     assert node[0]["latencyMs"] >= found[0]["latencyMs"]  # the edge's calls are the node's
 
 
+def test_it_reads_every_data_source_and_names_one_that_fails(api: Client) -> None:
+    """default (the Prometheus above) and `down` (nothing listens): `down` is named, the
+    exemplars are default's"""
+    from dashboard.models import DataSource
+    from tests.support.ports import free_port
+
+    DataSource.objects.create(name="down", url=f"http://127.0.0.1:{free_port()}",
+                              dialects="istio")
+    response = api.get("/api/v1/exemplars", {"node": "workload:shop/stock-v1",
+                                             "duration": "5m", "query_time": str(T + 60)})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [e["traceId"] for e in body["exemplars"]] == [TRACE[3]]
+    assert set(body["failedSources"]) == {"down"}
+    narrowed = api.get("/api/v1/exemplars", {"node": "workload:shop/stock-v1", "duration": "5m",
+                                             "query_time": str(T + 60), "sources": "down"})
+    assert narrowed.status_code == 503 and "down" in narrowed.json()["error"]
+
+
+def test_it_reads_only_the_dialects_asked_for(api: Client) -> None:
+    """votes/web: Linkerd's exemplars, none in Istio's series"""
+    assert listed(api, node="workload:votes/web", dialects="istio") == []
+    assert len(listed(api, node="workload:votes/web", dialects="linkerd")) == 2
+
+
 @pytest.mark.parametrize(("params", "named"), [
     ({"node": 'workload:shop/a"} or vector(1)'}, "node"),
     ({"node": "workload:shop"}, "node"),
@@ -254,6 +279,8 @@ def test_it_lists_trace_derived_exemplars_in_ms(api: Client) -> None:
     ({"node": "workload:shop/a", "query_time": "nan"}, "query_time"),
     ({"node": "workload:shop/a", "namespaces": "a b"}, "namespaces"),
     ({"node": "workload:shop/a", "trace": "x"}, "trace"),
+    ({"node": "workload:shop/a", "dialects": "zipkin"}, "dialects"),
+    ({"node": "workload:shop/a", "sources": "nowhere"}, "sources"),
     ({"node": "database:shop/a,b"}, "node"),
     ({"node": "database:shop/"}, "node"),
 ])
