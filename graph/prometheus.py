@@ -46,6 +46,33 @@ class PrometheusQueryError(PrometheusError):
 
 
 @dataclass(frozen=True)
+class Exemplar:
+    """One exemplar: the labels of its series, its own labels (trace_id, ...), its value
+    in the series' unit, and its time (Unix s)."""
+
+    series: dict[str, str]
+    labels: dict[str, str]
+    value: float
+    timestamp: float
+
+
+def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise PrometheusUnavailable(
+            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
+        ) from exc
+    if body.get("status") != "success":
+        raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
+    return [Exemplar(group.get("seriesLabels", {}), item.get("labels", {}),
+                     float(item["value"]), float(item["timestamp"]))
+            for group in body.get("data") or () for item in group.get("exemplars") or ()]
+
+
+@dataclass(frozen=True)
 class PrometheusSettings:
     url: str
     token: str = ""
@@ -242,30 +269,3 @@ def joined_rows(result: list[dict[str, Any]]) -> list[Row]:
     missing label joined as "", as it reads elsewhere)."""
     return [(sample["metric"].get(KEY_LABEL, ""), float(sample["value"][1]))
             for sample in result]
-
-
-@dataclass(frozen=True)
-class Exemplar:
-    """One exemplar: the labels of its series, its own labels (trace_id, ...), its value
-    in the series' unit, and its time (Unix s)."""
-
-    series: dict[str, str]
-    labels: dict[str, str]
-    value: float
-    timestamp: float
-
-
-def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise PrometheusUnavailable(
-            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
-        ) from exc
-    if body.get("status") != "success":
-        raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
-    return [Exemplar(group.get("seriesLabels", {}), item.get("labels", {}),
-                     float(item["value"]), float(item["timestamp"]))
-            for group in body.get("data") or () for item in group.get("exemplars") or ()]
