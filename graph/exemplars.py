@@ -40,7 +40,6 @@ from graph.sources.dialect import Endpoint, ExemplarQuery, ExemplarSource
 TRACE_ID_LABELS = ("trace_id", "traceID", "traceId", "TraceID", "trace")
 SPAN_ID_LABELS = ("span_id", "spanID", "spanId", "SpanID", "span")
 # What a link template may hold besides the URL.
-PLACEHOLDERS = ("{trace_id}", "{span_id}", "{start_ms}", "{end_ms}")
 PLACEHOLDER = re.compile(r"\{(trace_id|span_id|start_ms|end_ms)\}")
 TRACE_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
