@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from graph.exemplars import TraceLinks
 from graph.options import OptionError, parse_duration, parse_namespaces
 from graph.promql import PromQLError, Scope
 from graph.sources import DIALECTS
@@ -186,6 +187,20 @@ def envdialects(name: str, default: str) -> list[str]:
 
 
 MESHLENS_DIALECTS = envdialects("MESHLENS_DIALECTS", "istio")
+
+
+def envtraceurl(name: str) -> str:
+    """A trace UI's URL template holding {trace_id}; empty: exemplars come without links."""
+    value = os.getenv(name, "")
+    if value:
+        try:
+            TraceLinks.parse(value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"Unexpected value {name}={value}: {exc}") from None
+    return value
+
+
+MESHLENS_TRACE_URL = envtraceurl("MESHLENS_TRACE_URL")
 
 
 # The page's view when its URL names none.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import kiali_views, views
+from dashboard import exemplar_views, kiali_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
+    path("api/v1/exemplars", exemplar_views.exemplars, name="api-exemplars"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.

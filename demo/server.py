@@ -1,6 +1,8 @@
 """The simulator's HTTP face: Prometheus scrapes `/metrics`, people and scripts use `/faults`.
 
-    GET    /metrics                  Istio's metrics, Prometheus text format
+    GET    /metrics                  the mesh's metrics, Prometheus text format, or
+                                     OpenMetrics with exemplars (trace ids) when the
+                                     Accept header asks for application/openmetrics-text
     GET    /faults                   the faults in force, as a JSON list
     POST   /faults                   {"spec": "reviews-v2:ratings=0.3:503"}, or
                                      {"target": "ratings", "rate": 0.3, "code": 503}
@@ -23,6 +25,7 @@ from demo.faults import FaultError, FaultSpec, NoSuchFault, make_spec, parse_spe
 from demo.simulator import Simulator
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 MAX_BODY = 64 * 1024
 
 
@@ -32,17 +35,20 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator
         self._render_lock = threading.Lock()
-        self._rendered: tuple[int, bytes] = (-1, b"")
+        # per format (OpenMetrics or not): the generation rendered and its text
+        self._rendered: dict[bool, tuple[int, bytes]] = {}
         super().__init__(address, _Handler)
 
-    def metrics(self) -> bytes:
-        """The exposition, rendered at most once per simulator tick."""
+    def metrics(self, openmetrics: bool = False) -> bytes:
+        """The exposition, rendered at most once per simulator tick and format."""
         store = self.simulator.store
         with self._render_lock:
-            if self._rendered[0] != store.generation:
+            generation, body = self._rendered.get(openmetrics, (-1, b""))
+            if generation != store.generation:
                 generation = store.generation  # read first: a later tick only makes it stale
-                self._rendered = (generation, store.render())
-            return self._rendered[1]
+                body = store.render(openmetrics)
+                self._rendered[openmetrics] = (generation, body)
+            return body
 
 
 def spec_from_json(body: Any) -> FaultSpec:
@@ -71,7 +77,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == "/metrics":
-            self._send(HTTPStatus.OK, self.server.metrics(), METRICS_CONTENT_TYPE)
+            # Prometheus asks for OpenMetrics first: the only format with exemplars.
+            if "application/openmetrics-text" in self.headers.get("Accept", ""):
+                self._send(HTTPStatus.OK, self.server.metrics(True), OPENMETRICS_CONTENT_TYPE)
+            else:
+                self._send(HTTPStatus.OK, self.server.metrics(), METRICS_CONTENT_TYPE)
         elif path == "/faults":
             faults = self.server.simulator.faults.list()
             self._json(HTTPStatus.OK, [f.to_json() for f in faults])

@@ -46,6 +46,33 @@ class PrometheusQueryError(PrometheusError):
 
 
 @dataclass(frozen=True)
+class Exemplar:
+    """One exemplar: the labels of its series, its own labels (trace_id, ...), its value
+    in the series' unit, and its time (Unix s)."""
+
+    series: dict[str, str]
+    labels: dict[str, str]
+    value: float
+    timestamp: float
+
+
+def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise PrometheusUnavailable(
+            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
+        ) from exc
+    if body.get("status") != "success":
+        raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
+    return [Exemplar(group.get("seriesLabels", {}), item.get("labels", {}),
+                     float(item["value"]), float(item["timestamp"]))
+            for group in body.get("data") or () for item in group.get("exemplars") or ()]
+
+
+@dataclass(frozen=True)
 class PrometheusSettings:
     url: str
     token: str = ""
@@ -178,6 +205,26 @@ class Prometheus:
         except Exception as exc:  # prometheus-api-client raises its own bare exception type
             raise PrometheusUnavailable(f"Prometheus at {self.settings.url}: {exc}") from exc
         return sorted(str(v) for v in values)
+
+    def query_exemplars(self, promql: str, start: float, end: float) -> list[Exemplar]:
+        """The exemplars of the series that the selectors in `promql` match, stored
+        between start and end (Unix s): `/api/v1/query_exemplars`."""
+        url = f"{self.settings.url}/api/v1/query_exemplars"
+        try:
+            response = self.session.post(
+                url, data={"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"},
+                headers=self.headers, timeout=self.settings.timeout,
+            )
+        except requests.Timeout as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.settings.url} did not answer within "
+                f"{self.settings.timeout:g}s"
+            ) from exc
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
+            ) from exc
+        return parse_exemplars(response, self.settings.url)
 
     def ready(self) -> bool:
         try:

@@ -186,7 +186,7 @@ EOF
     # servicegraph connector's metrics).
     export MESHLENS_DIALECTS="${MESHLENS_DIALECTS:-istio,linkerd,traces}"
     add simulator "$PY manage.py simulate_mesh --topology bookinfo,boutique,emojivoto,social --port $simulator_port"
-    add prometheus "prometheus --config.file=$RUN_DIR/prometheus.yml --storage.tsdb.path=$RUN_DIR/prometheus-data --web.listen-address=127.0.0.1:$prometheus_port --storage.tsdb.retention.time=1d"
+    add prometheus "prometheus --config.file=$RUN_DIR/prometheus.yml --storage.tsdb.path=$RUN_DIR/prometheus-data --web.listen-address=127.0.0.1:$prometheus_port --storage.tsdb.retention.time=1d --enable-feature=exemplar-storage"
 fi
 
 # --- Meshlens ---------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("REDIS_URL", "http://127.0.0.1:6379"),
     ("MESHLENS_REFRESH_SECONDS", "ten"),
     ("MESHLENS_AUTH", "maybe"),
+    ("MESHLENS_TRACE_URL", "http://jaeger:16686/search"),
+    ("MESHLENS_TRACE_URL", "jaeger:16686/trace/{trace_id}"),
     ("DJANGO_DEBUG", "yes please"),
     ("PROMETHEUS_VERIFY", "perhaps"),
     ("MESHLENS_ACCESSIBLE_NAMESPACES", "bookinfo"),

@@ -21,7 +21,7 @@ place in the batch, JSON) is the engine's and the same for every dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -106,3 +106,39 @@ class Dialect(Protocol):
         ...
 
     def appenders(self, options: GraphOptions) -> list[Appender]: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One node as the exemplars API names it: `kind` is ids.NODE_WORKLOAD, NODE_APP,
+    NODE_SERVICE or NODE_UNKNOWN (the unknown source: no namespace or name)."""
+
+    kind: str
+    namespace: str = ""
+    name: str = ""
+    version: str = ""  # apps only: a versioned app
+
+
+@dataclass(frozen=True)
+class ExemplarQuery:
+    """Where a dialect keeps the exemplars of a node or an edge: `selectors` over its
+    latency histogram's bucket series (PromQL, built with graph/promql.py), `keep` for what
+    a selector cannot say (None keeps every series), the histogram's unit in ms, and
+    `status` (a series' labels -> the response code its requests ended with)."""
+
+    selectors: tuple[str, ...]
+    unit_ms: float
+    status: Callable[[Mapping[str, str]], str]
+    keep: Callable[[Mapping[str, str]], bool] | None = None
+
+
+@runtime_checkable
+class ExemplarSource(Protocol):
+    """A dialect whose latency histograms may carry exemplars (trace ids). A node's are
+    those of the requests into and out of it; an edge's, those of its requests. None: the
+    dialect cannot tell which of its series are about that element."""
+
+    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
+                       mesh: MeshConfig) -> ExemplarQuery | None:
+        """An edge source -> dest, or, without `source`, the node `dest`."""
+        ...

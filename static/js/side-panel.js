@@ -1,6 +1,8 @@
-// The details panel of the selected node or edge: health, rates, response codes, mTLS.
+// The details panel of the selected node or edge: health, rates, response codes, mTLS,
+// example traces.
 
 import { h } from "./dom.js";
+import { createExemplarList } from "./exemplars.js";
 import {
   edgeRates,
   formatBytesPerSecond,
@@ -247,6 +249,7 @@ export function createSidePanel(root, { view, onSelect, onClose }) {
   const closeButton = root.querySelector(".side-panel-close");
   let currentId = null;
   let shown = "";
+  const exemplarSection = createExemplarList();
 
   // What the panel depends on; an update that leaves it alone leaves the panel alone.
   function signature(ele) {
@@ -257,7 +260,8 @@ export function createSidePanel(root, { view, onSelect, onClose }) {
   function show(ele) {
     currentId = ele.id();
     shown = signature(ele);
-    body.replaceChildren(...[ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele, view)].flat(2).filter(Boolean));
+    const details = ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele, view);
+    body.replaceChildren(...[details, exemplarSection(ele, view)].flat(2).filter(Boolean));
     root.hidden = false;
     root.dataset.kind = ele.isNode() ? "node" : "edge";
     root.dataset.id = currentId;

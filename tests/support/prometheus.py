@@ -185,12 +185,13 @@ class PrometheusServer(LoopbackServer):
     ready_timeout = READY_TIMEOUT_SECONDS
 
     def __init__(self, storage: Path, workdir: Path, *, retention: str = "100y",
-                 config: str = _EMPTY_CONFIG) -> None:
+                 config: str = _EMPTY_CONFIG, features: Sequence[str] = ()) -> None:
         super().__init__(workdir, "prometheus.log")
         self.storage = Path(storage)
         self.retention = retention
         self.config = self.workdir / "prometheus.yml"
         self.config_text = config
+        self.features = tuple(features)  # --enable-feature, e.g. exemplar-storage
 
     @property
     def url(self) -> str:
@@ -203,7 +204,8 @@ class PrometheusServer(LoopbackServer):
         return ["prometheus", f"--config.file={self.config}",
                 f"--storage.tsdb.path={self.storage}",
                 f"--storage.tsdb.retention.time={self.retention}",
-                f"--web.listen-address={LOOPBACK}:{self.port}"]
+                f"--web.listen-address={LOOPBACK}:{self.port}",
+                *(f"--enable-feature={feature}" for feature in self.features)]
 
     def ready(self) -> bool:
         try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, NodeTarget
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
 from graph.sources.istio import appenders, node, queries
 from graph.sources.istio.namespace_maps import NamespaceTraffic
 
@@ -33,6 +33,10 @@ class Istio:
 
     def appenders(self, options: GraphOptions) -> list[Appender]:
         return appenders.appenders_for(options)
+
+    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
+                       mesh: MeshConfig) -> ExemplarQuery | None:
+        return node.exemplar_query(source, dest, mesh)
 
 
 ISTIO = Istio()

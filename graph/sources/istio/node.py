@@ -1,19 +1,22 @@
 """Node graphs: the traffic into and out of one workload, app (version) or service.
 
 From the node's point of view: destination telemetry for what comes in, source telemetry
-for what goes out, as Kiali's node-detail graphs.
+for what goes out, as Kiali's node-detail graphs. The same selectors find the exemplars
+(example traces) of a node or an edge in the buckets of istio_request_duration_milliseconds,
+from either reporter (a request that never reached a workload is reported by its source
+only; a trace seen by both is listed once, graph/exemplars.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from graph import ids
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query
 from graph.promql import Matcher, eq, matches, regex_literal
-from graph.sources.dialect import NodeTarget
+from graph.sources.dialect import Endpoint, ExemplarQuery, NodeTarget
 from graph.sources.istio.queries import (
     NODE,
     REQUESTS,
@@ -22,6 +25,8 @@ from graph.sources.istio.queries import (
     reporter,
     tcp_app_filter,
 )
+from graph.sources.istio.response_time import DURATION
+from graph.sources.istio.traffic import response_code
 
 
 @dataclass(frozen=True)
@@ -90,3 +95,50 @@ def node_queries(options: GraphOptions, target: NodeTarget, mesh: MeshConfig) ->
             selectors.append(outbound_selector(target, node_type, source, source_cluster))
         out += [NodeQuery(metric, promql(metric, s, options, mesh)) for s in selectors]
     return out
+
+
+# --- exemplars --------------------------------------------------------------------------------
+
+BUCKETS = DURATION + "_bucket"
+UNKNOWN_SOURCE = (eq("source_workload_namespace", ids.UNKNOWN),
+                  eq("source_workload", ids.UNKNOWN))
+
+
+def endpoint_target(end: Endpoint) -> NodeTarget:
+    if end.kind == ids.NODE_WORKLOAD:
+        return NodeTarget(end.namespace, workload=end.name)
+    if end.kind == ids.NODE_APP:
+        return NodeTarget(end.namespace, app=end.name, version=end.version)
+    return NodeTarget(end.namespace, service=end.name)
+
+
+def into(end: Endpoint) -> tuple[Matcher, ...]:
+    """The requests that reached `end` (the unknown node receives none)."""
+    return inbound_selector(endpoint_target(end), end.kind, (), ())
+
+
+def out_of(end: Endpoint) -> tuple[Matcher, ...]:
+    """The requests that `end` sent: a service sends what it received on to its workloads."""
+    if end.kind == ids.NODE_UNKNOWN:
+        return UNKNOWN_SOURCE
+    if end.kind == ids.NODE_SERVICE:
+        return into(end)
+    return outbound_selector(endpoint_target(end), end.kind, (), ())
+
+
+def status(labels: Mapping[str, str]) -> str:
+    """The response code as Kiali reads it: the gRPC status of a gRPC request, "-" for none."""
+    return response_code(labels.get("request_protocol", ""), labels.get("response_code", ""),
+                         labels.get("grpc_response_status", ""))
+
+
+def exemplar_query(source: Endpoint | None, dest: Endpoint,
+                   mesh: MeshConfig) -> ExemplarQuery | None:
+    """A node's requests in and out, or an edge's: Istio's labels name both ends."""
+    if source is None:
+        selectors = [out_of(dest)] if dest.kind == ids.NODE_UNKNOWN else [into(dest), out_of(dest)]
+    else:
+        selectors = [(*out_of(source), *into(dest))]
+    scope = mesh.scope()
+    return ExemplarQuery(tuple(scope.selector(BUCKETS, *s) for s in selectors),
+                         unit_ms=1.0, status=status)

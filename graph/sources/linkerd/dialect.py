@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from graph import ids
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, NodeTarget
-from graph.sources.linkerd import queries
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
+from graph.sources.linkerd import exemplars, queries
 from graph.sources.linkerd.idle import IdleNodes
 from graph.sources.linkerd.response_time import ResponseTime
 from graph.sources.linkerd.traffic import LinkerdTraffic
@@ -45,6 +45,10 @@ class Linkerd:
         if options.include_idle_nodes:
             out.append(IdleNodes())
         return out
+
+    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
+                       mesh: MeshConfig) -> ExemplarQuery | None:
+        return exemplars.exemplar_query(source, dest, mesh)
 
 
 LINKERD = Linkerd()

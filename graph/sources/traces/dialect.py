@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from graph import ids
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, NodeTarget
-from graph.sources.traces import queries
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
+from graph.sources.traces import exemplars, queries
 from graph.sources.traces.response_time import ResponseTime
 from graph.sources.traces.traffic import NamespaceTraffic
 
@@ -42,6 +42,10 @@ class Traces:
                 and options.rates.http == "requests"):
             return [ResponseTime()]
         return []
+
+    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
+                       mesh: MeshConfig) -> ExemplarQuery | None:
+        return exemplars.exemplar_query(source, dest, mesh)
 
 
 TRACES = Traces()
