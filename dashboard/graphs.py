@@ -61,7 +61,8 @@ def mesh_config() -> MeshConfig:
         cluster_name=settings.MESHLENS_CLUSTER_NAME,
         accessible=frozenset(accessible) if accessible else None,
         query_scope=tuple(settings.MESHLENS_QUERY_SCOPE),
-        dialects=tuple(settings.MESHLENS_DIALECTS),
+        # auto: each source's dialects are detected; Istio where one must be named.
+        dialects=tuple(settings.MESHLENS_DIALECTS) or (ISTIO.name,),
         default_namespace=settings.MESHLENS_TRACES_NAMESPACE,
     )
 

@@ -174,15 +174,18 @@ MESHLENS_QUERY_SCOPE = envscope("MESHLENS_QUERY_SCOPE")
 
 
 def envdialects(name: str, default: str) -> list[str]:
-    """A comma list of telemetry dialects, each one graph/sources knows."""
+    """A comma list of telemetry dialects, each one graph/sources knows; `auto` alone (an
+    empty list): detected from the metric names Prometheus holds."""
     value = os.getenv(name, default)
+    if value.strip() == "auto":
+        return []
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in DIALECTS]
     if not names or unknown or len(set(names)) != len(names):
         allowed = ", ".join(sorted(DIALECTS))
         raise ImproperlyConfigured(
-            f"Unexpected value {name}={value}, use a comma list of distinct dialects "
-            f"from {allowed}")
+            f"Unexpected value {name}={value}, use auto or a comma list of distinct "
+            f"dialects from {allowed}")
     return names
 
 

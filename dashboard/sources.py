@@ -33,7 +33,9 @@ from graph.prometheus import (
 from graph.sources import DIALECTS
 
 # How long a detection holds; a source whose settings change is detected again at once.
+# Finding nothing holds briefly: a Prometheus just started has not scraped anything yet.
 DETECT_TTL_S = 300.0
+NOTHING_FOUND_TTL_S = 10.0
 DEFAULT = "default"
 
 T = TypeVar("T")
@@ -64,13 +66,13 @@ def client_for(prometheus_settings: PrometheusSettings,
 
 
 def default_source() -> Source:
-    """PROMETHEUS_URL with its settings; its dialects are MESHLENS_DIALECTS, as before
-    data sources existed."""
+    """PROMETHEUS_URL with its settings; its dialects are MESHLENS_DIALECTS (detected when
+    that is `auto`)."""
     return Source(DEFAULT, PrometheusSettings(
         url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
         ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
         timeout=float(settings.PROMETHEUS_TIMEOUT)),
-        dialects=tuple(settings.MESHLENS_DIALECTS))
+        dialects=tuple(settings.MESHLENS_DIALECTS) or None)
 
 
 def configured() -> list[Source]:
@@ -125,7 +127,7 @@ class Detections:
         ordered = sorted(DIALECTS.values(), key=lambda d: -DIALECT_RANK.get(d.name, 0))
         names = detect_dialects(source.client(), ordered, mesh.scope(), int(time.time()))
         with self.lock:
-            self.found[key] = (now + DETECT_TTL_S, names)
+            self.found[key] = (now + (DETECT_TTL_S if names else NOTHING_FOUND_TTL_S), names)
         return names
 
     def clear(self) -> None:
@@ -192,6 +194,11 @@ def build(options: GraphOptions, mesh: MeshConfig,
         g.graph["failed_sources"] = {}
         return g
     todo = pairs_for(sources, options, mesh)
+    if len(sources) == 1 and len(todo.pairs) == 1:  # one detected dialect: nothing to merge
+        source, dialect = todo.pairs[0]
+        g = build_graph(source.client(), options, mesh_of(mesh, source, dialect), health)
+        g.graph["failed_sources"] = {}
+        return g
     results = each([
         (lambda s=source, d=dialect: build_graph(s.client(), options, mesh_of(mesh, s, d),
                                                  health))

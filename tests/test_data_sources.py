@@ -103,6 +103,45 @@ def test_it_detects_again_when_a_source_changes(two_sources: DataSource,
     assert sources.DETECTIONS.dialects(sources.configured()[1], mesh) == ("istio",)
 
 
+def test_it_detects_the_dialects_of_prometheus_url_when_asked_to(
+        servers: tuple[PrometheusServer, PrometheusServer], settings: Any) -> None:
+    """MESHLENS_DIALECTS=auto, PROMETHEUS_URL on the Linkerd server alone:
+    vote-bot -> web-svc -> web, web -> voting-svc -> voting ... drawn from Linkerd's
+    series, with no parameter and no dialect named"""
+    settings.PROMETHEUS_URL = servers[1].url
+    settings.MESHLENS_DIALECTS = []
+    status, body = get(GRAPH)
+    assert status == 200, body
+    nodes, edges = elements(body)
+    assert ("web", "voting-svc", "grpc") in edges
+    assert "cron" not in nodes  # Istio's, on the other server
+    assert "failedSources" not in body and "sources" not in nodes["web"]
+
+
+def test_it_asks_again_soon_when_it_found_no_dialect(
+        prometheus_with: PrometheusPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Prometheus that holds nothing yet (just started, nothing scraped): the empty
+    detection is kept briefly, not for DETECT_TTL_S"""
+    empty = Prometheus(PrometheusSettings(url=prometheus_with([], QUERY_TIME).url))
+    source = sources.Source("fresh", empty.settings)
+    asked = []
+    real = sources.detect_dialects
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[str, ...]:
+        asked.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "detect_dialects", counted)
+    assert sources.DETECTIONS.dialects(source, MeshConfig()) == ()
+    assert sources.DETECTIONS.dialects(source, MeshConfig()) == ()
+    assert len(asked) == 1  # kept for a while
+    monkeypatch.setattr(sources, "NOTHING_FOUND_TTL_S", 0.0)
+    sources.DETECTIONS.clear()
+    sources.DETECTIONS.dialects(source, MeshConfig())
+    sources.DETECTIONS.dialects(source, MeshConfig())
+    assert len(asked) == 3  # an empty answer expired at once: asked again
+
+
 def test_it_merges_two_sources_into_one_graph(two_sources: DataSource) -> None:
     """cron -> web-svc -> web (default only); vote-bot -> web-svc -> web (both: Istio's
     three codes beat Linkerd's two); web -> voting-svc -> voting (both: Linkerd's OK and

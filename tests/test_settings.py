@@ -34,6 +34,7 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("MESHLENS_DIALECTS", "istio,nosuchmesh"),
     ("MESHLENS_DIALECTS", ","),
     ("MESHLENS_DIALECTS", "istio,istio"),
+    ("MESHLENS_DIALECTS", "auto,istio"),
     ("MESHLENS_TRACES_NAMESPACE", "Not_A_Namespace"),
     ("MESHLENS_TRACES_NAMESPACE", "shop,default"),
 ])
@@ -45,3 +46,7 @@ def test_it_refuses_to_start_with_a_bad_value(name: str, value: str) -> None:
 
 def test_it_starts_with_the_defaults() -> None:
     assert check().returncode == 0
+
+
+def test_it_starts_with_dialects_detected() -> None:
+    assert check(MESHLENS_DIALECTS="auto").returncode == 0
