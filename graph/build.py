@@ -17,7 +17,9 @@ import networkx as nx
 from graph import ids, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender
+from graph.cells import CountedMap
 from graph.health import HealthConfig, annotate_health
+from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
 from graph.sources.dialect import (
@@ -283,7 +285,10 @@ def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
     mark_roots(tm)
     if options.graph_type == ids.SERVICE:
         tm = reduce_to_service_graph(tm)
-    annotate_health(tm.nodes, tm.edges(), health or HealthConfig.default())
+    config = health or HealthConfig.default()
+    # A map a Layout counted (and the finalizers only flagged) is judged on numbers.
+    if not (isinstance(tm, CountedMap) and annotate_counted(tm, config)):
+        annotate_health(tm.nodes, tm.edges(), config)
     return tm.to_networkx()
 
 
