@@ -285,11 +285,15 @@ def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
     mark_roots(tm)
     if options.graph_type == ids.SERVICE:
         tm = reduce_to_service_graph(tm)
-    config = health or HealthConfig.default()
-    # A map a Layout counted (and the finalizers only flagged) is judged on numbers.
+    judge_map(tm, health or HealthConfig.default())
+    return tm.to_networkx()
+
+
+def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:
+    """Health of a finalized map: on numbers when a reused Layout counted it (and the
+    finalizers only flagged it), else on its dicts."""
     if not (isinstance(tm, CountedMap) and annotate_counted(tm, config)):
         annotate_health(tm.nodes, tm.edges(), config)
-    return tm.to_networkx()
 
 
 def stamp(g: nx.MultiDiGraph, options: GraphOptions,

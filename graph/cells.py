@@ -27,7 +27,7 @@ import threading
 from array import array
 from collections.abc import Callable, Hashable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -206,14 +206,21 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
     return list(zip(values[starts].tolist(), starts.tolist(), ends.tolist(), strict=True))
 
 
+class Counted(NamedTuple):
+    """What a Layout counted in one build: the flag sums in the order they went into the
+    mds, and the mds by number (graph/health_arrays.py judges health on them)."""
+
+    layout: Layout
+    flag_sums: np.ndarray
+    mds: list[dict[str, Any]]
+
+
 class CountedMap(traffic.TrafficMap):
-    """A merged traffic map as a Layout counted it: with the layout, the flag sums in the
-    order they went into the mds, and the mds by number (graph/health_arrays.py judges
-    health on them)."""
+    """A merged traffic map as a Layout counted it."""
 
     __slots__ = ("counted",)
 
-    def __init__(self, counted: tuple[Layout, np.ndarray, list[dict[str, Any]]]) -> None:
+    def __init__(self, counted: Counted) -> None:
         super().__init__()
         self.counted = counted
 
@@ -343,7 +350,7 @@ class Layout:
                         "hosts": {host_names[0]: host()} if len(host_names) == 1
                         else {name: host() for name in host_names}}
             mds.append(md)
-        tm = CountedMap((self, flag_sums, mds))
+        tm = CountedMap(Counted(self, flag_sums, mds))
         for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
             tm.nodes[node_id] = {**fields, "md": mds[i]}
             tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}
