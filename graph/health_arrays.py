@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from array import array
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,12 +108,12 @@ class EdgeCodes:
         self.n_codes = n_codes
         self.flag_code = np.array(flag_code, np.int64)
         node_index = {node_id: k for k, (node_id, _, _) in enumerate(layout.nodes)}
-        self.node_ids = [node_id for node_id, _, _ in layout.nodes]
-        self.node_mds = [i for _, _, i in layout.nodes]
-        self.edge_mds: list[int] = []
+        self.node_ids: list[str] | None = [node_id for node_id, _, _ in layout.nodes]
+        self.node_mds = array("l", [i for _, _, i in layout.nodes])
+        self.edge_mds = array("l")
         self.tcp: list[tuple[int, int, int, int]] = []  # (edge, md, source, target)
         # (edge, source, target, protocol, codes, code numbers) of edges with responses
-        self.scored: list[tuple[int, int, int, str, tuple[str, ...], list[int]]] = []
+        scored: list[tuple[int, int, int, str, tuple[str, ...], list[int]]] = []
         for u, node_edges in enumerate(layout.edges):
             for (target, protocol), e, _ in node_edges:
                 k = len(self.edge_mds)
@@ -123,8 +124,9 @@ class EdgeCodes:
                     continue
                 found = codes_of[e].get(RESPONSES_KEY.get(protocol) or f"{protocol}Responses")
                 if found:
-                    self.scored.append((k, u, v, protocol, *found))
-        scored = self.scored
+                    scored.append((k, u, v, protocol, *found))
+        self.scored: list[tuple[int, int, int, str, tuple[str, ...], list[int]]] | None = scored
+        self.n_scored = len(scored)
         self.scored_edges = np.array([s[0] for s in scored], np.int64)
         # Each scored edge's total: its codes in order.
         self.total_edge = np.array([j for j, s in enumerate(scored) for _ in s[5]], np.int64)
@@ -134,7 +136,7 @@ class EdgeCodes:
         """Each code's rate (its flags added in order) and each scored edge's total."""
         code_values = np.bincount(self.flag_code, weights=flag_sums, minlength=self.n_codes)
         return code_values, np.bincount(self.total_edge, weights=code_values[self.total_code],
-                                        minlength=len(self.scored))
+                                        minlength=self.n_scored)
 
 
 class HealthPlan:
@@ -144,6 +146,7 @@ class HealthPlan:
     def __init__(self, codes: EdgeCodes, judge: Judge, nodes: dict[str, dict[str, Any]],
                  positive: np.ndarray) -> None:
         self.codes = codes
+        assert codes.scored is not None and codes.node_ids is not None
         rules = [judge.rules(nodes[node_id]) for node_id in codes.node_ids]
         scored = codes.scored
         self.positive = positive
@@ -267,7 +270,13 @@ def annotate_counted(tm: CountedMap, config: HealthConfig) -> bool:
     code_values, totals = codes.totals(flag_sums)
     positive = totals > 0
     if plan is None or not np.array_equal(positive, plan.positive):
+        if codes.scored is None:  # dropped once planned (see below): scan again
+            codes = EdgeCodes(layout)
+            with _lock:
+                _codes[layout] = codes
         plan = HealthPlan(codes, judge, tm.nodes, positive)
+        # What only plans read (Python tuples: 3 MB at 1,000 workloads) is not kept.
+        codes.scored = codes.node_ids = None
         with _lock:
             while len(by_judge) >= MAX_PLANS_PER_LAYOUT and judge not in by_judge:
                 del by_judge[next(iter(by_judge))]
