@@ -167,38 +167,32 @@ class HealthPlan:
     def node_keys(self, node_keys: dict[tuple[int, str, str], int],
                   scored: list[tuple[int, int, int, str, tuple[str, ...], list[int]]],
                   rules: list[Any], positive: np.ndarray) -> None:
-        """Node cells (a key's code, numbered key by key in the order the key first saw
-        them) and the terms adding edges' codes into them, in edge order."""
+        """Node cells (a key's code) and the terms adding edges' codes into them, in edge
+        order."""
+        # Cells numbered as first seen: a key's cells are then in the order it saw them.
         cells: dict[tuple[int, str], int] = {}
         per_key: list[list[str]] = [[] for _ in node_keys]
+        key_cells: list[list[int]] = [[] for _ in node_keys]
         key_of = list(node_keys)
-        for j, (_, u, v, protocol, codes, _) in enumerate(scored):
-            if not positive[j]:
-                continue
-            for key in ((u, OUTBOUND, protocol), (v, INBOUND, protocol)):
-                number = node_keys[key]
-                for code in codes:
-                    if (number, code) not in cells:
-                        cells[(number, code)] = -1
-                        per_key[number].append(code)
-        cell_number = 0
-        for number, codes in enumerate(per_key):
-            for code in codes:
-                cells[(number, code)] = cell_number
-                cell_number += 1
-        self.n_cells = cell_number
-        self.cell_key = np.array([n for n, codes in enumerate(per_key) for _ in codes],
-                                 np.int64)
+        cell_key: list[int] = []
         term_cell: list[int] = []
         term_code: list[int] = []
         for j, (_, u, v, protocol, codes, numbers) in enumerate(scored):
             if not positive[j]:
                 continue
-            for key in ((u, OUTBOUND, protocol), (v, INBOUND, protocol)):
-                number = node_keys[key]
+            for number in (node_keys[(u, OUTBOUND, protocol)],
+                           node_keys[(v, INBOUND, protocol)]):
                 for code, c in zip(codes, numbers, strict=True):
-                    term_cell.append(cells[(number, code)])
+                    cell = cells.get((number, code))
+                    if cell is None:
+                        cell = cells[(number, code)] = len(cell_key)
+                        cell_key.append(number)
+                        per_key[number].append(code)
+                        key_cells[number].append(cell)
+                    term_cell.append(cell)
                     term_code.append(c)
+        self.n_cells = len(cell_key)
+        self.cell_key = np.array(cell_key, np.int64)
         self.term_cell = np.array(term_cell, np.int64)
         self.term_code = np.array(term_code, np.int64)
         self.key_node = np.array([key[0] for key in key_of], np.int64)
@@ -207,8 +201,7 @@ class HealthPlan:
             node = rules[u]
             scorer = (node.outbound if direction == OUTBOUND else node.inbound).get(protocol) \
                 or node.scorer(protocol, direction)
-            self.nodes.add(number, scorer, tuple(per_key[number]),
-                           [cells[(number, code)] for code in per_key[number]])
+            self.nodes.add(number, scorer, tuple(per_key[number]), key_cells[number])
         self.nodes.freeze()
 
     def statuses(self, code_values: np.ndarray, totals: np.ndarray,
