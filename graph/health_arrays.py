@@ -87,6 +87,10 @@ class Groups:
                          [HEALTHY_RANK, FAILURE_RANK, DEGRADED_RANK], HEALTHY_RANK)
 
 
+Scored = list[tuple[int, int, int, str, tuple[str, ...], list[int]]]
+Scan = tuple[Scored, list[str]]  # the scored edges, and the node ids in layout order
+
+
 class EdgeCodes:
     """What health reads of one Layout's map, whatever the config: each scored edge's
     response codes (numbered in the order their flags were counted, md after md), the
@@ -108,7 +112,7 @@ class EdgeCodes:
         self.n_codes = n_codes
         self.flag_code = np.array(flag_code, np.int64)
         node_index = {node_id: k for k, (node_id, _, _) in enumerate(layout.nodes)}
-        self.node_ids: list[str] | None = [node_id for node_id, _, _ in layout.nodes]
+        node_ids = [node_id for node_id, _, _ in layout.nodes]
         self.node_mds = array("l", [i for _, _, i in layout.nodes])
         self.edge_mds = array("l")
         self.tcp: list[tuple[int, int, int, int]] = []  # (edge, md, source, target)
@@ -125,7 +129,9 @@ class EdgeCodes:
                 found = codes_of[e].get(RESPONSES_KEY.get(protocol) or f"{protocol}Responses")
                 if found:
                     scored.append((k, u, v, protocol, *found))
-        self.scored: list[tuple[int, int, int, str, tuple[str, ...], list[int]]] | None = scored
+        # What only plans read (Python tuples: 3 MB at 1,000 workloads): dropped once a
+        # plan is made, and made again for another config.
+        self.scan: Scan | None = (scored, node_ids)
         self.n_scored = len(scored)
         self.scored_edges = np.array([s[0] for s in scored], np.int64)
         # Each scored edge's total: its codes in order.
@@ -143,12 +149,11 @@ class HealthPlan:
     """What one Layout's edges and nodes need for health under one Judge, given which
     scored edges have traffic (a total above 0: their codes count in their nodes)."""
 
-    def __init__(self, codes: EdgeCodes, judge: Judge, nodes: dict[str, dict[str, Any]],
-                 positive: np.ndarray) -> None:
+    def __init__(self, codes: EdgeCodes, scan: Scan, judge: Judge,
+                 nodes: dict[str, dict[str, Any]], positive: np.ndarray) -> None:
         self.codes = codes
-        assert codes.scored is not None and codes.node_ids is not None
-        rules = [judge.rules(nodes[node_id]) for node_id in codes.node_ids]
-        scored = codes.scored
+        scored, node_ids = scan
+        rules = [judge.rules(nodes[node_id]) for node_id in node_ids]
         self.positive = positive
         self.edges = Groups()
         node_keys: dict[tuple[int, str, str], int] = {}
@@ -263,13 +268,15 @@ def annotate_counted(tm: CountedMap, config: HealthConfig) -> bool:
     code_values, totals = codes.totals(flag_sums)
     positive = totals > 0
     if plan is None or not np.array_equal(positive, plan.positive):
-        if codes.scored is None:  # dropped once planned (see below): scan again
+        scan = codes.scan  # held here: another thread may drop it meanwhile
+        if scan is None:
             codes = EdgeCodes(layout)
+            scan = codes.scan
+            assert scan is not None
             with _lock:
                 _codes[layout] = codes
-        plan = HealthPlan(codes, judge, tm.nodes, positive)
-        # What only plans read (Python tuples: 3 MB at 1,000 workloads) is not kept.
-        codes.scored = codes.node_ids = None
+        plan = HealthPlan(codes, scan, judge, tm.nodes, positive)
+        codes.scan = None
         with _lock:
             while len(by_judge) >= MAX_PLANS_PER_LAYOUT and judge not in by_judge:
                 del by_judge[next(iter(by_judge))]
