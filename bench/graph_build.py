@@ -49,7 +49,7 @@ from graph.appender_context import AppenderContext  # noqa: E402
 from graph.build import build_graph, gc_paused, plan  # noqa: E402
 from graph.cytoscape import to_config  # noqa: E402
 from graph.delta import encode_graph  # noqa: E402
-from graph.health import HealthConfig, annotate_health  # noqa: E402
+from graph.health import HealthConfig  # noqa: E402
 from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import (  # noqa: E402
     Prometheus,
@@ -275,8 +275,8 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                 if options.graph_type == ids.SERVICE:
                     tm = build.reduce_to_service_graph(tm)
                 laps.lap("finalizers (graph/build.py)")
-                annotate_health(tm.nodes, tm.edges(), HealthConfig.default())
-                laps.lap("health (graph/health.py)")
+                build.judge_map(tm, HealthConfig.default())
+                laps.lap("health (graph/health.py, graph/health_arrays.py)")
                 graph = tm.to_networkx()
                 laps.lap("to_networkx (graph/traffic.py)")
                 offset = count

@@ -17,7 +17,9 @@ import networkx as nx
 from graph import ids, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender
+from graph.cells import CountedMap
 from graph.health import HealthConfig, annotate_health
+from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, Query, Row
 from graph.sources.dialect import (
@@ -283,8 +285,15 @@ def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
     mark_roots(tm)
     if options.graph_type == ids.SERVICE:
         tm = reduce_to_service_graph(tm)
-    annotate_health(tm.nodes, tm.edges(), health or HealthConfig.default())
+    judge_map(tm, health or HealthConfig.default())
     return tm.to_networkx()
+
+
+def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:
+    """Health of a finalized map: on numbers when a reused Layout counted it (and the
+    finalizers only flagged it), else on its dicts."""
+    if not (isinstance(tm, CountedMap) and annotate_counted(tm, config)):
+        annotate_health(tm.nodes, tm.edges(), config)
 
 
 def stamp(g: nx.MultiDiGraph, options: GraphOptions,

@@ -27,7 +27,7 @@ import threading
 from array import array
 from collections.abc import Callable, Hashable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -206,6 +206,25 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
     return list(zip(values[starts].tolist(), starts.tolist(), ends.tolist(), strict=True))
 
 
+class Counted(NamedTuple):
+    """What a Layout counted in one build: the flag sums in the order they went into the
+    mds, and the mds by number (graph/health_arrays.py judges health on them)."""
+
+    layout: Layout
+    flag_sums: np.ndarray
+    mds: list[dict[str, Any]]
+
+
+class CountedMap(traffic.TrafficMap):
+    """A merged traffic map as a Layout counted it."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self, counted: Counted) -> None:
+        super().__init__()
+        self.counted = counted
+
+
 class Layout:
     """What one set of row keys makes, values aside: the merged map on numbers, and the
     (row, cell) pairs that count the values into the md copies it keeps.
@@ -308,7 +327,8 @@ class Layout:
         rows were given when the layout was made)."""
         sums = np.bincount(self.cells, weights=values[self.rows], minlength=self.n_cells)
         rate = iter(sums[self.fill[RATE]].tolist()).__next__
-        flag = iter(sums[self.fill[FLAG]].tolist()).__next__
+        flag_sums = sums[self.fill[FLAG]]
+        flag = iter(flag_sums.tolist()).__next__
         host = iter(sums[self.fill[HOST]].tolist()).__next__
         mds = []
         for keys, shape, initial in zip(self.rate_keys, self.responses, self.initial,
@@ -330,7 +350,7 @@ class Layout:
                         "hosts": {host_names[0]: host()} if len(host_names) == 1
                         else {name: host() for name in host_names}}
             mds.append(md)
-        tm = traffic.TrafficMap()
+        tm = CountedMap(Counted(self, flag_sums, mds))
         for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
             tm.nodes[node_id] = {**fields, "md": mds[i]}
             tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}

@@ -152,3 +152,18 @@ def test_it_reads_both_tcp_counters_when_asked_for_total_bytes(
         assert data["traffic"]["rates"]["tcp"] == "400.00"
         assert data["isMTLS"] == "100"
     assert edge(get(), "ratings-v1", "mongodb")["traffic"]["rates"]["tcp"] == "100.00"
+
+
+def test_it_answers_alike_on_dicts_and_on_numbers_with_appended_fields(
+        appender_prometheus: Any) -> None:
+    """The topology above, asked three times: a layout's first build judges health on
+    dicts, its third on numbers (graph/health_arrays.py); the bodies are the same, with the
+    appenders' fields on the edges health was written to"""
+    bodies = [Client().get(GRAPH).content for _ in range(3)]
+    assert bodies[0] == bodies[1] == bodies[2]
+    body = get()
+    timed = edge(body, "reviews", "reviews-v2")
+    assert (timed["responseTime"], timed["throughput"], timed["healthStatus"]) == (
+        "175", "2048", "Healthy")
+    secured = edge(body, "reviews-v2", "ratings")
+    assert (secured["isMTLS"], secured["healthStatus"]) == ("60", "Healthy")
