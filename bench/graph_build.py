@@ -261,7 +261,7 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
             gc.collect()
             with gc_paused():
                 laps.start()
-                results = [parse_vector(r, q.labels, url, q.joined)
+                results = [parse_vector(r, q.labels, url, q.joined, q.round_to)
                            for r, q in zip(responses, batch, strict=True)]
                 laps.lap("parse_vector: JSON to rows (graph/prometheus.py)")
                 built = NamespaceTraffic(options)

@@ -30,6 +30,9 @@ EDGE_LABELS = EdgeLabels._fields
 REQUEST_LABELS = RequestLabels._fields
 TCP_LABELS = TcpLabels._fields
 
+# Kiali rounds traffic rates to this (its queries' `round(..., 0.001)`).
+ROUND_TO = 0.001
+
 # The three kinds of namespace query, in the order Kiali applies them.
 UNSERVICED, INBOUND, OUTBOUND = "unserviced", "inbound", "outbound"
 # A node graph's queries are of one kind: all their rows go to the node's namespace map.
@@ -78,12 +81,14 @@ def tcp_app_filter(rates: Rates) -> tuple[Matcher, ...]:
 
 def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
            mesh: MeshConfig) -> Query:
-    """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked."""
+    """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked,
+    rounded to 0.001 as Kiali's `round(..., 0.001)`, but on reading (Query.round_to): the
+    same values, without Prometheus's pass over the answer."""
     idle = "" if options.include_idle_edges else " > 0"
     labels = labels_for(metric)
     selector = mesh.scope().selector(metric, *matchers)
     rates = joined_sum(f"rate({selector} [{options.duration}s])", labels)
-    return Query(f"round({rates}{idle},0.001)", labels, joined=True)
+    return Query(f"{rates}{idle}", labels, joined=True, round_to=ROUND_TO)
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
