@@ -14,6 +14,7 @@ fields are the label names) only the first time it is seen.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import operator
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -117,6 +119,11 @@ class Prometheus:
         )
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=max_parallel)
         session.mount(settings.url, adapter)
+        if is_loopback(settings.url):
+            # Over loopback, moving bytes costs nothing, and compressing them costs
+            # Prometheus CPU (and Meshlens CPU to inflate): 60-90 ms of Prometheus's CPU
+            # per build at 1,000 workloads, on the cores the two share.
+            session.headers["Accept-Encoding"] = "identity"
         self.session = session
         self.headers = headers or {}
 
@@ -189,6 +196,17 @@ class Prometheus:
             return bool(self.client.check_prometheus_connection())
         except requests.RequestException:
             return False
+
+
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
