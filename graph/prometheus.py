@@ -66,6 +66,26 @@ class Query:
     # Round each value to this multiple on reading, exactly as PromQL's round(v, to)
     # would (see prometheus_round); None: as sent.
     round_to: float | None = None
+    # Labels the promql also groups by, after `labels` (their values end each key), that
+    # this reader sums away: one answer then serves readers that group by more labels and
+    # readers that group by fewer (Prometheus.query_each sends equal queries once).
+    summed_away: tuple[str, ...] = ()
+
+    def answer(self) -> tuple[object, ...]:
+        """What the answer's rows depend on: queries with equal answers are sent once."""
+        return (self.promql, self.joined, () if self.joined else self.wire_labels())
+
+    def wire_labels(self) -> tuple[str, ...]:
+        return self.labels + self.summed_away
+
+    def parse(self, response: requests.Response, url: str) -> list[Row]:
+        return self.read(parse_vector(response, self.wire_labels(), url, self.joined))
+
+    def read(self, rows: list[Row]) -> list[Row]:
+        """This reader's rows of an answer: summed over summed_away, then rounded."""
+        if self.summed_away:
+            rows = summed(rows, len(self.summed_away))
+        return rows if self.round_to is None else rounded(rows, self.round_to)
 
 
 # One label that carries all the grouping labels' values, joined by a control character
@@ -132,6 +152,10 @@ class Prometheus:
 
     def query(self, query: Query, at: int) -> list[Row]:
         """Evaluate an instant query at Unix time `at`; return compact rows."""
+        return query.read(self.fetch(query, at))
+
+    def fetch(self, query: Query, at: int) -> list[Row]:
+        """The query's answer as rows keyed by all its labels, as Prometheus sent them."""
         url = f"{self.settings.url}/api/v1/query"
         try:
             response = self.session.post(
@@ -147,8 +171,13 @@ class Prometheus:
             raise PrometheusUnavailable(
                 f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
             ) from exc
-        return parse_vector(response, query.labels, self.settings.url, query.joined,
-                            query.round_to)
+        return parse_vector(response, query.wire_labels(), self.settings.url, query.joined)
+
+    def answers(self, readers: Sequence[tuple[int, Query]],
+                at: int) -> list[tuple[int, list[Row]]]:
+        """One answer, sent for and parsed once, read by each of `readers` (index, query)."""
+        rows = self.fetch(readers[0][1], at)
+        return [(index, query.read(rows)) for index, query in readers]
 
     def query_all(self, queries: Sequence[Query], at: int) -> list[list[Row]]:
         """Evaluate independent queries in parallel; results in the order given."""
@@ -160,17 +189,20 @@ class Prometheus:
     def query_each(self, queries: Sequence[Query], at: int) -> Iterator[tuple[int, list[Row]]]:
         """Evaluate independent queries in parallel; yield (index, rows) as each answer
         comes, so that the caller works on one while Prometheus still computes the others.
-        The first failure is raised, and the queries not yet sent are dropped."""
-        if len(queries) <= 1:
-            for index, query in enumerate(queries):
-                yield index, self.query(query, at)
+        Queries with equal answers (Query.answer) are sent once, each reading its own rows
+        of it. The first failure is raised, and the queries not yet sent are dropped."""
+        groups: dict[tuple[object, ...], list[tuple[int, Query]]] = {}
+        for index, query in enumerate(queries):
+            groups.setdefault(query.answer(), []).append((index, query))
+        if len(groups) <= 1:
+            for readers in groups.values():
+                yield from self.answers(readers, at)
             return
-        pool = ThreadPoolExecutor(max_workers=min(self.max_parallel, len(queries)))
+        pool = ThreadPoolExecutor(max_workers=min(self.max_parallel, len(groups)))
         try:
-            pending = {pool.submit(self.query, query, at): index
-                       for index, query in enumerate(queries)}
+            pending = [pool.submit(self.answers, readers, at) for readers in groups.values()]
             for future in as_completed(pending):
-                yield pending[future], future.result()
+                yield from future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -210,13 +242,7 @@ def is_loopback(url: str) -> bool:
 
 
 def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
-                 joined: bool = False, round_to: float | None = None) -> list[Row]:
-    rows = parse_rows(response, labels, url, joined)
-    return rows if round_to is None else rounded(rows, round_to)
-
-
-def parse_rows(response: requests.Response, labels: tuple[str, ...], url: str,
-               joined: bool) -> list[Row]:
+                 joined: bool = False) -> list[Row]:
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
     try:
@@ -267,6 +293,19 @@ def _round(value: float, inverse: float) -> float:
     scaled = value * inverse + 0.5
     # math.floor gives an int, exact for any finite float; it refuses NaN and infinities.
     return (math.floor(scaled) if math.isfinite(scaled) else scaled) / inverse
+
+
+def summed(rows: list[Row], count: int) -> list[Row]:
+    """The rows with the last `count` values of each key dropped, those that then share a
+    key added up, in the order each key first comes (the order Prometheus's `sum by` of
+    the fewer labels gives). The sum is the same as Prometheus's, bit for bit, when one
+    row per key comes (the usual case: one security policy and principal pair per edge);
+    otherwise it is added in another order, which can differ in the last bit."""
+    out: dict[str, float] = {}
+    for key, value in rows:
+        short = key.rsplit(KEY_SEPARATOR, count)[0]
+        out[short] = out[short] + value if short in out else value
+    return list(out.items())
 
 
 def rounded(rows: list[Row], to: float) -> list[Row]:

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, joined_sum
 from graph.promql import Matcher, alternation, any_of, eq, matches, ne
-from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels
+from graph.sources.istio.labels import (
+    EdgeLabels,
+    RequestLabels,
+    SecuredRequestLabels,
+    SecuredTcpLabels,
+    TcpLabels,
+)
 
 REQUESTS = "istio_requests_total"
 REQUEST_MESSAGES = "istio_request_messages_total"
@@ -29,6 +35,12 @@ TCP_RECEIVED = "istio_tcp_received_bytes_total"
 EDGE_LABELS = EdgeLabels._fields
 REQUEST_LABELS = RequestLabels._fields
 TCP_LABELS = TcpLabels._fields
+
+# The appender that reads the connection's security (graph/sources/istio/security.py).
+# When a build has it, the inbound request and TCP queries group by the security labels
+# too (the traffic sums them away on reading), and the appender reads the same answer
+# (sent once) instead of reading the same series again in a query of its own.
+SECURITY_POLICY = "securityPolicy"
 
 # Kiali rounds traffic rates to this (its queries' `round(..., 0.001)`).
 ROUND_TO = 0.001
@@ -79,34 +91,77 @@ def tcp_app_filter(rates: Rates) -> tuple[Matcher, ...]:
     return (ne("app", "ztunnel"),) if rates.ambient in ("waypoint", "none") else ()
 
 
+def rate_sum(metric: str, matchers: Sequence[Matcher], labels: Sequence[str],
+             options: GraphOptions, mesh: MeshConfig) -> str:
+    """Kiali's rate query: sum by `labels`, idle edges dropped unless asked."""
+    idle = "" if options.include_idle_edges else " > 0"
+    selector = mesh.scope().selector(metric, *matchers)
+    return f"{joined_sum(f'rate({selector} [{options.duration}s])', labels)}{idle}"
+
+
 def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
            mesh: MeshConfig) -> Query:
-    """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked,
-    rounded to 0.001 as Kiali's `round(..., 0.001)`, but on reading (Query.round_to): the
-    same values, without Prometheus's pass over the answer."""
-    idle = "" if options.include_idle_edges else " > 0"
+    """Kiali's rate query of a metric, by the metric's labels, rounded to 0.001 as Kiali's
+    `round(..., 0.001)`, but on reading (Query.round_to): the same values, without
+    Prometheus's pass over the answer."""
     labels = labels_for(metric)
-    selector = mesh.scope().selector(metric, *matchers)
-    rates = joined_sum(f"rate({selector} [{options.duration}s])", labels)
-    return Query(f"{rates}{idle}", labels, joined=True, round_to=ROUND_TO)
+    return Query(rate_sum(metric, matchers, labels, options, mesh), labels, joined=True,
+                 round_to=ROUND_TO)
+
+
+def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpLabels] | None:
+    """The labels a metric's inbound query groups by when the security appender reads its
+    answer too; None for a metric that appender does not read."""
+    if metric == REQUESTS:
+        return SecuredRequestLabels
+    if metric.startswith("istio_tcp"):
+        return SecuredTcpLabels
+    return None
+
+
+def inbound_matchers(metric: str, options: GraphOptions) -> tuple[Matcher, ...]:
+    app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
+    return (*app, reporter("destination", options.rates),
+            any_of("destination_workload_namespace", options.namespaces))
+
+
+def secured_inbound(metric: str, options: GraphOptions, mesh: MeshConfig) -> str:
+    """The inbound query of `metric`, grouped by its secured record (traffic and security
+    labels): the one text both its readers send, so that it is sent once."""
+    record = secured_record(metric)
+    if record is None:
+        raise ValueError(f"{metric} carries no connection security")
+    return rate_sum(metric, inbound_matchers(metric, options), record._fields, options, mesh)
+
+
+def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig) -> Query:
+    """The traffic's inbound query: by the metric's labels, or, when the security appender
+    reads the same series, by its secured record with the security labels summed away on
+    reading (the rows and values of the plain query, one row per policy and principals
+    added up)."""
+    record = secured_record(metric)
+    wanted = options.appenders is None or SECURITY_POLICY in options.appenders
+    if record is None or not wanted:
+        return promql(metric, inbound_matchers(metric, options), options, mesh)
+    labels = labels_for(metric)
+    return Query(secured_inbound(metric, options, mesh), labels, joined=True,
+                 round_to=ROUND_TO, summed_away=record._fields[len(labels):])
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
     """The queries of a namespace graph over all of options.namespaces."""
     ns = options.namespaces
-    source, dest = reporter("source", options.rates), reporter("destination", options.rates)
+    source = reporter("source", options.rates)
     out = []
     for metric in metrics_for(options):
         app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
-        selectors = {
-            UNSERVICED: (
-                *app, source, eq("destination_workload_namespace", "unknown"),
-                eq("destination_workload", "unknown"),
-                matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
-            ),
-            INBOUND: (*app, dest, any_of("destination_workload_namespace", ns)),
-            OUTBOUND: (*app, source, any_of("source_workload_namespace", ns)),
-        }
-        for kind, matchers in selectors.items():
-            out.append(NamespaceQuery(metric, kind, promql(metric, matchers, options, mesh)))
+        unserviced = (
+            *app, source, eq("destination_workload_namespace", "unknown"),
+            eq("destination_workload", "unknown"),
+            matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
+        )
+        outbound = (*app, source, any_of("source_workload_namespace", ns))
+        out += [NamespaceQuery(metric, UNSERVICED, promql(metric, unserviced, options, mesh)),
+                NamespaceQuery(metric, INBOUND, inbound_query(metric, options, mesh)),
+                NamespaceQuery(metric, OUTBOUND, promql(metric, outbound, options, mesh))]
     return out
