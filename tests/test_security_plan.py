@@ -36,6 +36,7 @@ from graph.build import Assembly, QueryPlan, assemble, build_graph, plan
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings, Query, Row
+from graph.sources.istio import queries
 from graph.sources.istio.dialect import ISTIO
 from graph.sources.istio.edge_keys import rate_at_either_end
 from graph.sources.istio.queries import (
@@ -153,11 +154,16 @@ def new_plan_graph(prom: Prometheus, options: GraphOptions) -> bytes:
 
 @pytest.mark.parametrize("graph_type", [ids.WORKLOAD, ids.APP, ids.VERSIONED_APP, ids.SERVICE])
 @pytest.mark.parametrize("idle", [False, True])
-def test_it_draws_the_graph_the_appenders_own_query_drew(prom: Prometheus, graph_type: str,
-                                                          idle: bool) -> None:
+@pytest.mark.parametrize("shards", [1, 2])
+def test_it_draws_the_graph_the_appenders_own_query_drew(
+        prom: Prometheus, graph_type: str, idle: bool, shards: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same graph whether the big queries are split by namespace or not."""
     options = GraphOptions(namespaces=NAMESPACES, query_time=QUERY_TIME, duration=60,
                            graph_type=graph_type, include_idle_edges=idle)
+    monkeypatch.setattr(queries, "SHARDS", shards)
     new = new_plan_graph(prom, options)
+    monkeypatch.setattr(queries, "SHARDS", 1)
     assert new == old_plan_graph(prom, options)
     assert b'"isMTLS"' in new and b"spiffe://" in new and b"gateway" in new
 
@@ -182,6 +188,20 @@ def test_it_sends_the_inbound_answer_once(prom: Prometheus) -> None:
         readers = [q for q in batch if q.answer() == query.query.answer()]
         assert len(readers) == 2  # the traffic and the security appender
     assert len({q.answer() for q in batch}) == len(batch) - len(inbound)
+
+
+def test_it_splits_the_big_queries_by_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queries, "SHARDS", 2)
+    options = GraphOptions(namespaces=("a", "b", "c"), query_time=QUERY_TIME, duration=60)
+    split = [(q.metric, q.kind, q.query.promql) for q in namespace_queries(options, MeshConfig())
+             if q.metric == queries.REQUESTS and q.kind != queries.UNSERVICED]
+    assert [(metric, kind) for metric, kind, _ in split] == [
+        (queries.REQUESTS, INBOUND), (queries.REQUESTS, INBOUND),
+        (queries.REQUESTS, queries.OUTBOUND), (queries.REQUESTS, queries.OUTBOUND)]
+    assert 'destination_workload_namespace="a"}' in split[0][2]
+    assert 'destination_workload_namespace=~"b|c"}' in split[1][2]
+    assert 'source_workload_namespace="a"}' in split[2][2]
+    assert 'source_workload_namespace=~"b|c"}' in split[3][2]
 
 
 def test_it_keeps_the_plain_inbound_query_without_the_security_appender() -> None:

@@ -119,37 +119,59 @@ def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpL
     return None
 
 
-def inbound_matchers(metric: str, options: GraphOptions) -> tuple[Matcher, ...]:
+# How many queries the big traffic queries (requests in and out) are split into, each over
+# its share of the namespaces: disjoint, so that no series is read twice. Prometheus
+# evaluates a query on one core; several smaller ones spread over its cores and their
+# answers come back (and are worked on) sooner. Chosen by bench/README.md's measurements.
+SHARDS = 1
+
+
+def shares(metric: str, namespaces: Sequence[str]) -> list[tuple[str, ...]]:
+    """The namespaces each of a metric's inbound or outbound queries reads, in order."""
+    count = max(1, min(SHARDS if metric == REQUESTS else 1, len(namespaces)))
+    return [tuple(namespaces[i * len(namespaces) // count:(i + 1) * len(namespaces) // count])
+            for i in range(count)]
+
+
+def inbound_matchers(metric: str, options: GraphOptions,
+                     namespaces: Sequence[str]) -> tuple[Matcher, ...]:
     app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
     return (*app, reporter("destination", options.rates),
-            any_of("destination_workload_namespace", options.namespaces))
+            any_of("destination_workload_namespace", namespaces))
 
 
-def secured_inbound(metric: str, options: GraphOptions, mesh: MeshConfig) -> str:
-    """The inbound query of `metric`, grouped by its secured record (traffic and security
-    labels): the one text both its readers send, so that it is sent once."""
+def secured_inbound(metric: str, options: GraphOptions, mesh: MeshConfig,
+                    namespaces: Sequence[str]) -> str:
+    """The inbound query of `metric` over `namespaces` (one of its shares), grouped by its
+    secured record (traffic and security labels): the one text both its readers send, so
+    that it is sent once."""
     record = secured_record(metric)
     if record is None:
         raise ValueError(f"{metric} carries no connection security")
-    return rate_sum(metric, inbound_matchers(metric, options), record._fields, options, mesh)
+    return rate_sum(metric, inbound_matchers(metric, options, namespaces), record._fields,
+                    options, mesh)
 
 
-def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig) -> Query:
-    """The traffic's inbound query: by the metric's labels, or, when the security appender
-    reads the same series, by its secured record with the security labels summed away on
-    reading (the rows and values of the plain query, one row per policy and principals
-    added up)."""
+def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
+                  namespaces: Sequence[str]) -> Query:
+    """The traffic's inbound query over `namespaces`: by the metric's labels, or, when the
+    security appender reads the same series, by its secured record with the security
+    labels summed away on reading (the rows and values of the plain query, one row per
+    policy and principals added up)."""
     record = secured_record(metric)
     wanted = options.appenders is None or SECURITY_POLICY in options.appenders
     if record is None or not wanted:
-        return promql(metric, inbound_matchers(metric, options), options, mesh)
+        return promql(metric, inbound_matchers(metric, options, namespaces), options, mesh)
     labels = labels_for(metric)
-    return Query(secured_inbound(metric, options, mesh), labels, joined=True,
+    return Query(secured_inbound(metric, options, mesh, namespaces), labels, joined=True,
                  round_to=ROUND_TO, summed_away=record._fields[len(labels):])
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
-    """The queries of a namespace graph over all of options.namespaces."""
+    """The queries of a namespace graph over all of options.namespaces: per metric, the
+    unserviced query, then the inbound and the outbound queries (each split into shares
+    of the namespaces: a namespace's rows come from one of them, in the order they would
+    in one query)."""
     ns = options.namespaces
     source = reporter("source", options.rates)
     out = []
@@ -160,8 +182,12 @@ def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[Namespace
             eq("destination_workload", "unknown"),
             matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
         )
-        outbound = (*app, source, any_of("source_workload_namespace", ns))
-        out += [NamespaceQuery(metric, UNSERVICED, promql(metric, unserviced, options, mesh)),
-                NamespaceQuery(metric, INBOUND, inbound_query(metric, options, mesh)),
-                NamespaceQuery(metric, OUTBOUND, promql(metric, outbound, options, mesh))]
+        out.append(NamespaceQuery(metric, UNSERVICED,
+                                  promql(metric, unserviced, options, mesh)))
+        out += [NamespaceQuery(metric, INBOUND, inbound_query(metric, options, mesh, share))
+                for share in shares(metric, ns)]
+        out += [NamespaceQuery(metric, OUTBOUND, promql(
+                    metric, (*app, source, any_of("source_workload_namespace", share)),
+                    options, mesh))
+                for share in shares(metric, ns)]
     return out

@@ -41,6 +41,7 @@ from graph.sources.istio.queries import (
     reporter,
     secured_inbound,
     secured_record,
+    shares,
     tcp_app_filter,
 )
 
@@ -107,10 +108,12 @@ def outside_promql(protocol: str, metric: str, options: GraphOptions, mesh: Mesh
 
 def security_queries(protocol: str, metric: str, options: GraphOptions,
                      mesh: MeshConfig) -> list[Query]:
-    """The inbound query as the traffic sends it (by its secured record), and the rest."""
+    """The inbound queries as the traffic sends them (by the secured record, one per share
+    of the namespaces), then the rest."""
     record = secured_record(metric)
     assert record is not None  # security_metrics gives requests and TCP bytes only
-    return [Query(secured_inbound(metric, options, mesh), record._fields, joined=True),
+    return [*(Query(secured_inbound(metric, options, mesh, share), record._fields, joined=True)
+              for share in shares(metric, options.namespaces)),
             Query(outside_promql(protocol, metric, options, mesh), LABELS, joined=True)]
 
 
@@ -129,16 +132,15 @@ class SecurityPolicy:
         options = ctx.options
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
-        metrics = security_metrics(options)
-        if len(results) != 2 * len(metrics):
-            raise ValueError(f"{len(results)} answers for {2 * len(metrics)} queries")
-        for i, (protocol, metric) in enumerate(metrics):
+        answers = iter(results)
+        for protocol, metric in security_metrics(options):
             record = secured_record(metric)
             assert record is not None  # security_metrics gives requests and TCP bytes only
-            inbound = resolved(results[2 * i], EdgeResolver(options, record))
+            inbound = resolved([row for _ in shares(metric, options.namespaces)
+                                for row in next(answers)], EdgeResolver(options, record))
             if options.include_idle_edges:  # the inbound query keeps idle rows then
                 inbound = busy(inbound)
-            outside = resolved(results[2 * i + 1], EdgeResolver(options, SecurityLabels))
+            outside = resolved(next(answers), EdgeResolver(options, SecurityLabels))
             for row, edge, value in kiali_order(inbound, outside, options.namespaces):
                 edge_protocol = protocol or row.request_protocol
                 if edge_protocol not in traffic.PROTOCOLS:
