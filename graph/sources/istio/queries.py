@@ -121,9 +121,11 @@ def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpL
 
 # How many queries the big traffic queries (requests in and out) are split into, each over
 # its share of the namespaces: disjoint, so that no series is read twice. Prometheus
-# evaluates a query on one core; several smaller ones spread over its cores and their
-# answers come back (and are worked on) sooner. Chosen by bench/README.md's measurements.
-SHARDS = 1
+# evaluates a query on one core; smaller ones spread over its cores, their answers come
+# back (and are worked on) sooner, and together they cost it less CPU than one big one
+# (at 10,000 workloads on 2 cores: 5.5-6.7 s in one, 4.4-4.8 s in five, 4.5 s in ten;
+# bench/README.md, "Issue 7, second round").
+SHARDS = 5
 
 
 def shares(metric: str, namespaces: Sequence[str]) -> list[tuple[str, ...]]:
