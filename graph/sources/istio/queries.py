@@ -3,10 +3,13 @@ in traffic.py).
 
 Kiali reads, per namespace, (0) source-reported requests that never reached a workload,
 (1) destination-reported inbound traffic and (2) source-reported outbound traffic, and
-drops the duplicates that both reporters send. Meshlens asks the same questions with one
-broad query per kind over all requested namespaces (a regex matcher) and splits the rows
-per namespace (traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of
-the Prometheus cost.
+drops the duplicates that both reporters send. Meshlens asks the same questions with a
+few broad queries per kind over all requested namespaces (regex matchers; the big request
+queries in SHARDS disjoint shares of the namespaces) and splits the rows per namespace
+(traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of the Prometheus
+cost. Rates are rounded as Kiali rounds them, but on reading (Query.round_to), and the
+inbound queries carry the connection's security for the security appender when it runs
+(inbound_query), so that Prometheus reads those series once.
 """
 
 from __future__ import annotations
