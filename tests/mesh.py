@@ -139,7 +139,8 @@ def traffic_answers(queries: Sequence[NamespaceQuery],
         if query.kind == UNSERVICED:
             found = [s for s in found if s["labels"]["destination_workload"] == "unknown"]
         reporter = "destination" if query.kind == INBOUND else "source"
-        out.append(rows(found, query.query.labels, reporter))
+        # Grouped by every label the query groups by, then read as Meshlens reads it.
+        out.append(query.query.read(rows(found, query.query.wire_labels(), reporter)))
     return out
 
 

@@ -21,11 +21,10 @@ from graph.prometheus import Row
 from graph.sources.istio.appenders import appenders_for
 from graph.sources.istio.dialect import ISTIO
 from graph.sources.istio.idle import IdleNodes
-from graph.sources.istio.queries import EDGE_LABELS, namespace_queries
+from graph.sources.istio.queries import EDGE_LABELS, namespace_queries, secured_record
 from graph.sources.istio.response_time import LABELS as RESPONSE_TIME_LABELS
 from graph.sources.istio.response_time import ResponseTime
-from graph.sources.istio.security import LABELS as SECURITY_LABELS
-from graph.sources.istio.security import SecurityPolicy
+from graph.sources.istio.security import SecurityPolicy, security_metrics
 from graph.sources.istio.throughput import Throughput
 from tests.mesh import (
     CLUSTER,
@@ -71,6 +70,20 @@ def build(series: list[dict[str, Any]], appender: Appender | None = None,
     assert len(given) <= wanted, f"{len(given)} answers for {wanted} appender queries"
     answers = traffic_answers(traffic, series) + given + [[]] * (wanted - len(given))
     return assemble(Assembly(queries, opts, mesh, None), enumerate(answers))
+
+
+def security_answers(series: list[dict[str, Any]], **options: Any) -> list[list[Row]]:
+    """What Prometheus answers the security appender's queries when every edge ends in the
+    requested namespace: per metric, the inbound rows grouped by traffic and security
+    labels (the traffic's own inbound answer), and nothing outside."""
+    opts = GraphOptions(namespaces=("bookinfo",), query_time=1000, **options)
+    out: list[list[Row]] = []
+    for _, metric in security_metrics(opts):
+        record = secured_record(metric)
+        assert record is not None
+        out += [rows([s for s in series if s["metric"] == metric], record._fields,
+                     "destination"), []]
+    return out
 
 
 def answer(src: Workload, dst: Workload, value: float, reporter: str = "destination",
@@ -173,22 +186,21 @@ def test_it_shows_the_share_of_mtls_traffic_and_the_principals() -> None:
     """reviews-v2 -> [ratings] -> ratings-v1: 3/s on mTLS, 2/s in plain text (60 %)"""
     series = (with_labels(request_edge(REVIEWS_V2, RATINGS, {"200": 3.0}), **MTLS)
               + with_labels(request_edge(REVIEWS_V2, RATINGS, {"200": 2.0}), **PLAIN))
-    found = rows([answer(REVIEWS_V2, RATINGS, 2.0, **PLAIN),
-                  answer(REVIEWS_V2, RATINGS, 3.0, **MTLS)], SECURITY_LABELS, "destination")
-    g = build(series, SecurityPolicy(), [found, []], inject_service_nodes=True)
+    g = build(series, SecurityPolicy(), security_answers(series), inject_service_nodes=True)
     for u, v in ((wl(REVIEWS_V2), svc(RATINGS)), (svc(RATINGS), wl(RATINGS))):
         assert md(g, u, v)["isMTLS"] == "60"
         assert md(g, u, v)["sourcePrincipal"] == MTLS["source_principal"]
         assert md(g, u, v)["destPrincipal"] == MTLS["destination_principal"]
     edge = to_config(g)["elements"]["edges"][0]["data"]
     assert (edge["isMTLS"], edge["sourcePrincipal"]) == ("60", MTLS["source_principal"])
+    # The traffic read the same answer with the security labels summed away: 5/s.
+    assert md(g, wl(REVIEWS_V2), svc(RATINGS))["http"] == 5.0
 
 
 def test_it_leaves_out_is_mtls_without_mtls_traffic() -> None:
     """productpage -> details: plain text only"""
     series = with_labels(request_edge(PRODUCTPAGE, DETAILS, {"200": 3.0}), **PLAIN)
-    found = rows([answer(PRODUCTPAGE, DETAILS, 3.0, **PLAIN)], SECURITY_LABELS, "destination")
-    g = build(series, SecurityPolicy(), [found, []], inject_service_nodes=False)
+    g = build(series, SecurityPolicy(), security_answers(series), inject_service_nodes=False)
     assert "isMTLS" not in md(g, wl(PRODUCTPAGE), wl(DETAILS))
     assert md(g, wl(PRODUCTPAGE), wl(DETAILS))["sourcePrincipal"] == "unknown"
 
@@ -197,23 +209,19 @@ def test_it_reads_the_security_of_tcp_edges_from_tcp_bytes() -> None:
     """cartservice -> redis-cart (TCP, all mTLS)"""
     cart = Workload("shop", "cartservice", "cartservice", service="cartservice")
     redis = Workload("shop", "redis-cart", "redis-cart", service="redis-cart")
-    found = rows([answer(cart, redis, 900.0, protocol="tcp", **MTLS)], SECURITY_LABELS,
-                 "destination")
-    g = build(tcp_edge(cart, redis, sent=900.0, received=300.0), SecurityPolicy(), [[], found],
-              namespace="shop", inject_service_nodes=False)
+    series = with_labels(tcp_edge(cart, redis, sent=900.0, received=300.0), **MTLS)
+    g = build(series, SecurityPolicy(), security_answers(series), namespace="shop",
+              inject_service_nodes=False)
     assert md(g, wl(cart), wl(redis), "tcp")["isMTLS"] == "100"
 
 
 def test_it_adds_up_the_security_of_service_graph_edges() -> None:
     """[productpage] -> productpage-v1 -> [reviews]: 3/s mTLS from productpage-v1, 1/s plain
     text; drawn [productpage] -> [reviews] in the service graph (75 %)"""
-    series = (request_edge(DETAILS, PRODUCTPAGE, {"200": 4.0})
+    series = (with_labels(request_edge(DETAILS, PRODUCTPAGE, {"200": 4.0}), **MTLS)
               + with_labels(request_edge(PRODUCTPAGE, REVIEWS_V1, {"200": 3.0}), **MTLS)
               + with_labels(request_edge(PRODUCTPAGE, REVIEWS_V1, {"200": 1.0}), **PLAIN))
-    found = rows([answer(DETAILS, PRODUCTPAGE, 4.0, **MTLS),
-                  answer(PRODUCTPAGE, REVIEWS_V1, 3.0, **MTLS),
-                  answer(PRODUCTPAGE, REVIEWS_V1, 1.0, **PLAIN)], SECURITY_LABELS, "destination")
-    g = build(series, SecurityPolicy(), [found, []], graph_type=ids.SERVICE)
+    g = build(series, SecurityPolicy(), security_answers(series), graph_type=ids.SERVICE)
     assert md(g, svc(PRODUCTPAGE), svc(REVIEWS_V1))["isMTLS"] == "75"
 
 

@@ -104,7 +104,9 @@ def test_it_skips_ticks_while_a_build_outlasts_the_lock(
     settings.MESHLENS_REFRESH_SECONDS = 1
     live.client().flushdb()
     scope_key = graph_options_from_query(QUERY).scope_key()
-    one_build = len(plan(graph_options_from_query(QUERY), MeshConfig()).batch())
+    # Queries with equal answers are sent once.
+    one_build = len({q.answer() for q in plan(graph_options_from_query(QUERY),
+                                              MeshConfig()).batch()})
     live.mark_live(scope_key)
 
     assert tick() == 1

@@ -115,10 +115,68 @@ class SecurityLabels(NamedTuple):
     destination_principal: str
 
 
+class SecuredRequestLabels(NamedTuple):
+    """istio_requests_total grouped as for traffic and security at once: RequestLabels,
+    then the connection's security (the traffic sums those three away)."""
+
+    source_cluster: str
+    source_workload_namespace: str
+    source_workload: str
+    source_canonical_service: str
+    source_canonical_revision: str
+    destination_cluster: str
+    destination_service_namespace: str
+    destination_service: str
+    destination_service_name: str
+    destination_workload_namespace: str
+    destination_workload: str
+    destination_canonical_service: str
+    destination_canonical_revision: str
+    request_protocol: str
+    response_code: str
+    grpc_response_status: str
+    response_flags: str
+    connection_security_policy: str
+    source_principal: str
+    destination_principal: str
+
+
+class SecuredTcpLabels(NamedTuple):
+    """istio_tcp_*_bytes_total grouped as for traffic and security at once: TcpLabels, then
+    the protocol and the connection's security (the traffic sums those four away)."""
+
+    app: str
+    source_cluster: str
+    source_workload_namespace: str
+    source_workload: str
+    source_canonical_service: str
+    source_canonical_revision: str
+    destination_cluster: str
+    destination_service_namespace: str
+    destination_service: str
+    destination_service_name: str
+    destination_workload_namespace: str
+    destination_workload: str
+    destination_canonical_service: str
+    destination_canonical_revision: str
+    response_flags: str
+    request_protocol: str
+    connection_security_policy: str
+    source_principal: str
+    destination_principal: str
+
+
+# Each record of both traffic and security, and the record its traffic reads (a prefix).
+SECURED = {SecuredRequestLabels: RequestLabels, SecuredTcpLabels: TcpLabels}
+for _secured, _plain in SECURED.items():
+    if _secured._fields[:len(_plain._fields)] != _plain._fields or not set(
+            SecurityLabels._fields) <= set(_secured._fields):
+        raise ImportError(f"{_secured.__name__} is not {_plain.__name__} and SecurityLabels")
+
 # Where the edge's thirteen labels start in each record.
 EDGE_AT = {record: record._fields.index("source_cluster")
            for record in (EdgeLabels, RequestLabels, TcpLabels, ResponseTimeLabels,
-                          SecurityLabels)}
+                          SecurityLabels, SecuredRequestLabels, SecuredTcpLabels)}
 for _record, _at in EDGE_AT.items():
     if _record._fields[_at:_at + len(EDGE_FIELDS)] != EDGE_FIELDS:
         raise ImportError(f"{_record.__name__} does not hold the edge labels in one run")

@@ -3,10 +3,13 @@ in traffic.py).
 
 Kiali reads, per namespace, (0) source-reported requests that never reached a workload,
 (1) destination-reported inbound traffic and (2) source-reported outbound traffic, and
-drops the duplicates that both reporters send. Meshlens asks the same questions with one
-broad query per kind over all requested namespaces (a regex matcher) and splits the rows
-per namespace (traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of
-the Prometheus cost.
+drops the duplicates that both reporters send. Meshlens asks the same questions with a
+few broad queries per kind over all requested namespaces (regex matchers; the big request
+queries in SHARDS disjoint shares of the namespaces) and splits the rows per namespace
+(traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of the Prometheus
+cost. Rates are rounded as Kiali rounds them, but on reading (Query.round_to), and the
+inbound queries carry the connection's security for the security appender when it runs
+(inbound_query), so that Prometheus reads those series once.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from dataclasses import dataclass
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, joined_sum
 from graph.promql import Matcher, alternation, any_of, eq, matches, ne
-from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels
+from graph.sources.istio.labels import (
+    EdgeLabels,
+    RequestLabels,
+    SecuredRequestLabels,
+    SecuredTcpLabels,
+    TcpLabels,
+)
 
 REQUESTS = "istio_requests_total"
 REQUEST_MESSAGES = "istio_request_messages_total"
@@ -29,6 +38,15 @@ TCP_RECEIVED = "istio_tcp_received_bytes_total"
 EDGE_LABELS = EdgeLabels._fields
 REQUEST_LABELS = RequestLabels._fields
 TCP_LABELS = TcpLabels._fields
+
+# The appender that reads the connection's security (graph/sources/istio/security.py).
+# When a build has it, the inbound request and TCP queries group by the security labels
+# too (the traffic sums them away on reading), and the appender reads the same answer
+# (sent once) instead of reading the same series again in a query of its own.
+SECURITY_POLICY = "securityPolicy"
+
+# Kiali rounds traffic rates to this (its queries' `round(..., 0.001)`).
+ROUND_TO = 0.001
 
 # The three kinds of namespace query, in the order Kiali applies them.
 UNSERVICED, INBOUND, OUTBOUND = "unserviced", "inbound", "outbound"
@@ -76,32 +94,105 @@ def tcp_app_filter(rates: Rates) -> tuple[Matcher, ...]:
     return (ne("app", "ztunnel"),) if rates.ambient in ("waypoint", "none") else ()
 
 
+def rate_sum(metric: str, matchers: Sequence[Matcher], labels: Sequence[str],
+             options: GraphOptions, mesh: MeshConfig) -> str:
+    """Kiali's rate query: sum by `labels`, idle edges dropped unless asked."""
+    idle = "" if options.include_idle_edges else " > 0"
+    selector = mesh.scope().selector(metric, *matchers)
+    return f"{joined_sum(f'rate({selector} [{options.duration}s])', labels)}{idle}"
+
+
 def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
            mesh: MeshConfig) -> Query:
-    """Kiali's rate query: sum by the metric's labels, idle edges dropped unless asked."""
-    idle = "" if options.include_idle_edges else " > 0"
+    """Kiali's rate query of a metric, by the metric's labels, rounded to 0.001 as Kiali's
+    `round(..., 0.001)`, but on reading (Query.round_to): the same values, without
+    Prometheus's pass over the answer."""
     labels = labels_for(metric)
-    selector = mesh.scope().selector(metric, *matchers)
-    rates = joined_sum(f"rate({selector} [{options.duration}s])", labels)
-    return Query(f"round({rates}{idle},0.001)", labels, joined=True)
+    return Query(rate_sum(metric, matchers, labels, options, mesh), labels, joined=True,
+                 round_to=ROUND_TO)
+
+
+def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpLabels] | None:
+    """The labels a metric's inbound query groups by when the security appender reads its
+    answer too; None for a metric that appender does not read."""
+    if metric == REQUESTS:
+        return SecuredRequestLabels
+    if metric.startswith("istio_tcp"):
+        return SecuredTcpLabels
+    return None
+
+
+# How many queries the big traffic queries (requests in and out) are split into, each over
+# its share of the namespaces: disjoint, so that no series is read twice. Prometheus
+# evaluates a query on one core; smaller ones spread over its cores, their answers come
+# back (and are worked on) sooner, and together they cost it less CPU than one big one
+# (at 10,000 workloads on 2 cores: 5.5-6.7 s in one, 4.4-4.8 s in five, 4.5 s in ten;
+# bench/README.md, "Issue 7, second round").
+SHARDS = 5
+
+
+def shares(metric: str, namespaces: Sequence[str]) -> list[tuple[str, ...]]:
+    """The namespaces each of a metric's inbound or outbound queries reads, in order."""
+    count = max(1, min(SHARDS if metric == REQUESTS else 1, len(namespaces)))
+    return [tuple(namespaces[i * len(namespaces) // count:(i + 1) * len(namespaces) // count])
+            for i in range(count)]
+
+
+def inbound_matchers(metric: str, options: GraphOptions,
+                     namespaces: Sequence[str]) -> tuple[Matcher, ...]:
+    app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
+    return (*app, reporter("destination", options.rates),
+            any_of("destination_workload_namespace", namespaces))
+
+
+def secured_inbound(metric: str, options: GraphOptions, mesh: MeshConfig,
+                    namespaces: Sequence[str]) -> str:
+    """The inbound query of `metric` over `namespaces` (one of its shares), grouped by its
+    secured record (traffic and security labels): the one text both its readers send, so
+    that it is sent once."""
+    record = secured_record(metric)
+    if record is None:
+        raise ValueError(f"{metric} carries no connection security")
+    return rate_sum(metric, inbound_matchers(metric, options, namespaces), record._fields,
+                    options, mesh)
+
+
+def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
+                  namespaces: Sequence[str]) -> Query:
+    """The traffic's inbound query over `namespaces`: by the metric's labels, or, when the
+    security appender reads the same series, by its secured record with the security
+    labels summed away on reading (the rows and values of the plain query, one row per
+    policy and principals added up)."""
+    record = secured_record(metric)
+    wanted = options.appenders is None or SECURITY_POLICY in options.appenders
+    if record is None or not wanted:
+        return promql(metric, inbound_matchers(metric, options, namespaces), options, mesh)
+    labels = labels_for(metric)
+    return Query(secured_inbound(metric, options, mesh, namespaces), labels, joined=True,
+                 round_to=ROUND_TO, summed_away=record._fields[len(labels):])
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
-    """The queries of a namespace graph over all of options.namespaces."""
+    """The queries of a namespace graph over all of options.namespaces: per metric, the
+    unserviced query, then the inbound and the outbound queries (each split into shares
+    of the namespaces: a namespace's rows come from one of them, in the order they would
+    in one query)."""
     ns = options.namespaces
-    source, dest = reporter("source", options.rates), reporter("destination", options.rates)
+    source = reporter("source", options.rates)
     out = []
     for metric in metrics_for(options):
         app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
-        selectors = {
-            UNSERVICED: (
-                *app, source, eq("destination_workload_namespace", "unknown"),
-                eq("destination_workload", "unknown"),
-                matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
-            ),
-            INBOUND: (*app, dest, any_of("destination_workload_namespace", ns)),
-            OUTBOUND: (*app, source, any_of("source_workload_namespace", ns)),
-        }
-        for kind, matchers in selectors.items():
-            out.append(NamespaceQuery(metric, kind, promql(metric, matchers, options, mesh)))
+        unserviced = (
+            *app, source, eq("destination_workload_namespace", "unknown"),
+            eq("destination_workload", "unknown"),
+            matches("destination_service", rf"^.+\.{alternation(ns)}\..+$"),
+        )
+        out.append(NamespaceQuery(metric, UNSERVICED,
+                                  promql(metric, unserviced, options, mesh)))
+        out += [NamespaceQuery(metric, INBOUND, inbound_query(metric, options, mesh, share))
+                for share in shares(metric, ns)]
+        out += [NamespaceQuery(metric, OUTBOUND, promql(
+                    metric, (*app, source, any_of("source_workload_namespace", share)),
+                    options, mesh))
+                for share in shares(metric, ns)]
     return out

@@ -7,24 +7,43 @@ traffic reads) for TCP edges. Unlike Kiali, which keys the policy by node pair a
 one rate per policy, the rates of every row of an edge add up, per protocol, so the
 share is the share of the edge's traffic. With service nodes injected, both the caller
 -> service and the service -> workload edges carry it.
+
+Kiali's appender reads the rows whose source workload or destination service is in a
+requested namespace. Most of them are in the traffic's inbound query (destination
+workload in a requested namespace), which groups by the security labels too when this
+appender runs (queries.inbound_query): this appender reads that same answer, sent once,
+keeping the rows whose source or destination service is in a requested namespace; a
+small query of its own reads the rest (destination workload elsewhere). The rows are
+applied in the order Kiali's one query over both gives them: source in a requested
+namespace first, then the rest.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
 from graph import ids, traffic
 from graph.appender_context import AppenderContext
-from graph.options import GraphOptions
+from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
-from graph.promql import Scope
-from graph.sources.istio.edge_keys import EdgeResolver, rate_at_either_end
+from graph.promql import none_of
+from graph.sources.istio.edge_keys import EdgeIds, EdgeResolver, rate_at_either_end
 from graph.sources.istio.labels import SecurityLabels
-from graph.sources.istio.queries import REQUESTS, metrics_for, reporter, tcp_app_filter
+from graph.sources.istio.queries import (
+    REQUESTS,
+    SECURITY_POLICY,
+    metrics_for,
+    reporter,
+    secured_inbound,
+    secured_record,
+    shares,
+    tcp_app_filter,
+)
 
 MTLS = "mutual_tls"
 LABELS = SecurityLabels._fields
@@ -77,33 +96,52 @@ def security_metrics(options: GraphOptions) -> list[tuple[str, str]]:
     return out
 
 
-def security_promql(protocol: str, metric: str, options: GraphOptions, scope: Scope) -> str:
+def outside_promql(protocol: str, metric: str, options: GraphOptions, mesh: MeshConfig) -> str:
+    """The rows Kiali's appender reads that the inbound query does not: destination
+    workload outside the requested namespaces."""
     app = tcp_app_filter(options.rates) if protocol == traffic.TCP else ()
-    base = (*app, reporter("destination", options.rates))
-    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS, scope)
+    base = (*app, reporter("destination", options.rates),
+            none_of("destination_workload_namespace", options.namespaces))
+    return rate_at_either_end(metric, base, options.namespaces, options.duration, LABELS,
+                              mesh.scope())
+
+
+def security_queries(protocol: str, metric: str, options: GraphOptions,
+                     mesh: MeshConfig) -> list[Query]:
+    """The inbound queries as the traffic sends them (by the secured record, one per share
+    of the namespaces), then the rest."""
+    record = secured_record(metric)
+    assert record is not None  # security_metrics gives requests and TCP bytes only
+    return [*(Query(secured_inbound(metric, options, mesh, share), record._fields, joined=True)
+              for share in shares(metric, options.namespaces)),
+            Query(outside_promql(protocol, metric, options, mesh), LABELS, joined=True)]
+
+
+Resolved = tuple[Any, EdgeIds, float]  # the row as a record, its edge, its value
 
 
 class SecurityPolicy:
-    name = "securityPolicy"
+    name = SECURITY_POLICY
 
     def queries(self, ctx: AppenderContext) -> list[Query]:
-        scope = ctx.mesh.scope()
-        return [Query(security_promql(protocol, metric, ctx.options, scope), LABELS,
-                      joined=True)
-                for protocol, metric in security_metrics(ctx.options)]
+        return [q for protocol, metric in security_metrics(ctx.options)
+                for q in security_queries(protocol, metric, ctx.options, ctx.mesh)]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
         options = ctx.options
-        resolver = EdgeResolver(options, SecurityLabels)
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
-        for (protocol, _), rows in zip(security_metrics(options), results, strict=True):
-            for key, value in rows:
-                resolved = resolver.resolve(key)
-                if resolved is None or math.isnan(value):
-                    continue
-                row, edge = resolved
+        answers = iter(results)
+        for protocol, metric in security_metrics(options):
+            record = secured_record(metric)
+            assert record is not None  # security_metrics gives requests and TCP bytes only
+            inbound = resolved([row for _ in shares(metric, options.namespaces)
+                                for row in next(answers)], EdgeResolver(options, record))
+            if options.include_idle_edges:  # the inbound query keeps idle rows then
+                inbound = busy(inbound)
+            outside = resolved(next(answers), EdgeResolver(options, SecurityLabels))
+            for row, edge, value in kiali_order(inbound, outside, options.namespaces):
                 edge_protocol = protocol or row.request_protocol
                 if edge_protocol not in traffic.PROTOCOLS:
                     continue
@@ -119,6 +157,42 @@ class SecurityPolicy:
         for (u, v, protocol), policy in policies.items():
             if g.has_edge(u, v, key=protocol):
                 policy.annotate(g.edges[u, v, protocol]["md"])
+
+
+def resolved(rows: list[Row], resolver: EdgeResolver[Any]) -> list[Resolved]:
+    """The rows that name an edge, as records."""
+    out = []
+    for key, value in rows:
+        found = resolver.resolve(key)
+        if found is not None and not math.isnan(value):
+            out.append((found[0], found[1], value))
+    return out
+
+
+def busy(rows: list[Resolved]) -> list[Resolved]:
+    """The rows of the security groups (SecurityLabels) that carry traffic: Kiali's `> 0`,
+    which the inbound query leaves out when idle edges are asked for."""
+    def group(row: Any) -> tuple[str, ...]:
+        return tuple(getattr(row, name) for name in LABELS)
+
+    totals: dict[tuple[str, ...], float] = {}
+    for row, _, value in rows:
+        totals[group(row)] = totals.get(group(row), 0.0) + value
+    return [r for r in rows if totals[group(r[0])] > 0]
+
+
+def kiali_order(inbound: list[Resolved], outside: list[Resolved],
+                namespaces: Sequence[str]) -> Iterator[Resolved]:
+    """The rows Kiali's appender reads, in the order its query gives them: source in a
+    requested namespace, then source elsewhere and destination service in one; each part
+    from the inbound answer, then the outside one. (The first principals seen on an edge
+    win, so the order matters.)"""
+    wanted = frozenset(namespaces)
+    for parts in (inbound, outside):
+        yield from (r for r in parts if r[0].source_workload_namespace in wanted)
+    for parts in (inbound, outside):
+        yield from (r for r in parts if r[0].source_workload_namespace not in wanted
+                    and r[0].destination_service_namespace in wanted)
 
 
 def service_to_service(policies: dict[EdgeKey, Policy],
