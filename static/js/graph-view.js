@@ -18,6 +18,8 @@ import { buildStylesheet } from "./styles.js";
 // The same threshold as graph/layout.py MIN_NODES.
 export const BIG_GRAPH_NODES = 300;
 const BIG_MIN_ZOOM = 0.01;
+// Elements per part of a drawing (model-worker.js PART).
+const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
 
 // Fields Cytoscape owns and will not change through ele.data().
@@ -54,9 +56,10 @@ const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
- * the button that folds and unfolds namespaces.
+ * the button that folds and unfolds namespaces; `progress`: where to say how far the
+ * drawing of many elements has come (unfolding every namespace of a big graph).
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
@@ -201,10 +204,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   }
 
   // A part of a big graph's drawing: elements to remove, add or update in Cytoscape.
-  function applyPart({ part, counts, folds: folded }) {
+  function applyPart({ part, counts, folds: folded, progress: [sent, total] }) {
     if (!big || !drawing.big) sizeFor(true);
     bigCounts = counts;
     showFolds(folded);
+    showProgress(sent, total);
     cy.batch(() => {
       if (part.clear) {
         cy.elements().remove();
@@ -218,10 +222,19 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
 
   function finishBig(answer, relayout) {
     if (!big) sizeFor(true);
+    showProgress(0, 0);
     bigCounts = answer.counts;
     showFolds(answer.folds);
     settle(arrived || cy.collection(), relayout);
     arrived = null;
+  }
+
+  // Only for drawings of several parts: one part is drawn before anyone could read it.
+  function showProgress(sent, total) {
+    if (!progress) return;
+    const many = total > 2 * PART_SIZE && sent < total;
+    progress.hidden = !many;
+    progress.textContent = many ? `Drawing ${sent.toLocaleString("en")} of ${total.toLocaleString("en")} elements…` : "";
   }
 
   function showFolds(state) {
@@ -420,6 +433,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       return { nodes: tally(cy.nodes().not("[isBox]")), edges: tally(cy.edges()) };
     },
     unfold: (namespace) => fold("unfold", namespace),
+    /** The Fold button's work: fold every namespace, or unfold them all. */
+    toggleFolds: () => fold("toggle"),
     folded: () => [...folds.folded],
     snapshot,
     delta,

@@ -80,6 +80,7 @@ const graph = createGraphView(document.getElementById("graph"), {
   edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
   renderer: view.renderer,
   foldButton: document.getElementById("fold-button"),
+  progress: document.getElementById("draw-progress"),
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;

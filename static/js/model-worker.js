@@ -145,7 +145,7 @@ function postPlan(seq) {
   const remove = [...drawn.keys()].filter((id) => !next.has(id));
   drawn = next;
   // Each part says how the graph stands (counts, folds): the page is right from the first.
-  const meta = { counts: counts(), folds: collapse.state() };
+  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length] };
   if (clearFirst) self.postMessage({ seq, ...meta, part: { clear: true } });
   clearFirst = false;
   postParts(seq, meta, "remove", remove);
@@ -153,9 +153,12 @@ function postPlan(seq) {
   postParts(seq, meta, "update", parentsFirst(update));
 }
 
+// `meta.progress`: [elements sent with this part and those before it, all to send].
 function postParts(seq, meta, kind, items) {
   for (let start = 0; start < items.length; start += PART) {
-    self.postMessage({ seq, ...meta, part: { [kind]: items.slice(start, start + PART) } });
+    const slice = items.slice(start, start + PART);
+    meta.progress = [meta.progress[0] + slice.length, meta.progress[1]];
+    self.postMessage({ seq, ...meta, part: { [kind]: slice } });
   }
 }
 
