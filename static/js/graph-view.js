@@ -73,6 +73,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let bigCounts = null;
   let folds = { count: 0, folded: [] };
   let arrived = null;
+  let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart });
   if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
@@ -84,6 +85,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Cytoscape takes its renderer when it is created: another renderer, another instance.
   function createCy(choice) {
     if (cy) cy.destroy();
+    holding = false;
     drawing = { ...choice, big };
     cy = cytoscape({
       container,
@@ -174,6 +176,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   async function snapshot(message, { relayout = false } = {}) {
     arrived = null;
     const answer = await model.snapshot(message, relayout || !laidOut);
+    if (answer.error) release();
     if (answer.error) {
       console.warn(`meshlens: snapshot ${message.version ?? ""} not shown: ${answer.error}`);
       return null;
@@ -187,6 +190,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   async function delta(message) {
     arrived = null;
     const answer = await model.delta(message);
+    if (answer.error) release();
     if (answer.error) {
       console.warn(`meshlens: delta to version ${message.version ?? ""} not applied: ${answer.error}`);
       return null;
@@ -198,6 +202,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
 
   async function fold(action, namespace) {
     const answer = await model.fold(action, namespace);
+    release();
     if (answer.kind !== "big") return;
     finishBig(answer, false);
     if (!userMovedViewport) fit();
@@ -209,18 +214,31 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     bigCounts = counts;
     showFolds(folded);
     showProgress(sent, total);
-    cy.batch(() => {
-      if (part.clear) {
-        cy.elements().remove();
-        serverPositions.clear();
-      }
-      if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
-      const added = upsert(part.add || part.update || []);
-      arrived = arrived ? arrived.union(added) : added;
-    });
+    if (!holding) cy.startBatch();
+    if (part.clear) {
+      cy.elements().remove();
+      serverPositions.clear();
+    }
+    if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
+    const added = upsert(part.add || part.update || []);
+    arrived = arrived ? arrived.union(added) : added;
+    // Style this part now (the end of a batch). Changes are drawn only after the last part:
+    // Cytoscape skips frames while a batch is open, and a frame of tens of thousands of
+    // elements costs the canvas seconds, more than a part. New elements are drawn as they
+    // come: the first frame of each costs the most, and spread over the parts, no single
+    // frame freezes the page for the whole of it (unfolding every namespace at once).
+    cy.endBatch();
+    holding = sent < total && !part.add;
+    if (holding) cy.startBatch();
+  }
+
+  function release() {
+    if (holding) cy.endBatch();
+    holding = false;
   }
 
   function finishBig(answer, relayout) {
+    release();
     if (!big) sizeFor(true);
     showProgress(0, 0);
     bigCounts = answer.counts;
