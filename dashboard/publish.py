@@ -87,19 +87,23 @@ def progress_message(message: str, elapsed_s: float) -> str:
 
 
 def delta_message(delta: Delta, before: patch.FieldPrints, graph: dict[str, Any], total: int,
-                  base: int, version: int) -> bytes | None:
+                  base: int, version: int,
+                  after: patch.FieldPrints | None = None) -> bytes | None:
     """The graph.delta message (JSON) from version `base` (its fields printed as `before`) to
-    `graph` (of `total` elements), or None when a snapshot says it better: many elements came
-    or went, or a field of a changed element is not known."""
+    `graph` (of `total` elements; printed as `after`, when known), or None when a snapshot
+    says it better: many elements came or went, or a field of a changed element is not
+    known."""
     if len(delta.added) + len(delta.removed) > DELTA_MAX_SHARE * max(total, 1):
         return None
     changed = []
     for element in delta.changed:
-        prints = before.get(element["data"]["id"])
+        element_id = element["data"]["id"]
+        prints = before.get(element_id)
         if prints is None:
             return None
         group = element.pop("group")
-        changed.append(patch.patch(prints, group, element))
+        changed.append(patch.patch(prints, group, element,
+                                   None if after is None else after.get(element_id)))
     return orjson.dumps({"type": DELTA, "version": version, "base": base,
                          "timestamp": graph["timestamp"], "added": delta.added,
                          "removed": delta.removed, "changed": changed})
@@ -192,7 +196,7 @@ def refresh(scope_key: str) -> live.Cached | None:
     text = None
     if delta is not None and previous is not None and before is not None:
         text = delta_message(delta, before.fields, graph, len(encoded.fingerprints),
-                             previous.version, cached.version)
+                             previous.version, cached.version, carried.fields)
     if text is not None and len(text) > DELTA_MAX_BYTES_SHARE * len(encoded.body):
         text = None
     if text is None:

@@ -60,18 +60,23 @@ def graph_prints(graph: dict[str, Any], changed: set[str] | None = None,
     return out
 
 
-def patch(before: Prints, group: str, element: dict[str, Any]) -> dict[str, Any]:
-    """`element` as a patch of the element printed as `before`: its id, and each field whose
-    value differs (or is new); `unset`: the fields it no longer has."""
+def patch(before: Prints, group: str, element: dict[str, Any],
+          after: Prints | None = None) -> dict[str, Any]:
+    """`element` (printed as `after`, when known) as a patch of the element printed as
+    `before`: its id, and each field whose value differs (or is new); `unset`: the fields it
+    no longer has."""
     old = dict(zip(*before, strict=True))
+    names, values = after if after is not None else field_prints(element)
     data = element["data"]
     fresh = {"id": data["id"]}
-    for key, value in data.items():
-        if key != "id" and old.get(key) != crc(value):
-            fresh[key] = value
     out: dict[str, Any] = {"group": group, "data": fresh}
-    if "position" in element and old.get(POSITION) != crc(element["position"]):
-        out["position"] = element["position"]
+    for key, value in zip(names, values, strict=True):
+        if old.get(key) == value:
+            continue
+        if key == POSITION:
+            out["position"] = element["position"]
+        elif key != "id":
+            fresh[key] = data[key]
     gone = [key for key in before[0] if key != POSITION and key not in data]
     if gone:
         out["unset"] = gone
