@@ -65,21 +65,24 @@ def patch(before: Prints, group: str, element: dict[str, Any],
     """`element` (printed as `after`, when known) as a patch of the element printed as
     `before`: its id, and each field whose value differs (or is new); `unset`: the fields it
     no longer has."""
-    old = dict(zip(*before, strict=True))
     names, values = after if after is not None else field_prints(element)
     data = element["data"]
     fresh = {"id": data["id"]}
     out: dict[str, Any] = {"group": group, "data": fresh}
-    for key, value in zip(names, values, strict=True):
-        if old.get(key) == value:
-            continue
+    if names is before[0]:  # the same fields (shapes are shared): compare them in order
+        olds: Any = before[1]
+        changed = [key for key, new, old in zip(names, values, olds, strict=True) if new != old]
+    else:
+        old = dict(zip(*before, strict=True))
+        changed = [key for key, new in zip(names, values, strict=True) if old.get(key) != new]
+        gone = [key for key in before[0] if key != POSITION and key not in data]
+        if gone:
+            out["unset"] = gone
+    for key in changed:
         if key == POSITION:
             out["position"] = element["position"]
         elif key != "id":
             fresh[key] = data[key]
-    gone = [key for key in before[0] if key != POSITION and key not in data]
-    if gone:
-        out["unset"] = gone
     return out
 
 
