@@ -9,7 +9,7 @@
 // parts applied one per task; it is drawn at the positions the server gives, never
 // through dagre, by WebGL when the browser has a GPU (renderer.js).
 
-import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
+import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
 import { placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
@@ -21,9 +21,6 @@ const BIG_MIN_ZOOM = 0.01;
 // Elements per part of a drawing (model-worker.js PART).
 const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
-
-// Fields Cytoscape owns and will not change through ele.data().
-const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
 
 const LAYOUT = {
   name: "dagre",
@@ -42,17 +39,6 @@ function sortKey(ele) {
   return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
 }
 
-// An edge already drawn: its classes follow its data again (elements.js edgeClasses).
-function markClasses(ele) {
-  if (!ele.isEdge() || ele.hasClass("aggregate")) return;
-  for (const [name, on] of Object.entries(edgeClasses(ele.data()))) {
-    if (ele.hasClass(name) !== on) ele.toggleClass(name, on);
-  }
-}
-
-// Elements the page adds itself (folded namespaces and their edges), not the server.
-const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
-
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
@@ -69,12 +55,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let big = false;
   const serverPositions = new Map(); // node id -> the position the server gave
   // A big graph's counts ({nodes, edges}: {total, failing, degraded}) and folds ({count,
-  // folded}), as the worker last told them; nodes Cytoscape got since the last answer.
+  // folded}), as the worker last told them.
   let bigCounts = null;
   let folds = { count: 0, folded: [] };
-  let arrived = null;
+  let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart });
+  const upsert = (elements) => upsertInto(cy, elements, serverPositions);
   if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
   let laidOut = false;
@@ -174,7 +161,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
    * { timestamp, duration }, or null when it could not be had (the caller reconnects).
    */
   async function snapshot(message, { relayout = false } = {}) {
-    arrived = null;
+    arrived = [];
     const answer = await model.snapshot(message, relayout || !laidOut);
     if (answer.error) release();
     if (answer.error) {
@@ -188,7 +175,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
 
   /** A graph.delta message, through the worker; null when it does not fit the graph. */
   async function delta(message) {
-    arrived = null;
+    arrived = [];
     const answer = await model.delta(message);
     if (answer.error) release();
     if (answer.error) {
@@ -221,7 +208,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     }
     if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
     const added = upsert(part.add || part.update || []);
-    arrived = arrived ? arrived.union(added) : added;
+    added.nodes().forEach((node) => {
+      if (!serverPositions.has(node.id()) && !isDerived(node)) arrived.push(node);
+    });
     // Style this part now (the end of a batch). Changes are drawn only after the last part:
     // Cytoscape skips frames while a batch is open, and a frame of tens of thousands of
     // elements costs the canvas seconds, more than a part. New elements are drawn as they
@@ -243,8 +232,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     showProgress(0, 0);
     bigCounts = answer.counts;
     showFolds(answer.folds);
-    settle(arrived || cy.collection(), relayout);
-    arrived = null;
+    settle(cy.collection(arrived), relayout);
+    arrived = [];
   }
 
   // Only for drawings of several parts: one part is drawn before anyone could read it.
@@ -341,68 +330,6 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
         spare += 1;
       }
     });
-  }
-
-  // Removing a compound parent would take its children with it; release them first.
-  function removeElements(collection) {
-    const leaving = new Set(collection.map((ele) => ele.id()));
-    collection
-      .nodes()
-      .children()
-      .filter((child) => !leaving.has(child.id()))
-      .move({ parent: null });
-    collection.remove();
-  }
-
-  // Adds new elements and replaces the data of existing ones; returns the added ones.
-  // New elements go to Cytoscape in one add: thousands of single adds cost seconds.
-  function upsert(elements) {
-    const fresh = [];
-    for (const element of parentsFirst(elements)) {
-      const data = element.data;
-      const existing = cy.getElementById(data.id);
-      if (element.position && !element.classes) serverPositions.set(data.id, element.position);
-      if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
-      if (existing.empty() || existing.removed()) {
-        const json = { group: element.group, data, classes: classesOf(element) };
-        if (element.position) json.position = { ...element.position };
-        fresh.push(json);
-      } else {
-        replaceData(existing, data);
-        markClasses(existing);
-        // A folded namespace follows its band; real nodes stay where they are.
-        if (element.classes === "summary") existing.position({ ...element.position });
-      }
-    }
-    if (!fresh.length) return cy.collection();
-    // Nodes styled before their edges exist: a node's first style dirties the bounds of
-    // every connected edge, which on a service with hundreds of callers costs seconds.
-    const nodes = cy.add(fresh.filter((e) => e.group === "nodes"));
-    nodes.forEach((node) => {
-      node.pstyle("width");
-    });
-    return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
-  }
-
-
-  function endsChanged(edge, data) {
-    return edge.data("source") !== data.source || edge.data("target") !== data.target;
-  }
-
-  function replaceData(ele, data) {
-    const old = ele.data();
-    if (ele.isNode() && (old.parent || null) !== (data.parent || null)) {
-      ele.move({ parent: data.parent || null });
-    }
-    const gone = Object.keys(old).filter((key) => !(key in data) && !FIXED_FIELDS.has(key));
-    if (gone.length) ele.removeData(gone.join(" "));
-    const fresh = {};
-    for (const [key, value] of Object.entries(data)) {
-      if (!FIXED_FIELDS.has(key) && !same(old[key], value)) {
-        fresh[key] = value;
-      }
-    }
-    if (Object.keys(fresh).length) ele.data(fresh);
   }
 
   function clear() {
