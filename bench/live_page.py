@@ -168,6 +168,16 @@ def updates(page: Page, count: int, timeout_s: float) -> Updates:
                                timeout=timeout_s * 1000, polling=250)
     except PlaywrightTimeout:
         pass
+    # The last message may be a reference still being fetched: wait until the page shows
+    # its version (when the page tells its version), then for a frame.
+    last = page.evaluate("() => (window.__bench.messages.at(-1) || [])[3] ?? null")
+    if last is not None:
+        try:
+            page.wait_for_function("v => !('version' in window.meshlens) || "
+                                   "window.meshlens.version >= v", arg=last,
+                                   timeout=timeout_s * 1000, polling=250)
+        except PlaywrightTimeout:
+            pass
     page.evaluate(NEXT_FRAME)
     page.wait_for_timeout(1000)  # let the last update's work finish and be reported
     bench: dict[str, Any] = page.evaluate("window.__bench")
