@@ -19,8 +19,12 @@ export function createModel({ onPart }) {
     pending.delete(answer.seq);
     if (resolve) resolve(answer);
   });
+  // A worker that fails (its script did not load) answers nothing: say so, and let every
+  // request waiting on it end with the error, so that the page reconnects, not hangs.
   worker.addEventListener("error", (event) => {
     console.error(`meshlens: the graph model worker failed: ${event.message}`);
+    for (const [mine, resolve] of pending) resolve({ seq: mine, done: true, kind: "none", error: event.message || "worker failed" });
+    pending.clear();
   });
 
   function request(message) {
