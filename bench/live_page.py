@@ -6,7 +6,9 @@ navigation) and read back at the end, so that Playwright's round trips do not co
   set (and window.meshlens.version, when the page has one), then a frame is drawn;
 - frame times while panning: requestAnimationFrame deltas while cy.panBy runs every frame;
 - main-thread blocking per update: 'longtask' entries (PerformanceObserver) between one
-  WebSocket message and the next.
+  WebSocket message and the next;
+- bytes per update: the WebSocket message, plus the body fetched over HTTP for a message
+  sent by reference (as it came over the wire: gzip-compressed), from the page's worker too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Browser, Page, WebSocket
+from playwright.sync_api import Browser, Page, Request, WebSocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Installed before the page's own scripts: long tasks, and the WebSocket messages the page
@@ -37,8 +39,10 @@ window.WebSocket = class extends NativeWebSocket {
     this.addEventListener('message', event => {
       const text = typeof event.data === 'string' ? event.data : '';
       const found = /"type"\\s*:\\s*"([^"]+)"/.exec(text.slice(0, 200));
+      const version = /"version"\\s*:\\s*(\\d+)/.exec(text.slice(0, 200));
       window.__bench.messages.push([performance.now(), found ? found[1] : 'binary',
-                                    text.length || event.data.size || 0]);
+                                    text.length || event.data.size || 0,
+                                    version ? Number(version[1]) : null]);
     });
   }
 };
@@ -88,13 +92,28 @@ class Updates:
     types: list[str] = field(default_factory=list)
     max_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)  # socket message + HTTP body (compressed)
     note: str = ""
+
+
+# Graph bodies fetched by each page (its workers' requests included): (path, version, bytes).
+FETCHED: dict[int, list[tuple[str, int, int]]] = {}
+BY_REFERENCE = re.compile(r"(/api/v1/(?:snapshot|delta))\?.*version=(\d+)")
 
 
 def open_page(browser: Browser) -> Page:
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.add_init_script(INIT_SCRIPT)
-    return context.new_page()
+    page = context.new_page()
+    fetched = FETCHED.setdefault(id(page), [])
+
+    def finished(request: Request) -> None:
+        found = BY_REFERENCE.search(request.url)
+        if found:
+            fetched.append((found[1], int(found[2]), request.sizes()["responseBodySize"]))
+
+    context.on("requestfinished", finished)
+    return page
 
 
 def first_graph(page: Page, url: str, timeout_s: float) -> FirstGraph:
@@ -149,6 +168,16 @@ def updates(page: Page, count: int, timeout_s: float) -> Updates:
                                timeout=timeout_s * 1000, polling=250)
     except PlaywrightTimeout:
         pass
+    # The last message may be a reference still being fetched: wait until the page shows
+    # its version (when the page tells its version), then for a frame.
+    last = page.evaluate("() => (window.__bench.messages.at(-1) || [])[3] ?? null")
+    if last is not None:
+        try:
+            page.wait_for_function("v => !('version' in window.meshlens) || "
+                                   "window.meshlens.version >= v", arg=last,
+                                   timeout=timeout_s * 1000, polling=250)
+        except PlaywrightTimeout:
+            pass
     page.evaluate(NEXT_FRAME)
     page.wait_for_timeout(1000)  # let the last update's work finish and be reported
     bench: dict[str, Any] = page.evaluate("window.__bench")
@@ -157,9 +186,13 @@ def updates(page: Page, count: int, timeout_s: float) -> Updates:
     if len(messages) < count:
         out.note = f"only {len(messages)} of {count} updates within {timeout_s:.0f} s"
     now = page.evaluate("performance.now()")
-    for i, (arrived, kind, _size) in enumerate(messages):
+    fetched = FETCHED.get(id(page), [])
+    for i, (arrived, kind, size, version) in enumerate(messages):
         until = messages[i + 1][0] if i + 1 < len(messages) else now
         tasks = [d for t, d in bench["longtasks"] if arrived <= t < until]
+        path = "/api/v1/snapshot" if kind == "graph.snapshot" else "/api/v1/delta"
+        body = sum(n for p, v, n in fetched if p == path and v == version)
+        out.bytes.append(size + body)
         out.types.append(kind)
         out.max_ms.append(max(tasks, default=0.0))
         out.total_ms.append(sum(tasks))

@@ -300,8 +300,10 @@ def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> 
             log(f"panning: {live_page.frame_summary(frames)}")
             got = live_page.updates(warm, args.updates, args.updates * refresh * 3 + 60)
             out["updates"] = vars(got)
-            for kind, worst, total in zip(got.types, got.max_ms, got.total_ms, strict=True):
-                log(f"update {kind}: long tasks max {worst:.0f} ms, total {total:.0f} ms")
+            for kind, worst, total, size in zip(got.types, got.max_ms, got.total_ms, got.bytes,
+                                                strict=True):
+                log(f"update {kind}: long tasks max {worst:.0f} ms, total {total:.0f} ms, "
+                    f"{size:,} bytes")
             if got.note:
                 log(f"updates: {got.note}")
         finally:
@@ -323,7 +325,8 @@ def summary(result: dict[str, Any]) -> None:
     if "updates" in result:
         u = result["updates"]
         log(f"updates: {u['count']} ({', '.join(u['types'])}); long tasks per update: max "
-            f"{[round(x) for x in u['max_ms']]} ms, total {[round(x) for x in u['total_ms']]} ms")
+            f"{[round(x) for x in u['max_ms']]} ms, total {[round(x) for x in u['total_ms']]} ms"
+            f"; bytes {u.get('bytes')}")
     m = result.get("metrics", {})
     count = m.get("count total")
     if count:

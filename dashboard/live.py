@@ -115,6 +115,23 @@ def save(scope_key: str, body: bytes, carried: dict[str, Any]) -> Cached:
     return cached
 
 
+def delta_key(scope_key: str, version: int) -> str:
+    return body_key(scope_key, version) + ":delta"
+
+
+def save_delta(scope_key: str, version: int, text: bytes) -> None:
+    """A graph.delta too big for the socket, to version `version`, gzip-compressed: kept as
+    long as a replaced version, for the browsers told of it to fetch."""
+    client().set(delta_key(scope_key, version), gzip.compress(text, compresslevel=1, mtime=0),
+                 ex=REPLACED_TTL_S)
+
+
+def load_delta(scope_key: str, version: int) -> bytes | None:
+    """The gzip-compressed graph.delta message to version `version`, if still kept."""
+    raw = client().get(delta_key(scope_key, version))
+    return None if raw is None else bytes(raw)
+
+
 def mark_stale(scope_key: str, error: str) -> Cached | None:
     """The last graph stays, marked stale with the error; None if there is none."""
     cached = load(scope_key)

@@ -5,16 +5,19 @@ Prometheus fails they get `graph.error` and keep the last good graph, marked sta
 Messages are encoded to JSON once here, not once per viewer.
 
 No graph is too big for the socket: a snapshot above INLINE_MAX_BYTES goes by reference
-(`href`, fetched over HTTP, gzip-compressed), and a delta above it is replaced by such a
-snapshot. Every graph message names the version it brings; a delta also names the version
-it applies to (`base`), so a browser can tell when it missed one.
+(`href`, fetched over HTTP, gzip-compressed), and so does a delta above it. A delta's changed
+elements are patches: only the fields that changed (graph/patch.py), so that a refresh that
+changes every rate of a big graph sends a fraction of it. A delta that would still be more
+than DELTA_MAX_BYTES_SHARE of the graph is replaced by a snapshot. Every graph message names
+the version it brings; a delta also names the version it applies to (`base`), so a browser
+can tell when it missed one.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,7 +26,8 @@ from channels.layers import get_channel_layer
 
 from dashboard import live
 from dashboard.graphs import graph_payload
-from graph.delta import Encoded, Fingerprints, diff_fingerprints, encode_graph, encoded_size
+from graph import patch
+from graph.delta import Delta, Fingerprints, diff_fingerprints, encode_graph
 from graph.layout import Positions, positions_of
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError
@@ -36,13 +40,20 @@ DELTA_MAX_SHARE = 0.5
 # Larger messages go by reference: daphne refuses WebSocket messages over 1 MiB, and a
 # browser parses a fetched body off the socket's queue.
 INLINE_MAX_BYTES = 256 * 1024
+# A delta bigger than this share of its graph's JSON goes as a snapshot: it would save little.
+DELTA_MAX_BYTES_SHARE = 0.75
 SNAPSHOT_PATH = "/api/v1/snapshot"
+DELTA_PATH = "/api/v1/delta"
 
 SNAPSHOT, DELTA, ERROR, PROGRESS = "graph.snapshot", "graph.delta", "graph.error", "graph.progress"
 
 
 def snapshot_href(scope_key: str, version: int) -> str:
     return f"{SNAPSHOT_PATH}?{scope_key}&version={version}"
+
+
+def delta_href(scope_key: str, version: int) -> str:
+    return f"{DELTA_PATH}?{scope_key}&version={version}"
 
 
 def snapshot_message(scope_key: str, cached: live.Cached, body: bytes | None = None) -> str:
@@ -75,24 +86,32 @@ def progress_message(message: str, elapsed_s: float) -> str:
                          "elapsed": round(elapsed_s, 1)}).decode()
 
 
-def delta_message(before: Fingerprints, graph: dict[str, Any], encoded: Encoded, base: int,
-                  version: int) -> str | None:
-    """A delta from version `base` (fingerprinted as `before`) to `graph`, or None when a
-    snapshot says it better: many elements came or went, or the delta is big."""
-    delta = diff_fingerprints(before, graph, encoded.fingerprints)
-    total = len(encoded.fingerprints)
+def delta_message(delta: Delta, before: patch.FieldPrints, graph: dict[str, Any], total: int,
+                  base: int, version: int,
+                  after: patch.FieldPrints | None = None) -> bytes | None:
+    """The graph.delta message (JSON) from version `base` (its fields printed as `before`) to
+    `graph` (of `total` elements; printed as `after`, when known), or None when a snapshot
+    says it better: many elements came or went, or a field of a changed element is not
+    known."""
     if len(delta.added) + len(delta.removed) > DELTA_MAX_SHARE * max(total, 1):
         return None
-    # Known too big from the elements' own sizes: at 10,000 workloads every element changes
-    # each tick, and encoding tens of megabytes to throw them away cost a tick's time.
-    sent = sum(encoded_size(encoded.fingerprints[e["data"]["id"]])
-               for e in (*delta.added, *delta.changed))
-    if sent > INLINE_MAX_BYTES:
-        return None
-    text = orjson.dumps({"type": DELTA, "version": version, "base": base,
+    changed = []
+    for element in delta.changed:
+        element_id = element["data"]["id"]
+        prints = before.get(element_id)
+        if prints is None:
+            return None
+        group = element.pop("group")
+        changed.append(patch.patch(prints, group, element,
+                                   None if after is None else after.get(element_id)))
+    return orjson.dumps({"type": DELTA, "version": version, "base": base,
                          "timestamp": graph["timestamp"], "added": delta.added,
-                         "removed": delta.removed, "changed": delta.changed})
-    return text.decode() if len(text) <= INLINE_MAX_BYTES else None
+                         "removed": delta.removed, "changed": changed})
+
+
+def delta_reference(scope_key: str, base: int, version: int) -> str:
+    return orjson.dumps({"type": DELTA, "version": version, "base": base,
+                         "href": delta_href(scope_key, version)}).decode()
 
 
 def send(scope_key: str, text: str, kind: str) -> None:
@@ -104,10 +123,16 @@ def send(scope_key: str, text: str, kind: str) -> None:
 @dataclass
 class Carried:
     """What a scope's next build needs of its last graph: its elements' fingerprints (for
-    the delta) and its nodes' positions (big graphs: nothing on screen moves)."""
+    the delta), their fields' prints (for patches) and its nodes' positions (big graphs:
+    nothing on screen moves)."""
 
     fingerprints: Fingerprints
     positions: Positions
+    fields: patch.FieldPrints
+
+    def stored(self) -> dict[str, Any]:
+        return {"fingerprints": self.fingerprints, "positions": self.positions,
+                "fields": patch.to_json(self.fields)}
 
 
 # What this process's last refresh of each scope carried on, so that the next need not read
@@ -123,7 +148,9 @@ def carried_from(scope_key: str, cached: live.Cached | None) -> Carried | None:
     if kept is not None and kept[0] == cached.version:
         return kept[1]
     stored = live.load_carried(scope_key, cached.version)
-    return None if stored is None else Carried(stored["fingerprints"], stored["positions"])
+    if stored is None or "fields" not in stored:
+        return None
+    return Carried(stored["fingerprints"], stored["positions"], patch.from_json(stored["fields"]))
 
 
 def remember(scope_key: str, version: int, carried: Carried) -> None:
@@ -157,16 +184,31 @@ def refresh(scope_key: str) -> live.Cached | None:
         send(scope_key, error_message(str(exc)), ERROR)
         return stale
     encoded = encode_graph(graph)
-    carried = Carried(encoded.fingerprints, positions_of(graph["elements"]))
-    cached = live.save(scope_key, encoded.body, asdict(carried))
-    text = None
     # After an outage the browsers get the whole graph again, whatever changed.
+    delta = None
     if previous is not None and before is not None and not previous.stale:
-        text = delta_message(before.fingerprints, graph, encoded, previous.version,
-                             cached.version)
+        delta = diff_fingerprints(before.fingerprints, graph, encoded.fingerprints)
+    changed = None if delta is None else {e["data"]["id"] for e in delta.changed}
+    carried = Carried(encoded.fingerprints, positions_of(graph["elements"]),
+                      patch.graph_prints(graph, changed, before.fields if before else None))
+    cached = live.save(scope_key, encoded.body, carried.stored())
     remember(scope_key, cached.version, carried)
-    if text is not None:
-        send(scope_key, text, DELTA)
-    else:
+    text = None
+    if delta is not None and previous is not None and before is not None:
+        text = delta_message(delta, before.fields, graph, len(encoded.fingerprints),
+                             previous.version, cached.version, carried.fields)
+    if text is not None and len(text) > DELTA_MAX_BYTES_SHARE * len(encoded.body):
+        text = None
+    if text is None:
         send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT)
+    elif len(text) <= INLINE_MAX_BYTES:
+        send(scope_key, text.decode(), DELTA)
+    else:
+        live.save_delta(scope_key, cached.version, text)
+        send(scope_key, delta_reference(scope_key, previous_version(previous), cached.version),
+             DELTA)
     return cached
+
+
+def previous_version(previous: live.Cached | None) -> int:
+    return 0 if previous is None else previous.version

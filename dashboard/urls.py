@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("api/v1/graph", views.api_graph, name="api-graph"),
     path("api/v1/snapshot", views.api_snapshot, name="api-snapshot"),
+    path("api/v1/delta", views.api_delta, name="api-delta"),
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
     path("api/v1/exemplars", exemplar_views.exemplars, name="api-exemplars"),

@@ -130,16 +130,30 @@ def api_graph(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_snapshot(request: HttpRequest) -> HttpResponse:
     """Version `version` of a live scope's graph, as a graph.snapshot message refers to it."""
+    return kept_version(request, live.load_body, "snapshot")
+
+
+@require_GET
+@api_login
+@json_errors
+def api_delta(request: HttpRequest) -> HttpResponse:
+    """The graph.delta message to version `version` of a live scope, as a graph.delta sent
+    by reference names it."""
+    return kept_version(request, live.load_delta, "delta")
+
+
+def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
+                 what: str) -> HttpResponse:
     query = request.GET.dict()
     version = parse_version(query.pop("version", None))
     options = options_from_query(query)
     try:
-        body = live.load_body(options.scope_key(), version)
+        body = load(options.scope_key(), version)
     except redis.RedisError as exc:
         return JsonResponse({"error": f"the graph cache (Redis) cannot be reached: "
                                       f"{type(exc).__name__}"}, status=503)
     if body is None:
-        return JsonResponse({"error": f"version: snapshot {version} of this view is no longer "
+        return JsonResponse({"error": f"version: {what} {version} of this view is no longer "
                                       "kept; reconnect for the current one"}, status=404)
     response = gzip_response(body, request)
     # A version never changes: the browser may keep it.

@@ -19,12 +19,18 @@ the page, so above `MIN_NODES` nodes the server gives every node a position. The
 Positions lie on a grid. Given the previous positions (the last graph of the same
 scope), every node that still exists keeps its cell, and a new node takes the free cell
 nearest to its neighbours, inside its own namespace's band: nothing on screen moves.
+
+A fresh layout depends only on the drawn nodes (their ids, bands, boxes and names) and the
+edges between them, in order: the last few are kept by a digest of those (`LAYOUTS`), so
+that the API, which lays out every big graph it answers afresh, pays once per shape of the
+mesh rather than once per request (about 300 ms at 10,000 workloads).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +44,7 @@ BAND_GAP = 2  # empty rows between namespaces: room for a box's padding and name
 ASPECT = 1.6  # the width : height the wrapping of tall columns aims at
 MAX_WRAP = 64
 SEARCH_RADIUS = 400  # cells searched around a new node's ideal spot
+LAYOUTS_KEPT = 4  # fresh layouts kept, by digest of what they laid out
 
 Cell = tuple[int, int]  # (column, row)
 Positions = dict[str, dict[str, float]]
@@ -93,7 +100,7 @@ def positions(elements: Mapping[str, Any],
     """
     model = read_elements(elements)
     kept = {i: to_cell(p) for i, p in (previous or {}).items() if i in model.leaves}
-    cells = place_new(model, kept) if kept else fresh_layout(model)
+    cells = place_new(model, kept) if kept else kept_fresh_layout(model)
     return {i: {"x": c * CELL_X, "y": r * CELL_Y} for i, (c, r) in cells.items()}
 
 
@@ -119,6 +126,32 @@ def positions_of(elements: Mapping[str, Any]) -> Positions:
 
 def to_cell(p: Mapping[str, float]) -> Cell:
     return round(p["x"] / CELL_X), round(p["y"] / CELL_Y)
+
+
+LAYOUTS: OrderedDict[bytes, dict[str, Cell]] = OrderedDict()
+
+
+def digest(model: Model) -> bytes:
+    """What a fresh layout of `model` depends on, hashed: the leaves with their bands, units
+    and sort keys, and the edges, in order."""
+    text = "\n".join(f"{leaf.id}\t{leaf.band}\t{leaf.unit}\t{leaf.key}"
+                     for leaf in model.leaves.values())
+    text += "\n\n" + "\n".join(f"{s}\t{t}" for s, t in model.edges)
+    return hashlib.blake2b(text.encode(), digest_size=20).digest()
+
+
+def kept_fresh_layout(model: Model) -> dict[str, Cell]:
+    """fresh_layout(model), from LAYOUTS when the same model was laid out lately."""
+    key = digest(model)
+    cells = LAYOUTS.get(key)
+    if cells is None:
+        cells = fresh_layout(model)
+        LAYOUTS[key] = cells
+        while len(LAYOUTS) > LAYOUTS_KEPT:
+            LAYOUTS.popitem(last=False)
+    else:
+        LAYOUTS.move_to_end(key)
+    return cells
 
 
 # --- layers ----------------------------------------------------------------------------------

@@ -139,3 +139,19 @@ def test_it_sends_the_position_of_an_added_node_in_a_delta() -> None:
     added = {e["data"]["id"]: e for e in delta.added}
     assert added["fresh"]["position"] == new["nodes"][-1]["position"]
     assert delta.changed == [], "no node moved"
+
+
+def test_it_reuses_a_fresh_layout_of_the_same_graph_and_only_of_it(
+        monkeypatch: Any) -> None:
+    """a -> b -> c laid out twice: the second time from LAYOUTS; a -> b -> c -> d is laid
+    out afresh."""
+    monkeypatch.setattr(layout, "LAYOUTS", type(layout.LAYOUTS)())
+    calls = []
+    fresh = layout.fresh_layout
+    monkeypatch.setattr(layout, "fresh_layout", lambda model: calls.append(1) or fresh(model))
+    abc = graph([node("a"), node("b"), node("c")], chain("a", "b", "c"))
+    first = layout.positions(abc)
+    assert layout.positions(abc) == first and len(calls) == 1
+    abcd = graph([node("a"), node("b"), node("c"), node("d")], chain("a", "b", "c", "d"))
+    assert layout.positions(abcd)["d"] == {"x": 720.0, "y": 0.0} and len(calls) == 2
+    assert layout.positions(abc) == first and len(calls) == 2

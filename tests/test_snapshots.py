@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 
 from dashboard import live, publish
+from graph import patch
 from graph.delta import diff_elements, diff_fingerprints, encode_graph, encoded_size
 from graph.options import graph_options_from_query
 from tests.live_env import QUERY_TIME
@@ -60,16 +61,33 @@ def test_it_reads_each_elements_size_from_its_fingerprint() -> None:
             assert encoded_size(prints[element["data"]["id"]]) == len(orjson.dumps(element))
 
 
-def test_it_sends_a_snapshot_instead_of_a_delta_too_big_for_the_socket(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """a -> b (rate 1 -> 2): a delta of one edge, unless even that is over the limit."""
+def test_it_sends_changed_elements_as_patches_of_their_changed_fields() -> None:
+    """a -> b (rate 1 -> 2, and a field gone): the delta carries ab's id and rate, and names
+    the gone field; b moved: its position and nothing else."""
+    old, new = graph("1.00"), graph("2.00")
+    old["elements"]["edges"][0]["data"]["idle"] = True
+    new["elements"]["nodes"][1]["position"] = {"x": 5, "y": 2}
+    before, encoded = encode_graph(old).fingerprints, encode_graph(new)
+    delta = diff_fingerprints(before, new, encoded.fingerprints)
+    text = publish.delta_message(delta, patch.graph_prints(old), new, 5, 1, 2)
+    message = orjson.loads(text or b"null")
+    assert (message["base"], message["version"]) == (1, 2)
+    assert message["changed"] == [
+        {"group": "nodes", "data": {"id": "b"}, "position": {"x": 5, "y": 2}},
+        {"group": "edges", "data": {"id": "ab", "rate": "2.00"}, "unset": ["idle"]}]
+    assert message["added"] == [] and message["removed"] == []
+
+
+def test_it_sends_a_snapshot_when_a_changed_elements_fields_are_unknown() -> None:
     old, new = graph("1.00"), graph("2.00")
     before, encoded = encode_graph(old).fingerprints, encode_graph(new)
-    delta = orjson.loads(publish.delta_message(before, new, encoded, 1, 2) or "null")
-    assert [e["data"]["id"] for e in delta["changed"]] == ["ab"]
-    assert (delta["base"], delta["version"]) == (1, 2)
-    monkeypatch.setattr(publish, "INLINE_MAX_BYTES", 10)
-    assert publish.delta_message(before, new, encoded, 1, 2) is None
+    delta = diff_fingerprints(before, new, encoded.fingerprints)
+    assert publish.delta_message(delta, {}, new, 5, 1, 2) is None
+
+
+def test_it_keeps_field_prints_through_json() -> None:
+    prints = patch.graph_prints(graph("1.00"))
+    assert patch.from_json(orjson.loads(orjson.dumps(patch.to_json(prints)))) == prints
 
 
 def test_it_fingerprints_survive_a_round_trip_through_json() -> None:

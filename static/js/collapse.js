@@ -40,7 +40,7 @@ const namespaceOf = (data) => data.namespace || "";
  * `onChange()` is called when the user folds or unfolds something (the view then draws
  * the new plan); `button` (optional) folds every namespace, or unfolds them all.
  */
-export function createCollapse({ onChange, button = null }) {
+export function createCollapse({ onChange = () => {}, button = null } = {}) {
   let folded = new Set(); // namespaces shown as one node
   let decided = false; // the namespaces were folded once for this graph
   let namespaces = []; // those with two nodes or more, at the last plan
@@ -214,6 +214,14 @@ export function createCollapse({ onChange, button = null }) {
       folded.delete(ns);
       onChange();
     },
+    /** Fold every namespace, or unfold them all when all are folded (the Fold button). */
+    toggleAll() {
+      if (folded.size === namespaces.length) folded.clear();
+      else folded = new Set(namespaces);
+      onChange();
+    },
+    /** What the Fold button shows: how many namespaces can fold, and which are folded. */
+    state: () => ({ count: namespaces.length, folded: [...folded].sort() }),
     /** The namespaces folded now, sorted. */
     folded: () => [...folded].sort(),
   };

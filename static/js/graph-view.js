@@ -1,13 +1,16 @@
 // The Cytoscape view: setup, dagre layout left to right, and applying snapshots
 // and deltas in place so that nodes keep their positions across updates.
 //
-// A big graph (BIG_GRAPH_NODES nodes or more, or one whose nodes come with positions:
-// the server lays those out, graph/layout.py) is drawn differently: at the positions the
-// server gives, never through dagre; by WebGL when the browser has a GPU (renderer.js);
-// with its namespaces folded (collapse.js).
+// Every graph message goes through the model worker (model-worker.js), which fetches,
+// parses and patches the graph off the main thread. A small graph comes back whole and is
+// laid out here by dagre. A big graph (BIG_GRAPH_NODES nodes or more, or one whose nodes
+// come with positions: the server lays those out, graph/layout.py) stays in the worker,
+// which folds its namespaces (collapse.js) and sends only what to change in Cytoscape, in
+// parts applied one per task; it is drawn at the positions the server gives, never
+// through dagre, by WebGL when the browser has a GPU (renderer.js).
 
-import { createCollapse } from "./collapse.js";
-import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
+import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
+import { createModel } from "./model.js";
 import { placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
@@ -15,10 +18,9 @@ import { buildStylesheet } from "./styles.js";
 // The same threshold as graph/layout.py MIN_NODES.
 export const BIG_GRAPH_NODES = 300;
 const BIG_MIN_ZOOM = 0.01;
+// Elements per part of a drawing (model-worker.js PART).
+const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
-
-// Fields Cytoscape owns and will not change through ele.data().
-const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
 
 const LAYOUT = {
   name: "dagre",
@@ -37,44 +39,30 @@ function sortKey(ele) {
   return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
 }
 
-// An edge already drawn: its classes follow its data again (elements.js edgeClasses).
-function markClasses(ele) {
-  if (!ele.isEdge() || ele.hasClass("aggregate")) return;
-  for (const [name, on] of Object.entries(edgeClasses(ele.data()))) {
-    if (ele.hasClass(name) !== on) ele.toggleClass(name, on);
-  }
-}
-
-// Elements the page adds itself (folded namespaces and their edges), not the server.
-const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
-
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
- * the button that folds and unfolds namespaces.
+ * the button that folds and unfolds namespaces; `progress`: where to say how far the
+ * drawing of many elements has come (unfolding every namespace of a big graph).
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
   const recreated = [];
   let cy = null;
-  // A big graph's every element, as element JSON by id; Cytoscape holds what is shown.
-  const model = { nodes: new Map(), edges: new Map() };
-  const collapse = createCollapse({
-    button: foldButton,
-    onChange: () => {
-      if (!big) return;
-      drawBig();
-      if (!userMovedViewport) fit();
-    },
-  });
   let drawing = null; // { webgl, reason, big }
   let big = false;
   const serverPositions = new Map(); // node id -> the position the server gave
-  // id -> the element JSON last applied: an element of the model that did not change is
-  // the same object, and costs nothing in the next draw.
-  const applied = new Map();
+  // A big graph's counts ({nodes, edges}: {total, failing, degraded}) and folds ({count,
+  // folded}), as the worker last told them.
+  let bigCounts = null;
+  let folds = { count: 0, folded: [] };
+  let arrived = []; // nodes added without a position from the server, since the last answer
+  let holding = false; // a batch is held open between the parts of one drawing
+  const model = createModel({ onPart: applyPart });
+  const upsert = (elements) => upsertInto(cy, elements, serverPositions);
+  if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
   let laidOut = false;
   let layout = null;
@@ -84,7 +72,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Cytoscape takes its renderer when it is created: another renderer, another instance.
   function createCy(choice) {
     if (cy) cy.destroy();
-    applied.clear();
+    holding = false;
     drawing = { ...choice, big };
     cy = cytoscape({
       container,
@@ -98,7 +86,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     cy.on("dragpan scrollzoom pinchzoom", () => {
       userMovedViewport = true;
     });
-    cy.on("tap", "node.summary", (event) => collapse.unfold(event.target.data("namespace")));
+    cy.on("tap", "node.summary", (event) => fold("unfold", event.target.data("namespace")));
     document.body.dataset.renderer = choice.webgl ? "webgl" : "canvas";
     document.body.dataset.rendererReason = choice.reason;
     for (const listener of recreated) listener(cy);
@@ -168,26 +156,109 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     cy.animate({ fit: { eles: shown(), padding: LAYOUT.padding } }, { duration: 250 });
   }
 
-  /** Replace everything with `graph`; returns whether a layout ran. */
+  /**
+   * A graph.snapshot message (inline `graph`, or `href`), through the worker; resolves to
+   * { timestamp, duration }, or null when it could not be had (the caller reconnects).
+   */
+  async function snapshot(message, { relayout = false } = {}) {
+    arrived = [];
+    const answer = await model.snapshot(message, relayout || !laidOut);
+    if (answer.error) release();
+    if (answer.error) {
+      console.warn(`meshlens: snapshot ${message.version ?? ""} not shown: ${answer.error}`);
+      return null;
+    }
+    if (answer.kind === "small") applySnapshot(answer.graph, { relayout });
+    else finishBig(answer, relayout || !laidOut || !drawing.big);
+    return answer;
+  }
+
+  /** A graph.delta message, through the worker; null when it does not fit the graph. */
+  async function delta(message) {
+    arrived = [];
+    const answer = await model.delta(message);
+    if (answer.error) release();
+    if (answer.error) {
+      console.warn(`meshlens: delta to version ${message.version ?? ""} not applied: ${answer.error}`);
+      return null;
+    }
+    if (answer.kind === "small") applyDelta(answer.delta);
+    else finishBig(answer, false);
+    return answer;
+  }
+
+  async function fold(action, namespace) {
+    const answer = await model.fold(action, namespace);
+    release();
+    if (answer.kind !== "big") return;
+    finishBig(answer, false);
+    if (!userMovedViewport) fit();
+  }
+
+  // A part of a big graph's drawing: elements to remove, add or update in Cytoscape.
+  function applyPart({ part, counts, folds: folded, progress: [sent, total] }) {
+    if (!big || !drawing.big) sizeFor(true);
+    bigCounts = counts;
+    showFolds(folded);
+    showProgress(sent, total);
+    if (!holding) cy.startBatch();
+    if (part.clear) {
+      cy.elements().remove();
+      serverPositions.clear();
+    }
+    if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
+    const added = upsert(part.add || part.update || []);
+    added.nodes().forEach((node) => {
+      if (!serverPositions.has(node.id()) && !isDerived(node)) arrived.push(node);
+    });
+    // Style this part now (the end of a batch). Changes are drawn only after the last part:
+    // Cytoscape skips frames while a batch is open, and a frame of tens of thousands of
+    // elements costs the canvas seconds, more than a part. New elements are drawn as they
+    // come: the first frame of each costs the most, and spread over the parts, no single
+    // frame freezes the page for the whole of it (unfolding every namespace at once).
+    cy.endBatch();
+    holding = sent < total && !part.add;
+    if (holding) cy.startBatch();
+  }
+
+  function release() {
+    if (holding) cy.endBatch();
+    holding = false;
+  }
+
+  function finishBig(answer, relayout) {
+    release();
+    if (!big) sizeFor(true);
+    showProgress(0, 0);
+    bigCounts = answer.counts;
+    showFolds(answer.folds);
+    settle(cy.collection(arrived), relayout);
+    arrived = [];
+  }
+
+  // Only for drawings of several parts: one part is drawn before anyone could read it.
+  function showProgress(sent, total) {
+    if (!progress) return;
+    const many = total > 2 * PART_SIZE && sent < total;
+    progress.hidden = !many;
+    progress.textContent = many ? `Drawing ${sent.toLocaleString("en")} of ${total.toLocaleString("en")} elements…` : "";
+  }
+
+  function showFolds(state) {
+    folds = state;
+    if (!foldButton) return;
+    foldButton.hidden = !big || state.count < 2;
+    foldButton.textContent = state.folded.length === state.count ? "Unfold all" : "Fold namespaces";
+  }
+
+  /** Replace everything with `graph`, a small graph; returns whether a layout ran. */
   function applySnapshot(graph, { relayout = false } = {}) {
     const elements = graph.elements || {};
     const nodes = (elements.nodes || []).map((n) => ({ group: "nodes", data: n.data, position: n.position }));
     const edges = (elements.edges || []).map((e) => ({ group: "edges", data: e.data }));
-    const wasBig = big;
-    sizeFor(nodes.length >= BIG_GRAPH_NODES || nodes.some((n) => n.position));
+    sizeFor(false);
+    showFolds({ count: 0, folded: [] });
     serverPositions.clear();
-    model.nodes.clear();
-    model.edges.clear();
-    if (big) {
-      if (!wasBig || relayout || !laidOut) collapse.reset();
-      for (const node of nodes) {
-        model.nodes.set(node.data.id, node);
-        if (node.position) serverPositions.set(node.data.id, node.position);
-      }
-      for (const edge of edges) model.edges.set(edge.data.id, edge);
-      return settle(drawBig(), relayout || !laidOut);
-    }
-    collapse.reset();
     const wanted = new Set([...nodes, ...edges].map((e) => e.data.id));
     let added = [];
     cy.batch(() => {
@@ -197,28 +268,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     return settle(added, relayout || !laidOut);
   }
 
-  /** Apply a graph.delta; returns false when it does not fit the graph on screen. */
+  /** Apply a small graph's delta (whole elements); false when it does not fit the graph. */
   function applyDelta(delta) {
     const incoming = [...(delta.added || []), ...(delta.changed || [])];
     const removedIds = new Set(delta.removed || []);
     if (!fitsGraph(incoming, removedIds)) return false;
-    if (big) {
-      for (const id of removedIds) {
-        model.nodes.delete(id);
-        model.edges.delete(id);
-        serverPositions.delete(id);
-      }
-      for (const element of incoming) {
-        const map = element.group === "nodes" ? model.nodes : model.edges;
-        const before = map.get(element.data.id);
-        // A changed node keeps the position it came with.
-        const position = element.position || (before && before.position);
-        map.set(element.data.id, position ? { ...element, position } : element);
-        if (element.position) serverPositions.set(element.data.id, element.position);
-      }
-      settle(drawBig(), false);
-      return true;
-    }
     let added = [];
     cy.batch(() => {
       const removed = cy.collection();
@@ -233,7 +287,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // Every edge in a delta must end at nodes that exist once the delta is applied.
   function fitsGraph(incoming, removedIds) {
     const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
-    const known = (id) => (big ? model.nodes.has(id) : cy.getElementById(id).nonempty());
+    const known = (id) => cy.getElementById(id).nonempty();
     const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
     return incoming
       .filter((e) => e.group === "edges")
@@ -259,18 +313,6 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     return relayout || addedNodes.nonempty();
   }
 
-  // Draw what the folds leave of a big graph; returns the elements added to Cytoscape.
-  function drawBig() {
-    const shown = collapse.plan(model);
-    const wanted = new Set(shown.map((e) => e.data.id));
-    let added = null;
-    cy.batch(() => {
-      removeElements(cy.elements().filter((ele) => !wanted.has(ele.id())));
-      added = upsert(shown);
-    });
-    return added;
-  }
-
   // Nodes that came without a position in a big graph (a server that does not lay it
   // out): beside a neighbour, or below the graph; never a layout of the whole graph.
   function placeBeside(nodes) {
@@ -290,78 +332,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     });
   }
 
-  // Removing a compound parent would take its children with it; release them first.
-  function removeElements(collection) {
-    const leaving = new Set(collection.map((ele) => ele.id()));
-    collection
-      .nodes()
-      .children()
-      .filter((child) => !leaving.has(child.id()))
-      .move({ parent: null });
-    collection.remove();
-  }
-
-  // Adds new elements and replaces the data of existing ones; returns the added ones.
-  // New elements go to Cytoscape in one add: thousands of single adds cost seconds.
-  function upsert(elements) {
-    const fresh = [];
-    for (const element of parentsFirst(elements)) {
-      const data = element.data;
-      const existing = cy.getElementById(data.id);
-      if (applied.get(data.id) === element && existing.nonempty()) continue;
-      applied.set(data.id, element);
-      if (element.position && !element.classes) serverPositions.set(data.id, element.position);
-      if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
-      if (existing.empty() || existing.removed()) {
-        const json = { group: element.group, data, classes: classesOf(element) };
-        if (element.position) json.position = { ...element.position };
-        fresh.push(json);
-      } else {
-        replaceData(existing, data);
-        markClasses(existing);
-        // A folded namespace follows its band; real nodes stay where they are.
-        if (element.classes === "summary") existing.position({ ...element.position });
-      }
-    }
-    if (!fresh.length) return cy.collection();
-    // Nodes styled before their edges exist: a node's first style dirties the bounds of
-    // every connected edge, which on a service with hundreds of callers costs seconds.
-    const nodes = cy.add(fresh.filter((e) => e.group === "nodes"));
-    nodes.forEach((node) => {
-      node.pstyle("width");
-    });
-    return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
-  }
-
-
-  function endsChanged(edge, data) {
-    return edge.data("source") !== data.source || edge.data("target") !== data.target;
-  }
-
-  function replaceData(ele, data) {
-    const old = ele.data();
-    if (ele.isNode() && (old.parent || null) !== (data.parent || null)) {
-      ele.move({ parent: data.parent || null });
-    }
-    const gone = Object.keys(old).filter((key) => !(key in data) && !FIXED_FIELDS.has(key));
-    if (gone.length) ele.removeData(gone.join(" "));
-    const fresh = {};
-    for (const [key, value] of Object.entries(data)) {
-      if (!FIXED_FIELDS.has(key) && !same(old[key], value)) {
-        fresh[key] = value;
-      }
-    }
-    if (Object.keys(fresh).length) ele.data(fresh);
-  }
-
   function clear() {
     if (layout) layout.stop();
     cy.elements().remove();
-    applied.clear();
     serverPositions.clear();
-    model.nodes.clear();
-    model.edges.clear();
-    collapse.reset();
+    model.clear();
+    bigCounts = null;
+    showFolds({ count: 0, folded: [] });
     laidOut = false;
     userMovedViewport = false;
   }
@@ -388,20 +365,24 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     renderer: () => ({ webgl: drawing.webgl, reason: drawing.reason }),
     isBig: () => big,
     /**
-     * The graph's nodes (boxes aside) and edges, shown or folded, for counting: each
-     * answers `data(key)`; Cytoscape collections for a small graph.
+     * The graph's nodes (boxes aside) and edges, shown or folded: { nodes, edges }, each
+     * { total, failing, degraded }.
      */
     counted() {
-      if (!big) return { nodes: cy.nodes().not("[isBox]"), edges: cy.edges() };
-      const wrap = (items) => Object.assign(items, { union: (other) => wrap([...items, ...other]) });
-      const handle = (element) => ({ data: (key) => element.data[key] });
-      return {
-        nodes: wrap([...model.nodes.values()].filter((n) => !n.data.isBox).map(handle)),
-        edges: wrap([...model.edges.values()].map(handle)),
-      };
+      if (big && bigCounts) return bigCounts;
+      const tally = (collection) => ({
+        total: collection.length,
+        failing: collection.filter((ele) => ele.data("healthStatus") === "Failure").length,
+        degraded: collection.filter((ele) => ele.data("healthStatus") === "Degraded").length,
+      });
+      return { nodes: tally(cy.nodes().not("[isBox]")), edges: tally(cy.edges()) };
     },
-    unfold: (namespace) => collapse.unfold(namespace),
-    folded: () => collapse.folded(),
+    unfold: (namespace) => fold("unfold", namespace),
+    /** The Fold button's work: fold every namespace, or unfold them all. */
+    toggleFolds: () => fold("toggle"),
+    folded: () => [...folds.folded],
+    snapshot,
+    delta,
     applySnapshot,
     applyDelta,
     clear,

@@ -1,5 +1,5 @@
-// The WebSocket client: connect, dispatch messages by type in arrival order, fetch
-// snapshots sent by reference, check delta versions, reconnect with capped backoff.
+// The WebSocket client: connect, dispatch messages by type in arrival order (each handled
+// to its end before the next), check delta versions, reconnect with capped backoff.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000;
@@ -23,9 +23,10 @@ export function backoffDelay(attempt, random = Math.random) {
 
 /**
  * Keep a socket open to `url`. `handlers` maps message types ("graph.snapshot", …) to
- * functions of the message; a snapshot sent by reference (`href`) reaches its handler with
- * its `graph` fetched. Messages are handled one at a time in the order they came, so a
- * delta never overtakes the snapshot it applies to. `onState(state, delayMs)` hears
+ * functions of the message (async or not; a message sent by reference, `href`, is theirs to
+ * fetch); a handler that returns false could not apply its message, and the socket is
+ * opened again for a fresh snapshot. Messages are handled one at a time in the order they
+ * came, so a delta never overtakes the snapshot it applies to. `onState(state, delayMs)` hears
  * "connecting", "live", "reconnecting" and "refused" (the server rejected the query; no
  * retry). Returns { close, restart }.
  */
@@ -75,10 +76,6 @@ export function openLive(url, handlers, onState) {
       console.warn("meshlens: ignoring a message that is not JSON");
       return;
     }
-    if (message.type === "graph.snapshot" && message.href && !message.graph) {
-      message = await fetchSnapshot(ws, message);
-      if (!message) return;
-    }
     if (message.type === "graph.delta" && message.base !== undefined && message.base !== version) {
       // A delta from another version than the one on screen: a new connection brings
       // the current snapshot.
@@ -86,28 +83,17 @@ export function openLive(url, handlers, onState) {
       restartSoon(ws);
       return;
     }
-    if (message.version !== undefined) version = message.version;
     const handler = handlers[message.type];
-    if (handler) handler(message);
-    else console.warn(`meshlens: ignoring a message of type ${message.type}`);
-  }
-
-  /** The snapshot behind a reference, as an inline snapshot message; null if it is gone. */
-  async function fetchSnapshot(ws, message) {
-    try {
-      const response = await fetch(message.href, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const graph = await response.json();
-      if (socket !== ws) return null;
-      return { ...message, graph };
-    } catch (error) {
-      // Gone (a newer version replaced it) or the server is restarting: start afresh.
-      if (socket === ws) {
-        console.warn(`meshlens: snapshot ${message.version} could not be fetched (${error.message})`);
-        restartSoon(ws);
-      }
-      return null;
+    if (!handler) {
+      console.warn(`meshlens: ignoring a message of type ${message.type}`);
+      return;
     }
+    // A graph that could not be shown (its reference is gone, a delta that does not fit):
+    // start afresh, from the snapshot a new connection brings.
+    const shown = await handler(message);
+    if (socket !== ws) return;
+    if (shown === false) restartSoon(ws);
+    else if (message.version !== undefined) version = message.version;
   }
 
   function restartSoon(ws) {

@@ -21,9 +21,10 @@ const state = {
   stale: false,
   staleMessage: null,
   connection: "connecting",
-  // Which connection's graph is on screen: the socket query it was asked with, and how many
-  // snapshots have been applied (tests and scripts wait on these, not on what is drawn).
-  shown: { query: null, snapshots: 0, version: null },
+  // Which connection's graph is on screen: the socket query it was asked with, how many
+  // snapshots and deltas have been applied, and its version (tests and scripts wait on
+  // these, not on what is drawn).
+  shown: { query: null, snapshots: 0, deltas: 0, version: null },
 };
 
 const wrap = document.getElementById("graph-wrap");
@@ -79,6 +80,7 @@ const graph = createGraphView(document.getElementById("graph"), {
   edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
   renderer: view.renderer,
   foldButton: document.getElementById("fold-button"),
+  progress: document.getElementById("draw-progress"),
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;
@@ -149,12 +151,11 @@ function afterUpdate(timestamp) {
   // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
   const { nodes, edges } = graph.counted();
   statusBar.counts(nodes, edges);
-  const isFailing = (ele) => ele.data("healthStatus") === "Failure";
-  const failing = nodes.filter(isFailing).length + edges.filter(isFailing).length;
+  const failing = nodes.failing + edges.failing;
   document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
 
   const over = formatDuration(state.durationSeconds);
-  showMessage(nodes.length === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
+  showMessage(nodes.total === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
 
   const selected = panel.currentId() && cy.getElementById(panel.currentId());
   graph.highlight(selected && selected.nonempty() ? selected : null);
@@ -163,22 +164,22 @@ function afterUpdate(timestamp) {
   badges.update();
 }
 
-function applySnapshot(snapshot) {
-  if (!snapshot) return;
-  graph.applySnapshot(snapshot, { relayout: relayoutNext });
+// A graph.snapshot message (inline or by reference); false when it could not be shown.
+async function applySnapshot(message) {
+  const shown = await graph.snapshot(message, { relayout: relayoutNext });
+  if (!shown) return false;
   relayoutNext = false;
-  if (snapshot.duration) state.durationSeconds = snapshot.duration;
-  afterUpdate(snapshot.timestamp);
+  if (shown.duration) state.durationSeconds = shown.duration;
+  afterUpdate(shown.timestamp);
+  return true;
 }
 
-function applyDelta(delta) {
-  if (!graph.applyDelta(delta)) {
-    // The delta does not fit what is on screen; a new connection brings a full snapshot.
-    console.warn("meshlens: a graph delta did not match the graph; reloading it");
-    if (live) live.restart();
-    return;
-  }
-  afterUpdate(delta.timestamp);
+// A graph.delta message; false when it does not fit what is on screen.
+async function applyDelta(message) {
+  const shown = await graph.delta(message);
+  if (!shown) return false;
+  afterUpdate(shown.timestamp);
+  return true;
 }
 
 // A cold scope: the server is still building its first graph.
@@ -201,13 +202,17 @@ function connect() {
   live = openLive(
     socketUrl(config.wsPath, query),
     {
-      "graph.snapshot": (msg) => {
-        applySnapshot(msg.graph);
-        state.shown = { query, snapshots: state.shown.snapshots + 1, version: msg.version ?? null };
+      // False: the message could not be applied; live.js reconnects for a fresh snapshot.
+      "graph.snapshot": async (msg) => {
+        if (!(await applySnapshot(msg))) return false;
+        const { snapshots, deltas } = state.shown;
+        state.shown = { query, snapshots: snapshots + 1, deltas, version: msg.version ?? null };
+        return true;
       },
-      "graph.delta": (msg) => {
-        applyDelta(msg);
-        if (msg.version !== undefined) state.shown = { ...state.shown, version: msg.version };
+      "graph.delta": async (msg) => {
+        if (!(await applyDelta(msg))) return false;
+        state.shown = { ...state.shown, deltas: state.shown.deltas + 1, version: msg.version ?? state.shown.version };
+        return true;
       },
       "graph.progress": applyProgress,
       "graph.error": applyError,
@@ -249,5 +254,18 @@ createControls(document.getElementById("controls"), {
 
 document.body.dataset.stale = "false";
 showMessage(`Loading the graph of ${formatList(view.namespaces)}…`);
-window.meshlens = { cy, graph, applySnapshot, applyDelta, applyError, state, view };
+window.meshlens = {
+  cy,
+  graph,
+  // Whole graphs and deltas as the socket brings them (scripts, the page benchmark).
+  applySnapshot: (graphBody) => applySnapshot({ type: "graph.snapshot", graph: graphBody }),
+  applyDelta: (delta) => applyDelta({ type: "graph.delta", ...delta }),
+  applyError,
+  state,
+  view,
+  /** The version of the scope's graph on screen (null before the first). */
+  get version() {
+    return state.shown.version;
+  },
+};
 connect();

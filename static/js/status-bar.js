@@ -12,15 +12,10 @@ const CONNECTION_TEXT = {
   refused: "Not connected: the server refused this view",
 };
 
-const isFailing = (ele) => ele.data("healthStatus") === "Failure";
-const isDegraded = (ele) => ele.data("healthStatus") === "Degraded";
-
-// "12 nodes (3 failing, 1 degraded)"
-function describe(collection, noun) {
-  const failing = collection.filter(isFailing).length;
-  const degraded = collection.filter(isDegraded).length;
+// "12 nodes (3 failing, 1 degraded)", from { total, failing, degraded }
+function describe({ total, failing, degraded }, noun) {
   const notes = [failing && `${failing} failing`, degraded && `${degraded} degraded`].filter(Boolean);
-  const text = `${collection.length} ${noun}${collection.length === 1 ? "" : "s"}`;
+  const text = `${total} ${noun}${total === 1 ? "" : "s"}`;
   return notes.length ? `${text} (${notes.join(", ")})` : text;
 }
 
@@ -127,10 +122,10 @@ export function createStatusBar({ bar, banner }, { refreshSeconds }) {
       renderConnection();
       renderBanner();
     },
-    /** `nodes` and `edges` are Cytoscape collections. */
+    /** `nodes` and `edges`: { total, failing, degraded } each. */
     counts(nodes, edges) {
       counts.replaceChildren(describe(nodes, "node"), " · ", describe(edges, "edge"));
-      counts.classList.toggle("has-failures", nodes.union(edges).some(isFailing));
+      counts.classList.toggle("has-failures", nodes.failing + edges.failing > 0);
     },
   };
 }

@@ -1,0 +1,223 @@
+// The graph model, off the main thread (a module worker; model.js is its main-thread side).
+//
+// At 10,000 workloads a refresh is tens of megabytes of JSON: fetching, parsing and
+// patching it, and working out what the page draws (the folded namespaces with their counts,
+// worst health and summed edges: collapse.js), took the main thread 0.5-0.7 s per update.
+// Here it blocks nothing. The main thread gets only what to change in Cytoscape: the drawn
+// elements that came, went or changed, in parts small enough to apply between two frames.
+//
+// A small graph (under BIG_GRAPH_NODES nodes, and no server positions) is handed back whole:
+// the page lays it out with dagre as before; its deltas come back with whole elements.
+//
+// Requests (each with a `seq`, answered in order):
+//   {op: "snapshot", graph | href, reset}  a new graph; `reset`: fold its namespaces afresh
+//   {op: "delta", delta | href}            a graph.delta; changed elements are patches
+//   {op: "fold", action: "unfold" | "toggle", namespace}
+//   {op: "clear"}
+// Answers: {seq, part: {remove, add, update}} any number of times, then
+// {seq, done: true, kind: "big" | "small" | "none", graph, delta, counts, folds, timestamp,
+//  duration, error}.
+
+import { createCollapse } from "./collapse.js";
+import { parentsFirst } from "./elements.js";
+
+// The same threshold as graph-view.js and graph/layout.py MIN_NODES.
+const BIG_GRAPH_NODES = 300;
+// Elements per part: Cytoscape adds or updates about this many well inside 100 ms.
+const PART = 1500;
+
+const model = { nodes: new Map(), edges: new Map() };
+let big = false;
+let timestamp = null;
+let duration = null;
+let collapse = createCollapse();
+// What the main thread draws: id -> the element JSON it was given (real elements) or the
+// JSON text of a derived one (folded namespaces, summed edges).
+let drawn = new Map();
+// The next plan starts from an empty drawing: the page must drop what it drew before.
+let clearFirst = false;
+
+const isDerived = (element) => Boolean(element.classes);
+
+function asElement(group, element) {
+  const out = { group, data: element.data };
+  if (element.position) out.position = element.position;
+  return out;
+}
+
+async function fetched(href) {
+  const response = await fetch(href, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${href}`);
+  return response.json();
+}
+
+function loadSnapshot(graph, reset) {
+  const elements = graph.elements || {};
+  const nodes = elements.nodes || [];
+  const wasBig = big;
+  big = nodes.length >= BIG_GRAPH_NODES || nodes.some((n) => n.position);
+  model.nodes.clear();
+  model.edges.clear();
+  for (const node of nodes) model.nodes.set(node.data.id, asElement("nodes", node));
+  for (const edge of elements.edges || []) model.edges.set(edge.data.id, asElement("edges", edge));
+  timestamp = graph.timestamp ?? null;
+  duration = graph.duration ?? null;
+  if (!big || !wasBig || reset) {
+    collapse = createCollapse();
+    drawn = new Map();
+    clearFirst = true;
+  }
+}
+
+// The element `patch` (id, the fields that changed, `unset`) makes of `before`.
+function patched(before, patch) {
+  const data = { ...before.data, ...patch.data };
+  for (const key of patch.unset || []) delete data[key];
+  const out = { group: before.group, data };
+  const position = patch.position || before.position;
+  if (position) out.position = position;
+  return out;
+}
+
+/**
+ * Apply a delta to the model; returns the whole elements it added and changed, or null
+ * when it does not fit the model (an edge to a node that is not there, a patch of an
+ * element that is not there).
+ */
+function loadDelta(delta) {
+  const removed = delta.removed || [];
+  const added = (delta.added || []).map((e) => asElement(e.group, e));
+  const mapOf = (group) => (group === "nodes" ? model.nodes : model.edges);
+  const changed = [];
+  for (const patch of delta.changed || []) {
+    const before = mapOf(patch.group).get(patch.data.id);
+    if (!before) return null;
+    changed.push(patched(before, patch));
+  }
+  const gone = new Set(removed);
+  const comingNodes = new Set(added.filter((e) => e.group === "nodes").map((e) => e.data.id));
+  const exists = (id) => comingNodes.has(id) || (!gone.has(id) && model.nodes.has(id));
+  for (const edge of [...added, ...changed]) {
+    if (edge.group === "edges" && !(exists(edge.data.source) && exists(edge.data.target))) return null;
+  }
+  for (const id of removed) {
+    model.nodes.delete(id);
+    model.edges.delete(id);
+  }
+  for (const element of [...added, ...changed]) mapOf(element.group).set(element.data.id, element);
+  if (delta.timestamp !== undefined) timestamp = delta.timestamp;
+  return { added, changed, removed };
+}
+
+function counts() {
+  const tally = (elements) => {
+    const out = { total: 0, failing: 0, degraded: 0 };
+    for (const e of elements) {
+      if (e.data.isBox) continue;
+      out.total += 1;
+      if (e.data.healthStatus === "Failure") out.failing += 1;
+      else if (e.data.healthStatus === "Degraded") out.degraded += 1;
+    }
+    return out;
+  };
+  return { nodes: tally(model.nodes.values()), edges: tally(model.edges.values()) };
+}
+
+// Post what changed in the drawing since the last plan, in parts; nodes before edges.
+function postPlan(seq) {
+  const next = new Map();
+  const add = [];
+  const update = [];
+  for (const element of collapse.plan(model)) {
+    const id = element.data.id;
+    const before = drawn.get(id);
+    if (isDerived(element)) {
+      const text = JSON.stringify(element);
+      next.set(id, text);
+      if (before === undefined) add.push(element);
+      else if (before !== text) update.push(element);
+      continue;
+    }
+    next.set(id, element);
+    if (before === undefined) add.push(element);
+    else if (before !== element && JSON.stringify(before) !== JSON.stringify(element)) update.push(element);
+  }
+  const remove = [...drawn.keys()].filter((id) => !next.has(id));
+  drawn = next;
+  // Each part says how the graph stands (counts, folds): the page is right from the first.
+  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length] };
+  if (clearFirst) self.postMessage({ seq, ...meta, part: { clear: true } });
+  clearFirst = false;
+  postParts(seq, meta, "remove", remove);
+  postParts(seq, meta, "add", parentsFirst(add));
+  postParts(seq, meta, "update", parentsFirst(update));
+}
+
+// `meta.progress`: [elements sent with this part and those before it, all to send].
+function postParts(seq, meta, kind, items) {
+  for (let start = 0; start < items.length; start += PART) {
+    const slice = items.slice(start, start + PART);
+    meta.progress = [meta.progress[0] + slice.length, meta.progress[1]];
+    self.postMessage({ seq, ...meta, part: { [kind]: slice } });
+  }
+}
+
+function done(seq, extra) {
+  self.postMessage({
+    seq,
+    done: true,
+    kind: big ? "big" : "small",
+    counts: counts(),
+    folds: collapse.state(),
+    timestamp,
+    duration,
+    ...extra,
+  });
+}
+
+async function handle(request) {
+  const { seq, op } = request;
+  if (op === "snapshot") {
+    const graph = request.graph || (await fetched(request.href));
+    loadSnapshot(graph, request.reset);
+    if (!big) return done(seq, { graph });
+    postPlan(seq);
+    return done(seq, { reset: true });
+  }
+  if (op === "delta") {
+    const delta = request.delta || (await fetched(request.href));
+    const applied = loadDelta(delta);
+    if (!applied) return done(seq, { error: "mismatch" });
+    if (!big) return done(seq, { delta: { timestamp: delta.timestamp, ...applied } });
+    postPlan(seq);
+    return done(seq, {});
+  }
+  if (op === "fold") {
+    if (big) {
+      if (request.action === "unfold") collapse.unfold(request.namespace);
+      else collapse.toggleAll();
+      postPlan(seq);
+    }
+    return done(seq, {});
+  }
+  if (op === "clear") {
+    model.nodes.clear();
+    model.edges.clear();
+    big = false;
+    collapse = createCollapse();
+    drawn = new Map();
+    clearFirst = true;
+    return done(seq, {});
+  }
+  return done(seq, { error: `unknown request ${op}` });
+}
+
+// One request at a time, in the order they came: a fold never lands in the middle of a
+// snapshot being fetched.
+let chain = Promise.resolve();
+self.addEventListener("message", (event) => {
+  const request = event.data;
+  chain = chain.then(() => handle(request)).catch((error) => {
+    self.postMessage({ seq: request.seq, done: true, kind: "none", error: String(error.message || error) });
+  });
+});
