@@ -61,6 +61,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     group = ""
     options: GraphOptions | None = None
     background: tuple[asyncio.Task[None], ...] = ()
+    watch: asyncio.Task[None] | None = None  # take_over_unless_picked_up
     # Graph messages (snapshots, deltas) and errors this viewer got from its group.
     updates = 0
     errors = 0
@@ -142,6 +143,23 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             return
         if where == tasks.HERE:
             build_here(self.scope_key, token)
+        elif where == tasks.QUEUED:
+            self.watch = asyncio.create_task(self.take_over_unless_picked_up(token))
+
+    async def take_over_unless_picked_up(self, token: str) -> None:
+        """Build here a refresh queued for this viewer that no worker began in time."""
+        await asyncio.sleep(tasks.PICKUP_S)
+        if self.updates:
+            return
+        try:
+            mine = await sync_to_async(tasks.take_over)(self.scope_key, token)
+        except redis.RedisError as exc:
+            log.warning("scope %s: cannot take over a queued build: %s", self.scope_key, exc)
+            return
+        if mine is not None:
+            log.info("scope %s: no worker began the build in %.0f s: building here",
+                     self.scope_key, tasks.PICKUP_S)
+            build_here(self.scope_key, mine)
 
     async def keep_live(self) -> None:
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
@@ -153,7 +171,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             await asyncio.sleep(period)
 
     async def disconnect(self, code: int) -> None:
-        for task in self.background:
+        for task in (*self.background, *((self.watch,) if self.watch else ())):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -28,6 +28,9 @@ RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
          "return redis.call('expire', KEYS[1], ARGV[2]) else return 0 end")
 RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
            "return redis.call('del', KEYS[1]) else return 0 end")
+# Hand the lock from one token to another, only if nobody else holds it meanwhile.
+HAND_OVER = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+             "return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) else return 0 end")
 
 
 def new_token() -> str:
@@ -40,6 +43,41 @@ def renew(scope_key: str, token: str, seconds: int) -> bool:
 
 def release(scope_key: str, token: str) -> None:
     live.client().eval(RELEASE, 1, live.lock_key(scope_key), token)
+
+
+def hand_over(scope_key: str, token: str, seconds: int) -> str | None:
+    """A new token for the lock now held with `token`, if it still is (the refresh queued
+    with `token` has not started: see started()); None when it is not."""
+    new = new_token()
+    done = live.client().eval(HAND_OVER, 1, live.lock_key(scope_key), token, new, seconds)
+    if not done:
+        return None
+    # The refresh queued with `token`, should a worker take it from the queue later, must
+    # not build again once the lock is free.
+    live.client().set(superseded_key(token), "1", ex=300)
+    return new
+
+
+def superseded_key(token: str) -> str:
+    return f"meshlens:superseded:{token}"
+
+
+def superseded(token: str) -> bool:
+    """Whether the lock taken with `token` was handed over to another build."""
+    return bool(live.client().exists(superseded_key(token)))
+
+
+def started_key(token: str) -> str:
+    return f"meshlens:started:{token}"
+
+
+def mark_started(token: str) -> None:
+    live.client().set(started_key(token), "1", ex=300)
+
+
+def started(token: str) -> bool:
+    """Whether a refresh holding `token` has begun building."""
+    return bool(live.client().exists(started_key(token)))
 
 
 def take(scope_key: str, token: str, seconds: int) -> bool:

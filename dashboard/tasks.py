@@ -40,10 +40,13 @@ def refresh_holding(scope_key: str, token: str) -> None:
     """Build and publish a scope while holding its lock (taken with `token`), renewed until
     the build ends; nothing when another build holds it. A worker's refresh and a web
     server's build for a viewer both run this."""
+    if locks.superseded(token):  # a web server built it for its viewer instead
+        return
     with locks.holding(scope_key, token, lock_seconds()) as ours:
         if not ours:  # another refresh of this scope is running or queued
             metrics.refresh_skipped()
             return
+        locks.mark_started(token)  # a viewer waiting on this refresh no longer takes it over
         # The build, the delta and the cache write allocate a whole graph or two; with the
         # collector held off until they are dropped, it never walks them.
         with gc_paused():
@@ -53,6 +56,9 @@ def refresh_holding(scope_key: str, token: str) -> None:
 QUEUED, HERE, BUSY = "queued", "here", "busy"
 # How long a build started for a viewer may hold its scope's lock.
 BUILD_LOCK_S = 120
+# How long a viewer's build may wait in the queue before the web server takes it over: the
+# worker's heartbeat can still look fresh when the worker has just died.
+PICKUP_S = 5.0
 
 
 def request_refresh(scope_key: str) -> tuple[str, str]:
@@ -67,3 +73,12 @@ def request_refresh(scope_key: str) -> tuple[str, str]:
         refresh_scope.delay(scope_key, token)
         return QUEUED, token
     return HERE, token
+
+
+def take_over(scope_key: str, token: str) -> str | None:
+    """The token to build a queued refresh here with, when no worker has begun it; None when
+    one has (or the lock moved on). The queued task, if a worker takes it later, finds the
+    lock no longer its own and skips."""
+    if locks.started(token):
+        return None
+    return locks.hand_over(scope_key, token, BUILD_LOCK_S)
