@@ -55,11 +55,22 @@ def graph_response(make_body: Callable[[], dict[str, Any]]) -> HttpResponse:
 
 
 def cached_body(options: GraphOptions) -> bytes | None:
-    """A live scope's graph, gzip-compressed JSON, when the cache has a fresh one."""
+    """A live scope's graph, gzip-compressed JSON, when the cache has a fresh one: at most
+    one refresh period old, or three while a worker is alive. A worker refreshes its live
+    scopes every tick, but a big scope's refresh takes longer than a tick (at 10,000
+    workloads, its queries and build 15-20 s); a build here instead would hold a second
+    copy of the scope's caches and graph in the web process (700 MB at 10,000
+    workloads)."""
     if options.query_time is not None:
         return None
+    period = settings.MESHLENS_REFRESH_SECONDS
     try:
-        return live.fresh_body(options.scope_key(), settings.MESHLENS_REFRESH_SECONDS)
+        body = live.fresh_body(options.scope_key(), period)
+        if body is None:
+            age = live.worker_age()
+            if age is not None and age < 3 * period:
+                body = live.fresh_body(options.scope_key(), 3 * period)
+        return body
     except redis.RedisError:
         return None
 

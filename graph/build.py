@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from graph import ids, sources, traffic
+from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender
 from graph.cells import CountedMap
@@ -38,7 +38,8 @@ def gc_paused() -> Iterator[None]:
     A big graph allocates a few hundred thousand small objects, none of them garbage until
     the graph is dropped; every collection the allocations trigger would walk them all
     (and the rest of the process's heap), for nothing. Reference counting still frees
-    everything as usual."""
+    everything as usual. When the outermost pause ends, what was freed is handed back to
+    the system (graph/memory.py): by then the build's graph has been dropped."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -46,6 +47,7 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+            memory.give_back()
 
 
 @dataclass(frozen=True)
