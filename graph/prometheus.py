@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -60,16 +60,7 @@ class Exemplar:
 
 
 def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise PrometheusUnavailable(
-            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
-        ) from exc
-    if body.get("status") != "success":
-        raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
+    body = successful_body(response, url)
     return [Exemplar(group.get("seriesLabels", {}), item.get("labels", {}),
                      float(item["value"]), float(item["timestamp"]))
             for group in body.get("data") or () for item in group.get("exemplars") or ()]
@@ -288,8 +279,9 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
-                 joined: bool = False) -> list[Row]:
+def successful_body(response: requests.Response, url: str) -> dict[str, Any]:
+    """The JSON of a successful answer; PrometheusUnavailable when Prometheus could not
+    answer (5xx, timeouts, no JSON), PrometheusQueryError when it refused the query."""
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
     try:
@@ -300,6 +292,12 @@ def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
         ) from exc
     if body.get("status") != "success":
         raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
+    return cast(dict[str, Any], body)
+
+
+def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
+                 joined: bool = False) -> list[Row]:
+    body = successful_body(response, url)
     data = body["data"]
     if data.get("resultType") != "vector":
         raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
