@@ -174,12 +174,15 @@ class Prometheus:
 
     def fetch(self, query: Query, at: int) -> list[Row]:
         """The query's answer as rows keyed by all its labels, as Prometheus sent them."""
-        url = f"{self.settings.url}/api/v1/query"
+        response = self.post("/api/v1/query", {"query": query.promql, "time": str(at)})
+        return parse_vector(response, query.wire_labels(), self.settings.url, query.joined)
+
+    def post(self, path: str, data: dict[str, str]) -> requests.Response:
+        """POST to Prometheus's API; PrometheusUnavailable when it cannot be reached or
+        does not answer in time."""
         try:
-            response = self.session.post(
-                url, data={"query": query.promql, "time": str(at)}, headers=self.headers,
-                timeout=self.settings.timeout,
-            )
+            return self.session.post(f"{self.settings.url}{path}", data=data,
+                                     headers=self.headers, timeout=self.settings.timeout)
         except requests.Timeout as exc:
             raise PrometheusUnavailable(
                 f"Prometheus at {self.settings.url} did not answer within "
@@ -189,7 +192,6 @@ class Prometheus:
             raise PrometheusUnavailable(
                 f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
             ) from exc
-        return parse_vector(response, query.wire_labels(), self.settings.url, query.joined)
 
     def answers(self, readers: Sequence[tuple[int, Query]],
                 at: int) -> list[tuple[int, list[Row]]]:
@@ -244,21 +246,8 @@ class Prometheus:
     def query_exemplars(self, promql: str, start: float, end: float) -> list[Exemplar]:
         """The exemplars of the series that the selectors in `promql` match, stored
         between start and end (Unix s): `/api/v1/query_exemplars`."""
-        url = f"{self.settings.url}/api/v1/query_exemplars"
-        try:
-            response = self.session.post(
-                url, data={"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"},
-                headers=self.headers, timeout=self.settings.timeout,
-            )
-        except requests.Timeout as exc:
-            raise PrometheusUnavailable(
-                f"Prometheus at {self.settings.url} did not answer within "
-                f"{self.settings.timeout:g}s"
-            ) from exc
-        except requests.RequestException as exc:
-            raise PrometheusUnavailable(
-                f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
-            ) from exc
+        response = self.post("/api/v1/query_exemplars",
+                             {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"})
         return parse_exemplars(response, self.settings.url)
 
     def ready(self) -> bool:

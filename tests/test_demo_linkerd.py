@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from demo.faults import FaultTable
@@ -17,6 +16,7 @@ from graph.build import build_graph
 from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
+from tests.support import simulated
 from tests.support.ports import wait_until
 from tests.support.prometheus import PrometheusServer
 
@@ -24,14 +24,7 @@ MINUTE = 60.0
 
 
 def scrape(*faults: str) -> list[Sample]:
-    mesh = select("emojivoto")
-    table = FaultTable(mesh)
-    for spec in faults:
-        table.set(spec)
-    sim = Simulator(mesh, table, seed=7)
-    sim.advance(MINUTE)
-    text = sim.store.render().decode()
-    return [s for f in text_string_to_metric_families(text) for s in f.samples]
+    return simulated.scrape("emojivoto", *faults, seconds=MINUTE)
 
 
 def total(samples: list[Sample], name: str = "response_total", **labels: str) -> float:

@@ -4,25 +4,16 @@ OpenTelemetry Collector's servicegraph connector exports it, with faults set liv
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from demo.faults import FaultTable
-from demo.simulator import Simulator
-from demo.topologies import TOPOLOGIES, select
+from demo.topologies import TOPOLOGIES
+from tests.support import simulated
 
 MINUTE = 60.0
 
 
 def scrape(*faults: str) -> list[Sample]:
-    mesh = select("social")
-    table = FaultTable(mesh)
-    for spec in faults:
-        table.set(spec)
-    sim = Simulator(mesh, table, seed=7)
-    sim.advance(MINUTE)
-    text = sim.store.render().decode()
-    return [s for f in text_string_to_metric_families(text) for s in f.samples]
+    return simulated.scrape("social", *faults, seconds=MINUTE)
 
 
 def total(samples: list[Sample], name: str, **labels: str) -> float:
