@@ -192,29 +192,24 @@ def envdialects(name: str, default: str) -> list[str]:
 MESHLENS_DIALECTS = envdialects("MESHLENS_DIALECTS", "istio")
 
 
-def envtraceurl(name: str) -> str:
-    """A trace UI's URL template holding {trace_id}; empty: exemplars come without links."""
-    value = os.getenv(name, "")
-    if value:
-        try:
-            TraceLinks.parse(value)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"Unexpected value {name}={value}: {exc}") from None
-    return value
-
-
-MESHLENS_TRACE_URL = envtraceurl("MESHLENS_TRACE_URL")
-
-
 # The page's view when its URL names none.
-def envoption(name: str, default: str, parse: Callable[[str], object]) -> str:
-    """A value that graph/options.py must accept, checked now rather than on first use."""
+def envoption(name: str, default: str, parse: Callable[[str], object],
+              errors: tuple[type[Exception], ...] = (OptionError,)) -> str:
+    """A value that `parse` (graph/options.py's, by default) must accept, checked now
+    rather than on first use."""
     value = os.getenv(name, default)
     try:
         parse(value)
-    except OptionError as exc:
-        raise ImproperlyConfigured(f"Unexpected value {name}={value}: {exc.message}") from None
+    except errors as exc:
+        why = exc.message if isinstance(exc, OptionError) else str(exc)
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}: {why}") from None
     return value
+
+
+# A trace UI's URL template holding {trace_id}; empty: exemplars come without links.
+MESHLENS_TRACE_URL = envoption("MESHLENS_TRACE_URL", "",
+                               lambda value: value and TraceLinks.parse(value),
+                               errors=(ValueError,))
 
 
 MESHLENS_DEFAULT_NAMESPACES = (
