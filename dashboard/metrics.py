@@ -252,13 +252,26 @@ class CountedConsumer:
         if text_data is not None or bytes_data is not None:
             message_sent(text_data, bytes_data)
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """A socket the server closes (a refused viewer) stops counting at once: its client
+        may never send the disconnect that would end the renewals."""
+        await self._stop_counting()
+        await super().close(code, reason)  # type: ignore[misc]
+
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         try:
             await super().websocket_disconnect(message)  # type: ignore[misc]
         finally:
-            if self._viewer_renewal is not None:
-                self._viewer_renewal.cancel()
-            await sync_to_async(viewer_left)(self.channel_name)
+            await self._stop_counting()
+
+    async def _stop_counting(self) -> None:
+        renewal, self._viewer_renewal = self._viewer_renewal, None
+        if renewal is None:
+            return
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+        await sync_to_async(viewer_left)(self.channel_name)
 
 
 # --- exposition ---------------------------------------------------------------------------

@@ -189,12 +189,8 @@ def build(options: GraphOptions, mesh: MeshConfig,
     """The graph of every selected (source, dialect) pair, merged (graph/merge.py);
     g.graph["failed_sources"] names the sources that could not be read, with why."""
     sources = selected(options)
-    if is_plain(sources, options):
-        g = build_graph(sources[0].client(), options, mesh, health)
-        g.graph["failed_sources"] = {}
-        return g
     todo = pairs_for(sources, options, mesh)
-    if len(sources) == 1 and len(todo.pairs) == 1:  # one detected dialect: nothing to merge
+    if len(sources) == 1 and len(todo.pairs) == 1:  # one source, one dialect: nothing to merge
         source, dialect = todo.pairs[0]
         g = build_graph(source.client(), options, mesh_of(mesh, source, dialect), health)
         g.graph["failed_sources"] = {}

@@ -326,3 +326,4 @@ async def test_it_refuses_a_live_graph_of_an_unknown_source(meshlens_redis: str)
     assert message["message"].startswith("sources: no data source 'nope'")
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4400}
+    await communicator.disconnect()  # the app ends with the test, nothing left running

@@ -14,7 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard import live, publish
+from dashboard import live, metrics, publish
 from dashboard.asgi import application
 from dashboard.celery import app as celery_app
 from dashboard.tasks import tick
@@ -181,6 +181,10 @@ async def test_it_rejects_bad_parameters_with_a_message(meshlens_redis: str) -> 
     assert message["message"].startswith("graph_type: ")
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4400
+    # Closed by the server: no longer counted as a viewer, whether or not its client says
+    # goodbye.
+    assert await sync_to_async(live.client().zcard)(metrics.VIEWERS_KEY) == 0
+    await communicator.disconnect()  # the app ends with the test, nothing left running
 
 
 async def test_it_turns_away_anonymous_viewers_when_auth_is_login(
@@ -191,3 +195,4 @@ async def test_it_turns_away_anonymous_viewers_when_auth_is_login(
     assert message["type"] == "graph.error" and "sign in" in message["message"]
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4401
+    await communicator.disconnect()  # the app ends with the test, nothing left running
