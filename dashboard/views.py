@@ -129,6 +129,10 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
+    if "compare_to" in request.GET:
+        # Imported here: impact_views builds on this module's helpers.
+        from dashboard.impact_views import marked_graph
+        return marked_graph(request)
     options = options_from_query(request.GET.dict())
     body = cached_body(options)
     if body is not None:
