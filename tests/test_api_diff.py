@@ -1,5 +1,5 @@
 """GET /api/v1/graph/diff and /api/v1/graph?compare_to= against a real Prometheus holding
-two periods of Bookinfo: an hour before QUERY_TIME and since half an hour before it."""
+two periods of Bookinfo (tests/diff_mesh.py), changed half an hour before QUERY_TIME."""
 
 from __future__ import annotations
 
@@ -8,50 +8,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests import mesh
+from tests.diff_mesh import changed_bookinfo
 from tests.live_env import QUERY_TIME
 
 SCOPE = f"namespaces=bookinfo&query_time={QUERY_TIME}&duration=60s"
-CHANGE = QUERY_TIME - 1800
-REVIEWS_V4 = mesh.Workload("bookinfo", "reviews-v4", "reviews", "v4", service="reviews")
-
 pytestmark = pytest.mark.django_db
-
-
-def from_change(series: list[dict[str, Any]], before: float | None,
-                after: float | None = None) -> list[dict[str, Any]]:
-    """The series at rate `before` (their own if None) until CHANGE, `after` from then on
-    (their own if None)."""
-    return [s | {"rate": s["rate"] if before is None else before,
-                 "rates": [[CHANGE, s["rate"] if after is None else after]]} for s in series]
-
-
-def two_periods() -> list[dict[str, Any]]:
-    """Bookinfo, then from CHANGE on: reviews-v1 replaced by reviews-v4 (4/s), reviews-v2 ->
-    ratings failing 50 %, productpage -> details slowed from p95 47.5 ms to 477.5 ms."""
-    series = []
-    for item in mesh.bookinfo():
-        lbl = item["labels"]
-        edge = (lbl["source_workload"], lbl["destination_workload"])
-        if edge == ("productpage-v1", "reviews-v1"):
-            series += from_change([item], None, 0.0)
-        elif edge == ("reviews-v2", "ratings-v1"):
-            series += from_change([item], 3.0, 1.5)
-        else:
-            series.append(item)
-    series += from_change(mesh.request_edge(mesh.PRODUCTPAGE, REVIEWS_V4, {"200": 4.0}), 0.0)
-    series += from_change(mesh.request_edge(mesh.REVIEWS_V2, mesh.RATINGS, {"503": 1.5}), 0.0)
-    fast = {"50": 10.0, "500": 10.0, "+Inf": 10.0}
-    slow = {"50": 0.0, "500": 10.0, "+Inf": 10.0}
-    for item in mesh.duration_histogram(mesh.PRODUCTPAGE, mesh.DETAILS, fast, sum_ms=300.0):
-        le = item["labels"].get("le")
-        series += from_change([item], fast[le], slow[le]) if le else [item]
-    return series
 
 
 @pytest.fixture
 def two_period_prometheus(prometheus_with: Any, settings: Any) -> Any:
-    server = prometheus_with(two_periods(), QUERY_TIME)
+    server = prometheus_with(changed_bookinfo(QUERY_TIME - 1800), QUERY_TIME)
     settings.PROMETHEUS_URL = server.url
     return server
 
