@@ -45,7 +45,6 @@ from graph.edges import endpoint
 from graph.options import OptionError, shown
 
 REQUEST_PROTOCOLS = ("http", "grpc")
-TCP = "tcp"
 # The node an edge target becomes; no graph id looks like it (ids are hex digests or
 # readable names without spaces).
 SPLICED = " edge"
@@ -89,42 +88,104 @@ class Routing:
         elements = graph["elements"]
         routing = cls({n["data"]["id"]: n["data"] for n in elements["nodes"]},
                       {e["data"]["id"]: e["data"] for e in elements["edges"]})
-        sends_requests = {e["source"] for e in routing.edges.values()
-                          if is_request_edge(e) and edge_rate(e) > 0}
-        for edge_id, e in routing.edges.items():
-            counted = is_request_edge(e) == (e["source"] in sends_requests)
-            rate = edge_rate(e) if counted else 0.0
-            if rate > 0:
+        # Read once: (edge id, source, sends requests, rate).
+        read = [(edge_id, e["source"], is_request_edge(e), edge_rate(e))
+                for edge_id, e in routing.edges.items()]
+        sends_requests = {source for _, source, request, rate in read if request and rate > 0}
+        for edge_id, source, request, rate in read:
+            if rate > 0 and request == (source in sends_requests):
                 routing.weight[edge_id] = rate
-                routing.out[e["source"]] = routing.out.get(e["source"], 0.0) + rate
+                routing.out[source] = routing.out.get(source, 0.0) + rate
         return routing
 
-    def digraph(self, target_edge: str | None = None) -> nx.DiGraph:
-        """Every node and edge, each edge with its `share` of its source's outbound weight
-        (parallel edges added up; 0 for idle edges and for a node's TCP beside its
-        requests); `target_edge` spliced in as the node SPLICED."""
-        g = nx.DiGraph()
-        g.add_nodes_from(self.nodes)
+    def callers(self, target_edge: str | None = None) -> Callers:
+        """Who calls whom, backwards, with `target_edge` spliced in as the node SPLICED."""
+        found = Callers({}, {})
         for edge_id, e in self.edges.items():
             source = e["source"]
             target = SPLICED if edge_id == target_edge else e["target"]
-            weight = self.weight.get(edge_id, 0.0)
-            share = weight / self.out[source] if weight > 0 else 0.0
-            if g.has_edge(source, target):
-                g[source][target]["share"] += share
-            else:
-                g.add_edge(source, target, share=share)
-        return g
+            found.every.setdefault(target, set()).add(source)
+            weight = self.weight.get(edge_id)
+            if weight:
+                shares = found.shared.setdefault(target, {})
+                shares[source] = shares.get(source, 0.0) + weight / self.out[source]
+        return found
 
 
-def reach(g: nx.DiGraph, target: str) -> dict[str, float]:
-    """reach(x) for `target` and each x that leads to it over edges with a share in `g`:
-    the share of x's outbound traffic that passes through `target` (see the module doc)."""
-    shared = nx.subgraph_view(g, filter_edge=lambda x, y: g[x][y]["share"] > 0)
-    upstream = nx.ancestors(shared, target)
+@dataclass
+class Callers:
+    """For each node, the nodes that call it: `every` one, and those whose calls have a
+    share, with the share of their outbound weight (parallel edges added up)."""
+
+    every: dict[str, set[str]]
+    shared: dict[str, dict[str, float]]
+
+
+def upstream_of(callers: Mapping[str, Iterable[str]], target: str) -> set[str]:
+    """The target's ancestors: every node with a path to it (not itself)."""
+    seen: set[str] = set()
+    todo = [target]
+    while todo:
+        for caller in callers.get(todo.pop(), ()):
+            if caller not in seen:
+                seen.add(caller)
+                todo.append(caller)
+    seen.discard(target)
+    return seen
+
+
+def reach(shared: Mapping[str, Mapping[str, float]], target: str) -> dict[str, float]:
+    """reach(x) for `target` and each x that leads to it over edges with a share
+    (`shared`: callee -> {caller: share}): the share of x's outbound traffic that passes
+    through `target` (see the module doc)."""
+    order = [target, *upstream_of(shared, target)]
+    index = {n: i for i, n in enumerate(order)}
     # The target absorbs: where a request goes after it does not matter here.
-    sub = nx.DiGraph(shared.subgraph(upstream))
-    sub.add_edges_from((x, target, d) for x, _, d in shared.in_edges(target, data=True))
+    edges = [(index[x], index[y], share) for y in order
+             for x, share in shared.get(y, {}).items() if x != target]
+    src = np.array([e[0] for e in edges], dtype=np.int64)
+    dst = np.array([e[1] for e in edges], dtype=np.int64)
+    w = np.array([e[2] for e in edges], dtype=np.float64)
+    h = by_steps(src, dst, w, len(order))
+    if h is None:
+        return by_components(order, edges)
+    return {n: clamp(float(v)) for n, v in zip(order, h, strict=True)}
+
+
+# Shares are first found step by step, each step one more hop (or turn of a cycle) of
+# every request, O(edges) a step: on a graph without cycles that is exact once the
+# steps have gone as deep as the graph. Where cycles keep requests turning for longer
+# than QUICK_STEPS, the equations are solved per strongly connected component instead.
+QUICK_STEPS = 500
+SOLVED = 1e-13
+# Components up to this size are solved directly (dense, O(n^3)); bigger ones by steps.
+DENSE_LIMIT = 300
+MAX_STEPS = 100_000
+
+
+def by_steps(src: np.ndarray, dst: np.ndarray, w: np.ndarray, size: int,
+             steps: int = QUICK_STEPS) -> np.ndarray | None:
+    """h(0) = 1, h = P h elsewhere (P: edges src -> dst of share w) from h = 0 but h(0):
+    each step lets the requests go one hop further, so h grows towards the least solution,
+    which is the probability of reaching node 0. None when not settled within `steps`."""
+    h = np.zeros(size)
+    h[0] = 1.0
+    for _ in range(steps):
+        following = np.bincount(src, weights=w * h[dst], minlength=size)
+        following[0] = 1.0
+        if np.max(np.abs(following - h)) <= SOLVED:
+            return following
+        h = following
+    return None
+
+
+def by_components(order: list[str], edges: list[tuple[int, int, float]]) -> dict[str, float]:
+    """reach() solved per strongly connected component, downstream components first."""
+    sub = nx.DiGraph()
+    sub.add_nodes_from(order)
+    sub.add_weighted_edges_from(((order[x], order[y], share) for x, y, share in edges),
+                                weight="share")
+    target = order[0]
     found = {target: 1.0}
     condensed = nx.condensation(sub)
     for component in reversed(list(nx.topological_sort(condensed))):
@@ -136,20 +197,51 @@ def reach(g: nx.DiGraph, target: str) -> dict[str, float]:
 
 def solve_component(g: nx.DiGraph, members: list[str], found: dict[str, float]) -> None:
     """reach() of one strongly connected component whose downstream is in `found`:
-    (I - P) h = b, P the shares within the component, b what leaves it times reach."""
+    h = P h + b, P the shares within the component, b what leaves it times reach."""
+    if len(members) == 1:
+        m = members[0]
+        inner = g[m][m]["share"] if g.has_edge(m, m) else 0.0
+        out = sum(d["share"] * found.get(y, 0.0) for _, y, d in g.out_edges(m, data=True) if y != m)
+        found[m] = clamp(out / (1.0 - inner))
+        return
     index = {m: i for i, m in enumerate(members)}
-    p = np.zeros((len(members), len(members)))
+    sources, targets, shares = [], [], []
     b = np.zeros(len(members))
     for m in members:
         for _, y, d in g.out_edges(m, data=True):
             if y in index:
-                p[index[m], index[y]] += d["share"]
+                sources.append(index[m])
+                targets.append(index[y])
+                shares.append(d["share"])
             else:
                 b[index[m]] += d["share"] * found.get(y, 0.0)
-    h = np.linalg.solve(np.eye(len(members)) - p, b)
+    if len(members) <= DENSE_LIMIT:
+        p = np.zeros((len(members), len(members)))
+        np.add.at(p, (np.array(sources, dtype=np.int64), np.array(targets, dtype=np.int64)),
+                  np.array(shares))
+        h = np.linalg.solve(np.eye(len(members)) - p, b)
+    else:
+        h = iterate(np.array(sources, dtype=np.int64), np.array(targets, dtype=np.int64),
+                    np.array(shares), b)
     for m, value in zip(members, h, strict=True):
-        # Rounding may leave 1.0000000000000002 or -1e-17.
-        found[m] = min(1.0, max(0.0, float(value)))
+        found[m] = clamp(float(value))
+
+
+def iterate(src: np.ndarray, dst: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """h = P h + b by steps from h = b (each step one more turn in the component), until
+    nothing moves by more than SOLVED, or MAX_STEPS."""
+    h = b.copy()
+    for _ in range(MAX_STEPS):
+        following = b + np.bincount(src, weights=w * h[dst], minlength=len(b))
+        if np.max(np.abs(following - h)) <= SOLVED:
+            return following
+        h = following
+    return h
+
+
+def clamp(value: float) -> float:
+    """Rounding may leave 1.0000000000000002 or -1e-17."""
+    return min(1.0, max(0.0, value))
 
 
 def entry_points(routing: Routing) -> list[str]:
@@ -191,10 +283,10 @@ def blast_radius(graph: Mapping[str, Any], node: str | None = None,
     for both or neither given."""
     routing = Routing.of(graph)
     check_target(routing, node, edge)
-    g = routing.digraph(edge)
+    callers = routing.callers(edge)
     target = SPLICED if edge is not None else str(node)
-    upstream = nx.ancestors(g, target)
-    shares = reach(g, target)
+    upstream = upstream_of(callers.every, target)
+    shares = reach(callers.shared, target)
     error_ratio = target_error_ratio(routing, node, edge)
     return {
         "target": target_data(routing, node, edge, error_ratio),

@@ -32,9 +32,9 @@ def page_url(base: str, extra: str = "") -> str:
 
 def marked(graph_page: GraphPage, cls: str) -> list[str]:
     """Labels of the elements with class `cls`: a node's label, an edge's "a>b"."""
-    return sorted(graph_page.page.evaluate("""cls => window.meshlens.cy.elements('.' + cls).map(e =>
-        e.isNode() ? e.data('label') : e.source().data('label') + '>' + e.target().data('label'))""",
-                                           cls))
+    return sorted(graph_page.page.evaluate("""cls => window.meshlens.cy.elements('.' + cls)
+        .map(e => e.isNode() ? e.data('label')
+                             : e.source().data('label') + '>' + e.target().data('label'))""", cls))
 
 
 AFFECTED = ["istio-ingressgateway", "istio-ingressgateway>productpage", "productpage",
