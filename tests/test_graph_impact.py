@@ -81,6 +81,23 @@ def test_it_solves_a_self_call() -> None:
     assert shares(body["nodes"]) == {"a": 0.3333}
 
 
+def test_it_solves_a_cycle_that_keeps_requests_turning() -> None:
+    """a -> b;  b -98%-> a (back),  b -1%-> t,  b -1%-> z: reach(b) = 1/100 + 98/100 reach(b)
+
+    Hop by hop this would take thousands of steps: it is solved per component instead."""
+    body = blast_radius(graph([("a", "b", 1), ("b", "a", 98), ("b", "t", 1), ("b", "z", 1)],
+                              roots=("a",)), node="t")
+    assert shares(body["nodes"]) == {"a": 0.5, "b": 0.5}
+
+
+def test_it_solves_a_big_slow_cycle() -> None:
+    """r0 -> r1 -> ... -> r399 -> r0, each 98 % on, 1 % to t, 1 % to z: 1/2 each"""
+    ring = [(f"r{i}", f"r{(i + 1) % 400}", 98.0) for i in range(400)]
+    leaks = [(f"r{i}", end, 1.0) for i in range(400) for end in ("t", "z")]
+    body = blast_radius(graph(ring + leaks, roots=("r0",)), node="t")
+    assert set(shares(body["nodes"]).values()) == {0.5}
+
+
 def test_it_stops_at_the_target_when_traffic_loops_through_it() -> None:
     """a -> t -> b -> t (t calls b, b calls t back): a's requests reach t once, all of them"""
     body = blast_radius(graph([("a", "t", 1), ("t", "b", 1), ("b", "t", 1)]), node="t")
