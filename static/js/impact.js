@@ -156,7 +156,14 @@ export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, qu
   async function load() {
     const id = view.blast;
     const ele = cy && id ? cy.getElementById(id) : null;
-    if (!ele || ele.empty() || pending) return;
+    if (!ele || pending) return;
+    if (ele.empty()) {
+      // Gone from the graph, or folded away in a big one.
+      if (shown) unmark();
+      shown = null;
+      render(null, "The element of this blast radius is not drawn in the graph now.");
+      return;
+    }
     const kind = ele.isNode() ? "node" : "edge";
     fetchedAt = Date.now();
     pending = fetch(`${apiPath}?${query()}&${kind}=${encodeURIComponent(id)}`, {
