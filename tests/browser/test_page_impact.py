@@ -78,6 +78,28 @@ def test_it_marks_the_blast_radius_of_a_failing_node(graph_page: GraphPage,
     assert graph_page.page.locator("#blast-panel").is_hidden()
 
 
+def test_it_marks_the_blast_radius_of_a_failing_edge(graph_page: GraphPage,
+                                                     changed_url: str) -> None:
+    """reviews-v2 -> [ratings] (50 % 503): all of reviews-v2's traffic, 30 % of [reviews]'s,
+    15 % of each entry point's"""
+    graph_page.open(page_url(changed_url))
+    target = graph_page.look("reviews-v2>ratings")["id"]
+    graph_page.tap("reviews-v2>ratings")
+    assert graph_page.page.inner_text("#blast-radius-button").endswith("this edge hits")
+    graph_page.page.click("#blast-radius-button")
+    graph_page.page.wait_for_function("id => document.body.dataset.blastRadius === id",
+                                      arg=target)
+    assert marked(graph_page, "impact-target") == ["reviews-v2>ratings"]
+    assert graph_page.look("reviews-v2")["label"] == "reviews-v2\n100 %"
+    assert graph_page.look("reviews")["label"] == "reviews\n30 %"
+    assert "ratings" not in marked(graph_page, "impact")
+    rows = graph_page.page.eval_on_selector_all(
+        "#blast-panel .blast-entries tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert rows == [["istio-ingressgateway", "15 %", "1.50 rps", "7.5 %"],
+                    ["unknown", "15 %", "0.30 rps", "7.5 %"]]
+
+
 def test_it_draws_what_changed_since_an_hour_ago(graph_page: GraphPage,
                                                  changed_url: str) -> None:
     """an hour ago: [reviews] -> reviews-v1, no errors, [details] -> details-v1 fast;
