@@ -14,9 +14,11 @@ leaving x, routed hop by hop by those proportions, passes through T:
 On a graph without cycles this is the product of the shares along each path, summed
 over the paths: x sends 30 % to B and B 50 % to T gives T 15 % of x. With cycles the
 same equations still have exactly one solution over T's ancestors (every one of them
-leads on to T with some share, so no request circles forever), solved exactly per
-strongly connected component, downstream components first; a request that loops back
-through a caller is counted once (it reaches T or it does not). A node's rates are its
+leads on to T with some share, so no request circles forever). They are solved hop by
+hop (exact once the steps have gone as deep as the graph, where it has no cycles), and
+where cycles keep requests turning for long, per strongly connected component,
+downstream components first, to 1e-13. A request that loops back through a caller is
+counted once (it reaches T or it does not). A node's rates are its
 request rates (HTTP and gRPC, requests/s); a node that sends no requests but only TCP
 is shared by its TCP bytes/s. Idle edges carry no share.
 
