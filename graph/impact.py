@@ -52,11 +52,20 @@ REQUEST_PROTOCOLS = ("http", "grpc")
 SPLICED = " edge"
 
 
+def protocol_of(edge: Mapping[str, Any]) -> str | None:
+    traffic = edge.get("traffic")
+    return traffic.get("protocol") if traffic else None
+
+
 def edge_rate(edge: Mapping[str, Any]) -> float:
     """An edge's rate in its protocol's unit: requests/s, or bytes/s for TCP."""
-    found = edge.get("traffic") or {}
+    traffic = edge.get("traffic")
+    rates = traffic.get("rates") if traffic else None
+    value = rates.get(traffic.get("protocol")) if rates else None
+    if value is None:
+        return 0.0
     try:
-        return float(found.get("rates", {}).get(found.get("protocol", ""), 0))
+        return float(value)
     except (TypeError, ValueError):
         return 0.0
 
@@ -72,7 +81,7 @@ def edge_error_ratio(edge: Mapping[str, Any]) -> float:
 
 
 def is_request_edge(edge: Mapping[str, Any]) -> bool:
-    return (edge.get("traffic") or {}).get("protocol") in REQUEST_PROTOCOLS
+    return protocol_of(edge) in REQUEST_PROTOCOLS
 
 
 @dataclass
@@ -91,7 +100,7 @@ class Routing:
         routing = cls({n["data"]["id"]: n["data"] for n in elements["nodes"]},
                       {e["data"]["id"]: e["data"] for e in elements["edges"]})
         # Read once: (edge id, source, sends requests, rate).
-        read = [(edge_id, e["source"], is_request_edge(e), edge_rate(e))
+        read = [(edge_id, e["source"], protocol_of(e) in REQUEST_PROTOCOLS, edge_rate(e))
                 for edge_id, e in routing.edges.items()]
         sends_requests = {source for _, source, request, rate in read if request and rate > 0}
         for edge_id, source, request, rate in read:
