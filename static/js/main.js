@@ -92,6 +92,7 @@ const statusBar = createStatusBar(
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
+  refreshSeconds: config.refreshSeconds,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
