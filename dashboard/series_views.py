@@ -48,7 +48,7 @@ def series_payload(request: series.SeriesRequest) -> dict[str, Any]:
             jobs.append((source, dialect, queries))
     results = sources.each([
         (lambda s=source, q=queries: series.read_series(s.client(), request, q))
-        for source, _, queries in jobs])
+        for source, _, queries in jobs]) if jobs else []
     failed, chosen = dict(todo.failed), None
     for job, result in zip(jobs, results, strict=True):
         if isinstance(result, PrometheusError):

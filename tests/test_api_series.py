@@ -5,6 +5,12 @@ Prometheus, with exact values.
            frontend-v1 -> catalog-v1              gRPC OK 3/s, status 14 1/s
     latency of frontend-v1 -> cart-v1, per second in each bucket (le 100, 200, +Inf):
            destination-reported 16, 20, 20; source-reported 10, 20, 20
+
+    votes (Linkerd):  web -> [voting-svc] -> voting (a statefulset)   200 9/s, 500 1/s
+                      (unmeshed) -> web                               200 2/s
+                      latency web -> voting (le 10, 50, +Inf): 5, 10, 10
+    social (traces):  nginx-web-server -> compose-post-service       6/s, 1.2/s failed
+                      server latency (le 0.05 s, 0.1 s, +Inf): 3, 6, 6
 """
 
 from __future__ import annotations
@@ -16,14 +22,19 @@ import pytest
 from django.test import Client
 
 from graph.series import fitted_step
+from tests import linkerd_mesh, traces_mesh
+from tests.linkerd_mesh import Pod
 from tests.live_env import QUERY_TIME as T
 from tests.mesh import Workload, duration_histogram, request_edge
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.django_db
 
 FRONTEND = Workload("shop", "frontend-v1", "frontend", service="frontend")
 CART = Workload("shop", "cart-v1", "cart", service="cart")
 CATALOG = Workload("shop", "catalog-v1", "catalog", service="catalog")
+WEB = Pod("votes", "web", service="web-svc")
+VOTING = Pod("votes", "voting", service="voting-svc", kind="statefulset")
 PUBLIC = "https://prometheus.example.com"
 WINDOW = f"duration=10m&query_time={T}"
 
@@ -38,7 +49,13 @@ def shop() -> list[dict[str, Any]]:
             + duration_histogram(FRONTEND, CART, {"100": 16.0, "200": 20.0, "+Inf": 20.0},
                                  sum_ms=2000.0, reporters=("destination",))
             + duration_histogram(FRONTEND, CART, {"100": 10.0, "200": 20.0, "+Inf": 20.0},
-                                 sum_ms=2000.0, reporters=("source",)))
+                                 sum_ms=2000.0, reporters=("source",))
+            + linkerd_mesh.request_edge(WEB, VOTING, {"200": 9.0, "500": 1.0})
+            + linkerd_mesh.unmeshed_edge(WEB, {"200": 2.0})
+            + linkerd_mesh.latency(WEB, VOTING, {"10": 5.0, "50": 10.0, "+Inf": 10.0}, 200.0)
+            + traces_mesh.request_edge(traces_mesh.NGINX, traces_mesh.COMPOSE, 6.0, failed=1.2)
+            + traces_mesh.histogram(traces_mesh.NGINX, traces_mesh.COMPOSE, "server",
+                                    {"0.05": 3.0, "0.1": 6.0, "+Inf": 6.0}, 0.4))
 
 
 @pytest.fixture
@@ -46,7 +63,7 @@ def shop_prometheus(prometheus_with: Any, settings: Any) -> Any:
     server = prometheus_with(shop(), T)
     settings.PROMETHEUS_URL = server.url
     settings.MESHLENS_PROMETHEUS_PUBLIC_URL = PUBLIC
-    settings.MESHLENS_DIALECTS = ["istio"]
+    settings.MESHLENS_DIALECTS = ["istio", "linkerd", "traces"]
     return server
 
 
@@ -125,13 +142,42 @@ def test_it_links_each_chart_to_prometheus_graph_page(shop_prometheus: Any) -> N
     assert float(rate[0]["value"][1]) == 10.0
 
 
-def test_it_says_which_dialects_draw_no_charts(shop_prometheus: Any, settings: Any) -> None:
-    settings.MESHLENS_DIALECTS = ["linkerd", "istio"]
+def test_it_charts_linkerd_from_the_callers_proxies(shop_prometheus: Any) -> None:
+    """web -> [voting-svc] -> voting (statefulset): 10/s, 10 % 500; (unmeshed) -> web 2/s"""
+    voting = get(f"node=workload:votes/voting&{WINDOW}")
+    assert voting["dialect"] == "linkerd"
+    inbound = voting["series"]["inbound"]
+    assert (inbound["rate"][-1], inbound["errorPercent"][-1]) == (10.0, 10.0)
+    # From the caller's outbound histogram: 5/s under 10 ms, 5/s between 10 and 50 ms.
+    assert (inbound["p50"][-1], inbound["p95"][-1]) == (10.0, 46.0)
+    web = get(f"node=workload:votes/web&{WINDOW}")["series"]
+    assert (web["inbound"]["rate"][-1], web["outbound"]["rate"][-1]) == (2.0, 10.0)
+    edge = get(f"edge=workload:votes/web,service:votes/voting-svc&{WINDOW}")["series"]
+    assert (edge["requests"]["rate"][-1], edge["requests"]["errorPercent"][-1]) == (10.0, 10.0)
+
+
+def test_it_charts_trace_derived_services(shop_prometheus: Any) -> None:
+    """nginx-web-server -> compose-post-service: 6/s, 20 % failed, server spans timed"""
+    for query in ("node=workload:social/compose-post-service",
+                  "edge=workload:social/nginx-web-server,service:social/compose-post-service"):
+        body = get(f"{query}&{WINDOW}")
+        assert body["dialect"] == "traces"
+        charts = body["series"].get("inbound") or body["series"]["requests"]
+        assert (charts["rate"][-1], charts["errorPercent"][-1]) == (6.0, 20.0)
+        assert (charts["p50"][-1], charts["p95"][-1], charts["p99"][-1]) == (50.0, 95.0, 99.0)
+
+
+def reason(dialect: str) -> str:
+    return f"{dialect} telemetry cannot tell this element's requests apart: no charts from it"
+
+
+def test_it_says_which_dialects_draw_no_charts(shop_prometheus: Any) -> None:
     body = get(f"edge=workload:shop/frontend-v1,app:shop/cart&{WINDOW}")
     assert body["dialect"] == "istio"
-    assert body["unsupported"] == {
-        "linkerd": "linkerd telemetry cannot tell this element's requests apart: no charts "
-                   "from it"}
+    assert body["unsupported"] == {"linkerd": reason("linkerd")}
+    body = get(f"node=database:social/post-storage-mongodb&{WINDOW}")
+    assert (body["series"], body["links"]) == ({}, {})
+    assert body["unsupported"] == {d: reason(d) for d in ("istio", "linkerd", "traces")}
 
 
 @pytest.mark.parametrize(("query", "param"), [
@@ -151,3 +197,11 @@ def test_it_rejects_bad_input_naming_the_parameter(query: str, param: str) -> No
     response = Client().get(f"/api/v1/series?{query}")
     assert response.status_code == 400
     assert response.json()["error"].startswith(f"{param}: ")
+
+
+def test_it_answers_503_when_prometheus_cannot_be_reached(settings: Any) -> None:
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.MESHLENS_DIALECTS = ["istio"]
+    response = Client().get(f"/api/v1/series?node=workload:shop/cart-v1&{WINDOW}")
+    assert response.status_code == 503
+    assert "cannot be reached" in response.json()["error"]

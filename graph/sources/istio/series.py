@@ -30,6 +30,7 @@ FAILED = ((matches("response_code", FAILED_CODE),),
           (eq("request_protocol", "grpc"), not_matches("response_code", FAILED_CODE),
            not_matches("grpc_response_status", "0|")))
 DESTINATION, SOURCE = eq("reporter", "destination"), eq("reporter", "source")
+KINDS = (ids.NODE_WORKLOAD, ids.NODE_APP, ids.NODE_SERVICE, ids.NODE_UNKNOWN)
 
 
 def direction(scope: Scope, *selections: tuple[Matcher, ...]) -> RequestSeries:
@@ -74,10 +75,12 @@ def graph_series(namespaces: Sequence[str], scope: Scope) -> dict[str, RequestSe
 
 
 def request_series(source: Endpoint | None, dest: Endpoint | None, namespaces: Sequence[str],
-                   mesh: MeshConfig) -> dict[str, RequestSeries]:
+                   mesh: MeshConfig) -> dict[str, RequestSeries] | None:
     scope = mesh.scope()
     if dest is None:
         return graph_series(namespaces, scope)
+    if any(end.kind not in KINDS for end in (source, dest) if end is not None):
+        return None  # trace-derived peers (databases, brokers): not Istio's
     if source is None:
         return node_series(dest, scope)
     return edge_series(source, dest, scope)
