@@ -28,11 +28,13 @@ const CHARTS = [
   ],
 ];
 
-/** The series query of a node or an edge (null: the route cannot name it). */
+/** The series query of a node, an edge or "graph" (null: the route cannot name it). */
 export function seriesQuery(ele, view) {
   const params = new URLSearchParams({ namespaces: view.namespaces.join(","), duration: view.duration });
   if (view.query_time) params.set("query_time", String(view.query_time));
-  if (ele.isNode()) {
+  if (ele === "graph") {
+    if (!view.namespaces.length) return null;
+  } else if (ele.isNode()) {
     const node = nodeSpec(ele.data());
     if (!node) return null;
     params.set("node", node);
@@ -179,6 +181,7 @@ export function createCharts({ refreshSeconds }) {
     }
   }
 
+  // `ele`: a node, an edge, "graph" for the whole graph, or null when the panel closes.
   return function chartsSection(ele, view) {
     const query = ele ? seriesQuery(ele, view) : null;
     if (!query) {

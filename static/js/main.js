@@ -250,6 +250,11 @@ createControls(document.getElementById("controls"), {
   actions: {
     "fit-button": () => graph.fit(),
     "relayout-button": () => graph.relayout(),
+    "graph-charts-button": () => {
+      cy.elements().unselect();
+      graph.highlight(null);
+      panel.showGraph();
+    },
   },
 });
 

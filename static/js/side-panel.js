@@ -217,6 +217,14 @@ function renderNode(node, view, onSelect) {
   ];
 }
 
+function renderGraph(view) {
+  return [
+    h("p", { class: "panel-kind" }, "Graph"),
+    h("h2", { id: "side-panel-title" }, view.namespaces.join(", ")),
+    h("p", { class: "muted" }, "Requests into and out of the workloads of these namespaces."),
+  ];
+}
+
 /**
  * The panel in `root`. `onSelect(id)` selects another element (from the neighbour
  * lists); `onClose()` runs when the user closes the panel; `view` says which response
@@ -227,6 +235,7 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
   const body = root.querySelector(".side-panel-body");
   const closeButton = root.querySelector(".side-panel-close");
   let currentId = null;
+  let graphShown = false; // the whole graph's charts (showGraph), no element
   let shown = "";
   const exemplarSection = createExemplarList();
   const chartsSection = createCharts({ refreshSeconds });
@@ -239,6 +248,7 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
 
   function show(ele) {
     currentId = ele.id();
+    graphShown = false;
     shown = signature(ele);
     const details = ele.isNode() ? renderNode(ele, view, onSelect) : renderEdge(ele, view);
     const sections = [details, chartsSection(ele, view), exemplarSection(ele, view)];
@@ -248,9 +258,19 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
     root.dataset.id = currentId;
   }
 
-  function close() {
-    if (currentId === null) return;
+  function showGraph() {
     currentId = null;
+    graphShown = true;
+    body.replaceChildren(...[renderGraph(view), chartsSection("graph", view)].flat().filter(Boolean));
+    root.hidden = false;
+    root.dataset.kind = "graph";
+    delete root.dataset.id;
+  }
+
+  function close() {
+    if (currentId === null && !graphShown) return;
+    currentId = null;
+    graphShown = false;
     chartsSection(null);
     root.hidden = true;
     delete root.dataset.id;
@@ -264,10 +284,12 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
 
   return {
     show,
+    showGraph,
     close,
     currentId: () => currentId,
     /** After an update: show the new data of the open element, or say that it left. */
     refresh(cy) {
+      if (graphShown) showGraph(); // its charts are fetched again once per period at most
       if (currentId === null) return;
       const ele = cy.getElementById(currentId);
       if (ele.nonempty()) {

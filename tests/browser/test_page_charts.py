@@ -81,3 +81,18 @@ def test_it_charts_an_edge(graph_page: GraphPage, meshlens_url: str) -> None:
     assert shown["requests", "errorPercent"]["current"] == "50.0 %"
     assert len(shown["requests", "rate"]["links"]) == 1
     graph_page.shot("charts-edge")
+
+
+def test_it_charts_the_whole_graph(graph_page: GraphPage, meshlens_url: str) -> None:
+    """into bookinfo's workloads: productpage 12/s, details 10/s, reviews 10/s, ratings 6/s;
+    out of them 26/s (reviews-v2 -> ratings: 1.5/s 503)"""
+    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=5m")
+    page = graph_page.page
+    with page.expect_response(lambda r: "/api/v1/series?" in r.url) as answer:
+        page.click("#graph-charts-button")
+    assert parse_qs(urlsplit(answer.value.url).query) == {"namespaces": ["bookinfo"],
+                                                          "duration": ["5m"]}
+    page.wait_for_selector("#side-panel[data-kind=graph] .charts[data-state=shown]")
+    shown = charts(graph_page)
+    assert shown["inbound", "rate"]["current"] == "38.0 rps"
+    assert shown["outbound", "errorPercent"]["current"] == "5.8 %"  # 1.5 of 26/s
