@@ -96,3 +96,33 @@ def test_it_charts_the_whole_graph(graph_page: GraphPage, meshlens_url: str) -> 
     shown = charts(graph_page)
     assert shown["inbound", "rate"]["current"] == "38.0 rps"
     assert shown["outbound", "errorPercent"]["current"] == "5.8 %"  # 1.5 of 26/s
+
+
+COUNT_FETCHES = """() => {
+    window.seriesFetches = 0;
+    const fetched = window.fetch;
+    window.fetch = (...args) => {
+        if (String(args[0]).startsWith('/api/v1/series')) window.seriesFetches += 1;
+        return fetched(...args);
+    };
+}"""
+
+
+def test_it_fetches_the_charts_again_once_per_refresh_period(graph_page: GraphPage,
+                                                            meshlens_url: str) -> None:
+    """The panel shows reviews-v2 again within the refresh period (10 s): its charts are
+    fetched again at the end of the period, once, on the page's own clock."""
+    page = graph_page.page
+    page.clock.install()
+    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=5m")
+    graph_page.wait_for("cy => cy.nodes().some(n => n.data('label') === 'reviews-v2')")
+    select(graph_page, "reviews-v2")
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # in seconds
+    page.evaluate(COUNT_FETCHES)
+    graph_page.tap("reviews-v2")
+    graph_page.tap("reviews-v2")
+    assert page.evaluate("window.seriesFetches") == 0
+    with page.expect_response(lambda r: "/api/v1/series?" in r.url):
+        page.clock.run_for(10_000)
+    assert page.evaluate("window.seriesFetches") == 1
+    page.wait_for_selector("#side-panel .charts[data-fetched='2'][data-state=shown]")
