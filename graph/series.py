@@ -234,7 +234,8 @@ def links(base_url: str, queries: Mapping[str, Mapping[str, str]],
             for direction, charts in queries.items()}
 
 
-def body(request: SeriesRequest, values: Any, queries: Any) -> dict[str, Any]:
+def body(request: SeriesRequest, values: Values,
+         queries: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """The answer's common part (the route adds where it was read and the links)."""
     return {"start": request.start, "end": request.end, "step": request.step,
             "rateInterval": request.interval, "times": request.times(), "series": values,
