@@ -18,7 +18,8 @@ class GraphvizError(RuntimeError):
     """Graphviz is not installed, failed, or took too long; the message says which."""
 
 
-def svg(graph: Graph, timeout: float = GRAPHVIZ_TIMEOUT_S, binary: str = "dot") -> bytes:
+def svg(graph: Graph, binary: str = "dot") -> bytes:
+    timeout = GRAPHVIZ_TIMEOUT_S
     path = shutil.which(binary)
     if path is None:
         raise GraphvizError(f"format=svg needs Graphviz's {binary!r} program, which is not "

@@ -87,7 +87,7 @@ def dot(graph: Graph) -> bytes:
 # Left as they are in a quoted Mermaid label: letters and digits (any script), and a few
 # marks that mean nothing to Mermaid's parser or to HTML. Everything else is written as
 # Mermaid's entity code `#<decimal>;`, which Mermaid turns into an HTML character reference.
-MERMAID_PLAIN = re.compile(r"[\w .,:/%+-]")
+MERMAID_PLAIN = re.compile(r"[\w .,:/+-]")
 
 
 def mermaid_text(text: str) -> str:
