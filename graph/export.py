@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from graph.health import NA
@@ -109,7 +110,14 @@ class Graph:
 
     def children(self, parent: str | None) -> list[Node]:
         """The nodes directly in box `parent` (None: at the top), in the body's order."""
-        return [n for n in self.nodes if n.parent == parent]
+        return self.members.get(parent, [])
+
+    @cached_property
+    def members(self) -> dict[str | None, list[Node]]:
+        out: dict[str | None, list[Node]] = {}
+        for node in self.nodes:
+            out.setdefault(node.parent, []).append(node)
+        return out
 
 
 # Inbound error rates per protocol, as Kiali counts an edge's errors.

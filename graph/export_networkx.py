@@ -2,7 +2,8 @@
 
 The graph is a MultiDiGraph keyed by the body's ids (two protocols between the same nodes
 are two edges). Attributes are flat and never None (GraphML and GEXF have no null): a
-node's box is its `parent` attribute, left out at the top level.
+node's box is its `parent` attribute, left out at the top level. The XML is not indented:
+indenting doubles the writers' time (11 s instead of 5.5 s for GraphML at 10,000 nodes).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def node_link(graph: Graph) -> bytes:
 
 
 def graphml(graph: Graph) -> bytes:
-    return "\n".join(nx.generate_graphml(to_networkx(graph))).encode() + b"\n"
+    lines = nx.generate_graphml(to_networkx(graph), prettyprint=False)
+    return "\n".join(lines).encode() + b"\n"
 
 
 def rgb(colour: str) -> dict[str, int]:
@@ -74,4 +76,4 @@ def gexf(graph: Graph) -> bytes:
     for _, _, key, attrs in g.edges(keys=True, data=True):
         attrs["id"] = key
         attrs["viz"] = {"color": rgb(attrs["color"])}
-    return "\n".join(nx.generate_gexf(g)).encode() + b"\n"
+    return "\n".join(nx.generate_gexf(g, prettyprint=False)).encode() + b"\n"

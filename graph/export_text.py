@@ -65,7 +65,11 @@ def dot_members(graph: Graph, parent: str | None, indent: str) -> list[str]:
 
 
 def dot(graph: Graph) -> bytes:
-    """The graph in Graphviz's dot language, left to right, in the page's colours."""
+    """The graph in Graphviz's dot language, left to right, in the page's colours.
+
+    Edge texts are `xlabel`s, placed once the layout is done: as `label`s they would be
+    laid out as nodes, which makes big layouts slower and, with clusters, makes dot 2.42
+    fail ("lost edge")."""
     title = f"{graph.graph_type} graph, {graph.duration} s to {graph.timestamp}"
     lines = ["digraph meshlens {",
              "  graph " + dot_attributes(rankdir="LR", label=title, fontname="Helvetica",
@@ -76,7 +80,7 @@ def dot(graph: Graph) -> bytes:
     lines += dot_members(graph, None, "  ")
     for edge in graph.edges:
         lines.append(f"  {dot_string(edge.source)} -> {dot_string(edge.target)} "
-                     + dot_attributes(label=edge.label, id=edge.id, color=edge.colour,
+                     + dot_attributes(xlabel=edge.label, id=edge.id, color=edge.colour,
                                       fontcolor=edge.colour) + ";")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode()
@@ -87,7 +91,7 @@ def dot(graph: Graph) -> bytes:
 # Left as they are in a quoted Mermaid label: letters and digits (any script), and a few
 # marks that mean nothing to Mermaid's parser or to HTML. Everything else is written as
 # Mermaid's entity code `#<decimal>;`, which Mermaid turns into an HTML character reference.
-MERMAID_PLAIN = re.compile(r"[\w .,:/+-]")
+MERMAID_CODED = re.compile(r"[^\w .,:/+-]")
 
 
 def mermaid_text(text: str) -> str:
@@ -96,9 +100,8 @@ def mermaid_text(text: str) -> str:
     >>> mermaid_text('a"b<end>')
     'a#34;b#60;end#62;'
     """
-    lines = ("".join(c if MERMAID_PLAIN.fullmatch(c) else f"#{ord(c)};" for c in line)
-             for line in text.split("\n"))
-    return "<br>".join(lines)
+    coded = MERMAID_CODED.sub(lambda m: f"#{ord(m[0])};", text)
+    return coded.replace("#10;", "<br>")
 
 
 def mermaid(graph: Graph) -> bytes:
