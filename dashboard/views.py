@@ -20,6 +20,8 @@ from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
+from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
+from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
@@ -29,7 +31,8 @@ View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
-    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}."""
+    """Bad input -> 400, Prometheus (or Graphviz) down or slow -> 503, always as
+    {"error": ...}."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -39,7 +42,7 @@ def json_errors(view: View) -> View:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
-        except PrometheusError as exc:
+        except (PrometheusError, GraphvizError) as exc:
             return JsonResponse({"error": str(exc)}, status=503)
 
     return wrapper
@@ -94,6 +97,18 @@ def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
     return response
 
 
+def exported_response(exported: Exported, request: HttpRequest) -> HttpResponse:
+    """An export (graph/export.py), gzip-compressed when the client takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzip.compress(exported.content, compresslevel=6),
+                                content_type=exported.content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 # How long the page waits for Prometheus to name the namespaces it opens with.
 DEFAULT_NAMESPACES_TIMEOUT_S = 2.0
 
@@ -129,11 +144,17 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    if "compare_to" in request.GET:
+    query = request.GET.dict()
+    output = parse_format(query.pop("format", None))
+    if "compare_to" in query:
+        if output != DEFAULT_FORMAT:
+            raise OptionError("format", "compare_to= marks the default (cytoscape) body only")
         # Imported here: impact_views builds on this module's helpers.
         from dashboard.impact_views import marked_graph
         return marked_graph(request)
-    options = options_from_query(request.GET.dict())
+    options = options_from_query(query)
+    if output != DEFAULT_FORMAT:
+        return exported_response(export(current_graph(options), output), request)
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
