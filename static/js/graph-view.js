@@ -11,6 +11,7 @@
 
 import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
+import { layoutOptions } from "./layouts.js";
 import { placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
@@ -22,22 +23,8 @@ const BIG_MIN_ZOOM = 0.01;
 const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
 
-const LAYOUT = {
-  name: "dagre",
-  rankDir: "LR",
-  nodeSep: 28,
-  rankSep: 130,
-  edgeSep: 12,
-  padding: 40,
-  nodeDimensionsIncludeLabels: true,
-  // Same input order, same picture: order by namespace and name, not by arrival.
-  sort: (a, b) => sortKey(a).localeCompare(sortKey(b)),
-};
-
-function sortKey(ele) {
-  const d = ele.data();
-  return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
-}
+// The chosen layout (layouts.js); dagre until the page says otherwise.
+let LAYOUT = layoutOptions("dagre");
 
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
@@ -307,7 +294,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       // Mostly new nodes: a fresh layout reads better than patches.
       runLayout({ fit: false, animate: true });
     } else if (addedNodes.nonempty()) {
-      placeNewNodes(cy, addedNodes, LAYOUT);
+      placeNewNodes(cy, addedNodes, layoutOptions("dagre"));
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
@@ -389,6 +376,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     fit,
     highlight,
     relayout: () => runLayout({ fit: true, animate: true }),
+    /** Lay small graphs out with layout `name` (layouts.js) from now on, and now. */
+    useLayout(name) {
+      LAYOUT = layoutOptions(name);
+      if (laidOut && !big) runLayout({ fit: true, animate: false });
+    },
     refreshLabels: () => cy.style().update(),
   };
 }
