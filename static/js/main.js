@@ -222,6 +222,7 @@ function applyError(error) {
 
 function connect() {
   if (live) live.close();
+  pacer.connected();
   const query = scopeQuery(view);
   live = openLive(
     socketUrl(config.wsPath, query),
@@ -242,6 +243,8 @@ function connect() {
       "graph.error": applyError,
     }),
     (connection, delayMs) => {
+      // Every new socket (live.js reconnects on its own too) starts with its snapshot.
+      if (connection === "live") pacer.connected();
       state.connection = connection;
       statusBar.connection(connection, delayMs);
       dimIfStale();
@@ -349,6 +352,7 @@ window.meshlens = {
   state,
   view,
   time,
+  pacer,
   pins,
   traffic,
   /** The version of the scope's graph on screen (null before the first). */

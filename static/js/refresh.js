@@ -22,6 +22,8 @@ export function createPacer({ serverSeconds, restart }) {
   let timer = null;
   let held = [];
   let overflowed = false;
+  // The first graph of a connection is shown at once: it is the view the user asked for.
+  let awaitingFirst = true;
 
   async function flush() {
     const batch = held;
@@ -54,7 +56,13 @@ export function createPacer({ serverSeconds, restart }) {
     const paced = { ...handlers };
     for (const type of ["graph.snapshot", "graph.delta"]) {
       const handler = handlers[type];
-      paced[type] = (message) => (periodMs ? hold(handler, message) : handler(message));
+      paced[type] = (message) => {
+        if (!periodMs || (awaitingFirst && type === "graph.snapshot")) {
+          awaitingFirst = false;
+          return handler(message);
+        }
+        return hold(handler, message);
+      };
     }
     return paced;
   }
@@ -69,5 +77,15 @@ export function createPacer({ serverSeconds, restart }) {
     else if (held.length || overflowed) flush();
   }
 
-  return { wrap, set, flushNow: flush, held: () => held.length };
+  return {
+    wrap,
+    set,
+    /** A new connection: its first snapshot is shown at once, and nothing held before. */
+    connected() {
+      awaitingFirst = true;
+      held = [];
+    },
+    flushNow: flush,
+    held: () => held.length,
+  };
 }

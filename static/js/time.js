@@ -71,7 +71,16 @@ export function createTime(root, { view, config, live, pacer, showFrame, onViewC
     return ok;
   }
 
-  const replay = createReplay(root, { view, config, frames, show, onViewChange });
+  // The playhead moved: the URL and the banner follow.
+  const replay = createReplay(root, {
+    view,
+    frames,
+    show,
+    onViewChange: (how) => {
+      onViewChange(how);
+      describe();
+    },
+  });
 
   function describe() {
     const past = view.query_time !== null;
