@@ -79,7 +79,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             if "query_time" in query:
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")
             self.options = graph_options_from_query(query)
-            await sync_to_async(retention.check)(self.options.duration, None)
+            retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
         except OptionError as exc:

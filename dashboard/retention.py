@@ -35,6 +35,15 @@ def retention_seconds() -> int | None:
     return retention
 
 
-def check(duration: int, query_time: int | None) -> None:
-    """OptionError when the window is beyond Prometheus's retention."""
-    check_window(duration, query_time, int(time.time()), retention_seconds())
+def known_retention() -> int | None:
+    """The retention read before, without asking Prometheus (None: not known yet)."""
+    kept = _cache.get(prometheus().settings.url)
+    return None if kept is None else kept[1]
+
+
+def check(duration: int, query_time: int | None, ask: bool = True) -> None:
+    """OptionError when the window is beyond Prometheus's retention. Without `ask`, only a
+    retention already known counts (the WebSocket does not wait on Prometheus to accept a
+    viewer: the page that opens it has read the retention)."""
+    known = retention_seconds() if ask else known_retention()
+    check_window(duration, query_time, int(time.time()), known)
