@@ -13,6 +13,7 @@ const KEPT = 240;
 /** `hrefAt(t)`: the API address of the graph at Unix time t. */
 export function createFrames(hrefAt) {
   const known = new Map(); // t -> Promise<null | error text>
+  const loaded = new Set(); // frames whose answer has come
   const queue = [];
   let running = 0;
 
@@ -35,6 +36,7 @@ export function createFrames(hrefAt) {
       running += 1;
       load(t).then((result) => {
         running -= 1;
+        loaded.add(t);
         resolve(result);
         pump();
       });
@@ -54,7 +56,11 @@ export function createFrames(hrefAt) {
       else queue.push({ t, resolve });
     });
     known.set(t, promise);
-    if (known.size > KEPT) known.delete(known.keys().next().value);
+    if (known.size > KEPT) {
+      const oldest = known.keys().next().value;
+      known.delete(oldest);
+      loaded.delete(oldest);
+    }
     pump();
     return promise;
   }
@@ -67,8 +73,10 @@ export function createFrames(hrefAt) {
     /** Forget every frame (another scope: other graphs). */
     forget() {
       known.clear();
+      loaded.clear();
       for (const { resolve } of queue.splice(0)) resolve("another view was chosen");
     },
-    isReady: (t) => known.has(t),
+    /** Whether frame t has been fetched (its answer came). */
+    isLoaded: (t) => loaded.has(t),
   };
 }

@@ -23,9 +23,6 @@ const BIG_MIN_ZOOM = 0.01;
 const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
 
-// The chosen layout (layouts.js); dagre until the page says otherwise.
-let LAYOUT = layoutOptions("dagre");
-
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
@@ -49,6 +46,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart });
   const upsert = (elements) => upsertInto(cy, elements, serverPositions);
+  // The chosen layout's options (layouts.js); dagre until the page says otherwise.
+  let chosenLayout = layoutOptions("dagre");
   if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
   let laidOut = false;
@@ -105,7 +104,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (userMovedViewport || cy.elements().empty()) {
       cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
     } else {
-      cy.fit(shown(), LAYOUT.padding);
+      cy.fit(shown(), chosenLayout.padding);
     }
     size = next;
   }).observe(container);
@@ -122,13 +121,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       cy.batch(() => {
         for (const [id, position] of serverPositions) cy.getElementById(id).position(position);
       });
-      if (fit || !userMovedViewport) cy.fit(shown(), LAYOUT.padding);
+      if (fit || !userMovedViewport) cy.fit(shown(), chosenLayout.padding);
       laidOut = true;
       return;
     }
     const doFit = fit || !userMovedViewport;
     layout = cy.layout({
-      ...LAYOUT,
+      ...chosenLayout,
       fit: doFit,
       animate: animate && cy.nodes().length < 300,
       animationDuration: 350,
@@ -140,7 +139,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function fit() {
     userMovedViewport = false;
     cy.stop();
-    cy.animate({ fit: { eles: shown(), padding: LAYOUT.padding } }, { duration: 250 });
+    cy.animate({ fit: { eles: shown(), padding: chosenLayout.padding } }, { duration: 250 });
   }
 
   /**
@@ -378,7 +377,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     relayout: () => runLayout({ fit: true, animate: true }),
     /** Lay small graphs out with layout `name` (layouts.js) from now on, and now. */
     useLayout(name) {
-      LAYOUT = layoutOptions(name);
+      chosenLayout = layoutOptions(name);
       if (laidOut && !big) runLayout({ fit: true, animate: false });
     },
     refreshLabels: () => cy.style().update(),

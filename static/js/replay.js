@@ -54,7 +54,13 @@ export function createReplay(root, { view, frames, show, onViewChange }) {
     for (let i = 1; i <= (playing ? AHEAD : 1); i += 1) {
       if (view.query_time + i * step() <= end()) ahead.push(view.query_time + i * step());
     }
-    const shown = show(view.query_time);
+    // A frame not fetched yet is built by the server first: say so while it comes.
+    const at = view.query_time;
+    clock.dataset.loading = String(!frames.isLoaded(at));
+    const shown = show(at).then((ok) => {
+      if (view.query_time === at) clock.dataset.loading = "false";
+      return ok;
+    });
     frames.ahead(ahead);
     return shown;
   }
