@@ -13,6 +13,8 @@ after the page shows that frame's graph (document.body.dataset.graphTimestamp):
             page's model worker fetches and parses it, Cytoscape draws it
   ahead     the frame was fetched ahead (as playback does, a few frames ahead of the
             playhead): read from the browser's cache (gzip, immutable), parsed, drawn
+  api       the API alone for one frame never asked for (GET, gzip): the server's build,
+            which a cold frame waits for
   playback  at 2x (a frame due every 500 ms): the gaps between frames drawn, which is
             what a viewer sees as smooth or not
 
@@ -26,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -92,6 +95,15 @@ def series_for(workloads: int, seed: int) -> tuple[list[dict[str, Any]], str]:
     return make_mesh(workloads, seed), ",".join(f"ns{i}" for i in range(10))
 
 
+def api_seconds(url: str, at: int) -> float:
+    request = urllib.request.Request(url + f"&query_time={at}",
+                                     headers={"Accept-Encoding": "gzip"})
+    began = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=300) as response:
+        response.read()
+    return time.perf_counter() - began
+
+
 def measure(page: Page, url: str, frames: int) -> dict[str, Any]:
     page.goto(url)
     page.wait_for_function("document.body.dataset.graphTimestamp !== undefined", timeout=300_000)
@@ -127,6 +139,9 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
         url = exits.enter_context(meshlens(base / "web", {
             "PROMETHEUS_URL": prometheus.url, "REDIS_URL": redis_server.url,
             "MESHLENS_PROMETHEUS_TIMEOUT": "120"}))
+        api = f"{url}/api/v1/graph?namespaces={namespaces}&duration=60s"
+        first = int(time.time()) // 60 * 60 - 600
+        builds = [1000 * api_seconds(api, first - 7 * i) for i in range(3)]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
@@ -136,6 +151,7 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
     label = "demo (Bookinfo)" if workloads == 0 else f"{workloads:,} workloads"
     log(f"{label}: {result['nodes']:,} nodes ({result['drawn']:,} drawn: big graphs start "
         "with their namespaces folded)")
+    log(f"  api       {summary(builds).replace('frames', 'builds')}")
     log(f"  cold      {summary(result['cold'])}")
     log(f"  ahead     {summary(result['ahead'])}")
     log(f"  playback  2x, a frame due every 500 ms: gaps {summary(result['playback'])}")

@@ -57,12 +57,13 @@ export function createReplay(root, { view, frames, show, onViewChange }) {
     // A frame not fetched yet is built by the server first: say so while it comes.
     const at = view.query_time;
     clock.dataset.loading = String(!frames.isLoaded(at));
-    const shown = show(at).then((ok) => {
+    // The frames ahead are asked for once this one is in: built beside it, they would
+    // slow it down (the server's cores are few), and it is the one the viewer waits for.
+    return show(at).then((ok) => {
       if (view.query_time === at) clock.dataset.loading = "false";
+      frames.ahead(ahead);
       return ok;
     });
-    frames.ahead(ahead);
-    return shown;
   }
 
   async function run() {

@@ -88,6 +88,10 @@ export function createTime(root, { view, config, live, pacer, showFrame, onViewC
     banner.hidden = !past;
     if (past) el("time-banner-text").textContent = `Showing ${formatMoment(view.query_time)}${mode === "replay" ? " (replay)" : ""}, not live`;
     picker.value = past ? toInput(view.query_time) : "";
+    // Only moments Prometheus still holds (the API refuses older ones anyway).
+    const now = Math.floor(Date.now() / 1000);
+    picker.max = toInput(now);
+    if (config.retentionSeconds) picker.min = toInput(now - config.retentionSeconds);
     refresh.value = view.refresh;
     refresh.disabled = past;
     pausedMark.hidden = past || view.refresh !== "pause";
