@@ -10,7 +10,8 @@ frame, from the slider's change event (the page's own clock) to the first animat
 after the page shows that frame's graph (document.body.dataset.graphTimestamp):
 
   cold      the frame was never asked for: the API builds it (queries Prometheus), the
-            page's model worker fetches and parses it, Cytoscape draws it
+            page's model worker fetches and parses it, Cytoscape draws it (chosen once no
+            other frame is being fetched)
   ahead     the frame was fetched ahead (as playback does, a few frames ahead of the
             playhead): read from the browser's cache (gzip, immutable), parsed, drawn
   api       the API alone for one frame never asked for (GET, gzip): the server's build,
@@ -111,7 +112,12 @@ def measure(page: Page, url: str, frames: int) -> dict[str, Any]:
     start = end - 30 * 60
     # Cold: frames from the middle of the window on, none asked for before.
     cold_frames = [start + FRAME_STEP_S * (20 + 3 * i) for i in range(frames)]
-    cold = [page.evaluate(CHOOSE, t) for t in cold_frames]
+    cold = []
+    for t in cold_frames:
+        # The frame ahead of the last one is fetched once that is shown: let it come first,
+        # so that this frame's build does not share the cores with it.
+        page.wait_for_function("window.meshlens.time.frames.pending() === 0", timeout=300_000)
+        cold.append(page.evaluate(CHOOSE, t))
     # Ahead: fetched first (as playback does), then chosen.
     ahead_frames = [t + FRAME_STEP_S for t in cold_frames]
     page.evaluate("ts => Promise.all(ts.map(t => window.meshlens.time.frames.get(t)))",

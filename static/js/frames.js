@@ -76,6 +76,8 @@ export function createFrames(hrefAt) {
       loaded.clear();
       for (const { resolve } of queue.splice(0)) resolve("another view was chosen");
     },
+    /** Frames asked for whose answer has not come yet. */
+    pending: () => running + queue.length,
     /** Whether frame t has been fetched (its answer came). */
     isLoaded: (t) => loaded.has(t),
   };
