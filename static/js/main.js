@@ -100,6 +100,7 @@ const statusBar = createStatusBar(
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
+  refreshSeconds: config.refreshSeconds,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
@@ -281,6 +282,11 @@ createControls(document.getElementById("controls"), {
     "relayout-button": () => {
       pins.clear();
       graph.relayout();
+    },
+    "graph-charts-button": () => {
+      cy.elements().unselect();
+      graph.highlight(null);
+      panel.showGraph();
     },
   },
 });
