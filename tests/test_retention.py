@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from dashboard import retention
+from dashboard.asgi import application
 from graph.options import OptionError
 from graph.retention import check_window, describe, parse_retention
 from tests.support.prometheus import PrometheusServer
@@ -68,3 +71,21 @@ def test_it_answers_400_for_a_window_beyond_retention(short_prometheus: str) -> 
     inside = Client().get(
         f"/api/v1/graph?namespaces=bookinfo&duration=10m&query_time={past + 7200}")
     assert inside.status_code == 200, inside.content
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_refuses_a_live_window_beyond_retention(short_prometheus: str,
+                                                         meshlens_redis: str) -> None:
+    """The page read the retention first; the socket checks what is known, naming duration."""
+    assert await sync_to_async(retention.retention_seconds)() == 7200
+    communicator = WebsocketCommunicator(
+        application, "/ws/graph?namespaces=bookinfo&duration=3h",
+        headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "graph.error"
+    assert message["message"].startswith("duration: 10800s is longer than Prometheus keeps")
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4400}
+    await communicator.disconnect()
