@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, WebSocket
 
 from tests.browser.conftest import GraphPage
 from tests.browser.test_page_crafted import crafted_graph
@@ -55,6 +55,12 @@ def wait_for_graph_at(graph_page: GraphPage, t: int) -> None:
                                       arg=t, timeout=20000)
 
 
+def wait_for_close(socket: WebSocket) -> None:
+    """The page closed `socket` (Chromium reports it once the server has answered)."""
+    if not socket.is_closed():
+        socket.wait_for_event("close", timeout=15000)
+
+
 def wait_for_live_graph(graph_page: GraphPage, sockets: int) -> None:
     """The `sockets`-th WebSocket opened and its graph is on screen."""
     graph_page.wait_for_sockets(sockets)
@@ -65,8 +71,8 @@ def test_it_shows_a_past_moment_and_says_it_is_not_live(time_page: GraphPage,
     """Live: no ratings-v2. An hour ago: reviews-v3 -> ratings-v2, the banner says so, the
     socket is closed; back to live: a new socket, and ratings-v2 is gone again."""
     page = time_page.page
-    closed: list[str] = []
-    page.on("websocket", lambda ws: ws.on("close", lambda socket: closed.append(socket.url)))
+    sockets: list[WebSocket] = []
+    page.on("websocket", sockets.append)
     time_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=60s")
     wait_for_live_graph(time_page, 1)
     assert not time_page.has(PAST_ONLY)
@@ -85,8 +91,8 @@ def test_it_shows_a_past_moment_and_says_it_is_not_live(time_page: GraphPage,
     assert "back to live" in banner.inner_text()
     assert time_page.url()["query_time"] == str(past)
     assert page.evaluate("document.body.dataset.mode") == "past"
-    page.wait_for_function("n => window.meshlens.state.connection === 'past'", arg=0)
-    assert len(closed) == 1  # no live updates while in the past
+    page.wait_for_function("window.meshlens.state.connection === 'past'")
+    wait_for_close(sockets[0])  # no live updates while in the past
 
     page.click("#time-live")
     wait_for_live_graph(time_page, 2)
@@ -145,19 +151,15 @@ def test_it_plays_a_replay_with_frames_fetched_ahead(time_page: GraphPage,
 def test_it_pauses_live_updates_and_resumes_in_one_click(time_page: GraphPage,
                                                          meshlens_url: str) -> None:
     page = time_page.page
-    closed: list[str] = []
-    page.on("websocket", lambda ws: ws.on("close", lambda socket: closed.append(socket.url)))
+    sockets: list[WebSocket] = []
+    page.on("websocket", sockets.append)
     time_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=60s")
     wait_for_live_graph(time_page, 1)
     page.select_option("#refresh", "pause")
     page.wait_for_function("window.meshlens.state.connection === 'paused'")
     assert page.locator("#paused-mark").is_visible()
     assert time_page.url()["refresh"] == "pause"
-    for _ in range(100):  # Chromium reports the close once the server has answered it
-        if closed:
-            break
-        page.wait_for_timeout(50)
-    assert len(closed) == 1
+    wait_for_close(sockets[0])
     page.reload()
     page.wait_for_function("document.body.dataset.refresh === 'pause'")
     assert page.locator("#paused-mark").is_visible()
