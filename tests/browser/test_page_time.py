@@ -72,7 +72,7 @@ def test_it_shows_a_past_moment_and_says_it_is_not_live(time_page: GraphPage,
     socket is closed; back to live: a new socket, and ratings-v2 is gone again."""
     page = time_page.page
     sockets: list[WebSocket] = []
-    page.on("websocket", sockets.append)
+    page.on("websocket", lambda ws: sockets.append(ws))
     time_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=60s")
     wait_for_live_graph(time_page, 1)
     assert not time_page.has(PAST_ONLY)
@@ -152,7 +152,7 @@ def test_it_pauses_live_updates_and_resumes_in_one_click(time_page: GraphPage,
                                                          meshlens_url: str) -> None:
     page = time_page.page
     sockets: list[WebSocket] = []
-    page.on("websocket", sockets.append)
+    page.on("websocket", lambda ws: sockets.append(ws))
     time_page.open(f"{meshlens_url}/?namespaces=bookinfo&duration=60s")
     wait_for_live_graph(time_page, 1)
     page.select_option("#refresh", "pause")
