@@ -85,16 +85,23 @@ def piece_crc(piece: Piece) -> int:
     return zlib.crc32(text)
 
 
-def piece_name(piece: Piece) -> str:
-    return piece[1:piece.index(b'":')].decode()
+# One tuple of field names per shape of element (a graph has a few dozen shapes, not one
+# per element), shared with graph/patch.py's prints.
+SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def shape_of(names: list[str]) -> tuple[str, ...]:
+    found = tuple(names)
+    return SHAPES.setdefault(found, found)
 
 
 class Element(NamedTuple):
-    """One node or edge: its JSON id, its data's pieces in order, and a node's position's
-    JSON (big graphs, graph/layout.py)."""
+    """One node or edge: its JSON id, its data's pieces in order and their names, and a
+    node's position's JSON (big graphs, graph/layout.py)."""
 
     id: str
     pieces: tuple[Piece, ...]
+    names: tuple[str, ...]
     position: bytes | None = None
 
     def text(self) -> bytes:
@@ -103,9 +110,6 @@ class Element(NamedTuple):
         if self.position is None:
             return data + b"}}"
         return data + b'},"position":' + self.position + b"}"
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(map(piece_name, self.pieces))
 
 
 # --- rates -------------------------------------------------------------------------------
@@ -318,6 +322,7 @@ class NodeFacts(NamedTuple):
 
     id: str
     pieces: tuple[Piece, ...]
+    names: tuple[str, ...]
     label: str
     label_piece: Piece
     cluster: str
@@ -346,7 +351,8 @@ def node_facts(node_id: str, n: Mapping[str, Any]) -> NodeFacts:
             names[name] = value
             pieces.append(PIECES.get(name, value))
     label = node_label(n)
-    found = NodeFacts(hashed, tuple(pieces), label, PIECES.get("label", label), n["cluster"],
+    found = NodeFacts(hashed, tuple(pieces), ("id", "nodeType", "cluster", "namespace", *names),
+                      label, PIECES.get("label", label), n["cluster"],
                       n["namespace"], names.get("app", ""),
                       (3, n["cluster"], n["namespace"], names.get("app", ""),
                        names.get("version", ""), names.get("service", ""),
@@ -372,37 +378,46 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-def node_pieces(facts: NodeFacts, md: Mapping[str, Any], extras: bool) -> list[Piece]:
-    pieces = list(facts.pieces)
+def node_pieces(facts: NodeFacts, md: Mapping[str, Any],
+                extras: bool) -> tuple[list[Piece], list[str]]:
+    """A node's pieces, and their names."""
+    pieces, names = list(facts.pieces), list(facts.names)
     dest_services = md.get("destServices")
     if dest_services:
         pieces.append(dest_services_piece(dest_services))
+        names.append("destServices")
     rates = node_traffic_text(md)
     if rates is not None:
         pieces.append(b'"traffic":' + rates)
+        names.append("traffic")
     health_data = md.get("healthData")
     pieces.append(PIECES.get("healthData", health_data) if health_data is None
                   else PIECES.make("healthData", orjson.dumps(health_data)))
+    names.append("healthData")
     for flag in NODE_FLAGS:
         if md.get(flag):
             pieces.append(PIECES.get(flag, True))
+            names.append(flag)
     if extras:
         pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
         pieces.append(facts.label_piece)
+        names += ("healthStatus", "label")
         if "sources" in md:  # only in a graph merged from several data sources
             pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
-    return pieces
+            names.append("sources")
+    return pieces, names
 
 
 class Node:
     """A node while the elements are put together (boxes are added and nodes sorted)."""
 
-    __slots__ = ("app", "cluster", "flags", "id", "is_box", "label", "namespace", "parent",
-                 "pieces", "sort_key")
+    __slots__ = ("app", "cluster", "flags", "id", "is_box", "label", "names", "namespace",
+                 "parent", "pieces", "sort_key")
 
-    def __init__(self, facts: NodeFacts, pieces: list[Piece], flags: tuple[bool, bool],
-                 is_box: str = "") -> None:
-        self.id, self.pieces, self.flags, self.is_box = facts.id, pieces, flags, is_box
+    def __init__(self, facts: NodeFacts, pieces: list[Piece], names: list[str],
+                 flags: tuple[bool, bool], is_box: str = "") -> None:
+        self.id, self.pieces, self.names = facts.id, pieces, names
+        self.flags, self.is_box = flags, is_box
         self.cluster, self.namespace, self.app = facts.cluster, facts.namespace, facts.app
         self.sort_key, self.label = facts.sort_key, facts.label
         self.parent = ""
@@ -444,6 +459,8 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
         if box_by == "app":
             pieces.append(PIECES.get("app", app))
         pieces.append(PIECES.get("healthData", None))
+        names = ["id", "nodeType", "cluster", "namespace", *(("app",) if box_by == "app" else ()),
+                 "healthData"]
         flags = [False, False]
         for n in group:
             n.parent = hashed
@@ -452,13 +469,16 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
         for flag, on in zip(("isInaccessible", "isOutside"), flags, strict=True):
             if on:
                 pieces.append(PIECES.get(flag, True))
+                names.append(flag)
         pieces.append(PIECES.get("isBox", box_by))
+        names.append("isBox")
         label = app or namespace or first.cluster
         if extras:
             pieces.append(PIECES.get("label", label))
-        facts = NodeFacts(hashed, (), label, b"", first.cluster, namespace, app,
+            names.append("label")
+        facts = NodeFacts(hashed, (), (), label, b"", first.cluster, namespace, app,
                           (BOX_RANK[box_by], first.cluster, namespace, app, "", "", ""))
-        boxes.append(Node(facts, pieces, (flags[0], flags[1]), box_by))
+        boxes.append(Node(facts, pieces, names, (flags[0], flags[1]), box_by))
     return boxes
 
 
@@ -491,19 +511,25 @@ def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], 
     md = d["md"]
     edge_id, ends = edge_ends(source, target, protocol)
     pieces = list(ends)
+    names = ["id", "source", "target"]
     if extras:
         pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
+        names.append("healthStatus")
         if "sources" in md:  # only in a graph merged from several data sources
             pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
+            names.append("sources")
     elif edge_health:
         health = md.get("healthStatus", NA)
         if health != NA:
             pieces.append(PIECES.get("healthStatus", health))
+            names.append("healthStatus")
     for key in APPENDED_EDGE_FIELDS:
         if key in md:
             pieces.append(value_piece(key, md[key]))
+            names.append(key)
     pieces.append(b'"traffic":' + edge_traffic_text(protocol, md, d["source_md"]))
-    return Element(edge_id, tuple(pieces))
+    names.append("traffic")
+    return Element(edge_id, tuple(pieces), shape_of(names))
 
 
 # --- the whole graph ---------------------------------------------------------------------
@@ -563,7 +589,7 @@ def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
     for node_id, n in g.nodes(data=True):
         md = n["md"]
         facts = node_facts(node_id, n)
-        nodes.append(Node(facts, node_pieces(facts, md, extras),
+        nodes.append(Node(facts, *node_pieces(facts, md, extras),
                           (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
     return nodes
 
@@ -597,7 +623,8 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
 def node_element(n: Node) -> Element:
     if n.parent:
         n.pieces.append(PIECES.get("parent", n.parent))
-    return Element(n.id, tuple(n.pieces))
+        n.names.append("parent")
+    return Element(n.id, tuple(n.pieces), shape_of(n.names))
 
 
 # --- positions ---------------------------------------------------------------------------
@@ -648,6 +675,6 @@ def with_positions(written: Written,
         if where is None:
             nodes.append(e)
         else:
-            nodes.append(Element(e.id, e.pieces, position_text(where)))
+            nodes.append(e._replace(position=position_text(where)))
             positions[e.id] = where
     return written._replace(nodes=nodes), positions

@@ -22,15 +22,13 @@ from typing import Any
 
 import orjson
 
-from graph.cytoscape_json import Element, Written, piece_crc
+from graph.cytoscape_json import SHAPES, Element, Written, piece_crc
 
 POSITION = "@position"  # the key a node's position is printed under
 # An element's field names and a CRC-32 of each field's JSON, in the same order.
 Prints = tuple[tuple[str, ...], tuple[int, ...]]
 FieldPrints = dict[str, Prints]
 
-# One tuple of names per shape of element: a graph has a few dozen shapes, not one per element.
-SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def crc(value: Any) -> int:
@@ -90,13 +88,13 @@ def patch(before: Prints, group: str, element: dict[str, Any],
 
 def element_prints(element: Element) -> Prints:
     """field_prints of an element written as pieces (graph/cytoscape_json.py)."""
-    names = element.names()
-    values = [piece_crc(piece) for piece in element.pieces]
-    if element.position is not None:
-        names += (POSITION,)
-        values.append(zlib.crc32(element.position))
-    shape = SHAPES.setdefault(names, names)
-    return shape, tuple(values)
+    names = element.names
+    values = list(map(piece_crc, element.pieces))
+    if element.position is None:
+        return names, tuple(values)
+    names += (POSITION,)
+    values.append(zlib.crc32(element.position))
+    return SHAPES.setdefault(names, names), tuple(values)
 
 
 def written_prints(written: Written, changed: set[str] | None = None,
