@@ -211,9 +211,17 @@ def responses_text(responses: Mapping[str, Any], total: float) -> bytes:
     return b"{" + b",".join(out) + b"}"
 
 
+TEMPLATE_KEYS: dict[str, bytes] = {}
+
+
 def template_text(name: str) -> bytes:
-    """A JSON string as it goes into a %-format: its % doubled."""
-    return orjson.dumps(name).replace(b"%", b"%%")
+    """A JSON string as it goes into a %-format (its % doubled), and its colon."""
+    found = TEMPLATE_KEYS.get(name)
+    if found is None:
+        found = orjson.dumps(name).replace(b"%", b"%%") + b":"
+        if len(TEMPLATE_KEYS) < 1 << 18:
+            TEMPLATE_KEYS[name] = found
+    return found
 
 
 def make_template(key: tuple[Any, ...]) -> bytes:
@@ -224,23 +232,22 @@ def make_template(key: tuple[Any, ...]) -> bytes:
     for name in it:  # rates, then percentages
         if name is None:
             break
-        rates.append(template_text(name) + b':"%.*f"')
+        rates.append(template_text(name) + b'"%.*f"')
     for name in it:
         if name is None:
             break
-        rates.append(template_text(name) + b':"%.1f"')
+        rates.append(template_text(name) + b'"%.1f"')
     responses = []
     for code in it:
         flags, hosts = next(it), next(it)
-        parts = []
+        text = template_text(code) + b"{"
         if flags:
-            parts.append(b'"flags":{' + b",".join(
-                [template_text(f) + b':"%.1f"' for f in flags]) + b"}")
+            text += b'"flags":{' + b'"%.1f",'.join(map(template_text, flags)) + b'"%.1f"}'
         if hosts:
-            parts.append(b'"hosts":{' + b",".join(
-                [template_text(h) + b':"%.1f"' for h in hosts]) + b"}")
-        responses.append(template_text(code) + b":{" + b",".join(parts) + b"}")
-    return (b'{"protocol":' + template_text(protocol) + b',"rates":{' + b",".join(rates)
+            text += (b',"hosts":{' if flags else b'"hosts":{') + b'"%.1f",'.join(
+                map(template_text, hosts)) + b'"%.1f"}'
+        responses.append(text + b"}")
+    return (b'{"protocol":' + template_text(protocol)[:-1] + b',"rates":{' + b",".join(rates)
             + b'},"responses":{' + b",".join(responses) + b"}}")
 
 
