@@ -22,7 +22,8 @@ from typing import Any
 
 import orjson
 
-from graph.cytoscape_json import Element, Written
+from graph.cytoscape_json import Written
+from graph.json_pieces import Element
 
 Elements = dict[str, list[dict[str, Any]]]
 GROUPS = ("nodes", "edges")

@@ -22,7 +22,8 @@ from typing import Any
 
 import orjson
 
-from graph.cytoscape_json import SHAPES, Element, Written, piece_crc
+from graph.cytoscape_json import Written
+from graph.json_pieces import SHAPES, Element, piece_crc
 
 POSITION = "@position"  # the key a node's position is printed under
 # An element's field names and a CRC-32 of each field's JSON, in the same order.

@@ -19,13 +19,14 @@ import pytest
 from dashboard import publish
 from graph import ids, patch
 from graph.cytoscape import format_rate, to_config, to_config_dicts
-from graph.cytoscape_json import rate_text, share, with_positions, write_graph
+from graph.cytoscape_json import with_positions, write_graph
 from graph.delta import (
     diff_fingerprints,
     diff_written,
     encode_graph,
     encode_written,
 )
+from graph.json_pieces import rate_precision, rate_text
 from graph.layout import MIN_NODES, add_positions, positions_of
 
 NAMES = ["a", "b-1", 'q"uote', "back\\slash", "50%", "%s%d", "line\nbreak", "ünï", "日本",
@@ -132,14 +133,18 @@ def test_it_writes_the_bytes_orjson_wrote_of_the_dicts(
 
 
 def test_it_formats_rates_and_shares_as_python_formats_them() -> None:
+    """Rates as graph.cytoscape.format_rate, shares as f"{share:.1f}": bytes %-formats and
+    str formats are the same C formatting of the float."""
     rng = random.Random(7)
     values = [rng.uniform(0, 10 ** rng.randrange(-8, 8)) for _ in range(20_000)]
     values += [0.005, 0.0049999, 0.995, 0.99999, 0.999995, 1.0, 1.005, 2.675, 1e-5, 5e-6,
                4.9999e-6, 1e300, float("inf")]
     for value in values:
-        assert rate_text(value) == orjson.dumps(format_rate(value)), value
-        total = rng.uniform(1e-3, 1e4)
-        assert share(value, total) == orjson.dumps(f"{value / total * 100:.1f}")
+        expected = orjson.dumps(format_rate(value))
+        assert rate_text(value) == expected, value
+        assert b'"%.*f"' % (rate_precision(value), value) == expected, value  # templates'
+        share = value / rng.uniform(1e-3, 1e4) * 100
+        assert b'"%.1f"' % share == orjson.dumps(f"{share:.1f}")
 
 
 def laid_out(seed: int) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
