@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from graph import collector, ids, memory, sources, traffic
+from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender
 from graph.cells import CountedMap
@@ -39,15 +39,13 @@ def gc_paused() -> Iterator[None]:
     the graph is dropped; every collection the allocations trigger would walk them all
     (and the rest of the process's heap), for nothing. Reference counting still frees
     everything as usual. When the outermost pause ends, what was freed is handed back to
-    the system (graph/memory.py): by then the build's graph has been dropped; and what
-    survives is frozen out of later collections (graph/collector.py)."""
+    the system (graph/memory.py): by then the build's graph has been dropped."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            collector.settle()
             gc.enable()
             memory.give_back()
 
