@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from graph.cytoscape_json import Written
-from graph.json_pieces import SHAPES, Element, piece_crc
+from graph.json_pieces import PIECES, SHAPES, Element, piece_crc
 
 POSITION = "@position"  # the key a node's position is printed under
 # An element's field names and a CRC-32 of each field's JSON, in the same order.
@@ -90,7 +90,8 @@ def patch(before: Prints, group: str, element: dict[str, Any],
 def element_prints(element: Element) -> Prints:
     """field_prints of an element written as pieces (graph/cytoscape_json.py)."""
     names = element.names
-    values = list(map(piece_crc, element.pieces))
+    known = PIECES.crcs.get  # most pieces are kept ones, their CRC known
+    values = [known(piece) or piece_crc(piece) for piece in element.pieces]
     if element.position is None:
         return names, tuple(values)
     names += (POSITION,)
