@@ -87,7 +87,7 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     found = DEST_SERVICES.get(key)
     if found is None:
         found = PIECES.make("destServices", orjson.dumps(
-            [{"cluster": c, "namespace": ns, "name": name} for c, ns, name in key]))
+            [{"cluster": c, "namespace": ns, "name": name} for c, ns, name in key]), kept=True)
         if len(DEST_SERVICES) >= 1 << 16:
             DEST_SERVICES.clear()
         DEST_SERVICES[key] = found

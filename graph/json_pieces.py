@@ -38,7 +38,7 @@ class Pieces:
         """The piece of a str, bool or None value (hashable, and JSON as itself)."""
         found = self.values.get((name, value))
         if found is None:
-            found = self.make(name, orjson.dumps(value), value)
+            found = self.make(name, orjson.dumps(value), value, kept=True)
             with self.lock:
                 if len(self.values) >= self.size:
                     self.values.clear()
@@ -46,11 +46,14 @@ class Pieces:
                 self.values[(name, value)] = found
         return found
 
-    def make(self, name: str, text: bytes, value: Any = None) -> Piece:
+    def make(self, name: str, text: bytes, value: Any = None, kept: bool = False) -> Piece:
+        """The piece of a value's JSON `text`; its CRC is remembered only when the piece is
+        `kept` (a piece made afresh every build would grow `crcs` without end)."""
         piece = b'"' + name.encode() + b'":' + text
-        crc = zlib.crc32(value.encode()) if type(value) is str else zlib.crc32(text)
-        with self.lock:
-            self.crcs[piece] = crc
+        if kept:
+            crc = zlib.crc32(value.encode()) if type(value) is str else zlib.crc32(text)
+            with self.lock:
+                self.crcs[piece] = crc
         return piece
 
 
