@@ -111,22 +111,25 @@ class Laid(NamedTuple):
     positions: Positions
 
 
+def laid_out(g: nx.MultiDiGraph,
+             previous: Mapping[str, Mapping[str, float]] | None = None) -> Laid:
+    """The graph written, a big one laid out (node `position`s); `previous`, the positions
+    of the scope's last graph, keeps its nodes where they were."""
+    written, positions = with_positions(write_graph(g), previous)
+    failed = g.graph.get("failed_sources")
+    if failed:  # some data sources could not be read: the graph is the others'
+        written = written._replace(tail={"failedSources": failed})
+    return Laid(written, positions)
+
+
 def graph_written(options: GraphOptions,
                   previous: Mapping[str, Mapping[str, float]] | None = None,
                   record: bool = True) -> Laid:
-    """The /api/v1/graph body for these options (queries Prometheus), written. A big graph
-    comes laid out (node `position`s); `previous`, the positions of the scope's last graph,
-    keeps its nodes where they were."""
+    """The /api/v1/graph body for these options (queries Prometheus), written and laid out
+    (laid_out)."""
     health = health_config()
-
-    def serialise(g: nx.MultiDiGraph) -> Laid:
-        written, positions = with_positions(write_graph(g), previous)
-        failed = g.graph.get("failed_sources")
-        if failed:  # some data sources could not be read: the graph is the others'
-            written = written._replace(tail={"failedSources": failed})
-        return Laid(written, positions)
-
-    return counted(lambda: sources.build(options, mesh_config(), health), serialise, record)
+    return counted(lambda: sources.build(options, mesh_config(), health),
+                   lambda g: laid_out(g, previous), record)
 
 
 def graph_payload(options: GraphOptions,
@@ -137,8 +140,10 @@ def graph_payload(options: GraphOptions,
 
 
 def graph_body(options: GraphOptions, record: bool = True) -> bytes:
-    """graph_written's body, the JSON bytes."""
-    return graph_written(options, record=record).written.body()
+    """graph_written's body, the JSON bytes (joined while the collector is held off)."""
+    health = health_config()
+    return counted(lambda: sources.build(options, mesh_config(), health),
+                   lambda g: laid_out(g).written.body(), record)
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
