@@ -18,7 +18,13 @@ from django.views.defaults import page_not_found
 
 from dashboard import live, metrics, retention
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from dashboard.graphs import (
+    graph_body,
+    graph_payload,
+    namespaces,
+    options_from_query,
+    prometheus,
+)
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
@@ -49,12 +55,14 @@ def json_errors(view: View) -> View:
     return wrapper
 
 
-def graph_response(make_body: Callable[[], dict[str, Any]]) -> HttpResponse:
-    """A graph as JSON, encoded with orjson (several times faster than JsonResponse on the
-    megabytes of a big mesh). The body is made, encoded and dropped with the collector
-    held off: back on with the graph still alive, it would walk all of it for nothing."""
+def graph_response(make_body: Callable[[], dict[str, Any] | bytes]) -> HttpResponse:
+    """A graph as JSON: written as bytes (graph/cytoscape_json.py), or a dict encoded with
+    orjson (several times faster than JsonResponse on the megabytes of a big mesh). The
+    body is made, encoded and dropped with the collector held off: back on with the graph
+    still alive, it would walk all of it for nothing."""
     with gc_paused():
-        encoded = orjson.dumps(make_body())
+        body = make_body()
+        encoded = body if isinstance(body, bytes) else orjson.dumps(body)
     return HttpResponse(encoded, content_type="application/json")
 
 
@@ -161,7 +169,7 @@ def api_graph(request: HttpRequest) -> HttpResponse:
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
-    response = graph_response(lambda: graph_payload(options))
+    response = graph_response(lambda: graph_body(options))
     return past_response(response, options, request)
 
 
