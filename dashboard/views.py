@@ -18,6 +18,7 @@ from django.views.defaults import page_not_found
 from dashboard import live, metrics
 from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from graph import find
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
@@ -129,7 +130,13 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    options = options_from_query(request.GET.dict())
+    query = request.GET.dict()
+    # Find and Hide (graph/find.py) shape the answer, not the graph built: the same scope.
+    shaping = {name: find.parse(query.pop(name, None), name) for name in ("find", "hide")}
+    options = options_from_query(query)
+    if any(e.clauses for e in shaping.values()):
+        return graph_response(
+            lambda: find.apply(current_graph(options), shaping["find"], shaping["hide"]))
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
