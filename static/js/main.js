@@ -2,6 +2,7 @@
 
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
+import { createFindBar } from "./find-bar.js";
 import { createGraphView } from "./graph-view.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
@@ -102,6 +103,13 @@ const panel = createSidePanel(document.getElementById("side-panel"), {
 let relayoutNext = true;
 let live = null;
 
+// Find and Hide: worked out again by the bar itself whenever elements change.
+const findBar = createFindBar(document.getElementById("find-bar"), {
+  view,
+  getCy: () => cy,
+  onChange: (changed) => writeUrl(changed),
+});
+
 function select(ele) {
   if (ele.empty()) return;
   cy.elements().unselect();
@@ -126,6 +134,7 @@ graph.onRecreate((next) => {
   badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
   badges.setEnabled(view.badge_security);
   bindTaps();
+  findBar.rebind(cy);
   if (window.meshlens) window.meshlens.cy = cy;
 });
 
@@ -263,6 +272,7 @@ window.meshlens = {
   applyError,
   state,
   view,
+  findBar,
   /** The version of the scope's graph on screen (null before the first). */
   get version() {
     return state.shown.version;

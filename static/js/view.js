@@ -76,6 +76,9 @@ export function readView(search, defaults) {
     edge_labels: readChoice(query, "edge_labels", EDGE_LABELS, OPTION_DEFAULTS.edge_labels),
     badge_security: readBool(query, "badge_security", OPTION_DEFAULTS.badge_security),
     renderer: readChoice(query, "renderer", RENDERERS, OPTION_DEFAULTS.renderer),
+    // Find and Hide expressions (find-bar.js): the page applies them to what it draws.
+    find: query.get("find") || "",
+    hide: query.get("hide") || "",
   };
 }
 
@@ -109,6 +112,8 @@ function pageQuery(view) {
   if (view.edge_labels !== OPTION_DEFAULTS.edge_labels) parts.push(param("edge_labels", view.edge_labels));
   if (view.badge_security) parts.push("badge_security=true");
   if (view.renderer !== OPTION_DEFAULTS.renderer) parts.push(param("renderer", view.renderer));
+  if (view.find) parts.push(param("find", view.find));
+  if (view.hide) parts.push(param("hide", view.hide));
   return parts.join("&");
 }
 
