@@ -92,24 +92,40 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     scheduled = false;
     const cy = getCy();
     if (!cy) return;
-    const real = cy.elements().filter((ele) => !isDerived(ele));
-    const nodes = real.nodes().map((n) => n.data());
-    const edges = real.edges().map((e) => e.data());
+    // One pass over plain arrays: Cytoscape collections (filter, selectors) cost tens of
+    // milliseconds each at tens of thousands of elements.
+    const all = cy.elements();
+    const eles = [];
+    const nodes = [];
+    const edges = [];
+    for (let i = 0; i < all.length; i += 1) {
+      const ele = all[i];
+      if (isDerived(ele)) continue;
+      eles.push(ele);
+      (ele.isNode() ? nodes : edges).push(ele.data());
+    }
     const wanted = {
       find: foundIds(expressions.find, nodes, edges),
       hide: hiddenIds(expressions.hide, nodes, edges),
     };
     // Whole collections at once: one class change per element costs Cytoscape a style
-    // pass each (seconds for thousands).
+    // pass each.
     cy.batch(() => {
       for (const kind of ["find", "hide"]) {
         const name = CLASSES[kind];
         const want = wanted[kind];
-        cy.elements(`.${name}`).filter((ele) => !want.has(ele.id())).removeClass(name);
-        real.filter((ele) => want.has(ele.id()) && !ele.hasClass(name)).addClass(name);
+        const add = [];
+        const drop = [];
+        for (const ele of eles) {
+          const on = want.has(ele.id());
+          if (on !== ele.hasClass(name)) (on ? add : drop).push(ele);
+        }
+        if (drop.length) cy.collection(drop).removeClass(name);
+        if (add.length) cy.collection(add).addClass(name);
       }
     });
-    const shown = [...wanted.find].filter((id) => !wanted.hide.has(id)).length;
+    let shown = 0;
+    for (const id of wanted.find) if (!wanted.hide.has(id)) shown += 1;
     count.textContent = expressions.find.clauses.length ? `${shown} found` : "";
     applied += 1;
     document.body.dataset.findApplied = String(applied);
