@@ -23,6 +23,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
   root.replaceChildren(fields.find.group, fields.hide.group, count);
   let scheduled = false;
   let applied = 0;
+  let marking = false; // whether any element may carry a class of ours
   let bound = null;
 
   function field(kind, placeholder, presets) {
@@ -83,6 +84,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     const changed = view[kind] !== text;
     view[kind] = text;
     load(kind, text);
+    follow();
     apply();
     if (changed) onChange(view);
   }
@@ -92,6 +94,14 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     scheduled = false;
     const cy = getCy();
     if (!cy) return;
+    const active = expressions.find.clauses.length > 0 || expressions.hide.clauses.length > 0;
+    if (active || marking) mark(cy);
+    marking = active;
+    applied += 1;
+    document.body.dataset.findApplied = String(applied);
+  }
+
+  function mark(cy) {
     // One pass over plain arrays: Cytoscape collections (filter, selectors) cost tens of
     // milliseconds each at tens of thousands of elements.
     const all = cy.elements();
@@ -127,21 +137,25 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     let shown = 0;
     for (const id of wanted.find) if (!wanted.hide.has(id)) shown += 1;
     count.textContent = expressions.find.clauses.length ? `${shown} found` : "";
-    applied += 1;
-    document.body.dataset.findApplied = String(applied);
   }
 
   // Elements came, went or changed: work both out again, once, after the change is done.
   function schedule() {
-    if (scheduled || (!expressions.find.clauses.length && !expressions.hide.clauses.length)) return;
+    if (scheduled) return;
     scheduled = true;
     setTimeout(apply, 0);
   }
 
-  function bind(cy) {
+  // Listen only while an expression is set: a listener makes Cytoscape dispatch an event
+  // per element added or changed, which a big graph's updates would pay for nothing.
+  function follow() {
+    const cy = getCy();
+    const active = expressions.find.clauses.length > 0 || expressions.hide.clauses.length > 0;
+    const target = active ? cy : null;
+    if (bound === target) return;
     if (bound) bound.off("add remove data", schedule);
-    bound = cy;
-    cy.on("add remove data", schedule);
+    bound = target;
+    if (bound) bound.on("add remove data", schedule);
   }
 
   // "/" goes to the Find bar from anywhere but another field.
@@ -156,13 +170,13 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
 
   load("find", view.find || "");
   load("hide", view.hide || "");
-  bind(getCy());
+  follow();
 
   return {
     apply,
     /** A new Cytoscape instance (another renderer): follow its changes. */
-    rebind(cy) {
-      bind(cy);
+    rebind() {
+      follow();
       apply();
     },
     /** Show these expressions (the view changed under the page: back, forward). */
@@ -171,6 +185,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
       view.hide = hide;
       load("find", find);
       load("hide", hide);
+      follow();
       apply();
     },
   };
