@@ -136,7 +136,10 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     });
     let shown = 0;
     for (const id of wanted.find) if (!wanted.hide.has(id)) shown += 1;
-    count.textContent = expressions.find.clauses.length ? `${shown} found` : "";
+    const said = [];
+    if (expressions.find.clauses.length) said.push(`${shown} found`);
+    if (expressions.hide.clauses.length) said.push(`${wanted.hide.size} hidden`);
+    count.textContent = said.join(" · ");
   }
 
   // Elements came, went or changed: work both out again, once, after the change is done.

@@ -72,6 +72,7 @@ def test_it_takes_hidden_elements_out_and_brings_them_back(graph_page: GraphPage
                                             "unknown>productpage"])
     assert set(graph_page.labels("node:visible")) == set(everything) - {"unknown", "ratings-v1"}
     assert graph_page.styles(".find-hidden", "display") == ["none"] * 5
+    assert graph_page.page.inner_text("#find-count") == "5 hidden"
     assert graph_page.url()["hide"] == "name = unknown or %httperr > 5"
     graph_page.shot("hide")
 
