@@ -130,6 +130,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
+    if "compare_to" in request.GET:
+        # Imported here: impact_views builds on this module's helpers. (It takes no find=
+        # or hide=: they are an unknown parameter there, a 400 naming them.)
+        from dashboard.impact_views import marked_graph
+        return marked_graph(request)
     query = request.GET.dict()
     # Find and Hide (graph/find.py) shape the answer, not the graph built: the same scope.
     shaping = {name: find.parse(query.pop(name, None), name) for name in ("find", "hide")}
