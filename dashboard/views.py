@@ -25,6 +25,7 @@ from dashboard.graphs import (
     options_from_query,
     prometheus,
 )
+from graph import find
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
@@ -159,13 +160,23 @@ def api_graph(request: HttpRequest) -> HttpResponse:
     if "compare_to" in query:
         if output != DEFAULT_FORMAT:
             raise OptionError("format", "compare_to= marks the default (cytoscape) body only")
-        # Imported here: impact_views builds on this module's helpers.
+        # Imported here: impact_views builds on this module's helpers. (It takes no find=
+        # or hide=: they are an unknown parameter there, a 400 naming them.)
         from dashboard.impact_views import marked_graph
         return marked_graph(request)
+    # Find and Hide (graph/find.py) shape the answer, not the graph built: the same scope.
+    shaping = {name: find.parse(query.pop(name, None), name) for name in ("find", "hide")}
+    shaped = any(e.clauses for e in shaping.values())
     options = options_from_query(query)
     retention.check(options.duration, options.query_time)
     if output != DEFAULT_FORMAT:
-        return exported_response(export(current_graph(options), output), request)
+        graph = current_graph(options)
+        if shaped:
+            graph = find.apply(graph, shaping["find"], shaping["hide"])
+        return exported_response(export(graph, output), request)
+    if shaped:
+        return graph_response(
+            lambda: find.apply(current_graph(options), shaping["find"], shaping["hide"]))
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)

@@ -3,6 +3,7 @@
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
 import { createDiffOverlay } from "./diff-overlay.js";
+import { createFindBar } from "./find-bar.js";
 import { createGraphView } from "./graph-view.js";
 import { createBlastRadius } from "./impact.js";
 import { registerKey } from "./keys.js";
@@ -138,6 +139,13 @@ diffOverlay.attach(cy);
 let relayoutNext = true;
 let live = null;
 
+// Find and Hide: worked out again by the bar itself whenever elements change.
+const findBar = createFindBar(document.getElementById("find-bar"), {
+  view,
+  getCy: () => cy,
+  onChange: (changed) => writeUrl(changed),
+});
+
 function select(ele) {
   if (ele.empty()) return;
   cy.elements().unselect();
@@ -178,6 +186,7 @@ graph.onRecreate((next) => {
   blast.attach(cy);
   diffOverlay.attach(cy);
   pins.attach(cy);
+  findBar.rebind(cy);
   if (window.meshlens) window.meshlens.cy = cy;
 });
 
@@ -397,6 +406,7 @@ window.meshlens = {
   pacer,
   pins,
   traffic,
+  findBar,
   /** The version of the scope's graph on screen (null before the first). */
   get version() {
     return state.shown.version;

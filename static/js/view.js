@@ -92,6 +92,9 @@ const KEYS = [
   // graph is compared with.
   ["blast", text, "", "page"],
   ["compare_to", choice(["1h", "1d"]), "", "page"],
+  // Find and Hide expressions (find-bar.js): the page applies them to what it draws.
+  ["find", text, "", "page"],
+  ["hide", text, "", "page"],
 ];
 
 // Keys whose change the page applies in place on back/forward (the rest reload it).
