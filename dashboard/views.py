@@ -17,13 +17,21 @@ from django.views.defaults import page_not_found
 
 from dashboard import live, metrics
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from dashboard.graphs import (
+    graph_payload,
+    health_config,
+    mesh_config,
+    namespaces,
+    options_from_query,
+    prometheus,
+)
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
+from graph.since import add_since
 
 View = Callable[..., HttpResponse]
 
@@ -186,8 +194,10 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     wanted = parse_health_filter(query.pop("health", None))
     options = options_from_query(query)
     graph = current_graph(options)
-    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
-            "edges": failing_edges(graph, wanted)}
+    edges = failing_edges(graph, wanted)
+    add_since(prometheus(), edges, graph["timestamp"], graph["duration"], health_config(),
+              mesh_config().scope())
+    body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
     return JsonResponse(body)

@@ -66,6 +66,13 @@ def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
             for group in body.get("data") or () for item in group.get("exemplars") or ()]
 
 
+class Series(NamedTuple):
+    """One series of a range query: its labels and its (Unix s, value) points."""
+
+    labels: dict[str, str]
+    points: list[tuple[int, float]]
+
+
 @dataclass(frozen=True)
 class PrometheusSettings:
     url: str
@@ -249,6 +256,18 @@ class Prometheus:
         response = self.post("/api/v1/query_exemplars",
                              {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"})
         return parse_exemplars(response, self.settings.url)
+
+    def query_range(self, promql: str, start: int, end: int, step: int) -> list[Series]:
+        """Evaluate `promql` at every `step` s from start to end (Unix s): each series' labels
+        and its (time, value) points, as Prometheus's /api/v1/query_range gives them."""
+        response = self.post("/api/v1/query_range", {"query": promql, "start": str(start),
+                                                     "end": str(end), "step": str(step)})
+        data = successful_body(response, self.settings.url)["data"]
+        if data.get("resultType") != "matrix":
+            raise PrometheusQueryError(
+                f"expected a matrix, Prometheus gave {data.get('resultType')}")
+        return [Series(item["metric"], [(int(t), float(v)) for t, v in item["values"]])
+                for item in data["result"]]
 
     def ready(self) -> bool:
         try:
