@@ -125,6 +125,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
+        "edgesPath": "/api/v1/edges",
         "namespacesPath": "/api/v1/namespaces",
         "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
                      "duration": settings.MESHLENS_DEFAULT_DURATION,

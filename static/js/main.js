@@ -2,12 +2,16 @@
 
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
+import { createEdgeMode } from "./edge-mode.js";
+import { createFailingPanel } from "./failing-panel.js";
+import { createFocus } from "./focus.js";
 import { createGraphView } from "./graph-view.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
 import { createSidePanel } from "./side-panel.js";
 import { createStatusBar } from "./status-bar.js";
+import { showFailingCount } from "./title-badge.js";
 import { readView, scopeQuery, writeUrl } from "./view.js";
 
 const config = JSON.parse(document.getElementById("meshlens-config").textContent);
@@ -110,6 +114,25 @@ function select(ele) {
   panel.show(ele);
 }
 
+// Failing edges first: the edge mode, the panel of failing edges, focus and hover paths.
+const edgeMode = createEdgeMode(document.getElementById("edge-mode"), { graph, view, onChange: () => writeUrl(view) });
+const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: (node) => select(node) });
+const failingPanel = createFailingPanel(document.getElementById("failing-panel"), {
+  edgesPath: config.edgesPath,
+  query: () => scopeQuery(view),
+  onPick: pickEdge,
+});
+
+// A row of the failing-edges panel: select and centre its edge (unfolding its namespace
+// in a big graph, where it may be folded away).
+async function pickEdge(edge) {
+  if (cy.getElementById(edge.id).empty() && graph.isBig()) await graph.unfold(edge.source.namespace);
+  const ele = cy.getElementById(edge.id);
+  if (ele.empty()) return;
+  select(ele);
+  cy.animate({ center: { eles: ele } }, { duration: 250 });
+}
+
 function bindTaps() {
   // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
   cy.on("tap", "node, edge", (event) => {
@@ -151,8 +174,10 @@ function afterUpdate(timestamp) {
   // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
   const { nodes, edges } = graph.counted();
   statusBar.counts(nodes, edges);
-  const failing = nodes.failing + edges.failing;
-  document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
+  showFailingCount(edges.failing, view.namespaces);
+  edgeMode.apply();
+  focus.apply();
+  failingPanel.refresh();
 
   const over = formatDuration(state.durationSeconds);
   showMessage(nodes.total === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
@@ -233,6 +258,7 @@ createControls(document.getElementById("controls"), {
     if (relayout) {
       // Another set of nodes: start from a clean slate and lay it out afresh.
       panel.close();
+      failingPanel.clear();
       graph.clear();
       relayoutNext = true;
       state.timestamp = null;

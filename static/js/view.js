@@ -2,6 +2,8 @@
 // API's parameter names. Part of it is the server's scope (it goes in the WebSocket
 // query), part of it only changes how the page draws the same graph.
 
+import { EDGE_MODE_VALUES } from "./edge-mode.js";
+import { clampHops } from "./focus.js";
 import { parseDuration } from "./labels.js";
 
 export const GRAPH_TYPES = [
@@ -39,6 +41,8 @@ const OPTION_DEFAULTS = {
   edge_labels: "rate",
   badge_security: false,
   renderer: "auto",
+  edge_mode: "all",
+  hops: 1,
 };
 
 function readBool(query, name, fallback) {
@@ -76,6 +80,10 @@ export function readView(search, defaults) {
     edge_labels: readChoice(query, "edge_labels", EDGE_LABELS, OPTION_DEFAULTS.edge_labels),
     badge_security: readBool(query, "badge_security", OPTION_DEFAULTS.badge_security),
     renderer: readChoice(query, "renderer", RENDERERS, OPTION_DEFAULTS.renderer),
+    // Drawing only: which edges show, and the node in focus with how many hops around it.
+    edge_mode: readChoice(query, "edge_mode", EDGE_MODE_VALUES, OPTION_DEFAULTS.edge_mode),
+    focus: query.get("focus") || null,
+    hops: clampHops(query.get("hops")),
   };
 }
 
@@ -109,10 +117,15 @@ function pageQuery(view) {
   if (view.edge_labels !== OPTION_DEFAULTS.edge_labels) parts.push(param("edge_labels", view.edge_labels));
   if (view.badge_security) parts.push("badge_security=true");
   if (view.renderer !== OPTION_DEFAULTS.renderer) parts.push(param("renderer", view.renderer));
+  if (view.edge_mode !== OPTION_DEFAULTS.edge_mode) parts.push(param("edge_mode", view.edge_mode));
+  if (view.focus) parts.push(param("focus", view.focus));
+  if (view.focus && view.hops !== OPTION_DEFAULTS.hops) parts.push(param("hops", view.hops));
   return parts.join("&");
 }
 
-export function writeUrl(view) {
+/** Keep the URL in step with the view; `push`: a new history entry (focusing on a node). */
+export function writeUrl(view, { push = false } = {}) {
   const url = `${window.location.pathname}?${pageQuery(view)}${window.location.hash}`;
-  window.history.replaceState(null, "", url);
+  if (push) window.history.pushState({ meshlensFocus: true }, "", url);
+  else window.history.replaceState(window.history.state, "", url);
 }
