@@ -27,7 +27,7 @@ export function neighbourhood(node, hops) {
 /**
  * `bar`: the focus bar (its label, hops select and back button); `graph`: graph-view.js;
  * `view`: the page's view (`focus`, `hops`); `writeUrl(view, { push })`; `onFocus(node)`:
- * after focusing on a node (to select it).
+ * after focusing on a node.
  */
 export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
   const label = bar.querySelector(".focus-label");
@@ -72,8 +72,9 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
     // A first focus is a step the browser's Back undoes; refocusing replaces it.
     writeUrl(view, { push: !already });
     if (!already) pushed = true;
-    apply({ fit: true });
+    // First: closing the details widens the graph, and the fit is for the wider one.
     onFocus(node);
+    apply({ fit: true });
   }
 
   function unfocus() {
@@ -104,7 +105,7 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
     });
     if (fit) {
       const shown = cy.elements().not(`.${HIDDEN}`);
-      if (shown.nonempty()) cy.animate({ fit: { eles: shown, padding: 40 } }, { duration: 250 });
+      if (shown.nonempty()) cy.fit(shown, 40);
     }
   }
 

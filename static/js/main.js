@@ -116,7 +116,8 @@ function select(ele) {
 
 // Failing edges first: the edge mode, the panel of failing edges, focus and hover paths.
 const edgeMode = createEdgeMode(document.getElementById("edge-mode"), { graph, view, onChange: () => writeUrl(view) });
-const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: (node) => select(node) });
+// Focusing closes the details: their highlight would fade the hops beyond the first.
+const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: () => panel.close() });
 const failingPanel = createFailingPanel(document.getElementById("failing-panel"), {
   edgesPath: config.edgesPath,
   query: () => scopeQuery(view),

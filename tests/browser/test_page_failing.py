@@ -56,6 +56,7 @@ def test_it_lists_failing_edges_worst_first_and_selects_a_row(graph_page: GraphP
         "id => document.getElementById('side-panel').dataset.id === id", arg=rows[1]["id"])
     selected = graph_page.page.evaluate("window.meshlens.cy.$(':selected').map(e => e.id())")
     assert selected == [rows[1]["id"]]
+    graph_page.shot("failing-panel")
 
 
 def test_it_counts_failing_edges_in_the_title_and_favicon(graph_page: GraphPage,
@@ -109,6 +110,8 @@ def test_it_shows_unhealthy_edges_only_and_keeps_the_mode(graph_page: GraphPage,
 
 
 def double_click(graph_page: GraphPage, label: str) -> None:
+    """As Cytoscape hears a double click: a tap (which selects the node), then a dbltap."""
+    graph_page.tap(label)
     node_id = graph_page.look(label)["id"]
     graph_page.page.evaluate("id => { window.meshlens.cy.getElementById(id).emit('dbltap'); }",
                              node_id)
@@ -129,12 +132,13 @@ def test_it_focuses_on_a_nodes_neighbourhood_and_goes_back(graph_page: GraphPage
     assert shown(graph_page, "node") == NEAR_REVIEWS_V2
     assert graph_page.url()["focus"] == graph_page.look("reviews-v2")["id"]
     assert graph_page.page.is_visible("#focus-bar")
-    assert graph_page.page.evaluate("document.getElementById('side-panel').dataset.id") \
-        == graph_page.look("reviews-v2")["id"]
+    # Every hop at full strength: no selection fades the second one.
+    assert graph_page.page.evaluate("window.meshlens.cy.elements('.faded').length") == 0
 
     graph_page.page.select_option(".focus-hops", "2")
     assert shown(graph_page, "node") == TWO_HOPS
     assert graph_page.url()["hops"] == "2"
+    graph_page.shot("focus-two-hops")
 
     # The button, Esc and the browser's Back each show the full graph again.
     graph_page.page.click(".focus-back")
