@@ -196,12 +196,42 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     options = options_from_query(query)
     graph = current_graph(options)
     edges = failing_edges(graph, wanted)
-    add_since(prometheus(), edges, graph["timestamp"], graph["duration"], health_config(),
-              mesh_config().scope())
+    with_since(options, graph, edges, wanted)
     body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
     return JsonResponse(body)
+
+
+# How long a scope's `since` answers are kept: a little over a refresh period is enough,
+# as every tick brings a graph of another timestamp.
+SINCE_TTL_S = 120
+
+
+def with_since(options: GraphOptions, graph: dict[str, Any], edges: list[dict[str, Any]],
+               wanted: frozenset[str]) -> None:
+    """`since` on each edge, worked out once per scope and graph: the page asks after every
+    update of a live graph, in every browser that shows it, and its range query is the
+    same for all of them."""
+    scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
+    key = f"meshlens:since:{scope}:{graph['timestamp']}:{','.join(sorted(wanted))}"
+    try:
+        cached = live.client().get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        known = orjson.loads(cached)
+        if all(edge["id"] in known for edge in edges):
+            for edge in edges:
+                edge["since"] = known[edge["id"]]
+            return
+    add_since(prometheus(), edges, graph["timestamp"], graph["duration"], health_config(),
+              mesh_config().scope())
+    try:
+        live.client().set(key, orjson.dumps({e["id"]: e["since"] for e in edges}),
+                          ex=SINCE_TTL_S)
+    except redis.RedisError:
+        pass  # no cache: the next viewer asks Prometheus again
 
 
 @require_GET

@@ -10,10 +10,12 @@ Q-90 is the first unhealthy one.
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
 
+from graph.prometheus import Prometheus, PrometheusUnavailable
 from graph.since import Window, run_start
 from tests import mesh
 from tests.live_env import QUERY_TIME as Q
@@ -76,6 +78,18 @@ def test_it_keeps_the_other_fields_and_adds_the_response_time(flapping_prometheu
     assert (edge["protocol"], edge["rate"], edge["errorPercent"]) == ("http", 2.25, 33.3)
     assert set(edge) >= {"id", "healthStatus", "source", "target", "responses", "since",
                          "responseTime"}
+
+
+def test_it_works_since_out_once_per_scope_and_graph(flapping_prometheus: Any,
+                                                     meshlens_redis: str) -> None:
+    """Every browser on a live scope asks after each update: the second asks no Prometheus
+    range query (were it asked, this one would fail)."""
+    first = Client().get(EDGES + "&health=failure").json()
+    down = PrometheusUnavailable("Prometheus is down")
+    with mock.patch.object(Prometheus, "query_range", autospec=True, side_effect=down) as query:
+        again = Client().get(EDGES + "&health=failure").json()
+    assert query.call_count == 0
+    assert listed(again) == listed(first)
 
 
 def test_it_reads_steps_of_a_tenth_of_a_minute_or_a_thirtieth_of_the_window() -> None:
