@@ -14,10 +14,11 @@ export const EDGE_MODE_VALUES = EDGE_MODES.map(([value]) => value);
 const HIDDEN = "edge-mode-hidden";
 const UNHEALTHY = new Set(["Failure", "Degraded"]);
 
-/** Whether `mode` hides an edge with this data. */
+/** Whether `mode` hides an edge with this data (a summed edge of folded namespaces:
+ * by the worst health of the edges it sums). */
 export function hidesEdge(mode, data) {
   if (mode === "none") return true;
-  return mode === "unhealthy" && !UNHEALTHY.has(data.healthStatus);
+  return mode === "unhealthy" && !UNHEALTHY.has(data.healthStatus || data.worstHealth);
 }
 
 /**

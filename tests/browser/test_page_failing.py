@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from playwright.sync_api import Page
+
 from tests.browser.conftest import GraphPage
+from tests.browser.test_page_big import NAMESPACES, BigServer
 
 URL = "/?namespaces=bookinfo&duration=60s"
 
@@ -183,3 +187,22 @@ def test_it_highlights_the_paths_through_a_hovered_node(graph_page: GraphPage,
     graph_page.page.evaluate("id => { window.meshlens.cy.getElementById(id).emit('mouseout'); }",
                              node_id)
     assert graph_page.page.evaluate("window.meshlens.cy.elements('.hover-faded').length") == 0
+
+
+@pytest.fixture
+def big_server(page: Page) -> BigServer:
+    return BigServer(page)
+
+
+def test_it_keeps_the_edge_mode_across_folds(graph_page: GraphPage, big_server: BigServer,
+                                             meshlens_url: str) -> None:
+    """[ns0] -> [ns1] -> [ns2] -> [ns3], folded: summed edges, all healthy; unfolded ns2:
+    ns2-w007 -> ns2-w017 (failing) the one edge drawn"""
+    graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}&edge_mode=unhealthy")
+    page = graph_page.page
+    assert page.evaluate("window.meshlens.cy.edges('.aggregate').length") == 3
+    assert shown(graph_page, "edge") == []
+    graph_page.tap("ml-ns:ns2")
+    graph_page.wait_for("cy => cy.getElementById('ml-ns:ns2').empty()")
+    assert shown(graph_page, "edge") == ["ns2-w007>ns2-w017"]
+    assert len(shown(graph_page, "node")) == 90 + 3
