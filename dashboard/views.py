@@ -31,7 +31,7 @@ from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
-from graph.since import add_since
+from graph.since import UNHEALTHY, add_since
 
 View = Callable[..., HttpResponse]
 
@@ -196,7 +196,7 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     options = options_from_query(query)
     graph = current_graph(options)
     edges = failing_edges(graph, wanted)
-    with_since(options, graph, edges, wanted)
+    with_since(options, graph, edges)
     body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
@@ -208,30 +208,30 @@ def api_edges(request: HttpRequest) -> HttpResponse:
 SINCE_TTL_S = 120
 
 
-def with_since(options: GraphOptions, graph: dict[str, Any], edges: list[dict[str, Any]],
-               wanted: frozenset[str]) -> None:
-    """`since` on each edge, worked out once per scope and graph: the page asks after every
-    update of a live graph, in every browser that shows it, and its range query is the
-    same for all of them."""
+def with_since(options: GraphOptions, graph: dict[str, Any],
+               edges: list[dict[str, Any]]) -> None:
+    """`since` on each listed edge: worked out for every unhealthy edge of the graph, whatever
+    the `health` filter, once per scope and graph (the page asks after every update of a
+    live graph, in every browser that shows it, and the range query is the same for all)."""
     scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
-    key = f"meshlens:since:{scope}:{graph['timestamp']}:{','.join(sorted(wanted))}"
+    key = f"meshlens:since:{scope}:{graph['timestamp']}"
     try:
         cached = live.client().get(key)
     except redis.RedisError:
         cached = None
     if cached is not None:
         known = orjson.loads(cached)
-        if all(edge["id"] in known for edge in edges):
-            for edge in edges:
-                edge["since"] = known[edge["id"]]
-            return
-    add_since(prometheus(), edges, graph["timestamp"], graph["duration"], health_config(),
-              mesh_config().scope())
-    try:
-        live.client().set(key, orjson.dumps({e["id"]: e["since"] for e in edges}),
-                          ex=SINCE_TTL_S)
-    except redis.RedisError:
-        pass  # no cache: the next viewer asks Prometheus again
+    else:
+        unhealthy = failing_edges(graph, UNHEALTHY)
+        add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
+                  health_config(), mesh_config().scope())
+        known = {edge["id"]: edge["since"] for edge in unhealthy}
+        try:
+            live.client().set(key, orjson.dumps(known), ex=SINCE_TTL_S)
+        except redis.RedisError:
+            pass  # no cache: the next viewer asks Prometheus again
+    for edge in edges:
+        edge["since"] = known.get(edge["id"])
 
 
 @require_GET
