@@ -28,7 +28,8 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
   const list = root.querySelector(".failing-list");
   const status = root.querySelector(".failing-status");
   let inFlight = false;
-  let again = false;
+  let again = false; // the graph changed while a request was out: ask again after it
+  let emptyNext = false; // ... and has nothing unhealthy left: show none after it
   let asked = 0;
 
   toggle.addEventListener("click", () => {
@@ -94,15 +95,34 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
       status.textContent = `Failing edges not available: ${error.message}`;
     } finally {
       inFlight = false;
-      if (again) load();
+      if (emptyNext) showNone();
+      else if (again) load();
     }
   }
 
+  function showNone() {
+    emptyNext = false;
+    asked += 1;
+    render({ edges: [] });
+    root.dataset.loaded = String(asked);
+  }
+
   return {
-    /** The graph changed: ask for the list again (after the request in flight, if any). */
-    refresh() {
-      if (inFlight) again = true;
-      else load();
+    /**
+     * The graph changed, with `unhealthy` failing and degraded edges: ask for the list
+     * again (after the request in flight, if any); with none, there is nothing to ask.
+     */
+    refresh(unhealthy) {
+      if (unhealthy === 0) {
+        again = false;
+        if (inFlight) emptyNext = true;
+        else showNone();
+      } else if (inFlight) {
+        again = true;
+        emptyNext = false;
+      } else {
+        load();
+      }
     },
     /** Another view: forget the rows of the old one. */
     clear() {

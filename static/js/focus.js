@@ -53,7 +53,10 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || !view.focus) return;
     const target = event.target;
-    if (target instanceof HTMLElement && target.closest("input, select, textarea, [role=menu], .menu")) return;
+    // Esc in a menu or a field is theirs (closing it, clearing it); the bar's own hops
+    // control is not.
+    const inField = target instanceof HTMLElement && target.closest("input, select, textarea, .menu");
+    if (inField && !bar.contains(target)) return;
     unfocus();
   });
   window.addEventListener("popstate", () => {

@@ -178,7 +178,7 @@ function afterUpdate(timestamp) {
   showFailingCount(edges.failing, view.namespaces);
   edgeMode.apply();
   focus.apply();
-  failingPanel.refresh();
+  failingPanel.refresh(edges.failing + edges.degraded);
 
   const over = formatDuration(state.durationSeconds);
   showMessage(nodes.total === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
