@@ -196,8 +196,10 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     options = options_from_query(query)
     graph = current_graph(options)
     edges = failing_edges(graph, wanted)
-    with_since(options, graph, edges)
     body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
+    problem = with_since(options, graph, edges)
+    if problem:
+        body["sinceError"] = problem
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
     return JsonResponse(body)
@@ -209,10 +211,12 @@ SINCE_TTL_S = 120
 
 
 def with_since(options: GraphOptions, graph: dict[str, Any],
-               edges: list[dict[str, Any]]) -> None:
+               edges: list[dict[str, Any]]) -> str | None:
     """`since` on each listed edge: worked out for every unhealthy edge of the graph, whatever
     the `health` filter, once per scope and graph (the page asks after every update of a
-    live graph, in every browser that shows it, and the range query is the same for all)."""
+    live graph, in every browser that shows it, and the range query is the same for all).
+    When Prometheus cannot answer the range query, every `since` is None and the problem is
+    returned: the list itself comes from the graph, and the on-call needs it most then."""
     scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
     key = f"meshlens:since:{scope}:{graph['timestamp']}"
     try:
@@ -223,8 +227,13 @@ def with_since(options: GraphOptions, graph: dict[str, Any],
         known = orjson.loads(cached)
     else:
         unhealthy = failing_edges(graph, UNHEALTHY)
-        add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
-                  health_config(), mesh_config().scope())
+        try:
+            add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
+                      health_config(), mesh_config().scope())
+        except PrometheusError as exc:
+            for edge in edges:
+                edge["since"] = None
+            return str(exc)
         known = {edge["id"]: edge["since"] for edge in unhealthy}
         try:
             live.client().set(key, orjson.dumps(known), ex=SINCE_TTL_S)
@@ -232,6 +241,7 @@ def with_since(options: GraphOptions, graph: dict[str, Any],
             pass  # no cache: the next viewer asks Prometheus again
     for edge in edges:
         edge["since"] = known.get(edge["id"])
+    return None
 
 
 @require_GET

@@ -92,6 +92,17 @@ def test_it_works_since_out_once_per_scope_and_graph(flapping_prometheus: Any,
     assert listed(again) == listed(first)
 
 
+def test_it_lists_the_edges_without_since_when_prometheus_fails_the_range_query(
+        flapping_prometheus: Any) -> None:
+    down = PrometheusUnavailable("Prometheus at http://prometheus did not answer within 10s")
+    with mock.patch.object(Prometheus, "query_range", autospec=True, side_effect=down):
+        response = Client().get(EDGES + "&duration=4m")
+    assert response.status_code == 200
+    body = response.json()
+    assert [e["since"] for e in body["edges"]] == [None] * 4
+    assert body["sinceError"] == "Prometheus at http://prometheus did not answer within 10s"
+
+
 def test_it_reads_steps_of_a_tenth_of_a_minute_or_a_thirtieth_of_the_window() -> None:
     assert Window.over(1000, 300) == Window(700, 1000, 10, 60)
     assert Window.over(10_000, 3600) == Window(6400, 10_000, 120, 240)
