@@ -78,7 +78,8 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
     count.textContent = String(edges.length);
     root.dataset.count = String(edges.length);
     list.replaceChildren(...edges.map((edge) => row(edge, body.timestamp, body.duration)));
-    status.textContent = edges.length ? "" : "No failing or degraded edges.";
+    if (!edges.length) status.textContent = "No failing or degraded edges.";
+    else status.textContent = body.sinceError ? `Since when is not known: ${body.sinceError}` : "";
   }
 
   async function load() {
