@@ -66,11 +66,21 @@ def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
             for group in body.get("data") or () for item in group.get("exemplars") or ()]
 
 
-class Series(NamedTuple):
-    """One series of a range query: its labels and its (Unix s, value) points."""
+@dataclass(frozen=True)
+class Curve:
+    """One series of a range query's answer: its labels, and its (time, value) points
+    (a step without a value is left out; NaN stays NaN)."""
 
     labels: dict[str, str]
     points: list[tuple[int, float]]
+
+
+def parse_matrix(response: requests.Response, url: str) -> list[Curve]:
+    data = successful_body(response, url)["data"]
+    if data.get("resultType") != "matrix":
+        raise PrometheusQueryError(f"expected a matrix, Prometheus gave {data.get('resultType')}")
+    return [Curve(item.get("metric", {}), [(int(t), float(v)) for t, v in item["values"]])
+            for item in data["result"]]
 
 
 @dataclass(frozen=True)
@@ -257,17 +267,12 @@ class Prometheus:
                              {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"})
         return parse_exemplars(response, self.settings.url)
 
-    def query_range(self, promql: str, start: int, end: int, step: int) -> list[Series]:
-        """Evaluate `promql` at every `step` s from start to end (Unix s): each series' labels
-        and its (time, value) points, as Prometheus's /api/v1/query_range gives them."""
+    def query_range(self, promql: str, start: int, end: int, step: int) -> list[Curve]:
+        """Evaluate a range query from `start` to `end` (Unix s) every `step` seconds:
+        `/api/v1/query_range`, one Curve per series of the answer."""
         response = self.post("/api/v1/query_range", {"query": promql, "start": str(start),
-                                                     "end": str(end), "step": str(step)})
-        data = successful_body(response, self.settings.url)["data"]
-        if data.get("resultType") != "matrix":
-            raise PrometheusQueryError(
-                f"expected a matrix, Prometheus gave {data.get('resultType')}")
-        return [Series(item["metric"], [(int(t), float(v)) for t, v in item["values"]])
-                for item in data["result"]]
+                                                      "end": str(end), "step": str(step)})
+        return parse_matrix(response, self.settings.url)
 
     def ready(self) -> bool:
         try:

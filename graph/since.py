@@ -33,7 +33,7 @@ from graph.health import (
     responses_status,
     worst,
 )
-from graph.prometheus import Prometheus, Series
+from graph.prometheus import Curve, Prometheus
 from graph.promql import Scope, label_list, string
 from graph.sources.dialect import Endpoint
 from graph.sources.istio.node import into, out_of, status
@@ -114,7 +114,7 @@ def edge_query(index: int, source: Endpoint, dest: Endpoint, scope: Scope,
 Counts = dict[int, dict[int, dict[str, dict[str, float]]]]
 
 
-def counts_by_step(series: Iterable[Series]) -> Counts:
+def counts_by_step(series: Iterable[Curve]) -> Counts:
     counts: Counts = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     for item in series:
         protocol = item.labels.get("request_protocol", "")

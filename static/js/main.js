@@ -96,6 +96,7 @@ const statusBar = createStatusBar(
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
+  refreshSeconds: config.refreshSeconds,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
@@ -276,6 +277,11 @@ createControls(document.getElementById("controls"), {
   actions: {
     "fit-button": () => graph.fit(),
     "relayout-button": () => graph.relayout(),
+    "graph-charts-button": () => {
+      cy.elements().unselect();
+      graph.highlight(null);
+      panel.showGraph();
+    },
   },
 });
 
