@@ -18,6 +18,8 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import GraphPage
 from tests.browser.test_page_big import NAMESPACES, BigServer
+from tests.browser.test_page_crafted import crafted_graph
+from tests.browser.test_page_updates import Server, delta, wait_for_deltas
 
 URL = "/?namespaces=bookinfo&duration=60s"
 
@@ -63,45 +65,46 @@ def test_it_lists_failing_edges_worst_first_and_selects_a_row(graph_page: GraphP
     graph_page.shot("failing-panel")
 
 
+def edge_health(edges: dict[str, str], version: int) -> dict[str, Any]:
+    """A graph.delta that sets the health of edges (by id)."""
+    return delta(version, [{"group": "edges", "data": {"id": edge_id, "healthStatus": health}}
+                           for edge_id, health in edges.items()])
+
+
 def test_it_counts_failing_edges_in_the_title_and_favicon(graph_page: GraphPage,
                                                           meshlens_url: str) -> None:
+    """The crafted Bookinfo, all healthy; then productpage-v1 -> (reviews) and reviews-v2 ->
+    ratings-v1 fail, reviews -> reviews-v1 degrades (not counted); then all heal again."""
+    server = Server(graph_page.page, crafted_graph({}))
+    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo")
+    page = graph_page.page
+    assert page.title() == "Meshlens · bookinfo"
+    assert page.get_attribute('link[rel="icon"]', "href") == "data:,"
+    server.send(edge_health({"productpage-v1>reviews": "Failure",
+                             "reviews-v2>ratings-v1": "Failure",
+                             "reviews>reviews-v1": "Degraded"}, 2))
+    wait_for_deltas(graph_page, 1)
+    assert page.title() == "(2) Meshlens · bookinfo"
+    icon = page.get_attribute('link[rel="icon"]', "href")
+    assert icon is not None and icon.startswith("data:image/png;base64,")
+    server.send(edge_health({"productpage-v1>reviews": "Healthy",
+                             "reviews-v2>ratings-v1": "Healthy",
+                             "reviews>reviews-v1": "Healthy"}, 3))
+    wait_for_deltas(graph_page, 2)
+    assert page.title() == "Meshlens · bookinfo"
+    assert page.get_attribute('link[rel="icon"]', "href") == "data:,"
+
+
+def test_it_shows_unhealthy_edges_only(graph_page: GraphPage, meshlens_url: str) -> None:
+    """unhealthy only: reviews-v2 -> [ratings] -> ratings-v1, every node stays; none: no
+    edge, every node stays"""
     graph_page.open(meshlens_url + URL)
     assert graph_page.page.title() == "(2) Meshlens · bookinfo"
-    icon = graph_page.page.get_attribute('link[rel="icon"]', "href")
-    assert icon is not None and icon.startswith("data:image/png;base64,")
-    # Back to plain when nothing fails: the same graph with both edges healthy again.
-    graph_page.page.evaluate("""() => {
-        const cy = window.meshlens.cy;
-        const changed = cy.edges('[healthStatus = "Failure"]').map(e => ({
-            group: 'edges', data: {...e.data(), healthStatus: 'Healthy'}}));
-        return window.meshlens.applyDelta({timestamp: window.meshlens.state.timestamp,
-                                           added: [], removed: [], changed});
-    }""")
-    graph_page.page.wait_for_function("document.title === 'Meshlens · bookinfo'")
-    assert graph_page.page.get_attribute('link[rel="icon"]', "href") == "data:,"
-
-
-def test_it_shows_unhealthy_edges_only_and_keeps_the_mode(graph_page: GraphPage,
-                                                           meshlens_url: str) -> None:
-    """unhealthy only: reviews-v2 -> [ratings] -> ratings-v1, every node stays"""
-    graph_page.open(meshlens_url + URL)
     nodes = shown(graph_page, "node")
     graph_page.page.select_option("#edge-mode", "unhealthy")
     assert shown(graph_page, "edge") == ["ratings>ratings-v1", "reviews-v2>ratings"]
     assert shown(graph_page, "node") == nodes
     assert graph_page.url()["edge_mode"] == "unhealthy"
-
-    # A delta that makes reviews-v3 -> [ratings] degraded: it shows, the mode holds.
-    graph_page.page.evaluate("""() => {
-        const cy = window.meshlens.cy;
-        const edge = cy.edges().filter(e => e.source().data('label') === 'reviews-v3'
-                                            && e.target().data('label') === 'ratings');
-        return window.meshlens.applyDelta({timestamp: window.meshlens.state.timestamp,
-            added: [], removed: [],
-            changed: [{group: 'edges', data: {...edge.data(), healthStatus: 'Degraded'}}]});
-    }""")
-    assert shown(graph_page, "edge") == ["ratings>ratings-v1", "reviews-v2>ratings",
-                                         "reviews-v3>ratings"]
 
     graph_page.page.select_option("#edge-mode", "none")
     assert shown(graph_page, "edge") == []
@@ -111,6 +114,22 @@ def test_it_shows_unhealthy_edges_only_and_keeps_the_mode(graph_page: GraphPage,
     graph_page.open(meshlens_url + URL + "&edge_mode=unhealthy")
     assert graph_page.page.input_value("#edge-mode") == "unhealthy"
     assert shown(graph_page, "edge") == ["ratings>ratings-v1", "reviews-v2>ratings"]
+
+
+def test_it_keeps_the_edge_mode_across_live_deltas(graph_page: GraphPage,
+                                                   meshlens_url: str) -> None:
+    """The crafted Bookinfo, all healthy, unhealthy only: no edge; reviews-v2 -> ratings-v1
+    degrades: it shows; it heals and productpage-v1 -> (reviews) fails: that one shows"""
+    server = Server(graph_page.page, crafted_graph({}))
+    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo&edge_mode=unhealthy")
+    assert shown(graph_page, "edge") == []
+    server.send(edge_health({"reviews-v2>ratings-v1": "Degraded"}, 2))
+    wait_for_deltas(graph_page, 1)
+    assert shown(graph_page, "edge") == ["reviews-v2>ratings-v1"]
+    server.send(edge_health({"reviews-v2>ratings-v1": "Healthy",
+                             "productpage-v1>reviews": "Failure"}, 3))
+    wait_for_deltas(graph_page, 2)
+    assert shown(graph_page, "edge") == ["productpage-v1>reviews"]
 
 
 def double_click(graph_page: GraphPage, label: str) -> None:
