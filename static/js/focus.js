@@ -75,9 +75,13 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
     // A first focus is a step the browser's Back undoes; refocusing replaces it.
     writeUrl(view, { push: !already });
     if (!already) pushed = true;
-    // First: closing the details widens the graph, and the fit is for the wider one.
-    onFocus(node);
-    apply({ fit: true });
+    apply();
+    // Closing the details widens the graph: fit the neighbourhood in the wider one.
+    try {
+      onFocus(node);
+    } finally {
+      fitShown();
+    }
   }
 
   function unfocus() {
@@ -106,10 +110,13 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
       cy.elements(`.${HIDDEN}`).removeClass(HIDDEN);
       if (focused && node.nonempty()) cy.elements().not(neighbourhood(node, view.hops)).addClass(HIDDEN);
     });
-    if (fit) {
-      const shown = cy.elements().not(`.${HIDDEN}`);
-      if (shown.nonempty()) cy.fit(shown, 40);
-    }
+    if (fit) fitShown();
+  }
+
+  function fitShown() {
+    const { cy } = graph;
+    const shown = cy.elements().not(`.${HIDDEN}`);
+    if (shown.nonempty()) cy.fit(shown, 40);
   }
 
   function hover(node) {

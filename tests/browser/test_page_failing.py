@@ -18,16 +18,18 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import GraphPage
 from tests.browser.test_page_big import NAMESPACES, BigServer
-from tests.browser.test_page_crafted import crafted_graph
-from tests.browser.test_page_updates import Server, delta, wait_for_deltas
 
 URL = "/?namespaces=bookinfo&duration=60s"
 
-# Labels of what is drawn and visible, and of what is hidden.
-VISIBLE = """([group, visible]) => window.meshlens.cy.elements(group)
-    .filter(e => !e.data('isBox') && e.visible() === visible)
-    .map(e => e.isNode() ? e.data('label')
-                         : `${e.source().data('label')}>${e.target().data('label')}`).sort()"""
+# Labels of what is drawn and visible, and of what is hidden, after the next frame
+# (Cytoscape restyles elements whose classes changed when it draws).
+VISIBLE = """async ([group, visible]) => {
+    await new Promise(resolve => requestAnimationFrame(() => resolve()));
+    return window.meshlens.cy.elements(group)
+        .filter(e => !e.data('isBox') && e.visible() === visible)
+        .map(e => e.isNode() ? e.data('label')
+                             : `${e.source().data('label')}>${e.target().data('label')}`).sort();
+}"""
 
 
 def shown(graph_page: GraphPage, group: str, visible: bool = True) -> list[str]:
@@ -65,41 +67,46 @@ def test_it_lists_failing_edges_worst_first_and_selects_a_row(graph_page: GraphP
     graph_page.shot("failing-panel")
 
 
-def edge_health(edges: dict[str, str], version: int) -> dict[str, Any]:
-    """A graph.delta that sets the health of edges (by id)."""
-    return delta(version, [{"group": "edges", "data": {"id": edge_id, "healthStatus": health}}
-                           for edge_id, health in edges.items()])
+# Apply a delta that sets edges' health (by "source label>target label") and read the page
+# in the same turn of its event loop: no update of the live server can come in between.
+# `edges`: those the edge mode leaves drawn (Cytoscape restyles them later, before a frame).
+SET_HEALTH = """async healths => {
+    const cy = window.meshlens.cy;
+    const key = e => `${e.source().data('label')}>${e.target().data('label')}`;
+    const changed = cy.edges().filter(e => key(e) in healths).map(e => ({
+        group: 'edges', data: {...e.data(), healthStatus: healths[key(e)]}}));
+    const applied = await window.meshlens.applyDelta({
+        timestamp: window.meshlens.state.timestamp, added: [], removed: [], changed});
+    return {applied, title: document.title,
+            icon: document.querySelector('link[rel="icon"]').getAttribute('href'),
+            edges: cy.edges().not('.edge-mode-hidden').map(key).sort()};
+}"""
 
 
 def test_it_counts_failing_edges_in_the_title_and_favicon(graph_page: GraphPage,
                                                           meshlens_url: str) -> None:
-    """The crafted Bookinfo, all healthy; then productpage-v1 -> (reviews) and reviews-v2 ->
-    ratings-v1 fail, reviews -> reviews-v1 degrades (not counted); then all heal again."""
-    server = Server(graph_page.page, crafted_graph({}))
-    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo")
+    """reviews-v2 -> [ratings] -> ratings-v1 fail; healed, the title and icon are plain;
+    failing again with reviews -> reviews-v1 degraded (not counted), (2) again"""
+    graph_page.open(meshlens_url + URL)
     page = graph_page.page
-    assert page.title() == "Meshlens · bookinfo"
-    assert page.get_attribute('link[rel="icon"]', "href") == "data:,"
-    server.send(edge_health({"productpage-v1>reviews": "Failure",
-                             "reviews-v2>ratings-v1": "Failure",
-                             "reviews>reviews-v1": "Degraded"}, 2))
-    wait_for_deltas(graph_page, 1)
     assert page.title() == "(2) Meshlens · bookinfo"
     icon = page.get_attribute('link[rel="icon"]', "href")
     assert icon is not None and icon.startswith("data:image/png;base64,")
-    server.send(edge_health({"productpage-v1>reviews": "Healthy",
-                             "reviews-v2>ratings-v1": "Healthy",
-                             "reviews>reviews-v1": "Healthy"}, 3))
-    wait_for_deltas(graph_page, 2)
-    assert page.title() == "Meshlens · bookinfo"
-    assert page.get_attribute('link[rel="icon"]', "href") == "data:,"
+    healed = page.evaluate(SET_HEALTH, {"reviews-v2>ratings": "Healthy",
+                                        "ratings>ratings-v1": "Healthy"})
+    assert healed["applied"] is True
+    assert (healed["title"], healed["icon"]) == ("Meshlens · bookinfo", "data:,")
+    again = page.evaluate(SET_HEALTH, {"reviews-v2>ratings": "Failure",
+                                       "ratings>ratings-v1": "Failure",
+                                       "reviews>reviews-v1": "Degraded"})
+    assert again["title"] == "(2) Meshlens · bookinfo"
+    assert again["icon"].startswith("data:image/png;base64,")
 
 
 def test_it_shows_unhealthy_edges_only(graph_page: GraphPage, meshlens_url: str) -> None:
     """unhealthy only: reviews-v2 -> [ratings] -> ratings-v1, every node stays; none: no
     edge, every node stays"""
     graph_page.open(meshlens_url + URL)
-    assert graph_page.page.title() == "(2) Meshlens · bookinfo"
     nodes = shown(graph_page, "node")
     graph_page.page.select_option("#edge-mode", "unhealthy")
     assert shown(graph_page, "edge") == ["ratings>ratings-v1", "reviews-v2>ratings"]
@@ -118,18 +125,16 @@ def test_it_shows_unhealthy_edges_only(graph_page: GraphPage, meshlens_url: str)
 
 def test_it_keeps_the_edge_mode_across_live_deltas(graph_page: GraphPage,
                                                    meshlens_url: str) -> None:
-    """The crafted Bookinfo, all healthy, unhealthy only: no edge; reviews-v2 -> ratings-v1
-    degrades: it shows; it heals and productpage-v1 -> (reviews) fails: that one shows"""
-    server = Server(graph_page.page, crafted_graph({}))
-    graph_page.open(f"{meshlens_url}/?namespaces=bookinfo&edge_mode=unhealthy")
-    assert shown(graph_page, "edge") == []
-    server.send(edge_health({"reviews-v2>ratings-v1": "Degraded"}, 2))
-    wait_for_deltas(graph_page, 1)
-    assert shown(graph_page, "edge") == ["reviews-v2>ratings-v1"]
-    server.send(edge_health({"reviews-v2>ratings-v1": "Healthy",
-                             "productpage-v1>reviews": "Failure"}, 3))
-    wait_for_deltas(graph_page, 2)
-    assert shown(graph_page, "edge") == ["productpage-v1>reviews"]
+    """unhealthy only; reviews-v3 -> [ratings] degrades: it shows; reviews-v2 -> [ratings]
+    heals: it goes"""
+    graph_page.open(meshlens_url + URL + "&edge_mode=unhealthy")
+    page = graph_page.page
+    degraded = page.evaluate(SET_HEALTH, {"reviews-v3>ratings": "Degraded"})
+    assert degraded["applied"] is True
+    assert degraded["edges"] == ["ratings>ratings-v1", "reviews-v2>ratings", "reviews-v3>ratings"]
+    healed = page.evaluate(SET_HEALTH, {"reviews-v2>ratings": "Healthy"})
+    assert "reviews-v2>ratings" not in healed["edges"]
+    assert "reviews-v3>ratings" in healed["edges"]
 
 
 def double_click(graph_page: GraphPage, label: str) -> None:
