@@ -21,6 +21,8 @@ from dashboard.auth import api_login, page_login
 from dashboard.graphs import (
     graph_body,
     graph_payload,
+    health_config,
+    mesh_config,
     namespaces,
     options_from_query,
     prometheus,
@@ -34,6 +36,7 @@ from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
+from graph.since import UNHEALTHY, add_since
 
 View = Callable[..., HttpResponse]
 
@@ -143,6 +146,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "retentionSeconds": retention.retention_seconds(),
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
+        "edgesPath": "/api/v1/edges",
         "namespacesPath": "/api/v1/namespaces",
         "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
@@ -255,11 +259,53 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     wanted = parse_health_filter(query.pop("health", None))
     options = options_from_query(query)
     graph = current_graph(options)
-    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
-            "edges": failing_edges(graph, wanted)}
+    edges = failing_edges(graph, wanted)
+    body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
+    problem = with_since(options, graph, edges)
+    if problem:
+        body["sinceError"] = problem
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
     return JsonResponse(body)
+
+
+# How long a scope's `since` answers are kept: a little over a refresh period is enough,
+# as every tick brings a graph of another timestamp.
+SINCE_TTL_S = 120
+
+
+def with_since(options: GraphOptions, graph: dict[str, Any],
+               edges: list[dict[str, Any]]) -> str | None:
+    """`since` on each listed edge: worked out for every unhealthy edge of the graph, whatever
+    the `health` filter, once per scope and graph (the page asks after every update of a
+    live graph, in every browser that shows it, and the range query is the same for all).
+    When Prometheus cannot answer the range query, every `since` is None and the problem is
+    returned: the list itself comes from the graph, and the on-call needs it most then."""
+    scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
+    key = f"meshlens:since:{scope}:{graph['timestamp']}"
+    try:
+        cached = live.client().get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        known = orjson.loads(cached)
+    else:
+        unhealthy = failing_edges(graph, UNHEALTHY)
+        try:
+            add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
+                      health_config(), mesh_config().scope())
+        except PrometheusError as exc:
+            for edge in edges:
+                edge["since"] = None
+            return str(exc)
+        known = {edge["id"]: edge["since"] for edge in unhealthy}
+        try:
+            live.client().set(key, orjson.dumps(known), ex=SINCE_TTL_S)
+        except redis.RedisError:
+            pass  # no cache: the next viewer asks Prometheus again
+    for edge in edges:
+        edge["since"] = known.get(edge["id"])
+    return None
 
 
 @require_GET

@@ -4,6 +4,9 @@ import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
 import { createDiffOverlay } from "./diff-overlay.js";
 import { createFindBar } from "./find-bar.js";
+import { createEdgeMode } from "./edge-mode.js";
+import { createFailingPanel } from "./failing-panel.js";
+import { createFocus } from "./focus.js";
 import { createGraphView } from "./graph-view.js";
 import { createBlastRadius } from "./impact.js";
 import { registerKey } from "./keys.js";
@@ -14,6 +17,7 @@ import { createPins } from "./pins.js";
 import { createPacer } from "./refresh.js";
 import { createSidePanel } from "./side-panel.js";
 import { createStatusBar } from "./status-bar.js";
+import { showFailingCount } from "./title-badge.js";
 import { createTime } from "./time.js";
 import { createTraffic } from "./traffic.js";
 import { changedKeys, IN_PLACE_KEYS, readView, scopeQuery, writeUrl } from "./view.js";
@@ -167,6 +171,26 @@ function selectFromView() {
   selectPending = Boolean(view.selected) && ele.empty();
 }
 
+// Failing edges first: the edge mode, the panel of failing edges, focus and hover paths.
+const edgeMode = createEdgeMode(document.getElementById("edge-mode"), { graph, view, onChange: () => writeUrl(view) });
+// Focusing closes the details: their highlight would fade the hops beyond the first.
+const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: () => panel.close() });
+const failingPanel = createFailingPanel(document.getElementById("failing-panel"), {
+  edgesPath: config.edgesPath,
+  query: () => scopeQuery(view),
+  onPick: pickEdge,
+});
+
+// A row of the failing-edges panel: select and centre its edge (unfolding its namespace
+// in a big graph, where it may be folded away).
+async function pickEdge(edge) {
+  if (cy.getElementById(edge.id).empty() && graph.isBig()) await graph.unfold(edge.source.namespace);
+  const ele = cy.getElementById(edge.id);
+  if (ele.empty()) return;
+  select(ele);
+  cy.animate({ center: { eles: ele } }, { duration: 250 });
+}
+
 function bindTaps() {
   // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
   cy.on("tap", "node, edge", (event) => {
@@ -212,8 +236,10 @@ function afterUpdate(timestamp) {
   // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
   const { nodes, edges } = graph.counted();
   statusBar.counts(nodes, edges);
-  const failing = nodes.failing + edges.failing;
-  document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
+  showFailingCount(edges.failing, view.namespaces);
+  edgeMode.apply();
+  focus.apply();
+  failingPanel.refresh(edges.failing + edges.degraded);
 
   const over = formatDuration(state.durationSeconds);
   showMessage(nodes.total === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
@@ -303,6 +329,7 @@ createControls(document.getElementById("controls"), {
       panel.close();
       blast.clear();
       pins.clear();
+      failingPanel.clear();
       graph.clear();
       relayoutNext = true;
       state.timestamp = null;

@@ -2,6 +2,8 @@
 // API's parameter names. Part of it is the server's scope (it goes in the WebSocket
 // query), part of it only changes how the page draws the same graph.
 
+import { EDGE_MODE_VALUES } from "./edge-mode.js";
+import { clampHops } from "./focus.js";
 import { parseDuration } from "./labels.js";
 
 export const GRAPH_TYPES = [
@@ -95,10 +97,16 @@ const KEYS = [
   // Find and Hide expressions (find-bar.js): the page applies them to what it draws.
   ["find", text, "", "page"],
   ["hide", text, "", "page"],
+  // Drawing only: which edges show, and the node in focus with how many hops around it.
+  ["edge_mode", choice(EDGE_MODE_VALUES), "all", "page"],
+  ["focus", text, null, "page"],
+  ["hops", { read: (raw) => clampHops(raw), write: String }, 1, "page"],
 ];
 
 // Keys whose change the page applies in place on back/forward (the rest reload it).
-export const IN_PLACE_KEYS = ["query_time", "replay", "replay_end", "speed", "refresh", "layout", "animate", "selected"];
+// (focus.js restores focus and hops itself.)
+export const IN_PLACE_KEYS = ["query_time", "replay", "replay_end", "speed", "refresh", "layout", "animate", "selected",
+  "focus", "hops"];
 
 const fallback = (value, defaults) => (typeof value === "function" ? value(defaults) : value);
 
@@ -144,11 +152,11 @@ export function pageQuery(view) {
  * Put the view in the URL. `push`: a choice of the user's, a step back/forward returns to;
  * otherwise the current entry is replaced (the first load, a playhead moving).
  */
-export function writeUrl(view, { push = false } = {}) {
+export function writeUrl(view, { push = false, state = null } = {}) {
   const url = `${window.location.pathname}?${pageQuery(view)}${window.location.hash}`;
   if (url === `${window.location.pathname}${window.location.search}${window.location.hash}`) return;
-  if (push) window.history.pushState(null, "", url);
-  else window.history.replaceState(null, "", url);
+  if (push) window.history.pushState(state, "", url);
+  else window.history.replaceState(window.history.state, "", url);
 }
 
 /** The keys whose values differ between two views. */
