@@ -15,32 +15,32 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import live, metrics
+from dashboard import answers, live, metrics
+from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from dashboard.builds import cached_body
+from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph.build import gc_paused
-from graph.edges import failing_edges, parse_health_filter
-from graph.ids import NodeIdError
+from graph.edges import parse_health_filter
 from graph.options import GraphOptions, OptionError, parse_names, shown
-from graph.prometheus import PrometheusError, PrometheusQueryError
-from graph.promql import PromQLError
+from graph.prometheus import PrometheusError
 
 View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
-    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}."""
+    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}
+    (answers.status_of)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (OptionError, NodeIdError, PromQLError) as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
-        except PrometheusQueryError as exc:
-            return JsonResponse({"error": str(exc)}, status=502)
-        except PrometheusError as exc:
-            return JsonResponse({"error": str(exc)}, status=503)
+        except Exception as exc:
+            status = answers.status_of(exc)
+            if status is None:
+                raise
+            return JsonResponse({"error": str(exc)}, status=status)
 
     return wrapper
 
@@ -54,33 +54,17 @@ def graph_response(make_body: Callable[[], dict[str, Any]]) -> HttpResponse:
     return HttpResponse(encoded, content_type="application/json")
 
 
-def cached_body(options: GraphOptions) -> bytes | None:
-    """A live scope's graph, gzip-compressed JSON, when the cache has a fresh one: at most
-    one refresh period old, or three while a worker is alive. A worker refreshes its live
-    scopes every tick, but a big scope's refresh takes longer than a tick (at 10,000
-    workloads, its queries and build 15-20 s); a build here instead would hold a second
-    copy of the scope's caches and graph in the web process (700 MB at 10,000
-    workloads)."""
-    if options.query_time is not None:
-        return None
-    period = settings.MESHLENS_REFRESH_SECONDS
-    try:
-        body = live.fresh_body(options.scope_key(), period)
-        if body is None:
-            age = live.worker_age()
-            if age is not None and age < 3 * period:
-                body = live.fresh_body(options.scope_key(), 3 * period)
-        return body
-    except redis.RedisError:
-        return None
-
-
-def current_graph(options: GraphOptions) -> dict[str, Any]:
-    """A live scope's cached graph when fresh, else a new build."""
-    body = cached_body(options)
-    if body is not None:
-        return orjson.loads(gzip.decompress(body))
-    return graph_payload(options)
+def built(request: HttpRequest, kind: str, query: Query,
+          path: Query | None = None) -> HttpResponse:
+    """An answer that takes a build (dashboard/builds.py): a worker's while one is alive,
+    so that this process never holds a graph; else built here."""
+    reply = answers.ask_worker(kind, query, path)
+    if reply is None:
+        body = answers.BUILDERS[kind](query, path or {})
+        return HttpResponse(body, content_type="application/json")
+    response = gzip_response(reply.body, request)
+    response.status_code = reply.status
+    return response
 
 
 def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
@@ -129,11 +113,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    options = options_from_query(request.GET.dict())
-    body = cached_body(options)
+    query = request.GET.dict()
+    body = cached_body(options_from_query(query))
     if body is not None:
         return gzip_response(body, request)
-    return graph_response(lambda: graph_payload(options))
+    return built(request, "graph", query)
 
 
 @require_GET
@@ -183,14 +167,11 @@ def parse_version(value: str | None) -> int:
 @json_errors
 def api_edges(request: HttpRequest) -> HttpResponse:
     query = request.GET.dict()
-    wanted = parse_health_filter(query.pop("health", None))
-    options = options_from_query(query)
-    graph = current_graph(options)
-    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
-            "edges": failing_edges(graph, wanted)}
-    if "failedSources" in graph:
-        body["failedSources"] = graph["failedSources"]
-    return JsonResponse(body)
+    # Bad parameters are answered here, before any build is asked for.
+    rest = dict(query)
+    parse_health_filter(rest.pop("health", None))
+    options_from_query(rest)
+    return built(request, "edges", query)
 
 
 @require_GET
