@@ -226,7 +226,9 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
                          "MESHLENS_REFRESH_SECONDS": str(refresh),
                          "MESHLENS_PROMETHEUS_TIMEOUT": "120",
                          "MESHLENS_DB": str(base / "db.sqlite3"),
-                         "DJANGO_SETTINGS_MODULE": "dashboard.settings"})
+                         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+                         # As scripts/run.sh starts every process.
+                         "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")})
     exits.callback(stack.stop)
     stack.start()
     until = time.strftime("%H:%M:%S", time.localtime(now + future))
