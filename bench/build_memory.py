@@ -1,7 +1,7 @@
 """What a process refreshing one big scope holds, between builds and at a build's peak.
 
     .venv/bin/python bench/build_memory.py [--workloads 10000] [--edges 50000]
-        [--builds 4] [--answers FILE] [--trace]
+        [--builds 4] [--answers FILE] [--trace] [--apart]
 
 Refreshes the scope of every namespace of bench/graph_build.py's synthetic mesh as the
 worker does (build, JSON elements, positions, encode_graph, gzip; the collector held off,
@@ -9,7 +9,8 @@ then the freed memory given back), `--builds` times in this process, and prints 
 build its CPU time, the RSS after it and the peak during it (VmRSS, VmHWM; the peak reset
 before each build through /proc/self/clear_refs); then what is alive, by type (gc) and,
 with --trace, by file and line (tracemalloc: slower, and its own bookkeeping adds to the
-RSS).
+RSS). With --apart, each refresh runs in a child forked for it, as a worker's does
+(graph/forked.py): the RSS is this process's, the peak the child's.
 
 Prometheus's answers are recorded once (a real Prometheus backfilled as graph_build.py
 does, `prometheus` and `promtool` on PATH) into `--answers` and read from there by later
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import graph_build as bench  # noqa: E402
+from graph import forked  # noqa: E402
 from graph.build import build_graph, gc_paused  # noqa: E402
 from graph.cytoscape import to_config  # noqa: E402
 from graph.delta import encode_graph  # noqa: E402
@@ -115,6 +117,18 @@ def reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+def refresh_apart(prom: Prometheus, previous: Positions | None,
+                  ) -> tuple[Positions, int, float]:
+    """refresh() in a child forked for it: also the child's peak RSS."""
+
+    def work() -> tuple[Positions, int, float]:
+        gc.disable()  # as dashboard/tasks.py runs it
+        positions, size = refresh(prom, previous)
+        return positions, size, status()["VmHWM"]
+
+    return forked.run_forked(work)
+
+
 def refresh(prom: Prometheus, previous: Positions | None) -> tuple[Positions, int]:
     """One refresh as dashboard/publish.py makes it (no Redis): its positions and the size
     of its gzip-compressed JSON."""
@@ -161,9 +175,17 @@ def measure(args: argparse.Namespace, bodies: Answers) -> None:
     for n in range(1, args.builds + 1):
         reset_peak()
         cpu = time.process_time()
-        previous, size = refresh(prom, previous)
-        cpu = time.process_time() - cpu
+        if args.apart:
+            cpu_children = os.times().children_user + os.times().children_system
+            previous, size, peak = refresh_apart(prom, previous)
+            cpu = (time.process_time() - cpu + os.times().children_user
+                   + os.times().children_system - cpu_children)
+        else:
+            previous, size = refresh(prom, previous)
+            cpu = time.process_time() - cpu
         now = status()
+        if args.apart:
+            now["VmHWM"] = peak
         bench.log(f"{n:5} {cpu:7.2f} {now['VmRSS']:13.0f} {now['VmHWM']:8.0f} "
                   f"{size / 1e6:8.1f}")
     del previous
@@ -183,6 +205,8 @@ def parse_args() -> argparse.Namespace:
                              "(default: a file in the temporary directory, per size)")
     parser.add_argument("--trace", action="store_true", help="tracemalloc: what is alive")
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--apart", action="store_true",
+                        help="each refresh in a forked child, as a worker's")
     return parser.parse_args()
 
 

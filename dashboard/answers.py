@@ -27,7 +27,7 @@ import orjson
 import redis
 from django.conf import settings
 
-from dashboard import live
+from dashboard import graphs, live
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import OptionError
@@ -162,6 +162,10 @@ def build(kind: str, query: Query, path: Query) -> tuple[int, bytes]:
         return status, error_body(str(exc))
 
 
+def compressed(status: int, body: bytes) -> tuple[int, bytes]:
+    return status, gzip.compress(body, compresslevel=1, mtime=0)
+
+
 def run(kind: str, query: Query, path: Query, reply_id: str) -> None:
     """In a worker: build the answer a view asked for, unless that view builds it itself."""
     if not claim(reply_id, "worker"):
@@ -170,9 +174,9 @@ def run(kind: str, query: Query, path: Query, reply_id: str) -> None:
     r = live.client()
     r.rpush(key, STARTED)
     r.expire(key, REPLY_TTL_S)
-    status, body = build(kind, query, path)
+    # Built apart, as a refresh is: the worker keeps no build's memory.
+    status, body = graphs.apart(lambda: compressed(*build(kind, query, path)))
     pipe = r.pipeline()
-    pipe.rpush(key, orjson.dumps({"status": status}),
-               gzip.compress(body, compresslevel=1, mtime=0))
+    pipe.rpush(key, orjson.dumps({"status": status}), body)
     pipe.expire(key, REPLY_TTL_S)
     pipe.execute()

@@ -3,16 +3,11 @@ its builds to `answer`."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
-
 from celery import shared_task
 from django.conf import settings
 
 import dashboard.builds  # noqa: F401  (registers the builds a web process may ask for)
-from dashboard import answers, live, locks, metrics, publish
-from graph import forked
-from graph.build import gc_paused
+from dashboard import answers, graphs, live, locks, metrics, publish
 
 
 def lock_seconds() -> int:
@@ -53,25 +48,7 @@ def refresh_holding(scope_key: str, token: str) -> None:
             metrics.refresh_skipped()
             return
         locks.mark_started(token)  # a viewer waiting on this refresh no longer takes it over
-        apart(lambda: publish.refresh_and_report(scope_key))
-
-
-def apart(work: Callable[[], None]) -> None:
-    """work(), a refresh, in a child process forked for it (graph/forked.py) where
-    MESHLENS_BUILD_APART and the process allow, else here. The build, the delta and the
-    cache write allocate a whole graph or two: here the collector is held off until they
-    are dropped, so that it never walks them; a child never collects (it exits, and a
-    collection would touch, and so copy, the pages it shares with its parent)."""
-    if settings.MESHLENS_BUILD_APART and forked.can_fork():
-        forked.run_forked(lambda: uncollected(work))
-        return
-    with gc_paused():
-        work()
-
-
-def uncollected(work: Callable[[], None]) -> None:
-    gc.disable()
-    work()
+        graphs.apart(lambda: publish.refresh_and_report(scope_key))
 
 
 QUEUED, HERE, BUSY = "queued", "here", "busy"
