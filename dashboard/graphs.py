@@ -4,6 +4,8 @@ commands call into graph/."""
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -32,6 +34,7 @@ from graph.sources import dialect_named
 from graph.sources.istio.dialect import ISTIO
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -94,6 +97,7 @@ def apart(work: Callable[[], T]) -> T:
 
 def uncollected(work: Callable[[], T]) -> T:
     gc.disable()
+    log.info("building apart in process %d, forked from %d", os.getpid(), os.getppid())
     return work()
 
 
