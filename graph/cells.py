@@ -125,7 +125,7 @@ class Registry:
 
 
 REGISTRY = Registry()
-memory.keep("slot registry", REGISTRY)
+memory.keep("slot registry", REGISTRY, lambda: Registry().state())
 
 
 def first_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,16 +20,18 @@ entries sit together, and the parent's memory is what it keeps.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from graph import memory
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ChildFailed(RuntimeError):
@@ -44,16 +46,20 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.current_thread() is threading.main_thread()
 
 
-def pickled(result: tuple[str, object], caches: dict[str, object] | None) -> bytes:
-    """The child's answer: its result, and the kept caches when it changed them. What
-    cannot be pickled goes back as a RuntimeError that names it."""
+def pickled(result: tuple[str, object]) -> bytes:
+    """The child's result; one that cannot be pickled goes back as a RuntimeError that
+    names it."""
     try:
-        return pickle.dumps((result, caches), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         kind, value = result
         what = f"{type(value).__name__}: {value}" if kind == "raised" else repr(exc)
         failed = ("raised", RuntimeError(f"the build's answer could not be sent back: {what}"))
-        return pickle.dumps((failed, None), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(failed, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# Written after the result when the kept caches follow.
+CACHES = b"C"
 
 
 def child(work: Callable[[], object], out: int, before: tuple[int, ...]) -> None:
@@ -62,9 +68,13 @@ def child(work: Callable[[], object], out: int, before: tuple[int, ...]) -> None
         result = ("returned", work())
     except BaseException as exc:  # every failure goes back to the parent, to raise there
         result = ("raised", exc)
-    caches = memory.kept_state() if memory.kept_changes() != before else None
     with os.fdopen(out, "wb") as pipe:
-        pipe.write(pickled(result, caches))
+        pipe.write(pickled(result))
+        if memory.kept_changes() != before:
+            pipe.write(CACHES)
+            # Streamed: never all in memory at once here, nor in the parent. Should it fail
+            # half-way, the parent reads caches cut short and keeps none.
+            pickle.dump(memory.kept_state(), pipe, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def run_forked(work: Callable[[], T]) -> T:
@@ -86,19 +96,32 @@ def run_forked(work: Callable[[], T]) -> T:
     answered = False
     try:
         with os.fdopen(read, "rb") as pipe:
-            answer = pipe.read()
+            kind, value = answer_from(pipe)
+            if pipe.read(1) == CACHES:
+                caches_from(pipe)
         answered = True
     finally:
         # A parent interrupted while it waits (a task's time limit) stops its child.
         if not answered:
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    if not answer:
-        raise ChildFailed("the build's process ended without an answer")
-    (kind, value), caches = pickle.loads(answer)
-    del answer
-    if caches is not None:
-        memory.restore_kept(caches)
     if kind == "raised":
-        raise value
-    return value  # type: ignore[no-any-return]
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]
+
+
+def answer_from(pipe: BinaryIO) -> tuple[str, object]:
+    try:
+        return pickle.load(pipe)  # type: ignore[no-any-return]
+    except (EOFError, pickle.UnpicklingError) as exc:
+        raise ChildFailed("the build's process ended without an answer") from exc
+
+
+def caches_from(pipe: BinaryIO) -> None:
+    """The child's kept caches, in place of this process's: those are dropped first, so
+    that both are never held at once (at 10,000 workloads 160 MB each)."""
+    memory.drop_kept()
+    try:
+        memory.restore_kept(pickle.load(pipe))
+    except (EOFError, pickle.UnpicklingError) as exc:
+        log.warning("the build's caches came cut short (%s): starting from none", exc)

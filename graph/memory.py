@@ -53,25 +53,32 @@ class Kept(Protocol):
         """Hold `state` (from state(), unpickled) instead of what the cache holds."""
 
 
-KEPT: dict[str, Kept] = {}
+KEPT: dict[str, tuple[Kept, Callable[[], object]]] = {}
 
 
-def keep(name: str, cache: Kept) -> None:
-    """Hand `cache` back from builds in child processes (see graph/forked.py)."""
-    KEPT[name] = cache
+def keep(name: str, cache: Kept, empty: Callable[[], object]) -> None:
+    """Hand `cache` back from builds in child processes (see graph/forked.py); `empty()`:
+    the state of an empty cache."""
+    KEPT[name] = (cache, empty)
 
 
 def kept_changes() -> tuple[int, ...]:
-    return tuple(cache.changes() for cache in KEPT.values())
+    return tuple(cache.changes() for cache, _ in KEPT.values())
 
 
 def kept_state() -> dict[str, object]:
     """Every kept cache's state, to be pickled in one piece: a cache's entries may refer to
     another's (layouts hold row plans), and one pickle keeps them shared."""
-    return {name: cache.state() for name, cache in KEPT.items()}
+    return {name: cache.state() for name, (cache, _) in KEPT.items()}
 
 
 def restore_kept(states: dict[str, object]) -> None:
     for name, state in states.items():
         if name in KEPT:
-            KEPT[name].restore(state)
+            KEPT[name][0].restore(state)
+
+
+def drop_kept() -> None:
+    """Empty every kept cache (all at once: their entries refer to each other's)."""
+    for cache, empty in KEPT.values():
+        cache.restore(empty())

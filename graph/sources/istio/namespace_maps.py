@@ -229,4 +229,4 @@ class Layouts:
 
 
 LAYOUTS = Layouts(limit=6_000_000)
-memory.keep("istio layouts", LAYOUTS)
+memory.keep("istio layouts", LAYOUTS, dict)

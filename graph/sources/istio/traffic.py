@@ -353,5 +353,5 @@ class PlanCache:
 
 
 PLANS = PlanCache(limit=500_000)
-memory.keep("istio row plans", PLANS)
+memory.keep("istio row plans", PLANS, lambda: ({}, 0))
 MISSING = object()
