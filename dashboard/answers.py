@@ -28,6 +28,7 @@ import redis
 from django.conf import settings
 
 from dashboard import graphs, live
+from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import OptionError
@@ -73,7 +74,7 @@ def status_of(exc: Exception) -> int | None:
         return 400
     if isinstance(exc, PrometheusQueryError):
         return 502
-    if isinstance(exc, PrometheusError):
+    if isinstance(exc, PrometheusError | GraphvizError):
         return 503
     return None
 

@@ -18,10 +18,11 @@ from django.views.defaults import page_not_found
 from dashboard import answers, live, metrics
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
-from dashboard.builds import cached_body
+from dashboard.builds import cached_body, current_graph
 from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph.build import gc_paused
 from graph.edges import parse_health_filter
+from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError
 
@@ -29,8 +30,8 @@ View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
-    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}
-    (answers.status_of)."""
+    """Bad input -> 400, Prometheus (or Graphviz) down or slow -> 503, always as
+    {"error": ...} (answers.status_of)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -78,6 +79,18 @@ def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
     return response
 
 
+def exported_response(exported: Exported, request: HttpRequest) -> HttpResponse:
+    """An export (graph/export.py), gzip-compressed when the client takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzip.compress(exported.content, compresslevel=6),
+                                content_type=exported.content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 # How long the page waits for Prometheus to name the namespaces it opens with.
 DEFAULT_NAMESPACES_TIMEOUT_S = 2.0
 
@@ -114,7 +127,17 @@ def index(request: HttpRequest) -> HttpResponse:
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
     query = request.GET.dict()
-    body = cached_body(options_from_query(query))
+    output = parse_format(query.pop("format", None))
+    if "compare_to" in query:
+        if output != DEFAULT_FORMAT:
+            raise OptionError("format", "compare_to= marks the default (cytoscape) body only")
+        # Imported here: impact_views builds on this module's helpers.
+        from dashboard.impact_views import marked_graph
+        return marked_graph(request)
+    options = options_from_query(query)
+    if output != DEFAULT_FORMAT:
+        return exported_response(export(current_graph(options), output), request)
+    body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
     return built(request, "graph", query)

@@ -375,7 +375,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
         failing: collection.filter((ele) => ele.data("healthStatus") === "Failure").length,
         degraded: collection.filter((ele) => ele.data("healthStatus") === "Degraded").length,
       });
-      return { nodes: tally(cy.nodes().not("[isBox]")), edges: tally(cy.edges()) };
+      // Ghosts of vanished elements (diff-overlay.js) are not in the graph.
+      const real = cy.elements().not(".diff-ghost");
+      return { nodes: tally(real.nodes().not("[isBox]")), edges: tally(real.edges()) };
     },
     unfold: (namespace) => fold("unfold", namespace),
     /** The Fold button's work: fold every namespace, or unfold them all. */

@@ -2,7 +2,9 @@
 
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
+import { createDiffOverlay } from "./diff-overlay.js";
 import { createGraphView } from "./graph-view.js";
+import { createBlastRadius } from "./impact.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
@@ -92,12 +94,36 @@ const statusBar = createStatusBar(
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
+  refreshSeconds: config.refreshSeconds,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
     graph.highlight(null);
+    blast.selected(null);
   },
 });
+// Overlays: the blast radius of an element, and what changed since an earlier time.
+const overlayOptions = {
+  view,
+  query: () => scopeQuery(view),
+  onChange: () => writeUrl(view),
+  onSelect: (id) => select(cy.getElementById(id)),
+};
+const blast = createBlastRadius({
+  ...overlayOptions,
+  apiPath: "/api/v1/impact",
+  actions: document.getElementById("impact-actions"),
+  panel: document.getElementById("blast-panel"),
+  nodeLabel: drawnNodeLabel,
+});
+const diffOverlay = createDiffOverlay({
+  ...overlayOptions,
+  apiPath: "/api/v1/graph/diff",
+  select: document.getElementById("compare-to"),
+  panel: document.getElementById("diff-panel"),
+});
+blast.attach(cy);
+diffOverlay.attach(cy);
 
 let relayoutNext = true;
 let live = null;
@@ -108,6 +134,7 @@ function select(ele) {
   ele.select();
   graph.highlight(ele);
   panel.show(ele);
+  blast.selected(ele);
 }
 
 function bindTaps() {
@@ -126,6 +153,8 @@ graph.onRecreate((next) => {
   badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
   badges.setEnabled(view.badge_security);
   bindTaps();
+  blast.attach(cy);
+  diffOverlay.attach(cy);
   if (window.meshlens) window.meshlens.cy = cy;
 });
 
@@ -162,6 +191,8 @@ function afterUpdate(timestamp) {
   panel.refresh(cy);
   updateLegend();
   badges.update();
+  blast.refresh();
+  diffOverlay.refresh();
 }
 
 // A graph.snapshot message (inline or by reference); false when it could not be shown.
@@ -233,6 +264,7 @@ createControls(document.getElementById("controls"), {
     if (relayout) {
       // Another set of nodes: start from a clean slate and lay it out afresh.
       panel.close();
+      blast.clear();
       graph.clear();
       relayoutNext = true;
       state.timestamp = null;
@@ -244,11 +276,21 @@ createControls(document.getElementById("controls"), {
     const selected = panel.currentId() && cy.getElementById(panel.currentId());
     if (selected && selected.nonempty()) panel.show(selected);
     // Only what the server computes needs another graph; the rest is drawn from this one.
-    if (reconnect) connect();
+    if (reconnect) {
+      blast.reload();
+      diffOverlay.reload();
+      connect();
+    }
   },
   actions: {
     "fit-button": () => graph.fit(),
     "relayout-button": () => graph.relayout(),
+    "graph-charts-button": () => {
+      cy.elements().unselect();
+      graph.highlight(null);
+      blast.selected(null);
+      panel.showGraph();
+    },
   },
 });
 

@@ -39,7 +39,13 @@ const OPTION_DEFAULTS = {
   edge_labels: "rate",
   badge_security: false,
   renderer: "auto",
+  blast: "",
+  compare_to: "",
 };
+
+// Overlays: the element whose blast radius is shown (its id), and the earlier time the
+// graph is compared with.
+const COMPARE_TO = ["1h", "1d"];
 
 function readBool(query, name, fallback) {
   const value = query.get(name);
@@ -76,6 +82,8 @@ export function readView(search, defaults) {
     edge_labels: readChoice(query, "edge_labels", EDGE_LABELS, OPTION_DEFAULTS.edge_labels),
     badge_security: readBool(query, "badge_security", OPTION_DEFAULTS.badge_security),
     renderer: readChoice(query, "renderer", RENDERERS, OPTION_DEFAULTS.renderer),
+    blast: query.get("blast") || OPTION_DEFAULTS.blast,
+    compare_to: readChoice(query, "compare_to", COMPARE_TO, OPTION_DEFAULTS.compare_to),
   };
 }
 
@@ -109,6 +117,8 @@ function pageQuery(view) {
   if (view.edge_labels !== OPTION_DEFAULTS.edge_labels) parts.push(param("edge_labels", view.edge_labels));
   if (view.badge_security) parts.push("badge_security=true");
   if (view.renderer !== OPTION_DEFAULTS.renderer) parts.push(param("renderer", view.renderer));
+  if (view.blast) parts.push(param("blast", view.blast));
+  if (view.compare_to) parts.push(param("compare_to", view.compare_to));
   return parts.join("&");
 }
 
