@@ -172,7 +172,10 @@ def measure(args: argparse.Namespace, bodies: Answers) -> None:
     bench.log(f"RSS before the first build: {at_start['VmRSS']:.0f} MB")
     bench.log(f"{'build':>5} {'CPU s':>7} {'RSS after MB':>13} {'peak MB':>8} {'gzip MB':>8}")
     previous = None
+    reset_peak()
+    parent_peak = 0.0
     for n in range(1, args.builds + 1):
+        parent_peak = max(parent_peak, status()["VmHWM"])
         reset_peak()
         cpu = time.process_time()
         if args.apart:
@@ -184,11 +187,15 @@ def measure(args: argparse.Namespace, bodies: Answers) -> None:
             previous, size = refresh(prom, previous)
             cpu = time.process_time() - cpu
         now = status()
+        parent_peak = max(parent_peak, now["VmHWM"])
         if args.apart:
             now["VmHWM"] = peak
         bench.log(f"{n:5} {cpu:7.2f} {now['VmRSS']:13.0f} {now['VmHWM']:8.0f} "
                   f"{size / 1e6:8.1f}")
     del previous
+    if args.apart:
+        bench.log(f"this process's peak over the builds (caches coming back included): "
+                  f"{parent_peak:.0f} MB")
     alive_by_type(args.top)
     if args.trace:
         traced_top(tracemalloc.take_snapshot(), args.top)
