@@ -150,9 +150,10 @@ class Stack:
             stop(process)
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -164,14 +165,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def rss_report(stack: Stack, prometheus_pid: int, redis_pid: int) -> dict[str, float]:
+def rss_report(stack: Stack, prometheus_pid: int, redis_pid: int,
+               field: str = "VmRSS") -> dict[str, float]:
     worker = stack.processes["worker"].pid
-    out = {"web (daphne)": rss_mb(stack.processes["web"].pid),
-           "worker (main)": rss_mb(worker)}
+    out = {"web (daphne)": rss_mb(stack.processes["web"].pid, field),
+           "worker (main)": rss_mb(worker, field)}
     for i, child in enumerate(children(worker), 1):
-        out[f"worker (pool process {i})"] = rss_mb(child)
-    out.update({"beat": rss_mb(stack.processes["beat"].pid),
-                "Prometheus": rss_mb(prometheus_pid), "Redis": rss_mb(redis_pid)})
+        out[f"worker (pool process {i})"] = rss_mb(child, field)
+    out.update({"beat": rss_mb(stack.processes["beat"].pid, field),
+                "Prometheus": rss_mb(prometheus_pid, field), "Redis": rss_mb(redis_pid, field)})
     return out
 
 
@@ -224,7 +226,9 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
                          "MESHLENS_REFRESH_SECONDS": str(refresh),
                          "MESHLENS_PROMETHEUS_TIMEOUT": "120",
                          "MESHLENS_DB": str(base / "db.sqlite3"),
-                         "DJANGO_SETTINGS_MODULE": "dashboard.settings"})
+                         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+                         # As scripts/run.sh starts every process.
+                         "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")})
     exits.callback(stack.stop)
     stack.start()
     until = time.strftime("%H:%M:%S", time.localtime(now + future))
@@ -270,6 +274,9 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     result.update(browse(stack, query, refresh, args))
     result["rss_mb"] = {k: round(v) for k, v in
                         rss_report(stack, prometheus.pid or 0, redis_server.pid or 0).items()}
+    # The highest each process reached in the whole run (a build's peak).
+    result["peak_rss_mb"] = {k: round(v) for k, v in rss_report(
+        stack, prometheus.pid or 0, redis_server.pid or 0, "VmHWM").items()}
     result["metrics"] = scrape_builds(stack.url)
     return result
 
@@ -319,7 +326,8 @@ def describe(first: live_page.FirstGraph) -> str:
 
 def summary(result: dict[str, Any]) -> None:
     log(f"\n--- {result['workloads']:,} workloads: summary")
-    for key in ("graph", "build_s", "api", "cold", "warm", "pan_frame_ms", "rss_mb"):
+    for key in ("graph", "build_s", "api", "cold", "warm", "pan_frame_ms", "rss_mb",
+                "peak_rss_mb"):
         if key in result:
             log(f"{key}: {json.dumps(result[key])}")
     if "updates" in result:

@@ -3,6 +3,9 @@ commands call into graph/."""
 
 from __future__ import annotations
 
+import gc
+import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -14,6 +17,7 @@ import orjson
 from django.conf import settings
 
 from dashboard import metrics, sources
+from graph import forked
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
@@ -31,6 +35,7 @@ from graph.sources import dialect_named
 from graph.sources.istio.dialect import ISTIO
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -77,6 +82,24 @@ def health_config() -> HealthConfig:
     rules = [r.to_rule() for r in
              HealthRule.objects.filter(enabled=True).prefetch_related("tolerances")]
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
+
+
+def apart(work: Callable[[], T]) -> T:
+    """work() (a refresh, a build for the API) in a child process forked for it
+    (graph/forked.py) where MESHLENS_BUILD_APART and the process allow, else here. Either
+    way the build allocates a whole graph or two: here the collector is held off until
+    they are dropped, so that it never walks them; a child never collects (it exits, and a
+    collection would touch, and so copy, the pages it shares with its parent)."""
+    if settings.MESHLENS_BUILD_APART and forked.can_fork():
+        return forked.run_forked(lambda: uncollected(work))
+    with gc_paused():
+        return work()
+
+
+def uncollected(work: Callable[[], T]) -> T:
+    gc.disable()
+    log.info("building apart in process %d, forked from %d", os.getpid(), os.getppid())
+    return work()
 
 
 def counted(build: Callable[[], nx.MultiDiGraph], serialise: Callable[[nx.MultiDiGraph], T],

@@ -239,6 +239,9 @@ MESHLENS_TRACES_NAMESPACE = one_namespace(
 MESHLENS_DEFAULT_DURATION = envoption("MESHLENS_DEFAULT_DURATION", "60s", parse_duration)
 # How long a scope stays live after the last viewer's heartbeat.
 MESHLENS_LIVE_TTL_SECONDS = max(30, 3 * MESHLENS_REFRESH_SECONDS)
+# A worker's refresh builds in a child process forked for it (graph/forked.py): the worker
+# keeps its caches, not a build's memory.
+MESHLENS_BUILD_APART = envbool("MESHLENS_BUILD_APART", "True")
 
 CACHES = {
     "default": {

@@ -1,12 +1,13 @@
-"""Celery tasks: the beat tick fans out one refresh per live scope."""
+"""Celery tasks: the beat tick fans out one refresh per live scope; the web process hands
+its builds to `answer`."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from dashboard import live, locks, metrics, publish
-from graph.build import gc_paused
+import dashboard.builds  # noqa: F401  (registers the builds a web process may ask for)
+from dashboard import answers, graphs, live, locks, metrics, publish
 
 
 def lock_seconds() -> int:
@@ -47,10 +48,7 @@ def refresh_holding(scope_key: str, token: str) -> None:
             metrics.refresh_skipped()
             return
         locks.mark_started(token)  # a viewer waiting on this refresh no longer takes it over
-        # The build, the delta and the cache write allocate a whole graph or two; with the
-        # collector held off until they are dropped, it never walks them.
-        with gc_paused():
-            publish.refresh_and_report(scope_key)
+        graphs.apart(lambda: publish.refresh_and_report(scope_key))
 
 
 QUEUED, HERE, BUSY = "queued", "here", "busy"
@@ -82,3 +80,9 @@ def take_over(scope_key: str, token: str) -> str | None:
     if locks.started(token):
         return None
     return locks.hand_over(scope_key, token, BUILD_LOCK_S)
+
+
+@shared_task(name=answers.TASK, ignore_result=True)
+def answer(kind: str, query: dict[str, str], path: dict[str, str], reply_id: str) -> None:
+    """A build a web process asked for (dashboard/answers.py), answered on its reply list."""
+    answers.run(kind, query, path, reply_id)

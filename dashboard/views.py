@@ -16,45 +16,34 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import live, metrics, retention
+from dashboard import answers, live, metrics, retention
+from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import (
-    graph_body,
-    graph_payload,
-    health_config,
-    mesh_config,
-    namespaces,
-    options_from_query,
-    prometheus,
-)
+from dashboard.builds import cached_body, current_graph
+from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
 from graph.build import gc_paused
-from graph.edges import failing_edges, parse_health_filter
+from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
-from graph.export_svg import GraphvizError
-from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
-from graph.prometheus import PrometheusError, PrometheusQueryError
-from graph.promql import PromQLError
-from graph.since import UNHEALTHY, add_since
+from graph.prometheus import PrometheusError
 
 View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
     """Bad input -> 400, Prometheus (or Graphviz) down or slow -> 503, always as
-    {"error": ...}."""
+    {"error": ...} (answers.status_of)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (OptionError, NodeIdError, PromQLError) as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
-        except PrometheusQueryError as exc:
-            return JsonResponse({"error": str(exc)}, status=502)
-        except (PrometheusError, GraphvizError) as exc:
-            return JsonResponse({"error": str(exc)}, status=503)
+        except Exception as exc:
+            status = answers.status_of(exc)
+            if status is None:
+                raise
+            return JsonResponse({"error": str(exc)}, status=status)
 
     return wrapper
 
@@ -70,33 +59,17 @@ def graph_response(make_body: Callable[[], dict[str, Any] | bytes]) -> HttpRespo
     return HttpResponse(encoded, content_type="application/json")
 
 
-def cached_body(options: GraphOptions) -> bytes | None:
-    """A live scope's graph, gzip-compressed JSON, when the cache has a fresh one: at most
-    one refresh period old, or three while a worker is alive. A worker refreshes its live
-    scopes every tick, but a big scope's refresh takes longer than a tick (at 10,000
-    workloads, its queries and build 15-20 s); a build here instead would hold a second
-    copy of the scope's caches and graph in the web process (700 MB at 10,000
-    workloads)."""
-    if options.query_time is not None:
-        return None
-    period = settings.MESHLENS_REFRESH_SECONDS
-    try:
-        body = live.fresh_body(options.scope_key(), period)
-        if body is None:
-            age = live.worker_age()
-            if age is not None and age < 3 * period:
-                body = live.fresh_body(options.scope_key(), 3 * period)
-        return body
-    except redis.RedisError:
-        return None
-
-
-def current_graph(options: GraphOptions) -> dict[str, Any]:
-    """A live scope's cached graph when fresh, else a new build."""
-    body = cached_body(options)
-    if body is not None:
-        return orjson.loads(gzip.decompress(body))
-    return graph_payload(options)
+def built(request: HttpRequest, kind: str, query: Query,
+          path: Query | None = None) -> HttpResponse:
+    """An answer that takes a build (dashboard/builds.py): a worker's while one is alive,
+    so that this process never holds a graph; else built here."""
+    reply = answers.ask_worker(kind, query, path)
+    if reply is None:
+        body = answers.BUILDERS[kind](query, path or {})
+        return HttpResponse(body, content_type="application/json")
+    response = gzip_response(reply.body, request)
+    response.status_code = reply.status
+    return response
 
 
 def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
@@ -184,8 +157,7 @@ def api_graph(request: HttpRequest) -> HttpResponse:
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
-    response = graph_response(lambda: graph_body(options))
-    return past_response(response, options, request)
+    return past_response(built(request, "graph", query), options, request)
 
 
 # A graph of a moment this far in the past no longer changes (late scrapes have landed).
@@ -199,10 +171,14 @@ def past_response(response: HttpResponse, options: GraphOptions,
     on screen is then read from the browser's cache."""
     if options.query_time is None or options.query_time > time.time() - SETTLED_SECONDS:
         return response
-    if b'"failedSources"' in response.content:  # partial: asking again may give it whole
+    if response.status_code != 200:
         return response
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        response.content = gzip.compress(response.content, compresslevel=1)
+    compressed = response.get("Content-Encoding") == "gzip"
+    body = gzip.decompress(response.content) if compressed else response.content
+    if b'"failedSources"' in body:  # partial: asking again may give it whole
+        return response
+    if not compressed and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.content = gzip.compress(body, compresslevel=1)
         response["Content-Encoding"] = "gzip"
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = "private, max-age=3600, immutable"
@@ -256,56 +232,11 @@ def parse_version(value: str | None) -> int:
 @json_errors
 def api_edges(request: HttpRequest) -> HttpResponse:
     query = request.GET.dict()
-    wanted = parse_health_filter(query.pop("health", None))
-    options = options_from_query(query)
-    graph = current_graph(options)
-    edges = failing_edges(graph, wanted)
-    body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
-    problem = with_since(options, graph, edges)
-    if problem:
-        body["sinceError"] = problem
-    if "failedSources" in graph:
-        body["failedSources"] = graph["failedSources"]
-    return JsonResponse(body)
-
-
-# How long a scope's `since` answers are kept: a little over a refresh period is enough,
-# as every tick brings a graph of another timestamp.
-SINCE_TTL_S = 120
-
-
-def with_since(options: GraphOptions, graph: dict[str, Any],
-               edges: list[dict[str, Any]]) -> str | None:
-    """`since` on each listed edge: worked out for every unhealthy edge of the graph, whatever
-    the `health` filter, once per scope and graph (the page asks after every update of a
-    live graph, in every browser that shows it, and the range query is the same for all).
-    When Prometheus cannot answer the range query, every `since` is None and the problem is
-    returned: the list itself comes from the graph, and the on-call needs it most then."""
-    scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
-    key = f"meshlens:since:{scope}:{graph['timestamp']}"
-    try:
-        cached = live.client().get(key)
-    except redis.RedisError:
-        cached = None
-    if cached is not None:
-        known = orjson.loads(cached)
-    else:
-        unhealthy = failing_edges(graph, UNHEALTHY)
-        try:
-            add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
-                      health_config(), mesh_config().scope())
-        except PrometheusError as exc:
-            for edge in edges:
-                edge["since"] = None
-            return str(exc)
-        known = {edge["id"]: edge["since"] for edge in unhealthy}
-        try:
-            live.client().set(key, orjson.dumps(known), ex=SINCE_TTL_S)
-        except redis.RedisError:
-            pass  # no cache: the next viewer asks Prometheus again
-    for edge in edges:
-        edge["since"] = known.get(edge["id"])
-    return None
+    # Bad parameters are answered here, before any build is asked for.
+    rest = dict(query)
+    parse_health_filter(rest.pop("health", None))
+    options_from_query(rest)
+    return built(request, "edges", query)
 
 
 @require_GET

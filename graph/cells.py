@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graph import traffic
+from graph import memory, traffic
 
 # What a slot of an md is: a rate (md[key]), a response code (md[responses][code]), a
 # response flag or host of a code (md[responses][code]["flags" or "hosts"][name]).
@@ -98,6 +98,21 @@ class Registry:
                 self.cached = None
         return number
 
+    def changes(self) -> int:
+        return len(self.slot_list) + len(self.starts)
+
+    def state(self) -> object:
+        """memory.Kept: row plans name slots and templates by number, so the numbering
+        travels with them."""
+        with self.lock:
+            return {name: value for name, value in vars(self).items()
+                    if name not in ("lock", "cached")}
+
+    def restore(self, state: object) -> None:
+        with self.lock:
+            vars(self).update(state)  # type: ignore[call-overload]
+            self.cached = None
+
     def arrays(self) -> tuple[np.ndarray, ...]:
         """(roles, slots, starts, lengths, parents, kinds) as numpy arrays, for the
         templates so far."""
@@ -110,6 +125,7 @@ class Registry:
 
 
 REGISTRY = Registry()
+memory.keep("slot registry", REGISTRY, lambda: Registry().state())
 
 
 def first_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

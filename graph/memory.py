@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import sys
 from collections.abc import Callable
+from typing import Protocol
 
 
 def _trimmer() -> Callable[[int], int] | None:
@@ -36,3 +37,48 @@ def give_back() -> bool:
         return False
     MALLOC_TRIM(0)
     return True
+
+
+class Kept(Protocol):
+    """A cache kept across builds that a build in a child process (graph/forked.py) fills
+    and hands back to its parent."""
+
+    def changes(self) -> int:
+        """A count that grows whenever the cache gains or drops entries."""
+
+    def state(self) -> object:
+        """What the cache holds, to be pickled."""
+
+    def restore(self, state: object) -> None:
+        """Hold `state` (from state(), unpickled) instead of what the cache holds."""
+
+
+KEPT: dict[str, tuple[Kept, Callable[[], object]]] = {}
+
+
+def keep(name: str, cache: Kept, empty: Callable[[], object]) -> None:
+    """Hand `cache` back from builds in child processes (see graph/forked.py); `empty()`:
+    the state of an empty cache."""
+    KEPT[name] = (cache, empty)
+
+
+def kept_changes() -> tuple[int, ...]:
+    return tuple(cache.changes() for cache, _ in KEPT.values())
+
+
+def kept_state() -> dict[str, object]:
+    """Every kept cache's state, to be pickled in one piece: a cache's entries may refer to
+    another's (layouts hold row plans), and one pickle keeps them shared."""
+    return {name: cache.state() for name, (cache, _) in KEPT.items()}
+
+
+def restore_kept(states: dict[str, object]) -> None:
+    for name, state in states.items():
+        if name in KEPT:
+            KEPT[name][0].restore(state)
+
+
+def drop_kept() -> None:
+    """Empty every kept cache (all at once: their entries refer to each other's)."""
+    for cache, empty in KEPT.values():
+        cache.restore(empty())

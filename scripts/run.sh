@@ -238,6 +238,10 @@ cleanup() {
     done
 }
 
+# glibc gives each thread that allocates a malloc arena of its own, and keeps what a build
+# freed in each: the web server answers in threads, and a build parses Prometheus's answers
+# in several. Two arenas hold the same work in less memory (bench/README.md, "memory").
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 export PROMETHEUS_URL REDIS_URL PORT
 say "starting Meshlens on $url (Prometheus $PROMETHEUS_URL, Redis $REDIS_URL); Ctrl-C stops it"
 trap cleanup EXIT

@@ -16,7 +16,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from graph import cells, ids, traffic
+from graph import cells, ids, memory, traffic
 from graph.options import GraphOptions
 from graph.prometheus import Row
 from graph.sources.dialect import TrafficQuery
@@ -201,6 +201,7 @@ class Layouts:
         self.limit = limit
         self.lock = threading.Lock()
         self.by_scope: dict[object, tuple[object, cells.Layout]] = {}
+        self.changed = 0  # grows with every layout kept (memory.Kept)
 
     def get(self, scope: object, keys: object) -> cells.Layout | None:
         found = self.by_scope.get(scope)
@@ -214,6 +215,18 @@ class Layouts:
                 _, dropped = self.by_scope.pop(next(iter(self.by_scope)))
                 held -= len(dropped.cells)
             self.by_scope[scope] = (keys, layout)
+            self.changed += 1
+
+    def changes(self) -> int:
+        return self.changed
+
+    def state(self) -> object:
+        return self.by_scope
+
+    def restore(self, state: object) -> None:
+        with self.lock:
+            self.by_scope = state  # type: ignore[assignment]
 
 
 LAYOUTS = Layouts(limit=6_000_000)
+memory.keep("istio layouts", LAYOUTS, dict)

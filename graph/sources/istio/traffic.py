@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from graph import cells, ids, traffic
+from graph import cells, ids, memory, traffic
 from graph.prometheus import KEY_SEPARATOR, read
 from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels, edge_of
 from graph.sources.istio.queries import REQUESTS
@@ -227,7 +227,8 @@ class RowPlan:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Dropped:
-    """The plan of a row Kiali drops: routed nowhere, counted nowhere."""
+    """The plan of a row Kiali drops: routed nowhere, counted nowhere. One instance,
+    DROPPED, compared by identity: unpickled, it is that one again."""
 
     source_namespace: str = ""
     dest_namespace: str = ""
@@ -235,6 +236,9 @@ class Dropped:
     hop: str = ""
     template: int = -1
     host_slot: int = -1
+
+    def __reduce__(self) -> str:
+        return "DROPPED"
 
 
 DROPPED = Dropped()
@@ -325,16 +329,29 @@ class PlanCache:
         self.limit = limit
         self.tables: dict[tuple[object, ...], dict[str, Any]] = {}
         self.size = 0
+        self.changed = 0  # grows with every plan made and every drop (memory.Kept)
 
     def table(self, key: tuple[object, ...]) -> dict[str, Any]:
         if self.size > self.limit:
             self.tables = {}
             self.size = 0
+            self.changed += 1
         return self.tables.setdefault(key, {})
 
     def counted(self, count: int) -> None:
         self.size += count
+        self.changed += count
+
+    def changes(self) -> int:
+        return self.changed
+
+    def state(self) -> object:
+        return self.tables, self.size
+
+    def restore(self, state: object) -> None:
+        self.tables, self.size = state  # type: ignore[misc]
 
 
 PLANS = PlanCache(limit=500_000)
+memory.keep("istio row plans", PLANS, lambda: ({}, 0))
 MISSING = object()

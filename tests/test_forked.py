@@ -1,0 +1,79 @@
+"""Builds in a forked child process (graph/forked.py): the answer and the exceptions come
+back, and so do the caches the child filled, so that the next child starts warm.
+
+    ingress -> productpage -> details
+                           -> reviews-v1, reviews-v2 (-> ratings, 50 % 503), reviews-v3 (-> ratings)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from graph import forked, memory
+from graph.build import build_graph
+from graph.cytoscape import to_config
+from graph.options import GraphOptions, MeshConfig
+from graph.prometheus import Prometheus, PrometheusSettings, PrometheusUnavailable
+from graph.sources.istio.namespace_maps import LAYOUTS
+from graph.sources.istio.traffic import DROPPED, PLANS
+from tests import mesh
+
+QUERY_TIME = 1700000000
+OPTIONS = GraphOptions(namespaces=("bookinfo",), query_time=QUERY_TIME, duration=60)
+
+
+@pytest.fixture
+def bookinfo(prometheus_with: Any) -> Prometheus:
+    server = prometheus_with(mesh.bookinfo(ratings_503=1.5), QUERY_TIME)
+    return Prometheus(PrometheusSettings(url=server.url))
+
+
+@pytest.fixture
+def cold_caches() -> Iterator[None]:
+    """The kept caches empty for the test, as they were after it."""
+    kept = memory.kept_state()
+    PLANS.restore(({}, 0))
+    LAYOUTS.restore({})
+    yield
+    memory.restore_kept(kept)
+
+
+def json_of(prom: Prometheus) -> bytes:
+    return orjson.dumps(to_config(build_graph(prom, OPTIONS, MeshConfig())))
+
+
+def test_it_answers_what_the_child_returned() -> None:
+    assert forked.run_forked(os.getpid) != os.getpid()
+
+
+def test_it_raises_the_child_s_exception_here() -> None:
+    def fail() -> None:
+        raise PrometheusUnavailable("Prometheus at http://x cannot be reached")
+
+    with pytest.raises(PrometheusUnavailable, match="cannot be reached"):
+        forked.run_forked(fail)
+
+
+def test_it_says_so_when_the_child_dies_without_an_answer() -> None:
+    with pytest.raises(forked.ChildFailed):
+        forked.run_forked(lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+
+def test_it_builds_the_same_graph_and_keeps_the_caches_the_child_filled(
+        bookinfo: Prometheus, cold_caches: None) -> None:
+    made_apart = forked.run_forked(lambda: json_of(bookinfo))
+    assert PLANS.size > 0 and len(LAYOUTS.by_scope) == 1
+    # The plans came back whole: a dropped row's plan is the one DROPPED again.
+    plans = [p for table in PLANS.tables.values() for p in table.values()]
+    assert all(p is DROPPED or p.edge is not None for p in plans)
+    warm = memory.kept_changes()
+    assert forked.run_forked(lambda: json_of(bookinfo)) == made_apart
+    assert memory.kept_changes() == warm  # the second child found every plan and layout
+    assert json_of(bookinfo) == made_apart  # and so does a build here
+    assert memory.kept_changes() == warm
