@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 import orjson
 
-from graph import ids, layout
+from graph import ids, layout, memory
 from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
 from graph.health import NA
 from graph.json_pieces import (
@@ -394,3 +394,6 @@ def with_positions(written: Written,
             nodes.append(e._replace(position=position_text(where)))
             positions[e.id] = where
     return written._replace(nodes=nodes), positions
+
+# Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
+memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, EDGE_ENDS, POSITIONS)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph import ids
+from graph import ids, memory
 
 HEALTHY, DEGRADED, FAILURE, NA = "Healthy", "Degraded", "Failure", "NA"
 PRIORITY = {NA: 0, HEALTHY: 1, DEGRADED: 2, FAILURE: 3}
@@ -247,6 +247,9 @@ class Judge:
 
 _judges: dict[HealthConfig, Judge] = {}
 _judges_lock = threading.Lock()  # builds may run in several threads of one process
+# Handed back from builds in a child process (graph/forked.py), with the plans keyed by them
+# (graph/health_arrays.py).
+memory.keep_dicts("health judges", _judges)
 
 
 def judge_for(config: HealthConfig) -> Judge:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from graph import memory
 from graph.health import (
     DEGRADED_RANK,
     FAILURE_RANK,
@@ -246,6 +247,33 @@ _codes: weakref.WeakKeyDictionary[Layout, EdgeCodes | bool] = weakref.WeakKeyDic
 _plans: weakref.WeakKeyDictionary[Layout, dict[Judge, HealthPlan]] = \
     weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+class KeptHealth:
+    """_codes and _plans handed back from builds in a child process (graph/forked.py): in
+    one pickle with the layouts (graph/memory.py kept_state), so their keys come back as
+    the very layouts the parent restores."""
+
+    def changes(self) -> int:
+        with _lock:
+            made = sum(codes is not False for codes in _codes.values())
+            return len(_codes) + made + sum(len(by_judge) for by_judge in _plans.values())
+
+    def state(self) -> object:
+        with _lock:
+            return dict(_codes), dict(_plans)
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, tuple)
+        codes, plans = state
+        with _lock:
+            _codes.clear()
+            _codes.update(codes)
+            _plans.clear()
+            _plans.update(plans)
+
+
+memory.keep("health arrays", KeptHealth(), lambda: ({}, {}))
 
 
 def annotate_counted(tm: CountedMap, config: HealthConfig) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from graph import traffic
+from graph import memory, traffic
 from graph.cytoscape import EDGE_SHAPES, NODE_RATES, edge_shape
 
 Piece = bytes  # one field of an element's data: b'"name":<JSON value>'
@@ -263,3 +263,8 @@ def edge_traffic_text(protocol: str, md: Mapping[str, Any],
     found = tuple(key)
     template = TEMPLATES.found.get(found) or TEMPLATES(found)
     return template % tuple(args)
+
+# Handed back from builds in a child process (graph/forked.py), so that the process that
+# lives on keeps what its builds made.
+memory.keep_dicts("json pieces", PIECES.values, PIECES.crcs, TEMPLATES.found, SHAPES, KEYS,
+                  TEMPLATE_KEYS, EDGE_HEADS)

@@ -37,6 +37,8 @@ from typing import Any
 
 import networkx as nx
 
+from graph import memory
+
 MIN_NODES = 300  # below this, the browser lays the graph out itself
 CELL_X = 120.0  # px between sub-columns; a layer ends with one empty column
 CELL_Y = 70.0  # px between rows (a 34 px node and its label)
@@ -134,6 +136,8 @@ def to_cell(p: Mapping[str, float]) -> Cell:
 
 
 LAYOUTS: OrderedDict[bytes, dict[str, Cell]] = OrderedDict()
+# Handed back from builds in a child process (graph/forked.py).
+memory.keep_dicts("page layouts", LAYOUTS)
 
 
 def digest(model: Model) -> bytes:

@@ -14,7 +14,7 @@ import ctypes
 import ctypes.util
 import sys
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 def _trimmer() -> Callable[[int], int] | None:
@@ -82,3 +82,34 @@ def drop_kept() -> None:
     """Empty every kept cache (all at once: their entries refer to each other's)."""
     for cache, empty in KEPT.values():
         cache.restore(empty())
+
+
+class KeptDicts:
+    """Plain dicts kept across builds (lookup tables of made pieces), handed back together.
+    A change is a change in their sizes: a dict that only replaces values is not handed
+    back, and a bounded one that empties and refills to the same size neither; either way
+    the parent only makes the entries again."""
+
+    def __init__(self, *dicts: dict[Any, Any]) -> None:
+        self.dicts = dicts
+
+    def changes(self) -> int:
+        return sum(len(d) for d in self.dicts)
+
+    def state(self) -> object:
+        return self.dicts
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, tuple) and len(state) == len(self.dicts)
+        for kept, given in zip(self.dicts, state, strict=True):
+            kept.clear()
+            kept.update(given)
+
+    def empty(self) -> tuple[dict[Any, Any], ...]:
+        return tuple({} for _ in self.dicts)
+
+
+def keep_dicts(name: str, *dicts: dict[Any, Any]) -> None:
+    """keep() for plain dicts."""
+    kept = KeptDicts(*dicts)
+    keep(name, kept, kept.empty)
