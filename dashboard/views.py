@@ -127,8 +127,10 @@ def default_namespaces() -> list[str]:
 
 @require_GET
 @page_login
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HttpRequest, embed: bool = False) -> HttpResponse:
+    """The page; with `embed` (/embed/graph), the graph alone, for other sites' frames."""
     config = {
+        "embed": embed,
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
@@ -137,7 +139,7 @@ def index(request: HttpRequest) -> HttpResponse:
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
                      "inject_service_nodes": True},
     }
-    return render(request, "index.html", {"config": config})
+    return render(request, "index.html", {"config": config, "embed": embed})
 
 
 @require_GET
