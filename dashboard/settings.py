@@ -134,7 +134,9 @@ def database(name: str) -> dict[str, Any]:
         return {"ENGINE": "django.db.backends.sqlite3",
                 "NAME": os.getenv("MESHLENS_DB", str(BASE_DIR / "db.sqlite3"))}
     try:
-        return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        # conn_max_age 0: Django advises against persistent connections under ASGI (each
+        # sync_to_async thread would keep one open).
+        return dict(dj_database_url.parse(url, conn_max_age=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"Unexpected value {name}: {exc}") from None
 
