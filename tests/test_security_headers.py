@@ -142,3 +142,18 @@ def test_it_refuses_to_start_with_a_bad_value(name: str, value: str) -> None:
     result = check(**{name: value})
     assert result.returncode != 0
     assert f"Unexpected value {name}" in result.stderr
+
+
+async def test_it_refuses_a_websocket_from_another_origin(meshlens_redis: str) -> None:
+    """A page of another site may not open the live graph's socket with the user's
+    cookies: the origin must be one of ALLOWED_HOSTS (test_live.py connects from one)."""
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.asgi import application
+
+    headers = [(b"host", b"127.0.0.1"), (b"origin", b"https://evil.example")]
+    communicator = WebsocketCommunicator(application, "/ws/graph?namespaces=bookinfo",
+                                         headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+    await communicator.disconnect()
