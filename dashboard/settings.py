@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from graph.exemplars import TraceLinks
@@ -86,15 +87,20 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
     "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer (dashboard/headers.py).
+    "dashboard.headers.ContentSecurityPolicyMiddleware",
     # Serves static files (the page's JS and the vendored Cytoscape) straight from their
     # folders: no collectstatic step, and the ASGI server needs no separate static server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, as django-cors-headers asks: it answers preflights itself.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -120,12 +126,22 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.getenv("MESHLENS_DB", str(BASE_DIR / "db.sqlite3")),
-    }
-}
+def database(name: str) -> dict[str, Any]:
+    """The database of DATABASE_URL (postgres://user:password@host:5432/meshlens needs the
+    `postgres` extra: psycopg); without it, SQLite in MESHLENS_DB."""
+    url = os.getenv(name, "")
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3",
+                "NAME": os.getenv("MESHLENS_DB", str(BASE_DIR / "db.sqlite3"))}
+    try:
+        # conn_max_age 0: Django advises against persistent connections under ASGI (each
+        # sync_to_async thread would keep one open).
+        return dict(dj_database_url.parse(url, conn_max_age=0))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {name}: {exc}") from None
+
+
+DATABASES = {"default": database("DATABASE_URL")}
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -282,3 +298,50 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("MESHLENS_LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }
+
+
+# --- Serving: TLS, security headers, embedding, CORS -------------------------------------
+
+
+def envorigins(name: str) -> list[str]:
+    """A comma list of origins, each scheme://host[:port] and nothing more."""
+    value = os.getenv(name, "")
+    origins = [o.strip() for o in value.split(",") if o.strip()]
+    for origin in origins:
+        parsed = urlparse(origin)
+        if (parsed.scheme not in ("http", "https") or not parsed.netloc
+                or parsed.path or parsed.query or parsed.fragment or "@" in parsed.netloc):
+            raise ImproperlyConfigured(
+                f"Unexpected value {name}={value}: '{origin}' is not an origin like "
+                "https://portal.example.com")
+    return origins
+
+
+# Behind a reverse proxy that ends TLS: redirect plain HTTP, send HSTS, cookies only over
+# HTTPS. MESHLENS_TLS=True turns each on; each MESHLENS_SECURE_* setting can then be set alone.
+MESHLENS_TLS = envbool("MESHLENS_TLS", "False")
+_tls = "True" if MESHLENS_TLS else "False"
+SECURE_SSL_REDIRECT = envbool("MESHLENS_SECURE_SSL_REDIRECT", _tls)
+SESSION_COOKIE_SECURE = envbool("MESHLENS_SECURE_COOKIES", _tls)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = envint("MESHLENS_SECURE_HSTS_SECONDS",
+                             31536000 if MESHLENS_TLS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("MESHLENS_SECURE_HSTS_INCLUDE_SUBDOMAINS", _tls)
+SECURE_HSTS_PRELOAD = envbool("MESHLENS_SECURE_HSTS_PRELOAD", "False")
+# Only a proxy that sets X-Forwarded-Proto itself (dropping a client's) may be trusted: a
+# client could otherwise claim HTTPS over plain HTTP.
+if envbool("MESHLENS_TRUSTED_PROXY", "False"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The healthz probe of an orchestrator speaks plain HTTP to the pod.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Origins whose pages may frame /embed/graph (CSP frame-ancestors); none by default.
+MESHLENS_EMBED_ORIGINS = envorigins("MESHLENS_EMBED_ORIGINS")
+# Origins whose scripts may read the API (GET only); cookies go along only with
+# MESHLENS_CORS_CREDENTIALS=True.
+CORS_ALLOWED_ORIGINS = envorigins("MESHLENS_CORS_ORIGINS")
+CORS_ALLOW_CREDENTIALS = envbool("MESHLENS_CORS_CREDENTIALS", "False")
+CORS_ALLOW_METHODS = ("GET", "OPTIONS")
+CORS_URLS_REGEX = r"^/api/.*$"

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import path
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from dashboard import exemplar_views, impact_views, kiali_views, series_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
+    # Framed by the origins of MESHLENS_EMBED_ORIGINS (dashboard/headers.py's frame-ancestors).
+    path("embed/graph", xframe_options_exempt(views.index), {"embed": True}, name="embed-graph"),
     path("api/v1/graph", views.api_graph, name="api-graph"),
     path("api/v1/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/v1/delta", views.api_delta, name="api-delta"),

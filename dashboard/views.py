@@ -113,8 +113,10 @@ def default_namespaces() -> list[str]:
 
 @require_GET
 @page_login
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HttpRequest, embed: bool = False) -> HttpResponse:
+    """The page; with `embed` (/embed/graph), the graph alone, for other sites' frames."""
     config = {
+        "embed": embed,
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
         "retentionSeconds": retention.retention_seconds(),
         "wsPath": "/ws/graph",
@@ -125,7 +127,7 @@ def index(request: HttpRequest) -> HttpResponse:
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
                      "inject_service_nodes": True},
     }
-    return render(request, "index.html", {"config": config})
+    return render(request, "index.html", {"config": config, "embed": embed})
 
 
 @require_GET

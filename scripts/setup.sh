@@ -116,9 +116,17 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-if [ ! -f "$PIP_STAMP" ] || [ pyproject.toml -nt "$PIP_STAMP" ]; then
+# DATABASE_URL=postgres://... (e.g. `DATABASE_URL=postgres://... make test`) needs psycopg,
+# the `postgres` extra.
+extras=test
+need_psycopg=0
+case "${DATABASE_URL:-}" in
+    postgres*|pgsql*) extras=test,postgres
+        "$VENV/bin/python" -c 'import psycopg' >/dev/null 2>&1 || need_psycopg=1 ;;
+esac
+if [ ! -f "$PIP_STAMP" ] || [ pyproject.toml -nt "$PIP_STAMP" ] || [ "$need_psycopg" -eq 1 ]; then
     say "installing Python packages into $VENV"
-    "$VENV/bin/pip" install --disable-pip-version-check --quiet -e '.[test]'
+    "$VENV/bin/pip" install --disable-pip-version-check --quiet -e ".[$extras]"
     touch "$PIP_STAMP"
 fi
 

@@ -91,7 +91,8 @@ def test_it_finds_a_restarted_server_again(browser_prometheus: Any, redis_server
     graph of a new connection once the server is back."""
     env = {"PROMETHEUS_URL": browser_prometheus.url, "REDIS_URL": redis_server}
     port = free_port()
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # bypass_csp: Playwright's wait_for_function uses eval() (see conftest.py's `page`).
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     graph_page = GraphPage(context.new_page())
     errors: list[str] = []
     graph_page.page.on("pageerror", lambda exc: errors.append(str(exc)))
