@@ -101,7 +101,7 @@ def run(url: str, nodes: int, runs: int) -> None:
     graph = synthetic_graph(round(nodes / NODES_PER_WORKLOAD))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         page.route_web_socket("**/ws/graph?*", lambda ws: None)  # silent: the graph comes below
         page.goto(f"{url}/?namespaces={','.join(f'ns{i}' for i in range(10))}")
         page.wait_for_function("window.meshlens !== undefined")

@@ -102,7 +102,8 @@ BY_REFERENCE = re.compile(r"(/api/v1/(?:snapshot|delta))\?.*version=(\d+)")
 
 
 def open_page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context = browser.new_context(viewport={"width": 1600, "height": 1000},
+                                  bypass_csp=True)  # wait_for_function uses eval()
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
     fetched = FETCHED.setdefault(id(page), [])

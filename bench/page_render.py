@@ -184,7 +184,7 @@ def run(url: str, workloads: int, renderer: str, shots: Path | None) -> None:
     print(f"  layout: fresh {fresh * 1000:.0f} ms CPU, next tick {again * 1000:.0f} ms CPU")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         page.route_web_socket("**/ws/graph?*", lambda ws: None)  # silent: the graph comes below
         namespaces = ",".join(f"ns{i}" for i in range(10))
         query = f"namespaces={namespaces}" + (f"&renderer={renderer}" if renderer != "auto" else "")

@@ -150,7 +150,8 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
         builds = [1000 * api_seconds(api, first - 7 * i) for i in range(3)]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            page = browser.new_context(viewport={"width": 1280, "height": 800},
+                                          bypass_csp=True).new_page()  # eval() waits
             result = measure(page, f"{url}/?namespaces={namespaces}&duration=60s"
                                    f"&replay={WINDOW}", args.frames)
             browser.close()

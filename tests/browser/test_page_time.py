@@ -29,7 +29,8 @@ PAST_ONLY = "ratings-v2"
 @pytest.fixture
 def utc_page(browser: Browser) -> Iterator[Page]:
     """A page in UTC, so that the time picker's local time is the test's."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC",
+                                  bypass_csp=True)  # wait_for_function uses eval()
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
