@@ -11,12 +11,13 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import networkx as nx
 
 from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
-from graph.appenders import Appender
+from graph.appenders import Appender, PreparedAppender
 from graph.cells import CountedMap
 from graph.health import HealthConfig, annotate_health
 from graph.health_arrays import annotate_counted
@@ -202,6 +203,9 @@ class Assembly:
         self.graph_type = graph_type
         self.ctx = AppenderContext(options, mesh)
         self.results: dict[int, list[Row]] = {}
+        # What each appender with a prepare() step read from its rows, by its position in
+        # the plan, until the graph is there to annotate.
+        self.prepared: dict[int, object] = {}
         self.applied_traffic = 0
         self.applied_appenders = 0
         self.g: nx.MultiDiGraph | None = None
@@ -211,6 +215,8 @@ class Assembly:
         self.results[index] = rows
         traffic_queries = self.queries.traffic
         timed = self.timings.timed
+        if index >= len(traffic_queries):
+            self.prepare_ready()
         while self.applied_traffic < len(traffic_queries) and self.applied_traffic in self.results:
             with timed("traffic"):
                 self.traffic.apply(traffic_queries[self.applied_traffic],
@@ -225,12 +231,33 @@ class Assembly:
             len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
         for appender, qs in self.queries.appenders[self.applied_appenders:]:
             wanted = range(offset, offset + len(qs))
-            if any(i not in self.results for i in wanted):
+            if self.applied_appenders in self.prepared:
+                with timed("appenders"):
+                    cast(PreparedAppender, appender).annotate(
+                        self.g, self.prepared.pop(self.applied_appenders), self.ctx)
+            elif any(i not in self.results for i in wanted):
                 return
-            with timed("appenders"):
-                appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
+            else:
+                with timed("appenders"):
+                    appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
             self.applied_appenders += 1
             offset += len(qs)
+
+    def prepare_ready(self) -> None:
+        """Read the rows of each appender with a prepare() step whose answers are all in,
+        without waiting for the traffic: at 1,000 workloads the security appender's reading
+        of the inbound answers (40-70 ms) then overlaps Prometheus's work on the others."""
+        offset = len(self.queries.traffic)
+        for position, (appender, qs) in enumerate(self.queries.appenders):
+            wanted = range(offset, offset + len(qs))
+            offset += len(qs)
+            if (position < self.applied_appenders or position in self.prepared
+                    or not hasattr(appender, "prepare")
+                    or any(i not in self.results for i in wanted)):
+                continue
+            with self.timings.timed("appenders"):
+                self.prepared[position] = cast(PreparedAppender, appender).prepare(
+                    [self.results.pop(i) for i in wanted], self.ctx)
 
     def graph(self) -> nx.MultiDiGraph:
         if self.g is None:  # no traffic query at all (nothing to ask for these rates)

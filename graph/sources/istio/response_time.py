@@ -64,6 +64,11 @@ class ResponseTime:
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
+        self.annotate(g, self.prepare(results, ctx), ctx)
+
+    def prepare(self, results: Sequence[list[Row]],
+                ctx: AppenderContext) -> dict[tuple[str, str, str], float]:
+        """Each edge's value (u, v, protocol), from the rows alone."""
         options = ctx.options
         protocols = requested_protocols(options)
         resolver = EdgeResolver(options, ResponseTimeLabels)
@@ -76,6 +81,10 @@ class ResponseTime:
                 row, edge = resolved
                 if row.request_protocol in protocols:
                     found.setdefault((*edge.last_hop(), row.request_protocol), value)
+        return found
+
+    def annotate(self, g: nx.MultiDiGraph, found: dict[tuple[str, str, str], float],
+                 ctx: AppenderContext) -> None:
         for (u, v, protocol), value in found.items():
             if g.has_edge(u, v, key=protocol):
                 g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"
