@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import cast
 
 import networkx as nx
@@ -203,8 +204,13 @@ class Assembly:
         self.graph_type = graph_type
         self.ctx = AppenderContext(options, mesh)
         self.results: dict[int, list[Row]] = {}
-        # What each appender with a prepare() step read from its rows, by its position in
-        # the plan, until the graph is there to annotate.
+        # Each appender's answers: their indices in the batch.
+        starts = [len(queries.traffic)]
+        for _, qs in queries.appenders:
+            starts.append(starts[-1] + len(qs))
+        self.wanted = [range(a, b) for a, b in pairwise(starts)]
+        # What an appender with a prepare() step read of its rows, by its position in the
+        # plan, until the graph is there to annotate.
         self.prepared: dict[int, object] = {}
         self.applied_traffic = 0
         self.applied_appenders = 0
@@ -227,37 +233,32 @@ class Assembly:
         if self.g is None:
             with timed("merge"):
                 self.g = combine(merged(self.traffic), self.options, self.mesh, self.health)
-        offset = len(traffic_queries) + sum(
-            len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
-        for appender, qs in self.queries.appenders[self.applied_appenders:]:
-            wanted = range(offset, offset + len(qs))
-            if self.applied_appenders in self.prepared:
+        while self.applied_appenders < len(self.queries.appenders):
+            position = self.applied_appenders
+            appender, wanted = self.queries.appenders[position][0], self.wanted[position]
+            if position in self.prepared:
                 with timed("appenders"):
                     cast(PreparedAppender, appender).annotate(
-                        self.g, self.prepared.pop(self.applied_appenders), self.ctx)
+                        self.g, self.prepared.pop(position), self.ctx)
             elif any(i not in self.results for i in wanted):
                 return
             else:
                 with timed("appenders"):
                     appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
             self.applied_appenders += 1
-            offset += len(qs)
 
     def prepare_ready(self) -> None:
         """Read the rows of each appender with a prepare() step whose answers are all in,
-        without waiting for the traffic: at 1,000 workloads the security appender's reading
-        of the inbound answers (40-70 ms) then overlaps Prometheus's work on the others."""
-        offset = len(self.queries.traffic)
-        for position, (appender, qs) in enumerate(self.queries.appenders):
-            wanted = range(offset, offset + len(qs))
-            offset += len(qs)
-            if (position < self.applied_appenders or position in self.prepared
-                    or not hasattr(appender, "prepare")
-                    or any(i not in self.results for i in wanted)):
-                continue
-            with self.timings.timed("appenders"):
-                self.prepared[position] = cast(PreparedAppender, appender).prepare(
-                    [self.results.pop(i) for i in wanted], self.ctx)
+        without waiting for the traffic: the security appender's reading of the inbound
+        answers then overlaps Prometheus's work on the others."""
+        for position, (appender, _) in enumerate(self.queries.appenders):
+            wanted = self.wanted[position]
+            if (position >= self.applied_appenders and position not in self.prepared
+                    and hasattr(appender, "prepare")
+                    and all(i in self.results for i in wanted)):
+                with self.timings.timed("appenders"):
+                    self.prepared[position] = cast(PreparedAppender, appender).prepare(
+                        [self.results.pop(i) for i in wanted], self.ctx)
 
     def graph(self) -> nx.MultiDiGraph:
         if self.g is None:  # no traffic query at all (nothing to ask for these rates)
