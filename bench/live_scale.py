@@ -8,7 +8,9 @@ samples past "now", starts Redis, daphne, a Celery worker (prefork, 2 processes,
 - the build alone: GET /api/v1/graph of every namespace, now (no cache: a fresh build);
 - the API ratio: GET /api/v1/graph at a fixed query_time (never cached) against the
   Prometheus time of Kiali's own query set (per namespace, 3 request and 3 TCP queries,
-  in order; namespaces in parallel), a few rounds each, side by side: medians and ratio;
+  in order; namespaces in parallel), a few rounds each, side by side: medians and ratio,
+  and the CPU each took (`--compare DIR`: another checkout's API too, its own daphne on the
+  same data; `--api-only` stops after this);
 - time to first graph on screen, cold (a fresh scope) and warm (a second page);
 - frame times while panning, and main-thread blocking per update (long tasks);
 - RSS of the web, worker, beat, Prometheus and Redis processes with the scope live;
