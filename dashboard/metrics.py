@@ -127,7 +127,7 @@ def forget_frames(exc: BaseException | None) -> None:
     exceptions it chains) holds. redis-py keeps the error it raises in a local of a frame
     on its own traceback: a reference cycle, and every frame it holds links to its caller's,
     up to the build that recorded its metrics, whose graph and JSON then stay alive until
-    a full collection walks them (at 1,000 workloads 59,000 objects, 63 ms on the request)."""
+    the collector walks them (at 1,000 workloads 59,000 objects, 63 ms on the request)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
