@@ -19,7 +19,6 @@ wrappers cost a few microseconds per call.
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import json
 import os
@@ -226,12 +225,10 @@ def main() -> int:
         client = setup_django(prometheus.url, redis_server.url, base)
         if not args.no_timeline:
             instrument()
-        if args.parallel:
-            from dashboard import graphs
+        if args.parallel:  # every client made from now on (dashboard/sources.py's too)
             from graph.prometheus import Prometheus
 
-            graphs.client_for = functools.lru_cache(maxsize=4)(
-                lambda s: Prometheus(s, max_parallel=args.parallel))
+            Prometheus.__init__.__defaults__ = (args.parallel,)
         import graph
         log(f"graph/ from {Path(graph.__file__).parent.parent}")
         path = (f"/api/v1/graph?namespaces={','.join(NAMESPACES)}&duration={duration}s"

@@ -17,7 +17,7 @@ import pytest
 
 from graph.build import plan
 from graph.options import GraphOptions, MeshConfig
-from graph.prometheus import Prometheus, PrometheusSettings, Query
+from graph.prometheus import MAX_PARALLEL, Prometheus, PrometheusSettings, Query
 from graph.sources.istio import queries as istio
 from tests import mesh
 from tests.support.ports import LOOPBACK
@@ -117,3 +117,14 @@ def test_it_sends_the_request_shares_of_a_namespace_graph_first(
     assert set(sent[:10]) == shares
     assert len(set(sent)) == len(sent)
     assert sorted(answered) == list(range(len(batch)))
+
+
+def test_it_starts_every_heavy_query_of_a_namespace_graph_at_once() -> None:
+    """Ten namespaces, every appender: the request shares and the response-time queries
+    all fit in the first wave, so none waits for an answer to start."""
+    options = GraphOptions(namespaces=tuple(f"ns{i}" for i in range(10)))
+    batch = plan(options, MeshConfig()).batch()
+    share = istio.weight(istio.REQUESTS, istio.shares(istio.REQUESTS, options.namespaces)[0])
+    heavy = {q.answer() for q in batch if q.weight >= share}
+    assert len(heavy) == 2 * istio.SHARDS + 2
+    assert len(heavy) <= MAX_PARALLEL
