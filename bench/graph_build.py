@@ -12,7 +12,8 @@ namespace (workload graph, service nodes on, 60 s), times:
      way Meshlens sends them, until the last body is read (no parsing);
   b. Meshlens end to end: GET /api/v1/graph through Django's test client (on a fresh
      database, so no health rules);
-  c. the pure Python part: build_graph on rows fetched beforehand + to_config + orjson.
+  c. the pure Python part: build_graph on rows fetched beforehand + the JSON written
+     (graph/cytoscape_json.py, as the API writes it).
 
 DESIGN.md "Speed": Prometheus's time is the floor; the target is b at most 25 % above a.
 Everything lives in a temporary directory that is removed at the end, and Prometheus is
@@ -47,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from graph import build, ids  # noqa: E402
 from graph.appender_context import AppenderContext  # noqa: E402
 from graph.build import build_graph, gc_paused, plan  # noqa: E402
-from graph.cytoscape import to_config  # noqa: E402
-from graph.delta import encode_graph  # noqa: E402
+from graph.cytoscape_json import write_graph  # noqa: E402
+from graph.delta import encode_written  # noqa: E402
 from graph.health import HealthConfig  # noqa: E402
 from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import (  # noqa: E402
@@ -201,7 +202,7 @@ def python_only(replay: Replay, options: GraphOptions) -> bytes:
     """What dashboard/graphs.py does around a build: the collector held off."""
     with gc_paused():
         graph = build_graph(cast(Prometheus, replay), options, MeshConfig())
-        return orjson.dumps(to_config(graph))
+        return write_graph(graph).body()
 
 
 class Laps:
@@ -291,13 +292,13 @@ def stage_times(url: str, options: GraphOptions, session: requests.Session,
                     offset += len(qs)
                 build.stamp(graph, options)
                 laps.lap("appenders (graph/sources/istio/response_time.py, security.py, ...)")
-                payload = to_config(graph)
-                laps.lap("to_config (graph/cytoscape.py)")
-                orjson.dumps(payload)
-                laps.lap("orjson.dumps (as dashboard/views.py does)")
-                encode_graph(payload)
-                laps.lap("or encode_graph, JSON and fingerprints (live path: graph/delta.py)")
-                del results, built, tm, graph, payload
+                written = write_graph(graph)
+                laps.lap("write_graph: elements as JSON pieces (graph/cytoscape_json.py)")
+                written.body()
+                laps.lap("body: the pieces joined (as dashboard/views.py sends it)")
+                encode_written(written)
+                laps.lap("or encode_written, JSON and fingerprints (live path: graph/delta.py)")
+                del results, built, tm, graph, written
                 laps.lap("freeing it all")
     return laps.medians()
 
@@ -400,7 +401,7 @@ def print_report(times: dict[str, list[tuple[float, float]]],
                  cpu: CpuUse) -> None:
     median = {key: statistics.median(ms for ms, _ in runs) for key, runs in times.items()}
     rows = [("a. Prometheus alone (raw HTTP)", "a"), ("b. Meshlens GET /api/v1/graph", "b"),
-            ("c. Python only (build+cytoscape+orjson)", "c")]
+            ("c. Python only (build + JSON written)", "c")]
     log("\n" + "=" * 78)
     log(f"{facts['workloads']:,} workloads in {NAMESPACES} namespaces, {facts['edges']:,} "
         f"request + {facts['tcp_edges']:,} TCP edges, {facts['series']:,} series")

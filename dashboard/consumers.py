@@ -21,7 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import auth, live, metrics, publish, sources, tasks
+from dashboard import auth, live, metrics, publish, retention, sources, tasks
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             if "query_time" in query:
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")
             self.options = graph_options_from_query(query)
+            retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
         except OptionError as exc:

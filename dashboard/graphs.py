@@ -7,17 +7,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import networkx as nx
+import orjson
 from django.conf import settings
 
 from dashboard import metrics, sources
 from graph.build import build_graph, build_node_graph, gc_paused
-from graph.cytoscape import to_config
+from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
 from graph.kiali_params import KialiRequest
-from graph.layout import add_positions
+from graph.layout import Positions
 from graph.options import GraphOptions, MeshConfig, graph_options_from_query
 from graph.prometheus import (
     Prometheus,
@@ -28,6 +29,8 @@ from graph.prometheus import (
 from graph.promql import eq
 from graph.sources import dialect_named
 from graph.sources.istio.dialect import ISTIO
+
+T = TypeVar("T")
 
 
 def prometheus(timeout: float | None = None) -> Prometheus:
@@ -76,9 +79,8 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def counted(build: Callable[[], nx.MultiDiGraph],
-            serialise: Callable[[nx.MultiDiGraph], dict[str, Any]],
-            record: bool = True) -> dict[str, Any]:
+def counted(build: Callable[[], nx.MultiDiGraph], serialise: Callable[[nx.MultiDiGraph], T],
+            record: bool = True) -> T:
     """build() then serialise() it, with the collector held off; with `record`, the build
     is counted in /metrics (in Redis: the command line goes without)."""
     with gc_paused():
@@ -102,28 +104,46 @@ def counted(build: Callable[[], nx.MultiDiGraph],
         return payload
 
 
+class Laid(NamedTuple):
+    """A graph written as JSON pieces (graph/cytoscape_json.py), and its nodes' positions."""
+
+    written: Written
+    positions: Positions
+
+
+def laid_out(g: nx.MultiDiGraph,
+             previous: Mapping[str, Mapping[str, float]] | None = None) -> Laid:
+    """The graph written, a big one laid out (node `position`s); `previous`, the positions
+    of the scope's last graph, keeps its nodes where they were."""
+    written, positions = with_positions(write_graph(g), previous)
+    failed = g.graph.get("failed_sources")
+    if failed:  # some data sources could not be read: the graph is the others'
+        written = written._replace(tail={"failedSources": failed})
+    return Laid(written, positions)
+
+
+def graph_written(options: GraphOptions,
+                  previous: Mapping[str, Mapping[str, float]] | None = None,
+                  record: bool = True) -> Laid:
+    """The /api/v1/graph body for these options (queries Prometheus), written and laid out
+    (laid_out)."""
+    health = health_config()
+    return counted(lambda: sources.build(options, mesh_config(), health),
+                   lambda g: laid_out(g, previous), record)
+
+
 def graph_payload(options: GraphOptions,
                   previous: Mapping[str, Mapping[str, float]] | None = None,
                   record: bool = True) -> dict[str, Any]:
-    """The /api/v1/graph body for these options (queries Prometheus). A big graph comes
-    laid out (node `position`s); `previous`, the positions of the scope's last graph, keeps
-    its nodes where they were."""
+    """graph_written's body, as dicts."""
+    return graph_written(options, previous, record).written.to_dict()
+
+
+def graph_body(options: GraphOptions, record: bool = True) -> bytes:
+    """graph_written's body, the JSON bytes (joined while the collector is held off)."""
     health = health_config()
-
-    def serialise(g: nx.MultiDiGraph) -> dict[str, Any]:
-        payload = to_config(g)
-        add_positions(payload["elements"], previous)
-        return payload
-
-    def serialise_with_failures(g: nx.MultiDiGraph) -> dict[str, Any]:
-        payload = serialise(g)
-        failed = g.graph.get("failed_sources")
-        if failed:  # some data sources could not be read: the graph is the others'
-            payload["failedSources"] = failed
-        return payload
-
     return counted(lambda: sources.build(options, mesh_config(), health),
-                   serialise_with_failures, record)
+                   lambda g: laid_out(g).written.body(), record)
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
@@ -176,6 +196,11 @@ def source_namespaces(prom: Prometheus, mesh: MeshConfig, dialects: Sequence[str
 def kiali_payload(request: KialiRequest) -> dict[str, Any]:
     """The body Kiali's graph API would give for this request: Kiali's route reads Istio
     telemetry, whatever dialects are configured."""
+    return orjson.loads(kiali_body(request))
+
+
+def kiali_body(request: KialiRequest) -> bytes:
+    """kiali_payload's JSON bytes."""
     health = health_config()
     mesh = replace(mesh_config(), dialects=(ISTIO.name,))
 
@@ -184,4 +209,5 @@ def kiali_payload(request: KialiRequest) -> dict[str, Any]:
             return build_graph(prometheus(), request.options, mesh, health)
         return build_node_graph(prometheus(), request.options, request.target, mesh, health)
 
-    return counted(build, lambda g: to_config(g, extras=False, edge_health=request.health))
+    return counted(build, lambda g: write_graph(g, extras=False,
+                                                edge_health=request.health).body())

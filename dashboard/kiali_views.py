@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.auth import api_login
-from dashboard.graphs import kiali_payload, mesh_config
+from dashboard.graphs import kiali_body, mesh_config
 from dashboard.views import graph_response, json_errors
 from graph import kiali_params
 
@@ -20,4 +20,4 @@ def graph(request: HttpRequest, **path: str) -> HttpResponse:
         parsed = kiali_params.parse(request.GET.dict(), path, mesh_config())
     except kiali_params.ForbiddenNamespace as exc:
         return JsonResponse({"error": str(exc)}, status=403)
-    return graph_response(lambda: kiali_payload(parsed))
+    return graph_response(lambda: kiali_body(parsed))

@@ -25,10 +25,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from dashboard import live
-from dashboard.graphs import graph_payload
+from dashboard.graphs import graph_written
 from graph import patch
-from graph.delta import Delta, Fingerprints, diff_fingerprints, encode_graph
-from graph.layout import Positions, positions_of
+from graph.cytoscape_json import Written
+from graph.delta import Delta, Fingerprints, WrittenDelta, diff_written, encode_written
+from graph.layout import Positions
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError
 
@@ -109,6 +110,27 @@ def delta_message(delta: Delta, before: patch.FieldPrints, graph: dict[str, Any]
                          "removed": delta.removed, "changed": changed})
 
 
+def written_delta_message(delta: WrittenDelta, before: patch.FieldPrints, written: Written,
+                          total: int, base: int, version: int,
+                          after: patch.FieldPrints | None = None) -> bytes | None:
+    """delta_message of a written graph: the same JSON, from its elements' pieces."""
+    if len(delta.added) + len(delta.removed) > DELTA_MAX_SHARE * max(total, 1):
+        return None
+    changed = []
+    for group, element in delta.changed:
+        prints = before.get(element.id)
+        if prints is None:
+            return None
+        changed.append(patch.patch_text(prints, group, element,
+                                        None if after is None else after.get(element.id)))
+    added = [b'{"group":"' + group.encode() + b'",' + element.text()[1:]
+             for group, element in delta.added]
+    head = orjson.dumps({"type": DELTA, "version": version, "base": base,
+                         "timestamp": written.head["timestamp"]})
+    return b"".join([head[:-1], b',"added":[', b",".join(added), b'],"removed":',
+                     orjson.dumps(delta.removed), b',"changed":[', b",".join(changed), b"]}"])
+
+
 def delta_reference(scope_key: str, base: int, version: int) -> str:
     return orjson.dumps({"type": DELTA, "version": version, "base": base,
                          "href": delta_href(scope_key, version)}).decode()
@@ -177,26 +199,26 @@ def refresh(scope_key: str) -> live.Cached | None:
     previous = live.load(scope_key)
     before = carried_from(scope_key, previous)
     try:
-        graph = graph_payload(options, before.positions if before else None)
+        written, positions = graph_written(options, before.positions if before else None)
     except PrometheusError as exc:
         log.warning("scope %s: %s", scope_key, exc)
         stale = live.mark_stale(scope_key, str(exc))
         send(scope_key, error_message(str(exc)), ERROR)
         return stale
-    encoded = encode_graph(graph)
+    encoded = encode_written(written)
     # After an outage the browsers get the whole graph again, whatever changed.
     delta = None
     if previous is not None and before is not None and not previous.stale:
-        delta = diff_fingerprints(before.fingerprints, graph, encoded.fingerprints)
-    changed = None if delta is None else {e["data"]["id"] for e in delta.changed}
-    carried = Carried(encoded.fingerprints, positions_of(graph["elements"]),
-                      patch.graph_prints(graph, changed, before.fields if before else None))
+        delta = diff_written(before.fingerprints, written, encoded.fingerprints)
+    changed = None if delta is None else {e.id for _, e in delta.changed}
+    carried = Carried(encoded.fingerprints, positions,
+                      patch.written_prints(written, changed, before.fields if before else None))
     cached = live.save(scope_key, encoded.body, carried.stored())
     remember(scope_key, cached.version, carried)
     text = None
     if delta is not None and previous is not None and before is not None:
-        text = delta_message(delta, before.fields, graph, len(encoded.fingerprints),
-                             previous.version, cached.version, carried.fields)
+        text = written_delta_message(delta, before.fields, written, len(encoded.fingerprints),
+                                     previous.version, cached.version, carried.fields)
     if text is not None and len(text) > DELTA_MAX_BYTES_SHARE * len(encoded.body):
         text = None
     if text is None:

@@ -137,6 +137,12 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape", BASE_DIR / "node_modules" / "cytoscape" / "dist"),
     # cytoscape-dagre's build bundles dagre itself.
     ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre" / "dist"),
+    # The fcose layout: its UMD build needs cose-base, which needs layout-base (globals).
+    ("vendor/layout-base", BASE_DIR / "node_modules" / "layout-base"),
+    ("vendor/cose-base", BASE_DIR / "node_modules" / "cose-base"),
+    ("vendor/cytoscape-fcose", BASE_DIR / "node_modules" / "cytoscape-fcose"),
+    # uPlot: the side panel's charts (an ES module and its stylesheet).
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -151,6 +157,10 @@ if PROMETHEUS_CA and not Path(PROMETHEUS_CA).is_file():
     raise ImproperlyConfigured(f"Unexpected value PROMETHEUS_CA={PROMETHEUS_CA}, no such file")
 PROMETHEUS_VERIFY = envbool("PROMETHEUS_VERIFY", "True")
 PROMETHEUS_TIMEOUT = envint("MESHLENS_PROMETHEUS_TIMEOUT", 10)
+# Where users' browsers reach PROMETHEUS_URL (the side panel's links to its graph page),
+# when the server reaches it at another address.
+MESHLENS_PROMETHEUS_PUBLIC_URL = envurl("MESHLENS_PROMETHEUS_PUBLIC_URL", PROMETHEUS_URL,
+                                        ("http", "https"))
 
 REDIS_URL = envurl("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
 MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)

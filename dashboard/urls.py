@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import exemplar_views, kiali_views, views
+from dashboard import exemplar_views, impact_views, kiali_views, series_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("api/v1/edges", views.api_edges, name="api-edges"),
     path("api/v1/namespaces", views.api_namespaces, name="api-namespaces"),
     path("api/v1/exemplars", exemplar_views.exemplars, name="api-exemplars"),
+    path("api/v1/series", series_views.api_series, name="api-series"),
+    path("api/v1/impact", impact_views.impact, name="api-impact"),
+    path("api/v1/graph/diff", impact_views.graph_diff_view, name="api-graph-diff"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -15,21 +16,34 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import live, metrics
+from dashboard import live, metrics, retention
 from dashboard.auth import api_login, page_login
-from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from dashboard.graphs import (
+    graph_body,
+    graph_payload,
+    health_config,
+    mesh_config,
+    namespaces,
+    options_from_query,
+    prometheus,
+)
+from graph import find
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
+from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
+from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
+from graph.since import UNHEALTHY, add_since
 
 View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
-    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}."""
+    """Bad input -> 400, Prometheus (or Graphviz) down or slow -> 503, always as
+    {"error": ...}."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -39,18 +53,20 @@ def json_errors(view: View) -> View:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
-        except PrometheusError as exc:
+        except (PrometheusError, GraphvizError) as exc:
             return JsonResponse({"error": str(exc)}, status=503)
 
     return wrapper
 
 
-def graph_response(make_body: Callable[[], dict[str, Any]]) -> HttpResponse:
-    """A graph as JSON, encoded with orjson (several times faster than JsonResponse on the
-    megabytes of a big mesh). The body is made, encoded and dropped with the collector
-    held off: back on with the graph still alive, it would walk all of it for nothing."""
+def graph_response(make_body: Callable[[], dict[str, Any] | bytes]) -> HttpResponse:
+    """A graph as JSON: written as bytes (graph/cytoscape_json.py), or a dict encoded with
+    orjson (several times faster than JsonResponse on the megabytes of a big mesh). The
+    body is made, encoded and dropped with the collector held off: back on with the graph
+    still alive, it would walk all of it for nothing."""
     with gc_paused():
-        encoded = orjson.dumps(make_body())
+        body = make_body()
+        encoded = body if isinstance(body, bytes) else orjson.dumps(body)
     return HttpResponse(encoded, content_type="application/json")
 
 
@@ -94,6 +110,18 @@ def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
     return response
 
 
+def exported_response(exported: Exported, request: HttpRequest) -> HttpResponse:
+    """An export (graph/export.py), gzip-compressed when the client takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzip.compress(exported.content, compresslevel=6),
+                                content_type=exported.content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 # How long the page waits for Prometheus to name the namespaces it opens with.
 DEFAULT_NAMESPACES_TIMEOUT_S = 2.0
 
@@ -115,8 +143,10 @@ def default_namespaces() -> list[str]:
 def index(request: HttpRequest) -> HttpResponse:
     config = {
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
+        "retentionSeconds": retention.retention_seconds(),
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
+        "edgesPath": "/api/v1/edges",
         "namespacesPath": "/api/v1/namespaces",
         "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
@@ -129,11 +159,54 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    options = options_from_query(request.GET.dict())
+    query = request.GET.dict()
+    output = parse_format(query.pop("format", None))
+    if "compare_to" in query:
+        if output != DEFAULT_FORMAT:
+            raise OptionError("format", "compare_to= marks the default (cytoscape) body only")
+        # Imported here: impact_views builds on this module's helpers. (It takes no find=
+        # or hide=: they are an unknown parameter there, a 400 naming them.)
+        from dashboard.impact_views import marked_graph
+        return marked_graph(request)
+    # Find and Hide (graph/find.py) shape the answer, not the graph built: the same scope.
+    shaping = {name: find.parse(query.pop(name, None), name) for name in ("find", "hide")}
+    shaped = any(e.clauses for e in shaping.values())
+    options = options_from_query(query)
+    retention.check(options.duration, options.query_time)
+    if output != DEFAULT_FORMAT:
+        graph = current_graph(options)
+        if shaped:
+            graph = find.apply(graph, shaping["find"], shaping["hide"])
+        return exported_response(export(graph, output), request)
+    if shaped:
+        return graph_response(
+            lambda: find.apply(current_graph(options), shaping["find"], shaping["hide"]))
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
-    return graph_response(lambda: graph_payload(options))
+    response = graph_response(lambda: graph_body(options))
+    return past_response(response, options, request)
+
+
+# A graph of a moment this far in the past no longer changes (late scrapes have landed).
+SETTLED_SECONDS = 120
+
+
+def past_response(response: HttpResponse, options: GraphOptions,
+                  request: HttpRequest) -> HttpResponse:
+    """A graph of a settled past moment, compressed when the client takes gzip and kept by
+    the browser: the page's replay prefetches frames ahead of the playhead, and the frame
+    on screen is then read from the browser's cache."""
+    if options.query_time is None or options.query_time > time.time() - SETTLED_SECONDS:
+        return response
+    if b'"failedSources"' in response.content:  # partial: asking again may give it whole
+        return response
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.content = gzip.compress(response.content, compresslevel=1)
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    return response
 
 
 @require_GET
@@ -186,11 +259,53 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     wanted = parse_health_filter(query.pop("health", None))
     options = options_from_query(query)
     graph = current_graph(options)
-    body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
-            "edges": failing_edges(graph, wanted)}
+    edges = failing_edges(graph, wanted)
+    body = {"timestamp": graph["timestamp"], "duration": graph["duration"], "edges": edges}
+    problem = with_since(options, graph, edges)
+    if problem:
+        body["sinceError"] = problem
     if "failedSources" in graph:
         body["failedSources"] = graph["failedSources"]
     return JsonResponse(body)
+
+
+# How long a scope's `since` answers are kept: a little over a refresh period is enough,
+# as every tick brings a graph of another timestamp.
+SINCE_TTL_S = 120
+
+
+def with_since(options: GraphOptions, graph: dict[str, Any],
+               edges: list[dict[str, Any]]) -> str | None:
+    """`since` on each listed edge: worked out for every unhealthy edge of the graph, whatever
+    the `health` filter, once per scope and graph (the page asks after every update of a
+    live graph, in every browser that shows it, and the range query is the same for all).
+    When Prometheus cannot answer the range query, every `since` is None and the problem is
+    returned: the list itself comes from the graph, and the on-call needs it most then."""
+    scope = live.scope_hash(f"{settings.PROMETHEUS_URL} {options.scope_key()}")
+    key = f"meshlens:since:{scope}:{graph['timestamp']}"
+    try:
+        cached = live.client().get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        known = orjson.loads(cached)
+    else:
+        unhealthy = failing_edges(graph, UNHEALTHY)
+        try:
+            add_since(prometheus(), unhealthy, graph["timestamp"], graph["duration"],
+                      health_config(), mesh_config().scope())
+        except PrometheusError as exc:
+            for edge in edges:
+                edge["since"] = None
+            return str(exc)
+        known = {edge["id"]: edge["since"] for edge in unhealthy}
+        try:
+            live.client().set(key, orjson.dumps(known), ex=SINCE_TTL_S)
+        except redis.RedisError:
+            pass  # no cache: the next viewer asks Prometheus again
+    for edge in edges:
+        edge["since"] = known.get(edge["id"])
+    return None
 
 
 @require_GET

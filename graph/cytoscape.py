@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -255,12 +255,17 @@ class EdgeOrder:
 
     def __call__(self, edges: list[dict[str, Any]]) -> Sequence[int]:
         """Positions of `edges` (element data) by source, target and protocol."""
-        key = tuple([e["id"] for e in edges])
+        return self.positions(tuple([e["id"] for e in edges]), lambda: [
+            (e["source"], e["target"], e["traffic"]["protocol"]) for e in edges])
+
+    def positions(self, key: tuple[str, ...],
+                  sort_keys: Callable[[], list[tuple[str, str, str]]]) -> Sequence[int]:
+        """Positions of the edges whose ids are `key` by their `sort_keys()`, (source,
+        target, protocol) each, asked for only when the order is not known."""
         with self.lock:
             found = self.orders.pop(key, None)
         if found is None:
-            found = array("l", sorted(range(len(edges)), key=[
-                (e["source"], e["target"], e["traffic"]["protocol"]) for e in edges].__getitem__))
+            found = array("l", sorted(range(len(key)), key=sort_keys().__getitem__))
         with self.lock:
             while len(self.orders) >= self.size:
                 del self.orders[next(iter(self.orders))]
@@ -296,7 +301,17 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
 
 def to_config(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
               extras: bool = True, edge_health: bool = False) -> dict[str, Any]:
-    """The whole API body: timestamp, duration, graphType and elements."""
+    """The whole API body: timestamp, duration, graphType and elements, as dicts: the JSON
+    graph/cytoscape_json.py writes, read back."""
+    from graph.cytoscape_json import write_graph  # it builds on this module
+
+    return write_graph(g, box_by, extras, edge_health).to_dict()
+
+
+def to_config_dicts(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
+                    extras: bool = True, edge_health: bool = False) -> dict[str, Any]:
+    """to_config made of dicts, element by element: the readable reference that
+    graph/cytoscape_json.py's bytes are tested against."""
     return {
         "timestamp": g.graph["timestamp"],
         "duration": g.graph["duration"],

@@ -22,6 +22,9 @@ from typing import Any
 
 import orjson
 
+from graph.cytoscape_json import Written
+from graph.json_pieces import Element
+
 Elements = dict[str, list[dict[str, Any]]]
 GROUPS = ("nodes", "edges")
 # Element id -> fingerprint of its JSON: CRC-32, length and group (see fingerprint()).
@@ -118,5 +121,47 @@ def diff_fingerprints(before: Fingerprints, graph: dict[str, Any],
                 delta.added.append({"group": group, **element})
             elif old != after[element_id]:
                 delta.changed.append({"group": group, **element})
+    delta.removed = removed_ids(before, after, lambda kept: kept & 1)
+    return delta
+
+
+def encode_written(written: Written) -> Encoded:
+    """encode_graph of a written graph: each element's JSON joined once, and fingerprinted."""
+    fingerprints: Fingerprints = {}
+    texts: dict[str, bytes] = {}
+    for group, elements in written.groups():
+        element_texts = [e.text() for e in elements]
+        for e, text in zip(elements, element_texts, strict=True):
+            fingerprints[e.id] = fingerprint(text, group)
+        texts[group] = b",".join(element_texts)
+        del element_texts
+    head = orjson.dumps({**written.head, **written.tail})[:-1]
+    body = b"".join([head, b"," if len(head) > 1 else b"", b'"elements":{"nodes":[',
+                     texts["nodes"], b'],"edges":[', texts["edges"], b"]}}"])
+    return Encoded(body, fingerprints)
+
+
+@dataclass
+class WrittenDelta:
+    """A Delta of written elements: (group, element) added and changed, ids removed."""
+
+    added: list[tuple[str, Element]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[tuple[str, Element]] = field(default_factory=list)
+
+    def size(self) -> int:
+        return len(self.added) + len(self.removed) + len(self.changed)
+
+
+def diff_written(before: Fingerprints, written: Written, after: Fingerprints) -> WrittenDelta:
+    """diff_fingerprints of a written graph."""
+    delta = WrittenDelta()
+    for group, elements in written.groups():
+        for element in elements:
+            old = before.get(element.id)
+            if old is None:
+                delta.added.append((group, element))
+            elif old != after[element.id]:
+                delta.changed.append((group, element))
     delta.removed = removed_ids(before, after, lambda kept: kept & 1)
     return delta

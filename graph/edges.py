@@ -41,6 +41,8 @@ def failing_edges(graph: dict[str, Any], wanted: frozenset[str]) -> list[dict[st
             "id": edge["id"], "healthStatus": status, "protocol": protocol,
             "rate": float(rates.get(protocol, 0)),
             "errorPercent": float(rates.get(f"{protocol}PercentErr", 0)),
+            # The statistic the graph was asked for (p95 unless response_time says otherwise).
+            "responseTime": float(edge["responseTime"]) if edge.get("responseTime") else None,
             "source": endpoint(nodes[edge["source"]]), "target": endpoint(nodes[edge["target"]]),
             "responses": edge["traffic"].get("responses", {}),
         })

@@ -98,7 +98,12 @@ def positions(elements: Mapping[str, Any],
     >>> positions(els)
     {'a': {'x': 0.0, 'y': 0.0}, 'b': {'x': 240.0, 'y': 0.0}}
     """
-    model = read_elements(elements)
+    return place(read_elements(elements), previous)
+
+
+def place(model: Model, previous: Mapping[str, Mapping[str, float]] | None = None,
+          ) -> Positions:
+    """positions() of a model however it was read (graph/cytoscape_json.py reads its own)."""
     kept = {i: to_cell(p) for i, p in (previous or {}).items() if i in model.leaves}
     cells = place_new(model, kept) if kept else kept_fresh_layout(model)
     return {i: {"x": c * CELL_X, "y": r * CELL_Y} for i, (c, r) in cells.items()}

@@ -22,13 +22,14 @@ from typing import Any
 
 import orjson
 
+from graph.cytoscape_json import Written
+from graph.json_pieces import PIECES, SHAPES, Element, piece_crc
+
 POSITION = "@position"  # the key a node's position is printed under
 # An element's field names and a CRC-32 of each field's JSON, in the same order.
 Prints = tuple[tuple[str, ...], tuple[int, ...]]
 FieldPrints = dict[str, Prints]
 
-# One tuple of names per shape of element: a graph has a few dozen shapes, not one per element.
-SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def crc(value: Any) -> int:
@@ -84,6 +85,59 @@ def patch(before: Prints, group: str, element: dict[str, Any],
         elif key != "id":
             fresh[key] = data[key]
     return out
+
+
+def element_prints(element: Element) -> Prints:
+    """field_prints of an element written as pieces (graph/cytoscape_json.py)."""
+    names = element.names
+    known = PIECES.crcs.get  # most pieces are kept ones, their CRC known
+    values = [known(piece) or piece_crc(piece) for piece in element.pieces]
+    if element.position is None:
+        return names, tuple(values)
+    names += (POSITION,)
+    values.append(zlib.crc32(element.position))
+    return SHAPES.setdefault(names, names), tuple(values)
+
+
+def written_prints(written: Written, changed: set[str] | None = None,
+                   before: FieldPrints | None = None) -> FieldPrints:
+    """graph_prints of a written graph."""
+    out: FieldPrints = {}
+    for _, elements in written.groups():
+        for element in elements:
+            kept = None if before is None or changed is None or element.id in changed \
+                else before.get(element.id)
+            out[element.id] = kept if kept is not None else element_prints(element)
+    return out
+
+
+def patch_text(before: Prints, group: str, element: Element,
+               after: Prints | None = None) -> bytes:
+    """patch()'s JSON, of an element written as pieces."""
+    names, values = after if after is not None else element_prints(element)
+    pieces = element.pieces
+    fresh = [pieces[0]]  # the id
+    position = b""
+    if names is before[0]:  # the same fields (shapes are shared): compare them in order
+        olds: Any = before[1]
+        unset = b""
+        changed = [i for i, (new, old) in enumerate(zip(values, olds, strict=True))
+                   if new != old]
+    else:
+        old = dict(zip(*before, strict=True))
+        changed = [i for i, (key, new) in enumerate(zip(names, values, strict=True))
+                   if old.get(key) != new]
+        present = set(names)
+        gone = [key for key in before[0] if key != POSITION and key not in present]
+        unset = b',"unset":' + orjson.dumps(gone) if gone else b""
+    for i in changed:
+        key = names[i]
+        if key == POSITION:
+            position = b',"position":' + (element.position or b"null")
+        elif key != "id":
+            fresh.append(pieces[i])
+    return (b'{"group":"' + group.encode() + b'","data":{' + b",".join(fresh) + b"}" + unset
+            + position + b"}")
 
 
 def to_json(prints: FieldPrints) -> dict[str, Any]:

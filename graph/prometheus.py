@@ -67,6 +67,23 @@ def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
 
 
 @dataclass(frozen=True)
+class Curve:
+    """One series of a range query's answer: its labels, and its (time, value) points
+    (a step without a value is left out; NaN stays NaN)."""
+
+    labels: dict[str, str]
+    points: list[tuple[int, float]]
+
+
+def parse_matrix(response: requests.Response, url: str) -> list[Curve]:
+    data = successful_body(response, url)["data"]
+    if data.get("resultType") != "matrix":
+        raise PrometheusQueryError(f"expected a matrix, Prometheus gave {data.get('resultType')}")
+    return [Curve(item.get("metric", {}), [(int(t), float(v)) for t, v in item["values"]])
+            for item in data["result"]]
+
+
+@dataclass(frozen=True)
 class PrometheusSettings:
     url: str
     token: str = ""
@@ -266,6 +283,13 @@ class Prometheus:
         response = self.post("/api/v1/query_exemplars",
                              {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}"})
         return parse_exemplars(response, self.settings.url)
+
+    def query_range(self, promql: str, start: int, end: int, step: int) -> list[Curve]:
+        """Evaluate a range query from `start` to `end` (Unix s) every `step` seconds:
+        `/api/v1/query_range`, one Curve per series of the answer."""
+        response = self.post("/api/v1/query_range", {"query": promql, "start": str(start),
+                                                      "end": str(end), "step": str(step)})
+        return parse_matrix(response, self.settings.url)
 
     def ready(self) -> bool:
         try:

@@ -118,13 +118,13 @@ async def test_it_keeps_a_viewer_of_a_slow_first_build_waiting(
     """No worker is alive, so the server builds the graph itself; the build takes 8 s, longer
     than this client waits for any message (5 s). Progress keeps coming, the socket stays
     open, and the graph comes."""
-    build = publish.graph_payload
+    build = publish.graph_written
 
-    def slow_build(options: Any, *positions: Any) -> dict[str, Any]:
+    def slow_build(options: Any, *positions: Any) -> Any:
         time.sleep(8)
         return build(options, *positions)
 
-    monkeypatch.setattr(publish, "graph_payload", slow_build)
+    monkeypatch.setattr(publish, "graph_written", slow_build)
     communicator = await connect()
     kinds = []
     while not kinds or kinds[-1] != "graph.snapshot":

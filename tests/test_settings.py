@@ -24,6 +24,7 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("MESHLENS_AUTH", "maybe"),
     ("MESHLENS_TRACE_URL", "http://jaeger:16686/search"),
     ("MESHLENS_TRACE_URL", "jaeger:16686/trace/{trace_id}"),
+    ("MESHLENS_PROMETHEUS_PUBLIC_URL", "prometheus.example.com"),
     ("DJANGO_DEBUG", "yes please"),
     ("PROMETHEUS_VERIFY", "perhaps"),
     ("MESHLENS_ACCESSIBLE_NAMESPACES", "bookinfo"),

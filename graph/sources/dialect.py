@@ -142,3 +142,31 @@ class ExemplarSource(Protocol):
                        mesh: MeshConfig) -> ExemplarQuery | None:
         """An edge source -> dest, or, without `source`, the node `dest`."""
         ...
+
+
+@dataclass(frozen=True)
+class RequestSeries:
+    """Where a dialect keeps one direction of a node's requests (or an edge's): selectors
+    (graph/promql.py's) of its request counter, of that counter's failed requests, and of
+    its latency histogram's bucket series, whose unit is `unit_ms` milliseconds. The
+    selectors of one tuple name disjoint series (graph/series.py adds them up)."""
+
+    requests: tuple[str, ...]
+    errors: tuple[str, ...]
+    buckets: tuple[str, ...]
+    unit_ms: float = 1.0
+
+
+@runtime_checkable
+class SeriesSource(Protocol):
+    """A dialect that can say which of its series are a node's, an edge's or a whole
+    graph's requests, for the charts of graph/series.py."""
+
+    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
+                       namespaces: Sequence[str],
+                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
+        """By direction: `inbound` and `outbound` for the node `dest` (no `source`) or,
+        with neither, for the workloads of `namespaces`; `requests` for the edge
+        source -> dest. A direction the element has none of is left out; None: the
+        dialect cannot tell which of its series are that element's."""
+        ...

@@ -2,13 +2,26 @@
 
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
+import { createDiffOverlay } from "./diff-overlay.js";
+import { createFindBar } from "./find-bar.js";
+import { createEdgeMode } from "./edge-mode.js";
+import { createFailingPanel } from "./failing-panel.js";
+import { createFocus } from "./focus.js";
 import { createGraphView } from "./graph-view.js";
+import { createBlastRadius } from "./impact.js";
+import { registerKey } from "./keys.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
+import { createPins } from "./pins.js";
+import { createPacer } from "./refresh.js";
 import { createSidePanel } from "./side-panel.js";
 import { createStatusBar } from "./status-bar.js";
-import { readView, scopeQuery, writeUrl } from "./view.js";
+import { showFailingCount } from "./title-badge.js";
+import { createTime } from "./time.js";
+import { createTraffic } from "./traffic.js";
+import { changedKeys, IN_PLACE_KEYS, readView, scopeQuery, writeUrl } from "./view.js";
+import { createViewTools } from "./view-tools.js";
 
 const config = JSON.parse(document.getElementById("meshlens-config").textContent);
 const view = readView(window.location.search, config.defaults);
@@ -84,6 +97,8 @@ const graph = createGraphView(document.getElementById("graph"), {
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;
+const pins = createPins();
+pins.attach(cy);
 let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
@@ -92,15 +107,48 @@ const statusBar = createStatusBar(
 );
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
+  refreshSeconds: config.refreshSeconds,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
     graph.highlight(null);
+    blast.selected(null);
+    view.selected = "";
+    writeUrl(view);
   },
 });
+// Overlays: the blast radius of an element, and what changed since an earlier time.
+const overlayOptions = {
+  view,
+  query: () => scopeQuery(view),
+  onChange: () => writeUrl(view),
+  onSelect: (id) => select(cy.getElementById(id)),
+};
+const blast = createBlastRadius({
+  ...overlayOptions,
+  apiPath: "/api/v1/impact",
+  actions: document.getElementById("impact-actions"),
+  panel: document.getElementById("blast-panel"),
+  nodeLabel: drawnNodeLabel,
+});
+const diffOverlay = createDiffOverlay({
+  ...overlayOptions,
+  apiPath: "/api/v1/graph/diff",
+  select: document.getElementById("compare-to"),
+  panel: document.getElementById("diff-panel"),
+});
+blast.attach(cy);
+diffOverlay.attach(cy);
 
 let relayoutNext = true;
 let live = null;
+
+// Find and Hide: worked out again by the bar itself whenever elements change.
+const findBar = createFindBar(document.getElementById("find-bar"), {
+  view,
+  getCy: () => cy,
+  onChange: (changed) => writeUrl(changed),
+});
 
 function select(ele) {
   if (ele.empty()) return;
@@ -108,6 +156,39 @@ function select(ele) {
   ele.select();
   graph.highlight(ele);
   panel.show(ele);
+  blast.selected(ele);
+  view.selected = ele.id();
+  writeUrl(view);
+}
+
+// The selection the URL names, once its element is on screen.
+let selectPending = Boolean(view.selected);
+
+function selectFromView() {
+  const ele = view.selected ? cy.getElementById(view.selected) : cy.collection();
+  if (ele.nonempty()) select(ele);
+  else if (!view.selected && panel.currentId()) panel.close();
+  selectPending = Boolean(view.selected) && ele.empty();
+}
+
+// Failing edges first: the edge mode, the panel of failing edges, focus and hover paths.
+const edgeMode = createEdgeMode(document.getElementById("edge-mode"), { graph, view, onChange: () => writeUrl(view) });
+// Focusing closes the details: their highlight would fade the hops beyond the first.
+const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: () => panel.close() });
+const failingPanel = createFailingPanel(document.getElementById("failing-panel"), {
+  edgesPath: config.edgesPath,
+  query: () => scopeQuery(view),
+  onPick: pickEdge,
+});
+
+// A row of the failing-edges panel: select and centre its edge (unfolding its namespace
+// in a big graph, where it may be folded away).
+async function pickEdge(edge) {
+  if (cy.getElementById(edge.id).empty() && graph.isBig()) await graph.unfold(edge.source.namespace);
+  const ele = cy.getElementById(edge.id);
+  if (ele.empty()) return;
+  select(ele);
+  cy.animate({ center: { eles: ele } }, { duration: 250 });
 }
 
 function bindTaps() {
@@ -126,6 +207,10 @@ graph.onRecreate((next) => {
   badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
   badges.setEnabled(view.badge_security);
   bindTaps();
+  blast.attach(cy);
+  diffOverlay.attach(cy);
+  pins.attach(cy);
+  findBar.rebind(cy);
   if (window.meshlens) window.meshlens.cy = cy;
 });
 
@@ -151,8 +236,10 @@ function afterUpdate(timestamp) {
   // Counted from the whole graph: a big one has namespaces folded out of Cytoscape.
   const { nodes, edges } = graph.counted();
   statusBar.counts(nodes, edges);
-  const failing = nodes.failing + edges.failing;
-  document.title = `${failing ? `(${failing} failing) ` : ""}Meshlens · ${view.namespaces.join(", ")}`;
+  showFailingCount(edges.failing, view.namespaces);
+  edgeMode.apply();
+  focus.apply();
+  failingPanel.refresh(edges.failing + edges.degraded);
 
   const over = formatDuration(state.durationSeconds);
   showMessage(nodes.total === 0 ? `No traffic in ${formatList(view.namespaces)} over the last ${over}` : "");
@@ -162,6 +249,9 @@ function afterUpdate(timestamp) {
   panel.refresh(cy);
   updateLegend();
   badges.update();
+  blast.refresh();
+  diffOverlay.refresh();
+  if (selectPending) selectFromView();
 }
 
 // A graph.snapshot message (inline or by reference); false when it could not be shown.
@@ -198,10 +288,11 @@ function applyError(error) {
 
 function connect() {
   if (live) live.close();
+  pacer.connected();
   const query = scopeQuery(view);
   live = openLive(
     socketUrl(config.wsPath, query),
-    {
+    pacer.wrap({
       // False: the message could not be applied; live.js reconnects for a fresh snapshot.
       "graph.snapshot": async (msg) => {
         if (!(await applySnapshot(msg))) return false;
@@ -216,8 +307,10 @@ function connect() {
       },
       "graph.progress": applyProgress,
       "graph.error": applyError,
-    },
+    }),
     (connection, delayMs) => {
+      // Every new socket (live.js reconnects on its own too) starts with its snapshot.
+      if (connection === "live") pacer.connected();
       state.connection = connection;
       statusBar.connection(connection, delayMs);
       dimIfStale();
@@ -228,11 +321,15 @@ function connect() {
 createControls(document.getElementById("controls"), {
   view,
   namespacesPath: config.namespacesPath,
+  retentionSeconds: config.retentionSeconds,
   onChange: (changed, { relayout, reconnect }) => {
-    writeUrl(changed);
+    writeUrl(changed, { push: true });
     if (relayout) {
       // Another set of nodes: start from a clean slate and lay it out afresh.
       panel.close();
+      blast.clear();
+      pins.clear();
+      failingPanel.clear();
       graph.clear();
       relayoutNext = true;
       state.timestamp = null;
@@ -244,12 +341,81 @@ createControls(document.getElementById("controls"), {
     const selected = panel.currentId() && cy.getElementById(panel.currentId());
     if (selected && selected.nonempty()) panel.show(selected);
     // Only what the server computes needs another graph; the rest is drawn from this one.
-    if (reconnect) connect();
+    if (reconnect) {
+      blast.reload();
+      diffOverlay.reload();
+      time.scopeChanged();
+    }
   },
   actions: {
     "fit-button": () => graph.fit(),
-    "relayout-button": () => graph.relayout(),
+    // A fresh layout: the positions the user dragged nodes to go too.
+    "relayout-button": () => {
+      pins.clear();
+      graph.relayout();
+    },
+    "graph-charts-button": () => {
+      cy.elements().unselect();
+      graph.highlight(null);
+      blast.selected(null);
+      panel.showGraph();
+    },
   },
+});
+
+// --- time, the graph's tools, keys and back/forward ------------------------------------
+const pacer = createPacer({ serverSeconds: config.refreshSeconds, restart: () => live && live.restart() });
+const liveLink = {
+  connect,
+  close() {
+    if (live) live.close();
+    live = null;
+    state.connection = view.query_time === null ? "paused" : "past";
+    statusBar.connection(state.connection, 0);
+    dimIfStale();
+  },
+  isOpen: () => live !== null,
+};
+
+// A past graph (time.js): drawn in place, so that nodes keep their positions.
+async function showFrame(href, t) {
+  if (!(await applySnapshot({ type: "graph.snapshot", href }))) return false;
+  state.shown = { ...state.shown, query: `query_time=${t}`, snapshots: state.shown.snapshots + 1, version: null };
+  return true;
+}
+
+const time = createTime(document.body, {
+  view,
+  config,
+  live: liveLink,
+  pacer,
+  showFrame,
+  onViewChange: ({ push }) => writeUrl(view, { push }),
+  onError: (error) => showMessage(`The graph of that time cannot be shown: ${error}`),
+});
+const traffic = createTraffic(wrap, () => cy);
+const tools = createViewTools(document.body, {
+  view,
+  onChange: () => writeUrl(view, { push: true }),
+  useLayout: (name) => graph.useLayout(name),
+  animate: (on) => traffic.setEnabled(on),
+});
+tools.apply();
+registerKey("f", () => graph.fit(), "fits the graph in view");
+
+// Back and forward: time, selection, layout and animation change in place; another scope
+// or drawing option reloads the page, which reads it from the URL like any link.
+window.addEventListener("popstate", () => {
+  const next = readView(window.location.search, config.defaults);
+  const changed = changedKeys(view, next);
+  if (changed.some((key) => !IN_PLACE_KEYS.includes(key))) {
+    window.location.reload();
+    return;
+  }
+  Object.assign(view, next);
+  tools.apply();
+  selectFromView();
+  time.apply();
 });
 
 document.body.dataset.stale = "false";
@@ -263,9 +429,14 @@ window.meshlens = {
   applyError,
   state,
   view,
+  time,
+  pacer,
+  pins,
+  traffic,
+  findBar,
   /** The version of the scope's graph on screen (null before the first). */
   get version() {
     return state.shown.version;
   },
 };
-connect();
+time.apply();

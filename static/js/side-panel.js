@@ -1,6 +1,7 @@
 // The details panel of the selected node or edge: health, rates, response codes, mTLS,
-// example traces.
+// peers, charts, example traces.
 
+import { createCharts } from "./charts.js";
 import { h } from "./dom.js";
 import { createExemplarList } from "./exemplars.js";
 import {
@@ -14,9 +15,9 @@ import {
   nodeName,
   nodeTypeName,
   num,
-  rateLabel,
   responseTimeName,
 } from "./labels.js";
+import { peerTables } from "./peer-tables.js";
 import { HEALTH } from "./styles.js";
 
 // Rates of an edge, in the order and words shown; percentages and bytes are marked.
@@ -175,26 +176,6 @@ export function inboundErrorPercent(protocol, rates) {
   return null;
 }
 
-function neighbourList(title, edges, otherEnd, onSelect) {
-  if (edges.empty()) return null;
-  const items = edges.map((edge) => {
-    const other = otherEnd(edge);
-    const status = HEALTH[edge.data("healthStatus")] ? edge.data("healthStatus") : "NA";
-    return h(
-      "li",
-      {},
-      h(
-        "button",
-        { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
-        h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
-        nodeName(other.data()),
-      ),
-      h("span", { class: "muted" }, ` ${isIdleEdge(edge.data()) ? "idle" : rateLabel(edge.data())}`),
-    );
-  });
-  return h("section", {}, h("h3", {}, `${title} (${edges.length})`), h("ul", { class: "neighbours" }, items));
-}
-
 // Kiali's service entry: { location: "MESH_EXTERNAL" | "MESH_INTERNAL", hosts: [...] }.
 function serviceEntryFacts(entry) {
   if (!entry || typeof entry !== "object") return [];
@@ -205,7 +186,7 @@ function serviceEntryFacts(entry) {
   ];
 }
 
-function renderNode(node, onSelect) {
+function renderNode(node, view, onSelect) {
   const data = node.data();
   const flags = [
     data.isRoot && "Root (traffic source)",
@@ -215,8 +196,6 @@ function renderNode(node, onSelect) {
     data.isInjected && "Injected service node",
   ].filter(Boolean);
   const services = (data.destServices || []).map((s) => `${s.name}.${s.namespace}`).join(", ");
-  const incoming = node.incomers("edge");
-  const outgoing = node.outgoers("edge");
   return [
     h("p", { class: "panel-kind" }, nodeTypeName(data)),
     h("h2", { id: "side-panel-title" }, nodeName(data)),
@@ -234,22 +213,32 @@ function renderNode(node, onSelect) {
       ["Data sources", (data.sources || []).join(", ")],
     ]),
     nodeRateRows(data.traffic),
-    neighbourList("Inbound", incoming, (edge) => edge.source(), onSelect),
-    neighbourList("Outbound", outgoing, (edge) => edge.target(), onSelect),
+    peerTables(node, view, onSelect),
+  ];
+}
+
+function renderGraph(view) {
+  return [
+    h("p", { class: "panel-kind" }, "Graph"),
+    h("h2", { id: "side-panel-title" }, view.namespaces.join(", ")),
+    h("p", { class: "muted" }, "Requests into and out of the workloads of these namespaces."),
   ];
 }
 
 /**
  * The panel in `root`. `onSelect(id)` selects another element (from the neighbour
  * lists); `onClose()` runs when the user closes the panel; `view` says which response
- * time and throughput the server computed.
+ * time and throughput the server computed; the charts refresh at most once per
+ * `refreshSeconds`.
  */
-export function createSidePanel(root, { view, onSelect, onClose }) {
+export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds = 10 }) {
   const body = root.querySelector(".side-panel-body");
   const closeButton = root.querySelector(".side-panel-close");
   let currentId = null;
+  let graphShown = false; // the whole graph's charts (showGraph), no element
   let shown = "";
   const exemplarSection = createExemplarList();
+  const chartsSection = createCharts({ refreshSeconds });
 
   // What the panel depends on; an update that leaves it alone leaves the panel alone.
   function signature(ele) {
@@ -259,17 +248,30 @@ export function createSidePanel(root, { view, onSelect, onClose }) {
 
   function show(ele) {
     currentId = ele.id();
+    graphShown = false;
     shown = signature(ele);
-    const details = ele.isNode() ? renderNode(ele, onSelect) : renderEdge(ele, view);
-    body.replaceChildren(...[details, exemplarSection(ele, view)].flat(2).filter(Boolean));
+    const details = ele.isNode() ? renderNode(ele, view, onSelect) : renderEdge(ele, view);
+    const sections = [details, chartsSection(ele, view), exemplarSection(ele, view)];
+    body.replaceChildren(...sections.flat(2).filter(Boolean));
     root.hidden = false;
     root.dataset.kind = ele.isNode() ? "node" : "edge";
     root.dataset.id = currentId;
   }
 
-  function close() {
-    if (currentId === null) return;
+  function showGraph() {
     currentId = null;
+    graphShown = true;
+    body.replaceChildren(...[renderGraph(view), chartsSection("graph", view)].flat().filter(Boolean));
+    root.hidden = false;
+    root.dataset.kind = "graph";
+    delete root.dataset.id;
+  }
+
+  function close() {
+    if (currentId === null && !graphShown) return;
+    currentId = null;
+    graphShown = false;
+    chartsSection(null);
     root.hidden = true;
     delete root.dataset.id;
     onClose();
@@ -282,10 +284,12 @@ export function createSidePanel(root, { view, onSelect, onClose }) {
 
   return {
     show,
+    showGraph,
     close,
     currentId: () => currentId,
     /** After an update: show the new data of the open element, or say that it left. */
     refresh(cy) {
+      if (graphShown) showGraph(); // its charts are fetched again once per period at most
       if (currentId === null) return;
       const ele = cy.getElementById(currentId);
       if (ele.nonempty()) {

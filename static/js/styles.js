@@ -41,6 +41,8 @@ export const IDLE_EDGE = { opacity: 0.6, dash: [2, 5], text: "Idle (no traffic n
 export const TCP_EDGE_DASH = [6, 3];
 
 export const SELECTED_COLOR = "#0066cc";
+// Kiali rings what Find finds in gold.
+export const FIND_COLOR = "#f0ab00";
 const TEXT_COLOR = "#1f2328";
 // Cytoscape accepts only unquoted or double-quoted family names.
 const FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif";
@@ -284,6 +286,13 @@ export function buildStylesheet({ nodeLabel, edgeLabel, big = false }) {
     },
     // Everything outside the selection's neighbourhood fades back.
     { selector: ".faded", style: { opacity: 0.18 } },
+    // Find and Hide (find-bar.js): found elements wear a ring, hidden ones leave the drawing.
+    {
+      selector: "node.find",
+      style: { "underlay-color": FIND_COLOR, "underlay-opacity": 0.6, "underlay-padding": 9, "underlay-shape": "ellipse" },
+    },
+    { selector: "edge.find", style: { "underlay-color": FIND_COLOR, "underlay-opacity": 0.6, "underlay-padding": 6 } },
+    { selector: ".find-hidden", style: { display: "none" } },
     ...foldRules(),
   ];
 }

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
-from graph.sources.istio import appenders, node, queries
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.sources.istio import appenders, node, queries, series
 from graph.sources.istio.namespace_maps import NamespaceTraffic
 
 
@@ -37,6 +37,11 @@ class Istio:
     def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
                        mesh: MeshConfig) -> ExemplarQuery | None:
         return node.exemplar_query(source, dest, mesh)
+
+    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
+                       namespaces: Sequence[str],
+                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
+        return series.request_series(source, dest, namespaces, mesh)
 
 
 ISTIO = Istio()

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from graph import ids
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
-from graph.sources.linkerd import exemplars, queries
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.sources.linkerd import exemplars, queries, series
 from graph.sources.linkerd.idle import IdleNodes
 from graph.sources.linkerd.response_time import ResponseTime
 from graph.sources.linkerd.traffic import LinkerdTraffic
@@ -49,6 +49,11 @@ class Linkerd:
     def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
                        mesh: MeshConfig) -> ExemplarQuery | None:
         return exemplars.exemplar_query(source, dest, mesh)
+
+    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
+                       namespaces: Sequence[str],
+                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
+        return series.request_series(source, dest, namespaces, mesh)
 
 
 LINKERD = Linkerd()

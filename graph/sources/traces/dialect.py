@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from graph import ids
 from graph.appenders import Appender
 from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget
-from graph.sources.traces import exemplars, queries
+from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.sources.traces import exemplars, queries, series
 from graph.sources.traces.response_time import ResponseTime
 from graph.sources.traces.traffic import NamespaceTraffic
 
@@ -46,6 +46,11 @@ class Traces:
     def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
                        mesh: MeshConfig) -> ExemplarQuery | None:
         return exemplars.exemplar_query(source, dest, mesh)
+
+    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
+                       namespaces: Sequence[str],
+                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
+        return series.request_series(source, dest, namespaces, mesh)
 
 
 TRACES = Traces()

@@ -1,0 +1,66 @@
+"""The API's "what it hits" and "what changed": GET /api/v1/impact and /api/v1/graph/diff,
+and /api/v1/graph?compare_to=. Thin: parse, get the graphs, call graph/impact.py or
+graph/diff.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from dashboard.auth import api_login
+from dashboard.graphs import graph_payload, options_from_query
+from dashboard.views import current_graph, graph_response, json_errors
+from graph.diff import graph_diff, mark_diff, parse_compare_to, parse_thresholds
+from graph.impact import blast_radius
+
+DIFF_PARAMS = ("compare_to", "threshold_error", "threshold_p95")
+
+
+def header(graph: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: graph[k] for k in ("timestamp", "duration", "graphType") if k in graph}
+
+
+@require_GET
+@api_login
+@json_errors
+def impact(request: HttpRequest) -> HttpResponse:
+    """The blast radius of `node=<id>` or `edge=<id>` in the graph of the other parameters."""
+    query = request.GET.dict()
+    node, edge = query.pop("node", None), query.pop("edge", None)
+    graph = current_graph(options_from_query(query))
+    return JsonResponse(header(graph) | blast_radius(graph, node=node, edge=edge))
+
+
+def compared(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The graph now, the same window ending at compare_to, and what changed between."""
+    query = request.GET.dict()
+    diff_query = {k: query.pop(k) for k in DIFF_PARAMS if k in query}
+    thresholds = parse_thresholds(diff_query)
+    options = options_from_query(query)
+    # Checked before any build: a bad value costs no Prometheus query.
+    parse_compare_to(diff_query.get("compare_to"), options.resolved_time())
+    now = current_graph(options)
+    earlier = parse_compare_to(diff_query.get("compare_to"), int(now["timestamp"]))
+    then = graph_payload(options.at(earlier))
+    return now, then, graph_diff(now, then, thresholds) | {"compareTo": then["timestamp"]}
+
+
+@require_GET
+@api_login
+@json_errors
+def graph_diff_view(request: HttpRequest) -> HttpResponse:
+    """What changed between the graph now and the same window ending at compare_to."""
+    now, _, changes = compared(request)
+    return JsonResponse(header(now) | changes)
+
+
+def marked_graph(request: HttpRequest) -> HttpResponse:
+    """/api/v1/graph?compare_to=: the graph now, its elements marked with `diff`."""
+    now, then, changes = compared(request)
+    mark_diff(now, then, changes)
+    now["compareTo"] = changes["compareTo"]
+    now["thresholds"] = changes["thresholds"]
+    return graph_response(lambda: now)

@@ -1,0 +1,396 @@
+"""The graph's Cytoscape JSON written as bytes, straight from its metadata: no dict per
+element.
+
+`to_config` (graph/cytoscape.py) is this JSON read back, and the bytes are those orjson
+wrote of the dicts that graph/cytoscape.py's `to_config_dicts` makes, element by element
+(tests/test_cytoscape_json.py compares them). Each element is kept as its fields' JSON
+pieces (graph/json_pieces.py): the body joins them once, a live refresh fingerprints them and
+sends the fields that changed (graph/delta.py, graph/patch.py), and the layout reads what it
+needs of the nodes (`Drawn`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import networkx as nx
+import orjson
+
+from graph import ids, layout
+from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
+from graph.health import NA
+from graph.json_pieces import (
+    PIECES,
+    Element,
+    Piece,
+    edge_traffic_text,
+    node_traffic_text,
+    shape_of,
+)
+
+# --- nodes -------------------------------------------------------------------------------
+
+
+class NodeFacts(NamedTuple):
+    """What a node's identity fixes: its JSON id, its first pieces, its label's piece, the
+    fields boxes and sorting read."""
+
+    id: str
+    pieces: tuple[Piece, ...]
+    names: tuple[str, ...]
+    label: str
+    label_piece: Piece
+    cluster: str
+    namespace: str
+    app: str
+    sort_key: tuple[Any, ...]
+
+
+NODE_FACTS: dict[tuple[Any, ...], NodeFacts] = {}
+NODE_FACTS_MAX = 1 << 17
+
+
+def node_facts(node_id: str, n: Mapping[str, Any]) -> NodeFacts:
+    key = (node_id, n["node_type"], n["cluster"], n["namespace"], n.get("workload"),
+           n.get("app"), n.get("version"), n.get("service"))
+    found = NODE_FACTS.get(key)
+    if found is not None:
+        return found
+    hashed = ids.hash_id(node_id)
+    pieces = [PIECES.get("id", hashed), PIECES.get("nodeType", n["node_type"]),
+              PIECES.get("cluster", n["cluster"]), PIECES.get("namespace", n["namespace"])]
+    names = {}
+    for name in ("workload", "app", "version", "service"):
+        value = n.get(name)
+        if value:
+            names[name] = value
+            pieces.append(PIECES.get(name, value))
+    label = node_label(n)
+    found = NodeFacts(hashed, tuple(pieces), ("id", "nodeType", "cluster", "namespace", *names),
+                      label, PIECES.get("label", label), n["cluster"],
+                      n["namespace"], names.get("app", ""),
+                      (3, n["cluster"], n["namespace"], names.get("app", ""),
+                       names.get("version", ""), names.get("service", ""),
+                       names.get("workload", "")))
+    if len(NODE_FACTS) >= NODE_FACTS_MAX:
+        NODE_FACTS.clear()
+    NODE_FACTS[key] = found
+    return found
+
+
+DEST_SERVICES: dict[tuple[Any, ...], Piece] = {}
+
+
+def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
+    key = tuple(sorted(dest_services))
+    found = DEST_SERVICES.get(key)
+    if found is None:
+        found = PIECES.make("destServices", orjson.dumps(
+            [{"cluster": c, "namespace": ns, "name": name} for c, ns, name in key]), kept=True)
+        if len(DEST_SERVICES) >= 1 << 16:
+            DEST_SERVICES.clear()
+        DEST_SERVICES[key] = found
+    return found
+
+
+def node_pieces(facts: NodeFacts, md: Mapping[str, Any],
+                extras: bool) -> tuple[list[Piece], list[str]]:
+    """A node's pieces, and their names."""
+    pieces, names = list(facts.pieces), list(facts.names)
+    dest_services = md.get("destServices")
+    if dest_services:
+        pieces.append(dest_services_piece(dest_services))
+        names.append("destServices")
+    rates = node_traffic_text(md)
+    if rates is not None:
+        pieces.append(b'"traffic":' + rates)
+        names.append("traffic")
+    health_data = md.get("healthData")
+    pieces.append(PIECES.get("healthData", health_data) if health_data is None
+                  else PIECES.make("healthData", orjson.dumps(health_data)))
+    names.append("healthData")
+    for flag in NODE_FLAGS:
+        if md.get(flag):
+            pieces.append(PIECES.get(flag, True))
+            names.append(flag)
+    if extras:
+        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
+        pieces.append(facts.label_piece)
+        names += ("healthStatus", "label")
+        if "sources" in md:  # only in a graph merged from several data sources
+            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
+            names.append("sources")
+    return pieces, names
+
+
+class Node:
+    """A node while the elements are put together (boxes are added and nodes sorted)."""
+
+    __slots__ = ("app", "cluster", "flags", "id", "is_box", "label", "names", "namespace",
+                 "parent", "pieces", "sort_key")
+
+    def __init__(self, facts: NodeFacts, pieces: list[Piece], names: list[str],
+                 flags: tuple[bool, bool], is_box: str = "") -> None:
+        self.id, self.pieces, self.names = facts.id, pieces, names
+        self.flags, self.is_box = flags, is_box
+        self.cluster, self.namespace, self.app = facts.cluster, facts.namespace, facts.app
+        self.sort_key, self.label = facts.sort_key, facts.label
+        self.parent = ""
+
+
+def box_key(n: Node, box_by: str) -> str | None:
+    if box_by == "app":
+        return f"box_{n.cluster}_{n.namespace}_{n.app}" if n.app not in ("", ids.UNKNOWN) \
+            else None
+    if n.parent:
+        return None
+    if box_by == "namespace":
+        return f"box_{n.cluster}_{n.namespace}" if n.namespace != ids.UNKNOWN else None
+    if box_by == "cluster":
+        return f"box_{n.cluster}" if n.cluster != ids.UNKNOWN else None
+    return None
+
+
+def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
+    """graph.cytoscape.box_nodes on Nodes: a compound parent for every app (or namespace,
+    cluster) with more than one member; members get their `parent`."""
+    members: dict[str, list[Node]] = {}
+    for n in nodes:
+        key = box_key(n, box_by)
+        if key is not None:
+            members.setdefault(key, []).append(n)
+    if box_by != "app" and len(members) < 2:
+        return []
+    boxes = []
+    for key, group in members.items():
+        if len(group) < 2:
+            continue
+        first = group[0]
+        namespace = first.namespace if box_by != "cluster" else ""
+        app = first.app if box_by == "app" else ""
+        hashed = ids.hash_id(key)
+        pieces = [PIECES.get("id", hashed), PIECES.get("nodeType", ids.NODE_BOX),
+                  PIECES.get("cluster", first.cluster), PIECES.get("namespace", namespace)]
+        if box_by == "app":
+            pieces.append(PIECES.get("app", app))
+        pieces.append(PIECES.get("healthData", None))
+        names = ["id", "nodeType", "cluster", "namespace", *(("app",) if box_by == "app" else ()),
+                 "healthData"]
+        flags = [False, False]
+        for n in group:
+            n.parent = hashed
+            if box_by == "app":
+                flags = [flags[0] or n.flags[0], flags[1] or n.flags[1]]
+        for flag, on in zip(("isInaccessible", "isOutside"), flags, strict=True):
+            if on:
+                pieces.append(PIECES.get(flag, True))
+                names.append(flag)
+        pieces.append(PIECES.get("isBox", box_by))
+        names.append("isBox")
+        label = app or namespace or first.cluster
+        if extras:
+            pieces.append(PIECES.get("label", label))
+            names.append("label")
+        facts = NodeFacts(hashed, (), (), label, b"", first.cluster, namespace, app,
+                          (BOX_RANK[box_by], first.cluster, namespace, app, "", "", ""))
+        boxes.append(Node(facts, pieces, names, (flags[0], flags[1]), box_by))
+    return boxes
+
+
+# --- edges -------------------------------------------------------------------------------
+
+EDGE_ENDS: dict[tuple[str, str, str], tuple[str, tuple[Piece, ...]]] = {}
+
+
+def edge_ends(source: str, target: str, protocol: str) -> tuple[str, tuple[Piece, ...]]:
+    key = (source, target, protocol)
+    found = EDGE_ENDS.get(key)
+    if found is None:
+        edge_id = ids.edge_hash(source, target, protocol)
+        found = (edge_id, (PIECES.get("id", edge_id), PIECES.get("source", source),
+                           PIECES.get("target", target)))
+        if len(EDGE_ENDS) >= 1 << 18:
+            EDGE_ENDS.clear()
+        EDGE_ENDS[key] = found
+    return found
+
+
+def value_piece(name: str, value: Any) -> Piece:
+    if type(value) is str or type(value) is bool or value is None:
+        return PIECES.get(name, value)
+    return PIECES.make(name, orjson.dumps(value))
+
+
+def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], extras: bool,
+                 edge_health: bool) -> Element:
+    md = d["md"]
+    edge_id, ends = edge_ends(source, target, protocol)
+    pieces = list(ends)
+    names = ["id", "source", "target"]
+    if extras:
+        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
+        names.append("healthStatus")
+        if "sources" in md:  # only in a graph merged from several data sources
+            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
+            names.append("sources")
+    elif edge_health:
+        health = md.get("healthStatus", NA)
+        if health != NA:
+            pieces.append(PIECES.get("healthStatus", health))
+            names.append("healthStatus")
+    for key in APPENDED_EDGE_FIELDS:
+        if key in md:
+            pieces.append(value_piece(key, md[key]))
+            names.append(key)
+    pieces.append(b'"traffic":' + edge_traffic_text(protocol, md, d["source_md"]))
+    names.append("traffic")
+    return Element(edge_id, tuple(pieces), shape_of(names))
+
+
+# --- the whole graph ---------------------------------------------------------------------
+
+
+class Drawn(NamedTuple):
+    """What graph/layout.py reads of a node: its band, box and label."""
+
+    id: str
+    cluster: str
+    namespace: str
+    label: str
+    parent: str
+    is_box: str
+
+
+class Written(NamedTuple):
+    """A graph's JSON as elements: `head` (timestamp, duration, graphType), the nodes and
+    edges in Kiali's order, what follows the elements in the API body (`tail`), and the
+    nodes as the layout reads them (`drawn`, in the nodes' order)."""
+
+    head: dict[str, Any]
+    nodes: list[Element]
+    edges: list[Element]
+    tail: dict[str, Any]
+    drawn: list[Drawn]
+    ends: list[tuple[str, str]]  # each edge's source and target JSON ids
+
+    def body(self) -> bytes:
+        """The API body, as orjson wrote the body's dict: head, elements, tail."""
+        return self.write(self.head, self.tail)
+
+    def write(self, head: Mapping[str, Any], tail: Mapping[str, Any]) -> bytes:
+        parts = [orjson.dumps(dict(head))[:-1] + (b"," if head else b"")
+                 + b'"elements":{"nodes":[']
+        parts.append(b",".join([e.text() for e in self.nodes]))
+        parts.append(b'],"edges":[')
+        parts.append(b",".join([e.text() for e in self.edges]))
+        parts.append(b"]}")
+        if tail:
+            parts.append(b"," + orjson.dumps(dict(tail))[1:-1])
+        parts.append(b"}")
+        return b"".join(parts)
+
+    def groups(self) -> Iterator[tuple[str, list[Element]]]:
+        yield "nodes", self.nodes
+        yield "edges", self.edges
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body as dicts, for whatever reads fields (the side panel, tests)."""
+        loaded: dict[str, Any] = orjson.loads(self.body())
+        return loaded
+
+
+def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
+    nodes = []
+    for node_id, n in g.nodes(data=True):
+        md = n["md"]
+        facts = node_facts(node_id, n)
+        nodes.append(Node(facts, *node_pieces(facts, md, extras),
+                          (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
+    return nodes
+
+
+def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extras: bool = True,
+                edge_health: bool = False) -> Written:
+    """graph.cytoscape.to_config's JSON, as elements. Boxes by `box_by`, else by the graph's
+    own `box_by` option; nodes sorted by kind and names, edges by source, target and
+    protocol, as Kiali sorts them."""
+    if box_by is None:
+        box_by = g.graph.get("box_by", ())
+    nodes = graph_nodes(g, extras)
+    hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
+    ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
+    edges = [edge_element(u, v, k, d, extras, edge_health) for u, v, k, d in ends]
+    graph_type = g.graph.get("graph_type", ids.WORKLOAD)
+    for kind in ("app", "namespace", "cluster"):
+        if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
+            nodes += box_nodes(nodes, kind, extras)
+    nodes.sort(key=lambda n: n.sort_key)
+    order = edge_order.positions(tuple([e.id for e in edges]),
+                                 lambda: [(u, v, k) for u, v, k, _ in ends])
+    head = {"timestamp": g.graph["timestamp"], "duration": g.graph["duration"],
+            "graphType": g.graph["graph_type"]}
+    return Written(head, [node_element(n) for n in nodes], [edges[i] for i in order], {},
+                   [Drawn(n.id, n.cluster, n.namespace, n.label if extras else "", n.parent,
+                          n.is_box) for n in nodes],
+                   [(ends[i][0], ends[i][1]) for i in order])
+
+
+def node_element(n: Node) -> Element:
+    if n.parent:
+        n.pieces.append(PIECES.get("parent", n.parent))
+        n.names.append("parent")
+    return Element(n.id, tuple(n.pieces), shape_of(n.names))
+
+
+# --- positions ---------------------------------------------------------------------------
+
+
+def layout_model(written: Written, edge_ends: list[tuple[str, str]]) -> layout.Model:
+    """graph.layout.read_elements of the written graph."""
+    app_boxes = {d.id for d in written.drawn if d.is_box == "app"}
+    leaves: dict[str, layout.Leaf] = {}
+    for d in written.drawn:
+        if d.is_box:
+            continue
+        unit = d.parent if d.parent in app_boxes else d.id
+        leaves[d.id] = layout.Leaf(d.id, f"{d.cluster}/{d.namespace}", unit,
+                                   f"{d.namespace}/{d.label}/{d.id}")
+    model = layout.Model(leaves, [(s, t) for s, t in edge_ends if s in leaves and t in leaves])
+    for leaf in sorted(leaves.values(), key=lambda item: item.key):
+        model.units.setdefault(leaf.unit, []).append(leaf.id)
+    return model
+
+
+POSITIONS: dict[tuple[float, float], bytes] = {}
+
+
+def position_text(where: Mapping[str, float]) -> bytes:
+    key = (where["x"], where["y"])
+    found = POSITIONS.get(key)
+    if found is None:
+        found = orjson.dumps(where)
+        if len(POSITIONS) < 1 << 17:
+            POSITIONS[key] = found
+    return found
+
+
+def with_positions(written: Written,
+                   previous: Mapping[str, Mapping[str, float]] | None = None,
+                   ) -> tuple[Written, layout.Positions]:
+    """graph.layout.add_positions on the written graph: every drawn node of a graph of
+    `layout.MIN_NODES` nodes or more gets a `position`, the `previous` ones kept; and the
+    positions by id, in the nodes' order (graph.layout.positions_of)."""
+    if len(written.nodes) < layout.MIN_NODES:
+        return written, {}
+    placed = layout.place(layout_model(written, written.ends), previous)
+    nodes = []
+    positions: layout.Positions = {}
+    for e in written.nodes:
+        where = placed.get(e.id)
+        if where is None:
+            nodes.append(e)
+        else:
+            nodes.append(e._replace(position=position_text(where)))
+            positions[e.id] = where
+    return written._replace(nodes=nodes), positions

@@ -1,0 +1,265 @@
+"""An element's JSON as pieces, one per field (`"name":<value>`), and the rates' text.
+
+Most of a piece never changes while a scope is live: a node's ids, names and label, an
+edge's ids and ends, a health status, a principal. Those are made once and kept (`Pieces`,
+each with its CRC-32 as graph/patch.py prints a field). Per build only the rates are
+formatted, with the float formatting graph/cytoscape.py's dict writer used (`%.2f`, `%.1f`:
+the same C formatting as `format()`): an edge's traffic by one %-format of its shape (the
+rates it has, its codes, flags and hosts), made once and kept (`Templates`).
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import orjson
+
+from graph import traffic
+from graph.cytoscape import EDGE_SHAPES, NODE_RATES, edge_shape
+
+Piece = bytes  # one field of an element's data: b'"name":<JSON value>'
+
+
+class Pieces:
+    """Pieces made once and kept (a live mesh names the same nodes, edges, statuses and
+    principals tick after tick), with each one's CRC-32 as graph/patch.py prints it.
+    Bounded: cleared when it grows past `size` (a mesh whose names keep changing)."""
+
+    def __init__(self, size: int = 1 << 19) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.values: dict[tuple[str, Any], Piece] = {}
+        self.crcs: dict[bytes, int] = {}
+
+    def get(self, name: str, value: Any) -> Piece:
+        """The piece of a str, bool or None value (hashable, and JSON as itself)."""
+        found = self.values.get((name, value))
+        if found is None:
+            found = self.make(name, orjson.dumps(value), value, kept=True)
+            with self.lock:
+                if len(self.values) >= self.size:
+                    self.values.clear()
+                    self.crcs.clear()
+                self.values[(name, value)] = found
+        return found
+
+    def make(self, name: str, text: bytes, value: Any = None, kept: bool = False) -> Piece:
+        """The piece of a value's JSON `text`; its CRC is remembered only when the piece is
+        `kept` (a piece made afresh every build would grow `crcs` without end)."""
+        piece = b'"' + name.encode() + b'":' + text
+        if kept:
+            crc = zlib.crc32(value.encode()) if type(value) is str else zlib.crc32(text)
+            with self.lock:
+                self.crcs[piece] = crc
+        return piece
+
+
+PIECES = Pieces()
+
+
+def piece_crc(piece: Piece) -> int:
+    """The CRC-32 graph/patch.py keeps of a field: of a str value's text, else of its JSON."""
+    found = PIECES.crcs.get(piece)
+    if found is not None:
+        return found
+    text = piece[piece.index(b'":') + 2:]
+    if text[:1] == b'"':
+        text = text[1:-1] if b"\\" not in text else orjson.loads(text).encode()
+    return zlib.crc32(text)
+
+
+# One tuple of field names per shape of element (a graph has a few dozen shapes, not one
+# per element), shared with graph/patch.py's prints.
+SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def shape_of(names: list[str]) -> tuple[str, ...]:
+    found = tuple(names)
+    return SHAPES.setdefault(found, found)
+
+
+class Element(NamedTuple):
+    """One node or edge: its JSON id, its data's pieces in order and their names, and a
+    node's position's JSON (big graphs, graph/layout.py)."""
+
+    id: str
+    pieces: tuple[Piece, ...]
+    names: tuple[str, ...]
+    position: bytes | None = None
+
+    def text(self) -> bytes:
+        """The element's JSON: {"data": {...}, "position": {...}}."""
+        data = b'{"data":{' + b",".join(self.pieces)
+        if self.position is None:
+            return data + b"}}"
+        return data + b'},"position":' + self.position + b"}"
+
+
+# --- rates -------------------------------------------------------------------------------
+
+
+def rate_precision(value: float) -> int:
+    """The decimals of graph.cytoscape.format_rate: 2, more below 1 until a digit shows
+    (at most 5)."""
+    if value >= 1:
+        return 2
+    precision, scaled = 0, value
+    while value > 0 and precision < 5 and scaled < 1:
+        scaled *= 10
+        precision += 1
+    return max(2, precision)
+
+
+def rate_text(value: float) -> bytes:
+    """graph.cytoscape.format_rate's string, quoted."""
+    return b'"%.2f"' % value if value >= 1 else b'"%.*f"' % (rate_precision(value), value)
+
+
+KEYS: dict[str, bytes] = {}  # a JSON object key and its colon, by name
+
+
+def key_text(name: str) -> bytes:
+    found = KEYS.get(name)
+    if found is None:
+        found = orjson.dumps(name) + b":"
+        if len(KEYS) < 1 << 18:
+            KEYS[name] = found
+    return found
+
+
+def rates_text(md: Mapping[str, Any], keys: Iterable[str], out: list[bytes]) -> list[bytes]:
+    """`out` with each positive rate of `keys` appended: b'"key":"1.00"'."""
+    keyed = KEYS.get
+    for key in keys:
+        value = md.get(key, 0.0)
+        if value > 0:
+            out.append((keyed(key) or key_text(key))
+                       + (b'"%.2f"' % value if value >= 1 else rate_text(value)))
+    return out
+
+
+PROTOCOL_HEADS = {protocol: b'{"protocol":"' + protocol.encode() + b'","rates":{'
+                  for protocol in traffic.PROTOCOLS}
+NODE_RATE_KEYS = tuple((PROTOCOL_HEADS[p], NODE_RATES[p]) for p in traffic.PROTOCOLS)
+
+
+def node_traffic_text(md: Mapping[str, Any]) -> bytes | None:
+    """[{"protocol", "rates"}, ...] of a node with traffic, else None."""
+    out = []
+    for head, keys in NODE_RATE_KEYS:
+        rates = rates_text(md, keys, [])
+        if rates:
+            out.append(head + b",".join(rates) + b"}}")
+    return b"[" + b",".join(out) + b"]" if out else None
+
+
+TEMPLATE_KEYS: dict[str, bytes] = {}
+
+
+def template_text(name: str) -> bytes:
+    """A JSON string as it goes into a %-format (its % doubled), and its colon."""
+    found = TEMPLATE_KEYS.get(name)
+    if found is None:
+        found = orjson.dumps(name).replace(b"%", b"%%") + b":"
+        if len(TEMPLATE_KEYS) < 1 << 18:
+            TEMPLATE_KEYS[name] = found
+    return found
+
+
+def make_template(key: tuple[Any, ...]) -> bytes:
+    """The %-format of an edge's traffic of the shape `key` (see edge_traffic_text)."""
+    it = iter(key)
+    protocol = next(it)
+    rates = []
+    for name in it:  # rates, then percentages
+        if name is None:
+            break
+        rates.append(template_text(name) + b'"%.*f"')
+    for name in it:
+        if name is None:
+            break
+        rates.append(template_text(name) + b'"%.1f"')
+    responses = []
+    for code in it:
+        flags, hosts = next(it), next(it)
+        text = template_text(code) + b"{"
+        if flags:
+            text += b'"flags":{' + b'"%.1f",'.join(map(template_text, flags)) + b'"%.1f"}'
+        if hosts:
+            text += (b',"hosts":{' if flags else b'"hosts":{') + b'"%.1f",'.join(
+                map(template_text, hosts)) + b'"%.1f"}'
+        responses.append(text + b"}")
+    return (b'{"protocol":' + template_text(protocol)[:-1] + b',"rates":{' + b",".join(rates)
+            + b'},"responses":{' + b",".join(responses) + b"}}")
+
+
+class Templates:
+    """The %-formats of edges' traffic by shape (protocol, rates present, codes, flags and
+    hosts): about one per edge of a mesh, kept while it stays the same. Bounded."""
+
+    def __init__(self, size: int = 1 << 17) -> None:
+        self.size = size
+        self.found: dict[tuple[Any, ...], bytes] = {}
+
+    def __call__(self, key: tuple[Any, ...]) -> bytes:
+        made = make_template(key)
+        if len(self.found) >= self.size:
+            self.found.clear()
+        self.found[key] = made
+        return made
+
+
+TEMPLATES = Templates()
+EDGE_HEADS: dict[str, bytes] = {}
+
+
+def edge_traffic_text(protocol: str, md: Mapping[str, Any],
+                      source_md: Mapping[str, Any] | None) -> bytes:
+    """graph.cytoscape.edge_traffic's JSON: {"protocol", "rates", "responses"}. Written by
+    one %-format per edge, of the edge's shape (the rates it has, its codes, flags and
+    hosts), made once."""
+    total = md.get(protocol, 0.0)
+    if total <= 0:
+        head = EDGE_HEADS.get(protocol)
+        if head is None:
+            head = EDGE_HEADS[protocol] = b'{"protocol":' + orjson.dumps(protocol) + b"}"
+        return head
+    shape = EDGE_SHAPES.get(protocol) or edge_shape(protocol)
+    key: list[Any] = [protocol]
+    args: list[Any] = []
+    for name in shape.summed:
+        value = md.get(name, 0.0)
+        if value > 0:
+            key.append(name)
+            args.append(2 if value >= 1 else rate_precision(value))
+            args.append(value)
+    key.append(None)
+    if shape.errors:
+        errors = 0.0
+        for name in shape.errors:
+            errors += md.get(name, 0.0)
+        if errors > 0:
+            key.append(shape.percent_err)
+            args.append(errors / total * 100)
+        if source_md is not None:
+            out = source_md.get(shape.out_rate, 0.0)
+            part = md[protocol] / out * 100 if out else 0.0
+            if part > 0:
+                key.append(shape.percent_req)
+                args.append(part)
+    key.append(None)
+    for code, detail in md.get(shape.responses, {}).items():
+        flags, hosts = detail["flags"], detail["hosts"]
+        key.append(code)
+        key.append(tuple(flags))
+        key.append(tuple(hosts))
+        for value in flags.values():
+            args.append(value / total * 100)
+        for value in hosts.values():
+            args.append(value / total * 100)
+    found = tuple(key)
+    template = TEMPLATES.found.get(found) or TEMPLATES(found)
+    return template % tuple(args)

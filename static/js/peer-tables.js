@@ -1,0 +1,56 @@
+// Inbound and outbound peers of a node, one table each (peer, rate, error %, response time),
+// from the graph the page already has: the node's edges, busiest first.
+
+import { h } from "./dom.js";
+import { edgeRates, formatEdgeRate, formatMs, formatPercent, isIdleEdge, nodeName, num } from "./labels.js";
+import { HEALTH } from "./styles.js";
+
+/** The response time column's name: the statistic the server computed (p95 by default). */
+export function responseTimeHeading(stat) {
+  return stat === "avg" ? "Avg" : `p${stat || "95"}`;
+}
+
+function peerRow(edge, other, onSelect) {
+  const data = edge.data();
+  const status = HEALTH[data.healthStatus] ? data.healthStatus : "NA";
+  const headline = edgeRates(data);
+  const traffic = Boolean(data.traffic && data.traffic.rates);
+  const peer = h(
+    "button",
+    { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
+    h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
+    nodeName(other.data()),
+  );
+  return {
+    rate: traffic ? headline.rate : -1,
+    row: h(
+      "tr",
+      { dataset: { edgeId: edge.id() } },
+      h("td", {}, peer),
+      h("td", {}, traffic ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle" : "–"),
+      h("td", {}, traffic && headline.protocol !== "tcp" ? formatPercent(headline.errorPercent) : "–"),
+      h("td", {}, data.responseTime === undefined ? "–" : formatMs(num(data.responseTime))),
+    ),
+  };
+}
+
+function peerTable(title, direction, edges, otherEnd, view, onSelect) {
+  if (edges.empty()) return null;
+  const rows = edges.map((edge) => peerRow(edge, otherEnd(edge), onSelect)).sort((a, b) => b.rate - a.rate);
+  const head = ["Peer", "Rate", "Error %", responseTimeHeading(view.response_time)];
+  return h(
+    "table",
+    { class: "details-table peer-table", dataset: { direction } },
+    h("caption", {}, `${title} (${edges.length})`),
+    h("thead", {}, h("tr", {}, head.map((text) => h("th", { scope: "col" }, text)))),
+    h("tbody", {}, rows.map(({ row }) => row)),
+  );
+}
+
+/** The node's inbound and outbound peer tables; clicking a peer selects the edge. */
+export function peerTables(node, view, onSelect) {
+  return [
+    peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect),
+    peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect),
+  ];
+}
