@@ -53,6 +53,7 @@ from graph.delta import encode_written  # noqa: E402
 from graph.health import HealthConfig  # noqa: E402
 from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import (  # noqa: E402
+    MAX_PARALLEL,
     Prometheus,
     PrometheusSettings,
     Query,
@@ -67,7 +68,6 @@ from tests.support import prometheus as backfill  # noqa: E402
 QUERY_TIME = 1_700_000_000
 DURATION_S = 60
 NAMESPACES = 10
-MAX_PARALLEL = 8  # as graph.prometheus.Prometheus
 PROMETHEUS_TIMEOUT_S = 300
 TARGET_OVERHEAD_PCT = 25.0
 GRPC_SHARE = 0.2

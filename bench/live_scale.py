@@ -8,7 +8,9 @@ samples past "now", starts Redis, daphne, a Celery worker (prefork, 2 processes,
 - the build alone: GET /api/v1/graph of every namespace, now (no cache: a fresh build);
 - the API ratio: GET /api/v1/graph at a fixed query_time (never cached) against the
   Prometheus time of Kiali's own query set (per namespace, 3 request and 3 TCP queries,
-  in order; namespaces in parallel), a few rounds each, side by side: medians and ratio;
+  in order; namespaces in parallel), a few rounds each, side by side: medians and ratio,
+  and the CPU each took (`--compare DIR`: another checkout's API too, its own daphne on the
+  same data; `--api-only` stops after this);
 - time to first graph on screen, cold (a fresh scope) and warm (a second page);
 - frame times while panning, and main-thread blocking per update (long tasks);
 - RSS of the web, worker, beat, Prometheus and Redis processes with the scope live;
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import live_page  # noqa: E402
+from bench.graph_build import process_cpu_s  # noqa: E402
 from bench.live_mesh import backfill_blocks, log, make_mesh  # noqa: E402
 from tests.support.meshlens import answers  # noqa: E402
 from tests.support.ports import free_port, wait_until  # noqa: E402
@@ -117,10 +120,12 @@ def timed_get(url: str) -> tuple[float, bytes]:
 
 
 class Stack:
-    """daphne, a Celery worker and beat, as scripts/run.sh starts them."""
+    """daphne, a Celery worker and beat, as scripts/run.sh starts them; with `web_only`,
+    daphne alone (from the checkout `root`: another version to compare)."""
 
-    def __init__(self, base: Path, env: dict[str, str]) -> None:
-        self.base, self.env = base, env
+    def __init__(self, base: Path, env: dict[str, str], root: Path = ROOT,
+                 web_only: bool = False) -> None:
+        self.base, self.env, self.root, self.web_only = base, env, root, web_only
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -128,7 +133,7 @@ class Stack:
     def start(self) -> None:
         env = os.environ | self.env
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=ROOT, env=env, check=True)
+                       cwd=self.root, env=env, check=True)
         celery = [sys.executable, "-m", "celery", "-A", "dashboard"]
         commands = {
             "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
@@ -139,7 +144,9 @@ class Stack:
                      f"--schedule={self.base / 'beat-schedule'}"],
         }
         for name, args in commands.items():
-            self.processes[name] = spawn(args, self.base / f"{name}.log", cwd=ROOT,
+            if self.web_only and name != "web":
+                continue
+            self.processes[name] = spawn(args, self.base / f"{name}.log", cwd=self.root,
                                          env=self.env)
         web = self.processes["web"]
         if not wait_until(lambda: answers(self.url), 60, abort=lambda: web.poll() is not None):
@@ -231,6 +238,15 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
                          "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")})
     exits.callback(stack.stop)
     stack.start()
+    other = None
+    if args.compare:  # another checkout's daphne on the same Prometheus, Redis and data
+        (base / "compared").mkdir()
+        other = Stack(base / "compared", stack.env | {
+            "MESHLENS_DB": str(base / "compared" / "db.sqlite3"),
+            "PYTHONDONTWRITEBYTECODE": "1"},  # leave the other checkout as it is
+            root=Path(args.compare).resolve(), web_only=True)
+        exits.callback(other.stop)
+        other.start()
     until = time.strftime("%H:%M:%S", time.localtime(now + future))
     log(f"stack up: web {stack.url}, Prometheus {prometheus.url}, refresh {refresh} s, "
         f"rate window {duration} s; data until {until}")
@@ -253,23 +269,11 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
         + ", ".join(f"{b:.2f}" for b in builds) + " s (the first fills the caches)")
     del graph, body, edges
 
-    # The API against Kiali's query set, side by side, alternating which goes first.
+    # The API against Kiali's query set, side by side, rotating which goes first.
     at = int(time.time()) - 5
-    api = f"{stack.url}/api/v1/graph?{query}&query_time={at}"
-    timed_get(api), kiali_time(prometheus.url, at, duration)  # warm-up
-    ours: list[float] = []
-    kiali: list[float] = []
-    for round_no in range(args.rounds):
-        runs: list[Callable[[], None]] = [lambda: ours.append(timed_get(api)[0]),
-                                          lambda: kiali.append(kiali_time(prometheus.url, at,
-                                                                          duration))]
-        for run in runs if round_no % 2 == 0 else reversed(runs):
-            run()
-        log(f"  round {round_no + 1}: Meshlens {ours[-1]:.2f} s, Kiali's queries "
-            f"{kiali[-1]:.2f} s")
-    result["api"] = {"meshlens_s": [round(x, 3) for x in ours],
-                     "kiali_s": [round(x, 3) for x in kiali],
-                     "ratio": round(median_of(ours) / median_of(kiali), 2)}
+    result["api"] = api_ratio(stack, other, prometheus, query, at, duration, args.rounds)
+    if args.api_only:
+        return result
 
     result.update(browse(stack, query, refresh, args))
     result["rss_mb"] = {k: round(v) for k, v in
@@ -279,6 +283,53 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
         stack, prometheus.pid or 0, redis_server.pid or 0, "VmHWM").items()}
     result["metrics"] = scrape_builds(stack.url)
     return result
+
+
+def api_ratio(stack: Stack, other: Stack | None, prometheus: PrometheusServer, query: str,
+              at: int, duration: int, rounds: int) -> dict[str, Any]:
+    """GET /api/v1/graph at `at` (never cached) against Kiali's query set, and against the
+    same GET of `other` (another version) when given, in rotating order: medians, ratios,
+    and the CPU each took of Prometheus and of daphne (on a busy machine the steadier
+    figures: wall times there follow the CPU each side takes of the shared cores)."""
+    prometheus_pid = prometheus.pid or 0
+    sides: dict[str, Callable[[], float]] = {
+        "meshlens": lambda: timed_get(f"{stack.url}/api/v1/graph?{query}&query_time={at}")[0],
+        "kiali": lambda: kiali_time(prometheus.url, at, duration)}
+    webs = {"meshlens": stack.processes["web"].pid}
+    if other is not None:
+        sides["compared"] = lambda: timed_get(
+            f"{other.url}/api/v1/graph?{query}&query_time={at}")[0]
+        webs["compared"] = other.processes["web"].pid
+    for run in sides.values():  # warm-up
+        run()
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"s": [], "prometheus_cpu_s": [], "web_cpu_s": []} for name in sides}
+    names = list(sides)
+    for round_no in range(rounds):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            cpu = process_cpu_s(prometheus_pid)
+            web = process_cpu_s(webs[name]) if name in webs else 0.0
+            figures[name]["s"].append(round(sides[name](), 3))
+            figures[name]["prometheus_cpu_s"].append(round(process_cpu_s(prometheus_pid) - cpu, 2))
+            if name in webs:
+                figures[name]["web_cpu_s"].append(round(process_cpu_s(webs[name]) - web, 2))
+        log(f"  round {round_no + 1}: " + ", ".join(
+            f"{name} {figures[name]['s'][-1]:.2f} s" for name in names))
+    out: dict[str, Any] = {"meshlens_s": figures["meshlens"]["s"],
+                           "kiali_s": figures["kiali"]["s"],
+                           "ratio": round(median_of(figures["meshlens"]["s"])
+                                          / median_of(figures["kiali"]["s"]), 2),
+                           "cpu_s": {name: {k: round(median_of(v), 3) for k, v in f.items() if v}
+                                     for name, f in figures.items()}}
+    if other is not None:
+        out["compared_s"] = figures["compared"]["s"]
+        out["compared_ratio"] = round(median_of(figures["compared"]["s"])
+                                      / median_of(figures["kiali"]["s"]), 2)
+    log(f"API ratio {out['ratio']}" + (f", compared version {out['compared_ratio']}"
+                                        if other is not None else "")
+        + f"; CPU medians {json.dumps(out['cpu_s'])}")
+    return out
 
 
 def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -360,6 +411,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=int, default=12,
                         help="minutes of data after the backfill (the run must fit in them)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--api-only", action="store_true",
+                        help="stop after the API ratio (no page, no RSS, no /metrics)")
+    parser.add_argument("--compare", metavar="DIR",
+                        help="also time the API of the checkout in DIR (its own daphne, same "
+                        "data), rounds interleaved")
     args = parser.parse_args(argv)
     quick = args.quick
     args.workloads = [int(w) for w in (args.workloads or ("100" if quick else "1000")).split(",")]

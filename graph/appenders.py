@@ -9,7 +9,7 @@ request gets (graph/sources/dialect.py). This module says what the engine asks o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -24,3 +24,14 @@ class Appender(Protocol):
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None: ...
+
+
+class PreparedAppender(Appender, Protocol):
+    """An appender that reads its rows apart from the graph: the build calls prepare() as
+    soon as the appender's own answers are in, while Prometheus still computes the others
+    and before the traffic is merged, and annotate() once the graph is there. apply() is
+    the two in one."""
+
+    def prepare(self, results: Sequence[list[Row]], ctx: AppenderContext) -> Any: ...
+
+    def annotate(self, g: nx.MultiDiGraph, prepared: Any, ctx: AppenderContext) -> None: ...

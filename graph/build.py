@@ -11,12 +11,14 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import cast
 
 import networkx as nx
 
 from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
-from graph.appenders import Appender
+from graph.appenders import Appender, PreparedAppender
 from graph.cells import CountedMap
 from graph.health import HealthConfig, annotate_health
 from graph.health_arrays import annotate_counted
@@ -202,6 +204,14 @@ class Assembly:
         self.graph_type = graph_type
         self.ctx = AppenderContext(options, mesh)
         self.results: dict[int, list[Row]] = {}
+        # Each appender's answers: their indices in the batch.
+        starts = [len(queries.traffic)]
+        for _, qs in queries.appenders:
+            starts.append(starts[-1] + len(qs))
+        self.wanted = [range(a, b) for a, b in pairwise(starts)]
+        # What an appender with a prepare() step read of its rows, by its position in the
+        # plan, until the graph is there to annotate.
+        self.prepared: dict[int, object] = {}
         self.applied_traffic = 0
         self.applied_appenders = 0
         self.g: nx.MultiDiGraph | None = None
@@ -211,6 +221,8 @@ class Assembly:
         self.results[index] = rows
         traffic_queries = self.queries.traffic
         timed = self.timings.timed
+        if index >= len(traffic_queries):
+            self.prepare_ready()
         while self.applied_traffic < len(traffic_queries) and self.applied_traffic in self.results:
             with timed("traffic"):
                 self.traffic.apply(traffic_queries[self.applied_traffic],
@@ -221,16 +233,32 @@ class Assembly:
         if self.g is None:
             with timed("merge"):
                 self.g = combine(merged(self.traffic), self.options, self.mesh, self.health)
-        offset = len(traffic_queries) + sum(
-            len(qs) for _, qs in self.queries.appenders[:self.applied_appenders])
-        for appender, qs in self.queries.appenders[self.applied_appenders:]:
-            wanted = range(offset, offset + len(qs))
-            if any(i not in self.results for i in wanted):
+        while self.applied_appenders < len(self.queries.appenders):
+            position = self.applied_appenders
+            appender, wanted = self.queries.appenders[position][0], self.wanted[position]
+            if position in self.prepared:
+                with timed("appenders"):
+                    cast(PreparedAppender, appender).annotate(
+                        self.g, self.prepared.pop(position), self.ctx)
+            elif any(i not in self.results for i in wanted):
                 return
-            with timed("appenders"):
-                appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
+            else:
+                with timed("appenders"):
+                    appender.apply(self.g, [self.results.pop(i) for i in wanted], self.ctx)
             self.applied_appenders += 1
-            offset += len(qs)
+
+    def prepare_ready(self) -> None:
+        """Read the rows of each appender with a prepare() step whose answers are all in,
+        without waiting for the traffic: the security appender's reading of the inbound
+        answers then overlaps Prometheus's work on the others."""
+        for position, (appender, _) in enumerate(self.queries.appenders):
+            wanted = self.wanted[position]
+            if (position >= self.applied_appenders and position not in self.prepared
+                    and hasattr(appender, "prepare")
+                    and all(i in self.results for i in wanted)):
+                with self.timings.timed("appenders"):
+                    self.prepared[position] = cast(PreparedAppender, appender).prepare(
+                        [self.results.pop(i) for i in wanted], self.ctx)
 
     def graph(self) -> nx.MultiDiGraph:
         if self.g is None:  # no traffic query at all (nothing to ask for these rates)

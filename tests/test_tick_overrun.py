@@ -128,8 +128,11 @@ def test_it_skips_ticks_while_a_build_outlasts_the_lock(
     first = live.load(scope_key)
     assert first is not None
 
-    # The lock is free again: the next tick builds, and nothing else was queued before it
-    # (the worker takes tasks in order, so once this build is cached the queue is empty).
+    # The lock is free again once the refresh has ended (it is released after the graph is
+    # cached, the graph freed: a tick in between is skipped): the next tick builds, and
+    # nothing else was queued before it (the worker takes tasks in order, so once this build
+    # is cached the queue is empty).
+    assert wait_until(lambda: not live.client().exists(live.lock_key(scope_key)), 30)
     assert tick() == 1
     assert wait_until(lambda: live.load(scope_key).updated > first.updated, 30)  # type: ignore[union-attr]
     assert held_prometheus.queries == 2 * one_build

@@ -103,13 +103,13 @@ def rate_sum(metric: str, matchers: Sequence[Matcher], labels: Sequence[str],
 
 
 def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
-           mesh: MeshConfig) -> Query:
+           mesh: MeshConfig, weight: int = 0) -> Query:
     """Kiali's rate query of a metric, by the metric's labels, rounded to 0.001 as Kiali's
     `round(..., 0.001)`, but on reading (Query.round_to): the same values, without
     Prometheus's pass over the answer."""
     labels = labels_for(metric)
     return Query(rate_sum(metric, matchers, labels, options, mesh), labels, joined=True,
-                 round_to=ROUND_TO)
+                 round_to=ROUND_TO, weight=weight)
 
 
 def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpLabels] | None:
@@ -129,6 +129,19 @@ def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpL
 # (at 10,000 workloads on 2 cores: 5.5-6.7 s in one, 4.4-4.8 s in five, 4.5 s in ten;
 # bench/README.md, "Issue 7, second round").
 SHARDS = 5
+
+# Roughly how many series a namespace has in each metric, against its TCP byte counters,
+# for Query.weight: Prometheus's cost of a query grows with the series it reads, and the
+# heaviest are sent first. Request series are one per edge, response code and flags, and
+# most edges are requests (bench meshes: 12,500 request series to 500 TCP per reporter).
+SERIES_PER_EDGE = {REQUESTS: 10, REQUEST_MESSAGES: 1, RESPONSE_MESSAGES: 1, TCP_SENT: 1,
+                   TCP_RECEIVED: 1}
+HISTOGRAM_BUCKETS = 20
+
+
+def weight(metric: str, namespaces: Sequence[str]) -> int:
+    """Query.weight of a query of `metric` over `namespaces`."""
+    return SERIES_PER_EDGE.get(metric, 1) * len(namespaces)
 
 
 def shares(metric: str, namespaces: Sequence[str]) -> list[tuple[str, ...]]:
@@ -166,10 +179,12 @@ def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
     record = secured_record(metric)
     wanted = options.appenders is None or SECURITY_POLICY in options.appenders
     if record is None or not wanted:
-        return promql(metric, inbound_matchers(metric, options, namespaces), options, mesh)
+        return promql(metric, inbound_matchers(metric, options, namespaces), options, mesh,
+                      weight(metric, namespaces))
     labels = labels_for(metric)
     return Query(secured_inbound(metric, options, mesh, namespaces), labels, joined=True,
-                 round_to=ROUND_TO, summed_away=record._fields[len(labels):])
+                 round_to=ROUND_TO, summed_away=record._fields[len(labels):],
+                 weight=weight(metric, namespaces))
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
@@ -193,6 +208,6 @@ def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[Namespace
                 for share in shares(metric, ns)]
         out += [NamespaceQuery(metric, OUTBOUND, promql(
                     metric, (*app, source, any_of("source_workload_namespace", share)),
-                    options, mesh))
+                    options, mesh, weight(metric, share)))
                 for share in shares(metric, ns)]
     return out

@@ -22,7 +22,7 @@ from graph.prometheus import Query, Row
 from graph.promql import Matcher, Scope, any_of
 from graph.sources.istio.edge_keys import EdgeResolver, rate_by
 from graph.sources.istio.labels import ResponseTimeLabels
-from graph.sources.istio.queries import reporter
+from graph.sources.istio.queries import HISTOGRAM_BUCKETS, REQUESTS, reporter, weight
 
 DURATION = "istio_request_duration_milliseconds"
 LABELS = ResponseTimeLabels._fields
@@ -56,10 +56,19 @@ class ResponseTime:
         ns, rates = options.namespaces, options.rates
         selectors = ((reporter("destination", rates), any_of("destination_service_namespace", ns)),
                      (reporter("source", rates), any_of("source_workload_namespace", ns)))
-        return [Query(response_time_promql(s, options, mesh.scope()), LABELS) for s in selectors]
+        # A histogram's quantile reads every bucket of every request edge of the namespaces.
+        heavy = weight(REQUESTS, ns) * (HISTOGRAM_BUCKETS if options.response_time != "avg"
+                                        else 2)
+        return [Query(response_time_promql(s, options, mesh.scope()), LABELS, weight=heavy)
+                for s in selectors]
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
+        self.annotate(g, self.prepare(results, ctx), ctx)
+
+    def prepare(self, results: Sequence[list[Row]],
+                ctx: AppenderContext) -> dict[tuple[str, str, str], float]:
+        """Each edge's value (u, v, protocol), from the rows alone."""
         options = ctx.options
         protocols = requested_protocols(options)
         resolver = EdgeResolver(options, ResponseTimeLabels)
@@ -72,6 +81,10 @@ class ResponseTime:
                 row, edge = resolved
                 if row.request_protocol in protocols:
                     found.setdefault((*edge.last_hop(), row.request_protocol), value)
+        return found
+
+    def annotate(self, g: nx.MultiDiGraph, found: dict[tuple[str, str, str], float],
+                 ctx: AppenderContext) -> None:
         for (u, v, protocol), value in found.items():
             if g.has_edge(u, v, key=protocol):
                 g.edges[u, v, protocol]["md"]["responseTime"] = f"{value:.0f}"

@@ -129,6 +129,12 @@ class SecurityPolicy:
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
+        self.annotate(g, self.prepare(results, ctx), ctx)
+
+    def prepare(self, results: Sequence[list[Row]],
+                ctx: AppenderContext) -> dict[EdgeKey, Policy]:
+        """Each edge's policy, from the rows alone (the build calls this as soon as the
+        answers are in, while Prometheus still works on the traffic's others)."""
         options = ctx.options
         policies: dict[EdgeKey, Policy] = {}
         behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
@@ -154,6 +160,10 @@ class SecurityPolicy:
                     behind.setdefault(edge.dest, set()).add(edge.service)
         if options.graph_type == ids.SERVICE:
             policies |= service_to_service(policies, behind)
+        return policies
+
+    def annotate(self, g: nx.MultiDiGraph, policies: dict[EdgeKey, Policy],
+                 ctx: AppenderContext) -> None:
         for (u, v, protocol), policy in policies.items():
             if g.has_edge(u, v, key=protocol):
                 policy.annotate(g.edges[u, v, protocol]["md"])

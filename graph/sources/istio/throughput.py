@@ -41,6 +41,11 @@ class Throughput:
 
     def apply(self, g: nx.MultiDiGraph, results: Sequence[list[Row]],
               ctx: AppenderContext) -> None:
+        self.annotate(g, self.prepare(results, ctx), ctx)
+
+    def prepare(self, results: Sequence[list[Row]],
+                ctx: AppenderContext) -> dict[tuple[str, str], float]:
+        """Each edge's bytes per second (u, v), from the rows alone."""
         options = ctx.options
         resolver = EdgeResolver(options, EdgeLabels)
         found: dict[tuple[str, str], float] = {}
@@ -50,6 +55,10 @@ class Throughput:
                 if resolved is not None and not math.isnan(value):
                     hop = resolved[1].last_hop()
                     found[hop] = found.get(hop, 0.0) + value
+        return found
+
+    def annotate(self, g: nx.MultiDiGraph, found: dict[tuple[str, str], float],
+                 ctx: AppenderContext) -> None:
         for (u, v), value in found.items():
             if g.has_edge(u, v, key=traffic.HTTP):
                 g.edges[u, v, traffic.HTTP]["md"]["throughput"] = f"{value:.0f}"
