@@ -47,7 +47,7 @@ def builders(monkeypatch: pytest.MonkeyPatch, celery_worker: Any,
     """The names of the threads that built a graph, in order (the worker's thread is not
     the test's: the test client runs its views in the test's thread)."""
     threads: list[str] = []
-    for name in ("graph_payload", "kiali_payload"):
+    for name in ("graph_payload", "graph_body", "kiali_payload", "kiali_body"):
         real: Callable[..., Any] = getattr(graphs, name)
 
         def spy(*args: Any, real: Callable[..., Any] = real, **kwargs: Any) -> Any:

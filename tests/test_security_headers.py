@@ -144,6 +144,7 @@ def test_it_refuses_to_start_with_a_bad_value(name: str, value: str) -> None:
     assert f"Unexpected value {name}" in result.stderr
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_it_refuses_a_websocket_from_another_origin(meshlens_redis: str) -> None:
     """A page of another site may not open the live graph's socket with the user's
     cookies: the origin must be one of ALLOWED_HOSTS (test_live.py connects from one)."""
