@@ -5,7 +5,7 @@
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { h } from "./dom.js";
-import { nodeSpec } from "./exemplars.js";
+import { setElement } from "./exemplars.js";
 import { formatMs, formatPercent, formatRps } from "./labels.js";
 
 const PATH = "/api/v1/series";
@@ -34,15 +34,8 @@ export function seriesQuery(ele, view) {
   if (view.query_time) params.set("query_time", String(view.query_time));
   if (ele === "graph") {
     if (!view.namespaces.length) return null;
-  } else if (ele.isNode()) {
-    const node = nodeSpec(ele.data());
-    if (!node) return null;
-    params.set("node", node);
-  } else {
-    const source = nodeSpec(ele.source().data());
-    const target = nodeSpec(ele.target().data());
-    if (!source || !target || target === "unknown") return null;
-    params.set("edge", `${source},${target}`);
+  } else if (!setElement(params, ele)) {
+    return null;
   }
   return params.toString();
 }

@@ -46,17 +46,25 @@ export function nodeSpec(data) {
 /** The query of an element's exemplars (null: none can be asked for). */
 export function exemplarQuery(ele, view) {
   const params = new URLSearchParams({ namespaces: view.namespaces.join(","), duration: view.duration });
+  return setElement(params, ele) ? params.toString() : null;
+}
+
+/**
+ * `node=` or `edge=` of a node or an edge, as /api/v1/exemplars and /api/v1/series name
+ * them; false when the element cannot be named so (nothing is set).
+ */
+export function setElement(params, ele) {
   if (ele.isNode()) {
     const node = nodeSpec(ele.data());
-    if (!node) return null;
+    if (!node) return false;
     params.set("node", node);
-  } else {
-    const source = nodeSpec(ele.source().data());
-    const target = nodeSpec(ele.target().data());
-    if (!source || !target || target === "unknown") return null;
-    params.set("edge", `${source},${target}`);
+    return true;
   }
-  return params.toString();
+  const source = nodeSpec(ele.source().data());
+  const target = nodeSpec(ele.target().data());
+  if (!source || !target || target === "unknown") return false;
+  params.set("edge", `${source},${target}`);
+  return true;
 }
 
 function traceCell(item) {
