@@ -15,7 +15,7 @@ from dashboard.graphs import mesh_config
 from dashboard.views import json_errors
 from graph.exemplars import ExemplarRequest, TraceLinks, list_exemplars, parse_request, ranked
 from graph.options import GraphOptions
-from graph.prometheus import PrometheusError, PrometheusUnavailable
+from graph.prometheus import PrometheusError
 
 
 def exemplars_payload(request: ExemplarRequest) -> dict[str, Any]:
@@ -37,8 +37,7 @@ def exemplars_payload(request: ExemplarRequest) -> dict[str, Any]:
             found += result
             answered = True
     if failed and not answered:  # every source failed: as with one source, a 503
-        raise PrometheusUnavailable("; ".join(f"data source {name}: {why}"
-                                              for name, why in failed.items()))
+        raise sources.all_failed(failed)
     body: dict[str, Any] = {"start": request.start, "end": request.end,
                             "exemplars": ranked(found, request.limit)}
     if failed:

@@ -15,7 +15,7 @@ from dashboard.graphs import mesh_config
 from dashboard.views import json_errors
 from graph import series
 from graph.options import GraphOptions
-from graph.prometheus import PrometheusError, PrometheusUnavailable
+from graph.prometheus import PrometheusError
 
 
 def public_url(source: sources.Source) -> str:
@@ -56,8 +56,7 @@ def series_payload(request: series.SeriesRequest) -> dict[str, Any]:
         elif chosen is None or (not series.has_data(chosen[1]) and series.has_data(result)):
             chosen = (job, result)
     if failed and chosen is None and jobs:
-        raise PrometheusUnavailable("; ".join(f"data source {name}: {why}"
-                                              for name, why in failed.items()))
+        raise sources.all_failed(failed)
     if chosen is None:
         body = series.body(request, {}, {})
         body["links"] = {}

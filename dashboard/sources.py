@@ -208,11 +208,17 @@ def build(options: GraphOptions, mesh: MeshConfig,
             graphs.append(Sourced(source.name, dialect, result))
     graphs = [g for g in graphs if g.source not in failed]
     if not graphs and failed:  # every source failed: the build fails, as with one source
-        raise PrometheusUnavailable("; ".join(f"data source {name}: {why}"
-                                              for name, why in failed.items()))
+        raise all_failed(failed)
     # No graph and no failure: no selected source holds a selected dialect.
     # Each element's sources are shown whenever more than one source was asked for.
     g = (merge_sources(graphs, health, mark_sources=len(sources) > 1) if graphs
          else stamp(nx.MultiDiGraph(), options))
     g.graph["failed_sources"] = failed
     return g
+
+
+def all_failed(failed: dict[str, str]) -> PrometheusUnavailable:
+    """The error when every data source asked failed: each named with its reason, as one
+    source down is (a 503)."""
+    return PrometheusUnavailable("; ".join(f"data source {name}: {why}"
+                                           for name, why in failed.items()))
