@@ -64,6 +64,17 @@ class ExemplarRequest:
     dialects: tuple[str, ...] = ()  # dialects to read, by name; empty: every one
 
 
+def parse_edge(edge: str) -> tuple[Endpoint, Endpoint]:
+    """`edge=SOURCE,DESTINATION`: its two ends (OptionError naming `edge`)."""
+    ends = edge.split(",")
+    if len(ends) != 2:
+        raise OptionError("edge", f"{shown(edge)} is not SOURCE,DESTINATION (two nodes)")
+    source, dest = parse_endpoint(ends[0], "edge"), parse_endpoint(ends[1], "edge")
+    if dest.kind == ids.NODE_UNKNOWN:
+        raise OptionError("edge", "the unknown node is a source only")
+    return source, dest
+
+
 def parse_endpoint(value: str, param: str) -> Endpoint:
     """`workload:NS/NAME`, `service:NS/NAME`, `app:NS/APP`, `app:NS/APP/VERSION`, a
     trace-derived peer (`database:NS/NAME`, `messaging:NS/NAME`, `virtual:NS/NAME`), or
@@ -111,12 +122,7 @@ def parse_request(query: Mapping[str, str]) -> ExemplarRequest:
         raise OptionError("node" if node else "edge", "give either node=... or edge=...")
     source: Endpoint | None = None
     if edge:
-        ends = edge.split(",")
-        if len(ends) != 2:
-            raise OptionError("edge", f"{shown(edge)} is not SOURCE,DESTINATION (two nodes)")
-        source, dest = parse_endpoint(ends[0], "edge"), parse_endpoint(ends[1], "edge")
-        if dest.kind == ids.NODE_UNKNOWN:
-            raise OptionError("edge", "the unknown node is a source only")
+        source, dest = parse_edge(edge)
     else:
         dest = parse_endpoint(str(node), "node")
     duration = parse_duration(query.get("duration"))

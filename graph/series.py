@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from graph import ids
-from graph.exemplars import parse_endpoint
+from graph.exemplars import parse_edge, parse_endpoint
 from graph.options import (
     MeshConfig,
     OptionError,
@@ -109,12 +108,7 @@ def parse_request(query: Mapping[str, str]) -> SeriesRequest:
     source: Endpoint | None = None
     dest: Endpoint | None = None
     if edge:
-        ends = edge.split(",")
-        if len(ends) != 2:
-            raise OptionError("edge", f"{edge[:80]!r} is not SOURCE,DESTINATION (two nodes)")
-        source, dest = parse_endpoint(ends[0], "edge"), parse_endpoint(ends[1], "edge")
-        if dest.kind == ids.NODE_UNKNOWN:
-            raise OptionError("edge", "the unknown node is a source only")
+        source, dest = parse_edge(edge)
     elif node:
         dest = parse_endpoint(node, "node")
     elif not namespaces:
