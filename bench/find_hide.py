@@ -16,6 +16,12 @@ times, for each expression, the median of `--runs`:
   redraw  for reference: the same two frames after one node's class changes (what any
           change costs the canvas to draw this graph again, Find or not)
 
+Then, with every namespace folded again (as a big graph opens), for each expression:
+
+  folded  from the expression to the folded namespaces counted and marked: the graph's
+          worker matches the whole graph, folds it again with the counts, and the find bar
+          marks the boxes (from bar.set() until the worker's marks are applied)
+
 Each run first clears the expression, so that every apply sets its classes afresh. The
 machine is shared: compare figures of one run, not across runs.
 """
@@ -93,6 +99,27 @@ REDRAW = """async () => {
 }"""
 
 
+FOLDED = """async ([kind, expression]) => {
+    const bar = window.meshlens.findBar;
+    const graph = window.meshlens.graph;
+    const marked = (want) => new Promise(resolve => {
+        const check = () => {
+            const m = graph.marks();
+            if (m && m.find === (want.find || '') && m.hide === (want.hide || '')) resolve(m);
+            else setTimeout(check, 1);
+        };
+        check();
+    });
+    bar.set({});
+    await marked({});
+    const t0 = performance.now();
+    bar.set({[kind]: expression});
+    const marks = await marked({[kind]: expression});
+    return {ms: performance.now() - t0,
+            marked: kind === 'find' ? marks.foundTotal : marks.hiddenTotal};
+}"""
+
+
 def median_of(page: Page, script: str, arg: object, key: str, runs: int) -> float:
     return statistics.median(page.evaluate(script, arg)[key] for _ in range(runs))
 
@@ -119,6 +146,14 @@ def run(url: str, nodes: int, runs: int) -> None:
             frame = statistics.median(a["frame"] for a in applied)
             print(f"  {kind:<5} {expression:<24} {applied[-1]['marked']:>7,} {match:>6.1f} ms "
                   f"{apply:>6.1f} ms {frame:>6.0f} ms")
+        page.evaluate("() => window.meshlens.graph.toggleFolds()")  # all folded again
+        page.evaluate("() => window.meshlens.findBar.set({})")
+        print(f"  folded ({len(page.evaluate('window.meshlens.graph.folded()'))} namespaces):")
+        print(f"  {'':<5} {'expression':<24} {'marked':>7} {'folded':>9}")
+        for kind, expression in EXPRESSIONS:
+            folded = [page.evaluate(FOLDED, [kind, expression]) for _ in range(runs)]
+            ms = statistics.median(f["ms"] for f in folded)
+            print(f"  {kind:<5} {expression:<24} {folded[-1]['marked']:>7,} {ms:>6.1f} ms")
         browser.close()
 
 

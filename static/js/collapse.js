@@ -36,6 +36,17 @@ function edgesLabel({ edgeCount, failing }) {
 
 const namespaceOf = (data) => data.namespace || "";
 
+// What Find and Hide match in the whole graph (ids), for plan(): none by default.
+const NO_MARKS = { found: new Set(), hidden: new Set() };
+
+// "ns3\n1,200 nodes (30 hidden)\n4 found": hidden nodes are not in the node count.
+function summaryLabel(ns, nodes, found, hidden) {
+  const count = hidden ? `${plural(nodes, "node")} (${hidden.toLocaleString("en")} hidden)` : plural(nodes, "node");
+  const lines = [ns || "(no namespace)", count];
+  if (found) lines.push(`${found.toLocaleString("en")} found`);
+  return lines.join("\n");
+}
+
 /**
  * `onChange()` is called when the user folds or unfolds something (the view then draws
  * the new plan); `button` (optional) folds every namespace, or unfolds them all.
@@ -62,9 +73,11 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
   /**
    * The elements to draw for the whole graph `model` ({ nodes: Map, edges: Map } of element
    * JSON by id): shown nodes and edges as they are, and the folded namespaces and summed
-   * edges that stand for the rest.
+   * edges that stand for the rest. `marks` ({found, hidden}: Sets of ids, what Find and
+   * Hide match in the whole graph) are counted into the folded namespaces: hidden nodes
+   * and edges leave their counts and sums, found ones are counted as found inside.
    */
-  function plan(model) {
+  function plan(model, marks = NO_MARKS) {
     const byNs = new Map();
     for (const node of model.nodes.values()) {
       if (node.data.isBox) continue;
@@ -82,7 +95,8 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     showButton(true);
 
     const shown = shownNodes(model, byNs);
-    const elements = [...shown.values(), ...summaries(byNs)];
+    const inFold = foldedTallies(model, marks);
+    const elements = [...shown.values(), ...summaries(byNs, marks, inFold)];
     const summaryAt = new Map(elements.filter((e) => e.classes === "summary").map((e) => [e.data.id, e]));
     const rep = (id) => {
       const node = model.nodes.get(id);
@@ -96,20 +110,55 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         elements.push(edge);
         continue;
       }
+      // Hidden (Hide): not drawn, not counted in a sum either.
+      if (marks.hidden.has(edge.data.id)) continue;
       const from = rep(source);
       const to = rep(target);
       // Inside one folded namespace: not drawn. To or from a folded one: summed.
       if (from === to || !(shown.has(from) || summaryAt.has(from)) || !(shown.has(to) || summaryAt.has(to))) continue;
       const id = `${AGGREGATE_PREFIX}${from}>${to}`;
-      const sum = sums.get(id) || { id, source: from, target: to, edgeCount: 0, failing: 0, worstHealth: "NA" };
+      const sum = sums.get(id) || { id, source: from, target: to, edgeCount: 0, failing: 0, found: 0, worstHealth: "NA" };
       sum.edgeCount += 1;
       if (edge.data.healthStatus === "Failure") sum.failing += 1;
+      if (marks.found.has(edge.data.id)) sum.found += 1;
       sum.worstHealth = worse(sum.worstHealth, edge.data.healthStatus || "NA");
       sums.set(id, sum);
     }
     const labelled = sums.size <= MAX_LABELLED;
     for (const sum of sums.values()) elements.push(aggregate(sum, summaryAt, model, labelled));
     return elements;
+  }
+
+  // What Find and Hide match out of sight, by folded namespace: {found, hidden}. Found
+  // counts nodes and edges (an edge in its source's namespace when that one is folded, else
+  // in its target's: an edge between two folded namespaces counts once); hidden counts the
+  // nodes taken out (hidden edges show in the sums of edges).
+  function foldedTallies(model, marks) {
+    const tallies = new Map();
+    if (!marks.found.size && !marks.hidden.size) return tallies;
+    const tally = (ns) => {
+      if (!tallies.has(ns)) tallies.set(ns, { found: 0, hidden: 0 });
+      return tallies.get(ns);
+    };
+    const count = (ns, id, isNode) => {
+      if (marks.hidden.has(id)) {
+        if (isNode) tally(ns).hidden += 1;
+      } else if (marks.found.has(id)) tally(ns).found += 1;
+    };
+    const foldedNs = (id) => {
+      const node = model.nodes.get(id);
+      if (!node || node.data.isBox) return null;
+      const ns = namespaceOf(node.data);
+      return folded.has(ns) ? ns : null;
+    };
+    for (const node of model.nodes.values()) {
+      if (!node.data.isBox && folded.has(namespaceOf(node.data))) count(namespaceOf(node.data), node.data.id, true);
+    }
+    for (const edge of model.edges.values()) {
+      const ns = foldedNs(edge.data.source) ?? foldedNs(edge.data.target);
+      if (ns !== null) count(ns, edge.data.id, false);
+    }
+    return tallies;
   }
 
   // Nodes of unfolded namespaces, and the boxes around them.
@@ -129,7 +178,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     return shown;
   }
 
-  function summaries(byNs) {
+  function summaries(byNs, marks, inFold) {
     const bands = new Map([...folded].map((ns) => [ns, band(byNs.get(ns))]));
     const sizeOf = ({ top, bottom }) => Math.max(MIN_BOX, 0.7 * (bottom - top));
     const widest = Math.max(0, ...[...bands.values()].map((b) => 2.4 * sizeOf(b)));
@@ -137,20 +186,27 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     for (const members of byNs.values()) {
       for (const node of members) left = Math.min(left, node.position ? node.position.x : 0);
     }
-    return [...folded].map((ns) => {
-      const members = byNs.get(ns);
+    const out = [];
+    for (const ns of folded) {
+      // Hidden nodes are counted out: they neither add to the count nor colour the box.
+      const members = byNs.get(ns).filter((node) => !marks.hidden.has(node.data.id));
+      // Everything inside hidden: the box goes too, as an empty namespace box would.
+      if (!members.length) continue;
       let health = "NA";
       for (const node of members) health = worse(health, node.data.healthStatus || "NA");
       const { top, bottom } = bands.get(ns);
       const height = sizeOf(bands.get(ns));
-      return {
+      const { found = 0, hidden = 0 } = inFold.get(ns) || {};
+      out.push({
         group: "nodes",
         classes: "summary",
         data: {
           id: `${SUMMARY_PREFIX}${ns}`,
           namespace: ns,
-          summaryLabel: `${ns || "(no namespace)"}\n${plural(members.length, "node")}`,
+          summaryLabel: summaryLabel(ns, members.length, found, hidden),
           nodeCount: members.length,
+          foundCount: found,
+          hiddenCount: hidden,
           worstHealth: health,
           boxWidth: 2.4 * height,
           boxHeight: height,
@@ -158,8 +214,9 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         },
         // One column, centred, clear of the leftmost nodes.
         position: { x: left - COLUMN_GAP - widest / 2, y: (top + bottom) / 2 },
-      };
-    });
+      });
+    }
+    return out;
   }
 
   // The rows a namespace's members take: its band in the server's layout.
@@ -192,6 +249,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         target: sum.target,
         edgeCount: sum.edgeCount,
         failing: sum.failing,
+        foundCount: sum.found,
         worstHealth: sum.worstHealth,
         // A single edge to a shown node needs no count.
         summaryLabel: labelled && (arc || sum.edgeCount > 1) ? edgesLabel(sum) : "",

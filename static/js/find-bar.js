@@ -3,6 +3,10 @@
 // `find-hidden` (display: none), so they leave the drawing and come back, where they were,
 // when the expression changes. Both are worked out again whenever elements come, go or
 // change (a live delta, a namespace unfolded), so that they hold across updates.
+//
+// A big graph is not all in Cytoscape: its folded namespaces stand for their nodes. There
+// the graph's worker works both out over the whole graph (`getMarks()`): a folded namespace
+// that holds found elements is ringed and says how many; hidden ones leave its counts.
 
 import { isDerived } from "./cy-apply.js";
 import { h } from "./dom.js";
@@ -14,9 +18,12 @@ const NOTHING = { clauses: [] };
 /**
  * Build the bars in `root`. `view.find` and `view.hide` hold the expressions (from the
  * URL); `getCy()` gives the current Cytoscape instance; `onChange(view)` runs after the
- * user changes an expression (the page writes its URL).
+ * user changes an expression (the page writes its URL). `onExpressions(find, hide)` hears
+ * every expression set (texts); `getMarks()` gives what the graph's worker marked for them
+ * in a big graph ({find, hide, found, hidden, foundTotal, hiddenTotal}), or null.
  */
-export function createFindBar(root, { view, getCy, onChange = () => {} }) {
+export function createFindBar(root, { view, getCy, onChange = () => {}, onExpressions = () => {}, getMarks = () => null }) {
+  const texts = { find: "", hide: "" };
   const expressions = { find: NOTHING, hide: NOTHING };
   const fields = { find: field("find", "Find…", FIND_PRESETS), hide: field("hide", "Hide…", HIDE_PRESETS) };
   const count = h("output", { id: "find-count", class: "find-count", "aria-live": "polite" });
@@ -68,6 +75,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
 
   // Read an expression; a bad one shows its error and selects nothing (as Kiali does).
   function load(kind, text) {
+    texts[kind] = text;
     fields[kind].input.value = text;
     fields[kind].clear.hidden = !text;
     try {
@@ -84,6 +92,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     const changed = view[kind] !== text;
     view[kind] = text;
     load(kind, text);
+    onExpressions(texts.find, texts.hide);
     follow();
     apply();
     if (changed) onChange(view);
@@ -101,23 +110,38 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     document.body.dataset.findApplied = String(applied);
   }
 
+  // The worker's marks, when they are for the expressions shown now.
+  function currentMarks() {
+    const marks = getMarks();
+    return marks && marks.find === texts.find && marks.hide === texts.hide ? marks : null;
+  }
+
   function mark(cy) {
     // One pass over plain arrays: Cytoscape collections (filter, selectors) cost tens of
     // milliseconds each at tens of thousands of elements.
     const all = cy.elements();
+    const marks = currentMarks();
     const eles = [];
+    const derived = [];
     const nodes = [];
     const edges = [];
     for (let i = 0; i < all.length; i += 1) {
       const ele = all[i];
-      if (isDerived(ele)) continue;
+      if (isDerived(ele)) {
+        derived.push(ele);
+        continue;
+      }
       eles.push(ele);
-      (ele.isNode() ? nodes : edges).push(ele.data());
+      if (!marks) (ele.isNode() ? nodes : edges).push(ele.data());
     }
-    const wanted = {
-      find: foundIds(expressions.find, nodes, edges),
-      hide: hiddenIds(expressions.hide, nodes, edges),
-    };
+    const wanted = marks
+      ? { find: new Set(marks.found), hide: new Set(marks.hidden) }
+      : { find: foundIds(expressions.find, nodes, edges), hide: hiddenIds(expressions.hide, nodes, edges) };
+    // A folded namespace (or a sum of edges) is found when something found is inside.
+    for (const ele of derived) {
+      if (ele.data("foundCount") > 0 && expressions.find.clauses.length) wanted.find.add(ele.id());
+      eles.push(ele);
+    }
     // Whole collections at once: one class change per element costs Cytoscape a style
     // pass each.
     cy.batch(() => {
@@ -136,9 +160,13 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
     });
     let shown = 0;
     for (const id of wanted.find) if (!wanted.hide.has(id)) shown += 1;
+    for (const ele of derived) if (wanted.find.has(ele.id())) shown -= 1;
+    // In a big graph, the whole graph's counts, folded namespaces included.
+    const found = marks ? marks.foundTotal : shown;
+    const hidden = marks ? marks.hiddenTotal : wanted.hide.size;
     const said = [];
-    if (expressions.find.clauses.length) said.push(`${shown} found`);
-    if (expressions.hide.clauses.length) said.push(`${wanted.hide.size} hidden`);
+    if (expressions.find.clauses.length) said.push(`${found.toLocaleString("en")} found`);
+    if (expressions.hide.clauses.length) said.push(`${hidden.toLocaleString("en")} hidden`);
     count.textContent = said.join(" · ");
   }
 
@@ -173,6 +201,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
 
   load("find", view.find || "");
   load("hide", view.hide || "");
+  onExpressions(texts.find, texts.hide);
   follow();
 
   return {
@@ -188,6 +217,7 @@ export function createFindBar(root, { view, getCy, onChange = () => {} }) {
       view.hide = hide;
       load("find", find);
       load("hide", hide);
+      onExpressions(texts.find, texts.hide);
       follow();
       apply();
     },

@@ -42,6 +42,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   // folded}), as the worker last told them.
   let bigCounts = null;
   let folds = { count: 0, folded: [] };
+  // What Find and Hide mark in a big graph, as the worker worked it out over the whole
+  // graph (model-worker.js marks()); null for a small graph, which the find bar marks itself.
+  let bigMarks = null;
+  const marksListeners = [];
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart });
@@ -154,6 +158,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       console.warn(`meshlens: snapshot ${message.version ?? ""} not shown: ${answer.error}`);
       return null;
     }
+    if (answer.kind === "small") bigMarks = null;
     if (answer.kind === "small") applySnapshot(answer.graph, { relayout });
     else finishBig(answer, relayout || !laidOut || !drawing.big);
     return answer;
@@ -171,6 +176,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (answer.kind === "small") applyDelta(answer.delta);
     else finishBig(answer, false);
     return answer;
+  }
+
+  /** Find and Hide expressions (text): in a big graph the worker marks the whole graph. */
+  async function find(findText, hideText) {
+    const answer = await model.find(findText, hideText);
+    if (answer.kind !== "big") return;
+    finishBig(answer, false);
   }
 
   async function fold(action, namespace) {
@@ -217,6 +229,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (!big) sizeFor(true);
     showProgress(0, 0);
     bigCounts = answer.counts;
+    bigMarks = answer.marks || null;
+    for (const listener of marksListeners) listener(bigMarks);
     showFolds(answer.folds);
     settle(cy.collection(arrived), relayout);
     arrived = [];
@@ -324,6 +338,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     serverPositions.clear();
     model.clear();
     bigCounts = null;
+    bigMarks = null;
     showFolds({ count: 0, folded: [] });
     laidOut = false;
     userMovedViewport = false;
@@ -366,6 +381,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       return { nodes: tally(real.nodes().not("[isBox]")), edges: tally(real.edges()) };
     },
     unfold: (namespace) => fold("unfold", namespace),
+    find,
+    /** What Find and Hide mark in a big graph (null in a small one), and who hears of it. */
+    marks: () => bigMarks,
+    onMarks: (listener) => marksListeners.push(listener),
     /** The Fold button's work: fold every namespace, or unfold them all. */
     toggleFolds: () => fold("toggle"),
     folded: () => [...folds.folded],

@@ -148,7 +148,11 @@ const findBar = createFindBar(document.getElementById("find-bar"), {
   view,
   getCy: () => cy,
   onChange: (changed) => writeUrl(changed),
+  // A big graph's folded namespaces are marked by its worker, over the whole graph.
+  onExpressions: (find, hide) => graph.find(find, hide),
+  getMarks: () => graph.marks(),
 });
+graph.onMarks(() => findBar.apply());
 
 function select(ele) {
   if (ele.empty()) return;

@@ -13,13 +13,20 @@
 //   {op: "snapshot", graph | href, reset}  a new graph; `reset`: fold its namespaces afresh
 //   {op: "delta", delta | href}            a graph.delta; changed elements are patches
 //   {op: "fold", action: "unfold" | "toggle", namespace}
+//   {op: "find", find, hide}             the Find and Hide expressions (text)
 //   {op: "clear"}
 // Answers: {seq, part: {remove, add, update}} any number of times, then
 // {seq, done: true, kind: "big" | "small" | "none", graph, delta, counts, folds, timestamp,
-//  duration, error}.
+//  duration, marks, error}.
+//
+// Find and Hide in a big graph are worked out here, over the whole graph: what they match
+// inside a folded namespace is counted on its box (collapse.js), and `marks` ({find, hide:
+// the expressions, found, hidden: ids among the real elements drawn, foundTotal,
+// hiddenTotal}) tells the find bar what to mark among the elements drawn.
 
 import { createCollapse } from "./collapse.js";
 import { parentsFirst } from "./elements.js";
+import { FindError, foundIds, hiddenIds, parseFind } from "./find.js";
 
 // The same threshold as graph-view.js and graph/layout.py MIN_NODES.
 const BIG_GRAPH_NODES = 300;
@@ -36,6 +43,49 @@ let collapse = createCollapse();
 let drawn = new Map();
 // The next plan starts from an empty drawing: the page must drop what it drew before.
 let clearFirst = false;
+// The Find and Hide expressions, as text and parsed (a bad one matches nothing).
+const NOTHING = { clauses: [] };
+let finding = { find: "", hide: "", parsed: { find: NOTHING, hide: NOTHING } };
+// What they match in the model, as of the last plan.
+let matched = { found: new Set(), hidden: new Set() };
+
+function parsedOrNothing(text, kind) {
+  try {
+    return parseFind(text, kind);
+  } catch (error) {
+    if (error instanceof FindError) return NOTHING;
+    throw error;
+  }
+}
+
+// Find and Hide over the whole model (not what is drawn): Hide's "nodes whose edges all
+// went" needs every edge, folded or not.
+function match() {
+  const { parsed } = finding;
+  if (!parsed.find.clauses.length && !parsed.hide.clauses.length) {
+    matched = { found: new Set(), hidden: new Set() };
+    return;
+  }
+  const nodes = [];
+  const edges = [];
+  for (const node of model.nodes.values()) nodes.push(node.data);
+  for (const edge of model.edges.values()) edges.push(edge.data);
+  matched = { found: foundIds(parsed.find, nodes, edges), hidden: hiddenIds(parsed.hide, nodes, edges) };
+}
+
+// Among the real elements drawn, which Find and Hide mark; and how many in all.
+function marks() {
+  const found = [];
+  const hidden = [];
+  for (const [id, element] of drawn) {
+    if (typeof element === "string") continue; // a derived one: its counts are its data
+    if (matched.hidden.has(id)) hidden.push(id);
+    else if (matched.found.has(id)) found.push(id);
+  }
+  let foundTotal = 0;
+  for (const id of matched.found) if (!matched.hidden.has(id)) foundTotal += 1;
+  return { find: finding.find, hide: finding.hide, found, hidden, foundTotal, hiddenTotal: matched.hidden.size };
+}
 
 const isDerived = (element) => Boolean(element.classes);
 
@@ -128,7 +178,8 @@ function postPlan(seq) {
   const next = new Map();
   const add = [];
   const update = [];
-  for (const element of collapse.plan(model)) {
+  match();
+  for (const element of collapse.plan(model, matched)) {
     const id = element.data.id;
     const before = drawn.get(id);
     if (isDerived(element)) {
@@ -171,6 +222,7 @@ function done(seq, extra) {
     folds: collapse.state(),
     timestamp,
     duration,
+    marks: big ? marks() : null,
     ...extra,
   });
 }
@@ -198,6 +250,13 @@ async function handle(request) {
       else collapse.toggleAll();
       postPlan(seq);
     }
+    return done(seq, {});
+  }
+  if (op === "find") {
+    const text = { find: request.find || "", hide: request.hide || "" };
+    if (text.find === finding.find && text.hide === finding.hide) return done(seq, {});
+    finding = { ...text, parsed: { find: parsedOrNothing(text.find, "find"), hide: parsedOrNothing(text.hide, "hide") } };
+    if (big) postPlan(seq);
     return done(seq, {});
   }
   if (op === "clear") {

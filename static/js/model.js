@@ -42,6 +42,8 @@ export function createModel({ onPart }) {
     /** A graph.delta (inline, or `href`). */
     delta: (message) => request({ op: "delta", delta: message.href ? null : message, href: message.href }),
     fold: (action, namespace) => request({ op: "fold", action, namespace }),
+    /** The Find and Hide expressions (text): a big graph is marked and folded by them. */
+    find: (find, hide) => request({ op: "find", find, hide }),
     clear: () => request({ op: "clear" }),
   };
 }

@@ -182,3 +182,55 @@ def test_it_keeps_find_and_hide_across_unfolding(graph_page: GraphPage, meshlens
     hidden = marked(graph_page, "find-hidden")
     assert {f"ns1-w01{i}" for i in range(10)} <= set(hidden)
     assert all(h.startswith("ns1-w01") or "ns1-w01" in h for h in hidden)
+
+
+FOLDED = """() => Object.fromEntries(window.meshlens.cy.nodes('.summary').map(n => [
+    n.data('namespace'), {found: n.data('foundCount'), hidden: n.data('hiddenCount'),
+                          nodes: n.data('nodeCount'), label: n.data('summaryLabel'),
+                          ringed: n.hasClass('find')}]))"""
+
+
+def test_it_finds_and_hides_inside_folded_namespaces(graph_page: GraphPage,
+                                                     meshlens_url: str) -> None:
+    """[ns0] -> [ns1: w000..w089] -> [ns2] -> [ns3], all folded: Find rings ns1's box and says
+    10 found inside; Hide counts ns1-w01x out of it (and out of the edges summed into it);
+    unfolding ns1 shows the marks on its nodes."""
+    Server(graph_page.page, big_graph())
+    graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}")
+    page = graph_page.page
+    graph_page.wait_for("cy => cy.nodes('.summary').length === 4")
+    enter(graph_page, "find", "wl ^= ns1-w00")
+    graph_page.wait_for("cy => cy.getElementById('ml-ns:ns1').hasClass('find')")
+    folded = page.evaluate(FOLDED)
+    assert folded["ns1"] == {"found": 10, "hidden": 0, "nodes": 90, "ringed": True,
+                             "label": "ns1\n90 nodes\n10 found"}
+    assert not any(folded[ns]["ringed"] for ns in ("ns0", "ns2", "ns3"))
+    page.wait_for_function("document.querySelector('#find-count').textContent === '10 found'")
+
+    enter(graph_page, "hide", "wl ^= ns1-w01")
+    graph_page.wait_for("cy => cy.getElementById('ml-ns:ns1').data('hiddenCount') === 10")
+    folded = page.evaluate(FOLDED)
+    assert folded["ns1"] == {"found": 10, "hidden": 10, "nodes": 80, "ringed": True,
+                             "label": "ns1\n80 nodes (10 hidden)\n10 found"}
+    # ns0-w082 -> ns1-w014 is hidden with its target: 9 of the 10 edges ns0 -> ns1 remain.
+    counts = page.evaluate("""() => window.meshlens.cy.edges('.aggregate').map(e =>
+        e.source().data('namespace') + '>' + e.target().data('namespace') + ' ' +
+        e.data('edgeCount')).sort()""")
+    assert counts == ["ns0>ns1 9", "ns1>ns2 10", "ns2>ns3 10"]
+    # The 10 nodes, the 20 edges inside ns1 that touch them, and ns0-w082 -> ns1-w014.
+    page.wait_for_function("document.querySelector('#find-count').textContent === "
+                           "'10 found · 31 hidden'")
+    graph_page.shot("find-folded")
+
+    page.evaluate("window.meshlens.graph.unfold('ns1')")
+    wait_marked(graph_page, "find", [f"ns1-w00{i}" for i in range(10)])
+    hidden = marked(graph_page, "find-hidden")
+    assert {f"ns1-w01{i}" for i in range(10)} <= set(hidden)
+    assert len(hidden) == 30  # ns0-w082 -> ns1-w014 ends in folded ns0: summed, not drawn
+    assert page.inner_text("#find-count") == "10 found · 31 hidden"
+
+    # A namespace hidden whole leaves no box, and no edges into it.
+    enter(graph_page, "hide", "ns = ns3")
+    graph_page.wait_for("cy => cy.getElementById('ml-ns:ns3').empty()")
+    assert page.evaluate("window.meshlens.cy.edges('.aggregate').filter(e => "
+                         "e.target().id() === 'ml-ns:ns3').length") == 0
