@@ -11,8 +11,8 @@
 
 import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
-import { layoutOptions } from "./layouts.js";
-import { placeNewNodes } from "./placement.js";
+import { layoutOptions, layoutTargets } from "./layouts.js";
+import { createReturning, placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
 
@@ -29,7 +29,7 @@ const SMALL_MIN_ZOOM = 0.15;
  * the button that folds and unfolds namespaces; `progress`: where to say how far the
  * drawing of many elements has come (unfolding every namespace of a big graph).
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
@@ -54,6 +54,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let chosenLayout = layoutOptions("dagre");
   if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
+  // Hidden nodes a layout skipped are placed again when they come back (placement.js).
+  const returning = createReturning({ isPinned, isBig: () => big });
   let laidOut = false;
   let layout = null;
   // Once the user pans or zooms, layouts and resizes stop re-fitting the viewport under them.
@@ -130,7 +132,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       return;
     }
     const doFit = fit || !userMovedViewport;
-    layout = cy.layout({
+    // Hidden elements are left out: they take no space, and keep their positions.
+    returning.track(cy);
+    layout = layoutTargets(cy).layout({
       ...chosenLayout,
       fit: doFit,
       animate: animate && cy.nodes().length < 300,

@@ -45,3 +45,17 @@ export const LAYOUT_NAMES = {
 export function layoutOptions(name) {
   return LAYOUT_OPTIONS[name] || LAYOUT_OPTIONS.dagre;
 }
+
+// Elements that have left the drawing: hidden by Hide (find-bar.js) or outside a focus
+// (focus.js). The edge mode's hidden edges are not among them: it is drawing, and changing
+// it moves no node (edge-mode.js).
+export const HIDDEN_SELECTOR = ".find-hidden, .focus-hidden";
+
+/**
+ * What a layout places: the elements drawn, without the hidden ones, which neither take
+ * space nor pull on the others (they keep their positions, for when they come back).
+ */
+export function layoutTargets(cy) {
+  const nodes = cy.nodes().not(HIDDEN_SELECTOR);
+  return nodes.union(nodes.edgesWith(nodes).not(HIDDEN_SELECTOR));
+}

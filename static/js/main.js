@@ -10,6 +10,7 @@ import { createFocus } from "./focus.js";
 import { createGraphView } from "./graph-view.js";
 import { createBlastRadius } from "./impact.js";
 import { registerKey } from "./keys.js";
+import { HIDDEN_SELECTOR } from "./layouts.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
@@ -94,6 +95,8 @@ const graph = createGraphView(document.getElementById("graph"), {
   renderer: view.renderer,
   foldButton: document.getElementById("fold-button"),
   progress: document.getElementById("draw-progress"),
+  // Nodes the user dragged stay where they were put when hidden ones come back.
+  isPinned: (id) => pins.has(id),
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;
@@ -353,9 +356,10 @@ createControls(document.getElementById("controls"), {
   },
   actions: {
     "fit-button": () => graph.fit(),
-    // A fresh layout: the positions the user dragged nodes to go too.
+    // A fresh layout: the positions the user dragged nodes to go too (but for the hidden
+    // nodes', which it does not lay out).
     "relayout-button": () => {
-      pins.clear();
+      pins.clearShown((node) => node.is(HIDDEN_SELECTOR));
       graph.relayout();
     },
     "graph-charts-button": () => {

@@ -1,6 +1,7 @@
 // Positions the user dragged nodes to: they stay across updates (Cytoscape keeps a node's
 // position when its data changes) and across layouts (put back when a layout stops),
-// until the user asks for a fresh layout (`clear`).
+// until the user asks for a fresh layout (`clear`, or `clearShown`: a hidden node is not
+// laid out, so its pin stays).
 
 export function createPins() {
   const pinned = new Map(); // node id -> {x, y}
@@ -30,6 +31,17 @@ export function createPins() {
     attach,
     restore,
     clear: () => pinned.clear(),
+    /**
+     * Forget the pins of the nodes a fresh layout places; hidden ones (`isHidden(node)`)
+     * are not laid out and keep theirs.
+     */
+    clearShown(isHidden) {
+      for (const id of [...pinned.keys()]) {
+        const node = cy ? cy.getElementById(id) : null;
+        if (!node || node.empty() || !isHidden(node)) pinned.delete(id);
+      }
+    },
+    has: (id) => pinned.has(id),
     /** node id -> position, for tests and the console. */
     pinned: () => Object.fromEntries(pinned),
   };

@@ -5,6 +5,8 @@
 // moves up or down from there until it overlaps nothing. The rest stays put, so an
 // SRE watching the graph does not lose track of it every time a workload appears.
 
+import { HIDDEN_SELECTOR, LAYOUT_OPTIONS, layoutTargets } from "./layouts.js";
+
 const GAP = 14;
 
 /** Offsets of a node's box (label included) from its position. */
@@ -25,7 +27,7 @@ function overlaps(a, b) {
 /** Where dagre would put every node; runs the layout without moving anything. */
 function idealPositions(cy, layoutOptions) {
   const ideal = new Map();
-  cy.layout({
+  layoutTargets(cy).layout({
     ...layoutOptions,
     fit: false,
     animate: false,
@@ -48,7 +50,9 @@ export function placeNewNodes(cy, newNodes, layoutOptions) {
   const ideal = idealPositions(cy, layoutOptions);
   const placed = new Set();
   const taken = [];
+  // Hidden nodes take no space: what is drawn decides where there is room.
   cy.nodes()
+    .not(HIDDEN_SELECTOR)
     .filter((n) => !n.isParent() && !freshIds.has(n.id()))
     .forEach((n) => {
       placed.add(n.id());
@@ -100,7 +104,7 @@ export function placeNewNodes(cy, newNodes, layoutOptions) {
   // Nodes connected to nothing on screen: as dagre arranges them, below the graph.
   if (pending.length) {
     const rest = cy.collection(pending);
-    const others = cy.nodes().difference(rest);
+    const others = cy.nodes().not(HIDDEN_SELECTOR).difference(rest);
     const bb = others.nonempty() ? others.boundingBox({ includeLabels: true }) : { x1: 0, y2: -GAP };
     const xs = pending.map((n) => (ideal.get(n.id()) || n.position()).x);
     const ys = pending.map((n) => (ideal.get(n.id()) || n.position()).y);
@@ -111,4 +115,43 @@ export function placeNewNodes(cy, newNodes, layoutOptions) {
       put(node, { x: want.x + dx, y: want.y + dy });
     }
   }
+}
+
+/**
+ * Nodes a layout skipped because they were hidden (layouts.js layoutTargets): when they
+ * come back (their hiding class goes), they are placed beside their neighbours as new nodes
+ * are, not where an older layout had them. Nodes the user pinned (`isPinned(id)`) stay
+ * where they were put; big graphs (`isBig()`) keep the server's positions.
+ */
+export function createReturning({ isPinned, isBig }) {
+  let cy = null;
+  let displaced = new Set();
+  let back = [];
+
+  function onClass(event) {
+    const node = event.target;
+    if (!displaced.has(node.id()) || node.is(HIDDEN_SELECTOR)) return;
+    displaced.delete(node.id());
+    if (!displaced.size) cy.off("class", "node", onClass);
+    if (!back.length) setTimeout(place, 0);
+    back.push(node);
+  }
+
+  function place() {
+    const nodes = cy.collection(back).filter((n) => !n.removed() && !n.is(HIDDEN_SELECTOR));
+    back = [];
+    if (!isBig() && nodes.nonempty()) placeNewNodes(cy, nodes, LAYOUT_OPTIONS.dagre);
+  }
+
+  return {
+    /** Before a layout of `instance`: remember which nodes it leaves out. */
+    track(instance) {
+      if (cy) cy.off("class", "node", onClass);
+      cy = instance;
+      const hidden = cy.nodes(HIDDEN_SELECTOR).filter((n) => !n.isParent() && !isPinned(n.id()));
+      displaced = new Set(hidden.map((n) => n.id()));
+      // Listen only while some are out: a class listener costs every class change an event.
+      if (displaced.size) cy.on("class", "node", onClass);
+    },
+  };
 }
