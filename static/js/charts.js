@@ -1,12 +1,14 @@
 // Charts of the selected node or edge for the side panel: request rate, error % and latency
 // p50/p95/p99 over the view's window, per direction, from GET /api/v1/series, drawn with
 // uPlot, the current (last) point marked, each linked to the same query in Prometheus's
-// own graph page.
+// own graph page. At a past moment or a replay frame (the view's `query_time`), the window
+// ends then, and so do the links.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { h } from "./dom.js";
 import { setElement } from "./exemplars.js";
 import { formatMs, formatPercent, formatRps } from "./labels.js";
+import { formatMoment } from "./time.js";
 
 const PATH = "/api/v1/series";
 const DIRECTIONS = { inbound: "Inbound", outbound: "Outbound", requests: "Requests" };
@@ -114,15 +116,17 @@ function hasData(body) {
   return Object.values(body.series || {}).some((charts) => Object.values(charts).some((points) => lastIndex(points) >= 0));
 }
 
-function heading() {
-  return h("h3", {}, "Charts");
+// "Charts", and at a past moment or a replay frame (`end`), the moment its window ends.
+function heading(end = null) {
+  if (end === null) return h("h3", {}, "Charts");
+  return h("h3", {}, "Charts ", h("span", { class: "chart-end muted" }, `to ${formatMoment(end)}`));
 }
 
-function render(section, body, plots) {
+function render(section, body, plots, end) {
   const directions = Object.keys(body.series || {});
   const notes = Object.values(body.unsupported || {}).map((why) => h("p", { class: "muted chart-note" }, why));
   if (!directions.length) {
-    section.replaceChildren(heading(), ...(notes.length ? notes : [h("p", { class: "muted" }, "No charts for this element.")]));
+    section.replaceChildren(heading(end), ...(notes.length ? notes : [h("p", { class: "muted" }, "No charts for this element.")]));
     section.dataset.state = "empty";
     return;
   }
@@ -130,7 +134,7 @@ function render(section, body, plots) {
     h("div", { class: "chart-direction", dataset: { direction } }, h("h4", {}, DIRECTIONS[direction] || direction), CHARTS.map((spec) => chart(body, direction, spec, plots))),
   );
   const quiet = hasData(body) ? null : h("p", { class: "muted" }, "No requests in this window.");
-  section.replaceChildren(...[heading(), quiet, ...blocks, ...notes].filter(Boolean));
+  section.replaceChildren(...[heading(end), quiet, ...blocks, ...notes].filter(Boolean));
   section.dataset.state = "shown";
 }
 
@@ -150,26 +154,47 @@ export function createCharts({ refreshSeconds }) {
     shown = null;
   }
 
+  // One fetch at a time: a replay playing moves the window every frame, and only the
+  // charts of the frame on screen when the last fetch ends are worth fetching next.
+  let busy = false;
+  let next = null;
+
   async function load(current) {
+    if (busy) {
+      next = current;
+      return;
+    }
+    busy = true;
+    try {
+      await fetchInto(current);
+    } finally {
+      busy = false;
+      const waiting = next;
+      next = null;
+      if (waiting && waiting === shown) load(waiting);
+    }
+  }
+
+  async function fetchInto(current) {
     current.at = Date.now();
     current.timer = null;
-    const { section, query } = current;
+    const { section, query, end } = current;
     try {
       const response = await fetch(`${PATH}?${query}`, { headers: { Accept: "application/json" } });
       const body = await response.json();
       if (shown !== current) return; // another element's charts since
       section.dataset.fetched = String(Number(section.dataset.fetched || 0) + 1);
       if (!response.ok) {
-        section.replaceChildren(heading(), h("p", { class: "muted" }, `Charts unavailable: ${body.error || response.status}`));
+        section.replaceChildren(heading(end), h("p", { class: "muted" }, `Charts unavailable: ${body.error || response.status}`));
         section.dataset.state = "error";
         return;
       }
       current.plots.forEach((u) => u.destroy());
       current.plots = [];
-      render(section, body, current.plots);
+      render(section, body, current.plots, end);
     } catch (error) {
       if (shown !== current) return;
-      section.replaceChildren(heading(), h("p", { class: "muted" }, "Charts unavailable (no answer)."));
+      section.replaceChildren(heading(end), h("p", { class: "muted" }, "Charts unavailable (no answer)."));
       section.dataset.state = "error";
     }
   }
@@ -181,7 +206,10 @@ export function createCharts({ refreshSeconds }) {
       drop();
       return null;
     }
+    const past = Boolean(view && view.query_time);
     if (shown && shown.query === query) {
+      // A past window does not change: nothing to fetch again.
+      if (past) return shown.section;
       const wait = shown.at + periodMs - Date.now();
       if (wait <= 0) load(shown);
       else if (!shown.timer) {
@@ -191,8 +219,10 @@ export function createCharts({ refreshSeconds }) {
       return shown.section;
     }
     drop();
-    const section = h("section", { class: "charts", dataset: { query, state: "loading" } }, heading(), h("p", { class: "muted" }, "Loading charts…"));
-    shown = { query, at: Date.now(), section, plots: [], timer: null };
+    const dataset = { query, state: "loading", end: past ? String(view.query_time) : "now" };
+    const end = past ? view.query_time : null;
+    const section = h("section", { class: "charts", dataset }, heading(end), h("p", { class: "muted" }, "Loading charts…"));
+    shown = { query, end, at: Date.now(), section, plots: [], timer: null };
     load(shown);
     return section;
   };

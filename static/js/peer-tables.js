@@ -4,6 +4,7 @@
 import { h } from "./dom.js";
 import { edgeRates, formatEdgeRate, formatMs, formatPercent, isIdleEdge, nodeName, num } from "./labels.js";
 import { HEALTH } from "./styles.js";
+import { formatMoment } from "./time.js";
 
 /** The response time column's name: the statistic the server computed (p95 by default). */
 export function responseTimeHeading(stat) {
@@ -47,10 +48,19 @@ function peerTable(title, direction, edges, otherEnd, view, onSelect) {
   );
 }
 
-/** The node's inbound and outbound peer tables; clicking a peer selects the edge. */
+/**
+ * The node's inbound and outbound peer tables; clicking a peer selects the edge. They read
+ * the graph on screen: at a past moment or a replay frame, that moment's window, as a note
+ * above them says.
+ */
 export function peerTables(node, view, onSelect) {
-  return [
+  const tables = [
     peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect),
     peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect),
   ];
+  const past = view.query_time !== null && view.query_time !== undefined;
+  const note = past && tables.some(Boolean)
+    ? h("p", { class: "muted peer-window", dataset: { end: String(view.query_time) } }, `Peers over the ${view.duration} ending ${formatMoment(view.query_time)}`)
+    : null;
+  return [note, ...tables];
 }

@@ -240,10 +240,12 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
   const exemplarSection = createExemplarList();
   const chartsSection = createCharts({ refreshSeconds });
 
-  // What the panel depends on; an update that leaves it alone leaves the panel alone.
+  // What the panel depends on; an update that leaves it alone leaves the panel alone. The
+  // moment shown is part of it: a past moment or a replay frame charts the window ending
+  // then, even where the element's data reads the same.
   function signature(ele) {
     const around = ele.isNode() ? ele.connectedEdges().union(ele.neighborhood("node")) : ele.connectedNodes();
-    return JSON.stringify([ele.data(), around.map((other) => other.data())]);
+    return JSON.stringify([view.query_time, view.duration, ele.data(), around.map((other) => other.data())]);
   }
 
   function show(ele) {
