@@ -7,14 +7,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from dashboard import shared_answers
 from dashboard.auth import api_login
-from dashboard.graphs import graph_payload, options_from_query
+from dashboard.graphs import graph_body, options_from_query
 from dashboard.views import current_graph, graph_response, json_errors
 from graph.diff import graph_diff, mark_diff, parse_compare_to, parse_thresholds
 from graph.impact import blast_radius
+from graph.options import GraphOptions
 
 DIFF_PARAMS = ("compare_to", "threshold_error", "threshold_p95")
 
@@ -44,8 +48,25 @@ def compared(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], dict
     parse_compare_to(diff_query.get("compare_to"), options.resolved_time())
     now = current_graph(options)
     earlier = parse_compare_to(diff_query.get("compare_to"), int(now["timestamp"]))
-    then = graph_payload(options.at(earlier))
+    then = earlier_graph(options.at(earlier))
     return now, then, graph_diff(now, then, thresholds) | {"compareTo": then["timestamp"]}
+
+
+# How long an earlier graph is kept for the other viewers of its scope. Live, the graph now
+# moves on every refresh and the earlier time with it, so viewers share it within a refresh;
+# a fixed compare_to (a Unix time) is shared for as long as it is kept.
+EARLIER_TTL_MIN_S = 60
+
+
+def earlier_graph(options: GraphOptions) -> dict[str, Any]:
+    """The graph the comparison is against, built once for every viewer of the same scope,
+    window and earlier time (dashboard/shared_answers.py)."""
+    key = shared_answers.key_of("earlier", f"{options.scope_key()}|{options.query_time}|"
+                                           f"{settings.PROMETHEUS_URL}")
+    ttl = max(EARLIER_TTL_MIN_S, 3 * settings.MESHLENS_REFRESH_SECONDS)
+    body = shared_answers.shared(key, ttl, lambda: graph_body(options))
+    graph: dict[str, Any] = orjson.loads(body)
+    return graph
 
 
 @require_GET

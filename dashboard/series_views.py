@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from dashboard import sources
+from dashboard import shared_answers, sources
 from dashboard.auth import api_login
 from dashboard.graphs import mesh_config
 from dashboard.views import json_errors
@@ -72,8 +73,22 @@ def series_payload(request: series.SeriesRequest) -> dict[str, Any]:
     return body
 
 
+def shared_key(request: series.SeriesRequest) -> str:
+    """The request and what else the answer depends on: where the default source is and how
+    it is read (the data sources added in the admin are named in the request, when it
+    narrows them)."""
+    return shared_answers.key_of("series", "|".join([
+        request.shared_key(), str(settings.PROMETHEUS_URL),
+        str(settings.MESHLENS_DIALECTS), str(settings.MESHLENS_PROMETHEUS_PUBLIC_URL)]))
+
+
 @require_GET
 @api_login
 @json_errors
 def api_series(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(series_payload(series.parse_request(request.GET.dict())))
+    """One set of range queries per element and window for all viewers within a refresh
+    period (dashboard/shared_answers.py)."""
+    asked = series.parse_request(request.GET.dict())
+    body = shared_answers.shared(shared_key(asked), settings.MESHLENS_REFRESH_SECONDS,
+                                 lambda: orjson.dumps(series_payload(asked)))
+    return HttpResponse(body, content_type="application/json")

@@ -84,6 +84,16 @@ class SeriesRequest:
     def times(self) -> list[int]:
         return list(range(self.start, self.end + 1, self.step))
 
+    def shared_key(self) -> str:
+        """A canonical string of what the answer depends on, for a cache shared by every
+        viewer: the element, the window and its step, the rate interval, the sources and
+        dialects; the end only when asked for (a live window ends now, and the answer of a
+        moment ago stands for it until the cache expires)."""
+        end = str(self.end) if self.explicit_end else "now"
+        return "|".join([",".join(self.namespaces), repr(self.source), repr(self.dest),
+                         f"{self.duration}/{self.step}/{self.rate_interval}", end,
+                         ",".join(self.sources), ",".join(self.dialects)])
+
 
 def fitted_step(duration: int) -> int:
     """The smallest round step that puts at most MAX_POINTS intervals in the window (at

@@ -1,0 +1,187 @@
+"""Answers shared by every viewer (dashboard/shared_answers.py), on the session's Redis:
+GET /api/v1/series asked by several viewers within a refresh period is one set of range
+queries; GET /api/v1/graph/diff builds the earlier graph once for every viewer of the same
+scope, window and earlier time; viewers asking at the same moment wait for the one
+computing instead of computing again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from dashboard import impact_views, live, shared_answers
+from graph import series
+from tests.live_env import QUERY_TIME
+from tests.test_api_diff import SCOPE, two_period_prometheus
+from tests.test_api_series import WINDOW, shop_prometheus
+
+__all__ = ["shop_prometheus", "two_period_prometheus"]  # fixtures, for pytest
+
+pytestmark = pytest.mark.django_db
+REVIEWS_V2 = "node=workload:bookinfo/reviews-v2"
+CART = "node=workload:shop/cart-v1"
+
+
+@pytest.fixture
+def shared_redis(meshlens_redis: str, settings: Any) -> Iterator[None]:
+    settings.MESHLENS_REFRESH_SECONDS = 10
+    live.client().flushdb()
+    yield
+    live.client().flushdb()
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    """Calls of module.name, counted (the real function runs)."""
+    calls: list[int] = []
+    real: Callable[..., Any] = getattr(module, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def get(url: str) -> bytes:
+    response = Client().get(url)
+    assert response.status_code == 200, response.content
+    return response.content
+
+
+def test_it_reads_an_elements_series_once_for_every_viewer(
+        shared_redis: None, shop_prometheus: Any, monkeypatch: pytest.MonkeyPatch,
+        settings: Any) -> None:
+    """frontend-v1 -> [cart] -> cart-v1: three viewers of cart-v1's charts, one set of
+    range queries (one per source and dialect with charts for it); another element, or
+    another window, its own."""
+    reads = counting(monkeypatch, series, "read_series")
+    first = get(f"/api/v1/series?{CART}&{WINDOW}")
+    sets = len(reads)
+    assert sets >= 1
+    assert get(f"/api/v1/series?{CART}&{WINDOW}") == first
+    assert get(f"/api/v1/series?{CART}&{WINDOW}") == first
+    assert len(reads) == sets
+
+    get(f"/api/v1/series?node=workload:shop/frontend-v1&{WINDOW}")
+    assert len(reads) == 2 * sets
+    get(f"/api/v1/series?{CART}&duration=5m&query_time={QUERY_TIME}")
+    assert len(reads) == 3 * sets
+
+    # Kept for one refresh period, under a key like the other caches'.
+    keys = [k.decode() for k in live.client().keys("meshlens:series:*")]
+    assert len(keys) == 3 and all(len(k.rsplit(":", 1)[1]) == 32 for k in keys)
+    assert all(0 < live.client().pttl(k) <= 10_000 for k in keys)
+    # Expired: read again.
+    live.client().delete(*keys)
+    assert get(f"/api/v1/series?{CART}&{WINDOW}") == first
+    assert len(reads) == 4 * sets
+
+
+def test_it_shares_a_live_window_within_a_period(shared_redis: None, shop_prometheus: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without query_time the window ends now: viewers a few seconds apart in the same
+    period get the answer of the first."""
+    reads = counting(monkeypatch, series, "read_series")
+    first = get(f"/api/v1/series?{CART}&duration=10m")
+    sets = len(reads)
+    assert get(f"/api/v1/series?{CART}&duration=10m") == first
+    assert len(reads) == sets
+
+
+def test_it_builds_the_earlier_graph_once_for_every_viewer(
+        shared_redis: None, two_period_prometheus: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three viewers compare bookinfo now with an hour ago: the graph of an hour ago is
+    built once (the graph now is the scope's, as for /api/v1/graph); a day ago is another."""
+    builds = counting(monkeypatch, impact_views, "graph_body")
+    first = Client().get(f"/api/v1/graph/diff?{SCOPE}&compare_to=1h").json()
+    assert first["compareTo"] == QUERY_TIME - 3600
+    assert builds == [1]
+    for _ in range(2):
+        assert Client().get(f"/api/v1/graph/diff?{SCOPE}&compare_to=1h").json() == first
+    # The marked graph of the same comparison reuses it too.
+    marked = Client().get(f"/api/v1/graph?{SCOPE}&compare_to=1h").json()
+    assert marked["compareTo"] == QUERY_TIME - 3600
+    assert builds == [1]
+    assert Client().get(f"/api/v1/graph/diff?{SCOPE}&compare_to={QUERY_TIME - 3600}").json() \
+        == first
+    assert builds == [1]
+    Client().get(f"/api/v1/graph/diff?{SCOPE}&compare_to=1d")
+    assert builds == [1, 1]
+
+
+def test_it_makes_viewers_asking_at_once_wait_for_the_one_computing(
+        shared_redis: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A computes (held until B and C are seen waiting); B and C get A's answer."""
+    key = shared_answers.key_of("test", "at once")
+    release = threading.Event()
+    computed: list[str] = []
+    waiting: dict[str, threading.Event] = {n: threading.Event() for n in ("B", "C")}
+
+    class Clock:
+        """shared_answers' time, with its sleeps (a waiter's polls) reported."""
+
+        def __getattr__(self, name: str) -> Any:
+            import time
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            import time
+            waiting[threading.current_thread().name].set()
+            time.sleep(seconds)
+
+    monkeypatch.setattr(shared_answers, "time", Clock())
+
+    def compute() -> bytes:
+        computed.append(threading.current_thread().name)
+        release.wait(30)
+        return b'{"answer": 1}'
+
+    answers: dict[str, bytes] = {}
+
+    def ask() -> None:
+        answers[threading.current_thread().name] = shared_answers.shared(key, 10, compute)
+
+    a = threading.Thread(target=ask, name="A")
+    a.start()
+    for _ in range(600):
+        if live.client().exists(f"{key}:computing"):
+            break
+        threading.Event().wait(0.05)
+    others = [threading.Thread(target=ask, name=n) for n in ("B", "C")]
+    for thread in others:
+        thread.start()
+    for event in waiting.values():
+        assert event.wait(30)
+    release.set()
+    for thread in [a, *others]:
+        thread.join(30)
+    assert computed == ["A"]
+    assert answers == {n: b'{"answer": 1}' for n in ("A", "B", "C")}
+
+
+def test_it_keeps_no_error_and_computes_without_redis(shared_redis: None,
+                                                      settings: Any) -> None:
+    key = shared_answers.key_of("test", "failing")
+
+    def failing() -> bytes:
+        raise RuntimeError("Prometheus said no")
+
+    with pytest.raises(RuntimeError):
+        shared_answers.shared(key, 10, failing)
+    assert not live.client().exists(key) and not live.client().exists(f"{key}:computing")
+    assert shared_answers.shared(key, 10, lambda: b"fine") == b"fine"
+    assert shared_answers.shared(key, 10, lambda: b"other") == b"fine"
+
+    kept = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    try:
+        assert shared_answers.shared(key, 10, lambda: b"here") == b"here"
+    finally:
+        settings.REDIS_URL = kept
