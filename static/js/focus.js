@@ -1,7 +1,10 @@
 // Focus and hover paths.
 //
-// Double-click a node: the graph shows only its neighbourhood, N hops away in either
-// direction (N from the bar's control, default 1), as Kiali's node graph does for one hop.
+// Double-click a node: the graph shows only its neighbourhood as Kiali's node graph gives
+// it, from the server's node-graph routes (node-graph.js): one node graph per hop, N hops
+// (the bar's control, default 1) asking the node graphs of the nodes reached before. Until
+// it comes, and for a node without a node-graph route (unknown, a box) or when the server
+// fails, the page's own N hops over what it draws stand in, and the bar says so.
 // The rest is hidden (a class, display: none), not removed, so live deltas and folds
 // keep applying and the focus holds across them. The way back: the bar's "Back to the
 // full graph" button, Esc, or the browser's Back (focusing pushes a history entry;
@@ -10,7 +13,11 @@
 // Hovering a node highlights its upstream and downstream paths (every node that reaches
 // it and every node it reaches, and the edges between) and fades the rest.
 
+import { nodeGraphNeighbourhood, nodeGraphPath } from "./node-graph.js";
+
 const HIDDEN = "focus-hidden";
+// A neighbourhood from the server is asked for again after this long, on the next update.
+const NODE_GRAPH_MAX_AGE_MS = 60000;
 const FADED = "hover-faded";
 const PATH = "hover-path";
 export const MAX_HOPS = 5;
@@ -68,6 +75,51 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
     apply({ fit: true });
   });
 
+  // The server's neighbourhood of the focus: { key, ids, left, error, at, loading }.
+  let served = null;
+
+  // What a node graph depends on: the node, the hops, and the graph options.
+  function servedKey() {
+    return JSON.stringify([view.focus, view.hops, view.namespaces, view.graph_type, view.duration,
+      view.inject_service_nodes, view.include_idle_edges, view.box_by, view.query_time]);
+  }
+
+  function askServer(node) {
+    const key = servedKey();
+    if (served && served.key === key && (served.loading || Date.now() - served.at < NODE_GRAPH_MAX_AGE_MS)) return;
+    const { cy } = graph;
+    const nodeData = (id) => {
+      const found = cy.getElementById(id);
+      return found.nonempty() ? found.data() : null;
+    };
+    const before = served && served.key === key ? served : null;
+    served = { ...(before || { key, ids: null, left: [], error: null }), loading: true, at: Date.now() };
+    const asked = served;
+    nodeGraphNeighbourhood(node.data(), view.hops, view, nodeData).then(({ ids, frontier, error }) => {
+      if (served !== asked) return;
+      const failed = error && frontier.includes(view.focus);
+      served = { key, ids: failed ? null : ids, left: frontier, error, at: Date.now(), loading: false };
+      apply({ fit: !before });
+    });
+  }
+
+  // The elements to keep around `node`, and where they come from ("server" or "page").
+  function kept(node) {
+    const data = node.data();
+    if (!nodeGraphPath(data, view.graph_type)) return { keep: neighbourhood(node, view.hops), source: "page", note: "no node graph for this node: neighbourhood drawn here" };
+    askServer(node);
+    if (!served || !served.ids) {
+      const note = served && served.error ? `its node graph failed (${served.error}): neighbourhood drawn here` : "loading its node graph…";
+      return { keep: neighbourhood(node, view.hops), source: served && served.error ? "page" : "loading", note };
+    }
+    const { cy } = graph;
+    let keep = node;
+    for (const id of served.ids) keep = keep.union(cy.getElementById(id));
+    // Nodes whose node graph was not asked (past the cap, no route): the page's one hop.
+    for (const id of served.left) keep = keep.union(cy.getElementById(id).closedNeighborhood());
+    return { keep: keep.union(keep.ancestors()), source: "server", note: "" };
+  }
+
   function focus(node) {
     if (node.data("isBox") || node.hasClass("summary")) return;
     const already = Boolean(view.focus);
@@ -103,12 +155,16 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
     const focused = Boolean(view.focus);
     bar.hidden = !focused;
     document.body.dataset.focus = view.focus || "";
+    const shown = focused && node.nonempty() ? kept(node) : null;
     if (focused) {
-      label.textContent = node.nonempty() ? `Focus on ${node.data("label") || node.id()}` : "Focus on a node not in this graph";
+      const name = node.nonempty() ? `Focus on ${node.data("label") || node.id()}` : "Focus on a node not in this graph";
+      label.textContent = shown && shown.note ? `${name} (${shown.note})` : name;
     }
+    if (!focused) served = null;
+    document.body.dataset.focusSource = shown ? shown.source : "";
     cy.batch(() => {
       cy.elements(`.${HIDDEN}`).removeClass(HIDDEN);
-      if (focused && node.nonempty()) cy.elements().not(neighbourhood(node, view.hops)).addClass(HIDDEN);
+      if (shown) cy.elements().not(shown.keep).addClass(HIDDEN);
     });
     if (fit) fitShown();
   }

@@ -12,6 +12,7 @@ The page's Bookinfo (conftest.page_mesh), service nodes on:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page
@@ -145,27 +146,53 @@ def double_click(graph_page: GraphPage, label: str) -> None:
                              node_id)
 
 
-NEAR_REVIEWS_V2 = ["ratings", "reviews", "reviews-v2"]
-TWO_HOPS = ["productpage-v1", "ratings", "ratings-v1", "reviews", "reviews-v1", "reviews-v2",
-            "reviews-v3"]
+# Kiali's node graph of reviews-v2 (the server's node-graph route): the services in front
+# of it and after it, and what calls and answers them.
+NEAR_REVIEWS_V2 = ["productpage-v1", "ratings", "ratings-v1", "reviews", "reviews-v2"]
+# Two node graphs deep: every node of the scope's graph.
+TWO_HOPS = ["details", "details-v1", "istio-ingressgateway", "productpage", "productpage-v1",
+            "ratings", "ratings-v1", "reviews", "reviews-v1", "reviews-v2", "reviews-v3",
+            "unknown"]
+# The page's own hop around the unknown caller, which has no node graph.
+NEAR_UNKNOWN = ["productpage", "unknown"]
+
+
+def served(graph_page: GraphPage) -> None:
+    """The neighbourhood from the server's node graphs is the one drawn."""
+    graph_page.page.wait_for_function("document.body.dataset.focusSource === 'server'",
+                                      timeout=20000)
 
 
 def test_it_focuses_on_a_nodes_neighbourhood_and_goes_back(graph_page: GraphPage,
                                                             meshlens_url: str) -> None:
-    """[reviews] -> reviews-v2 -> [ratings]: one hop; two hops add productpage-v1,
-    reviews-v1, reviews-v3 and ratings-v1"""
+    """productpage-v1 -> [reviews] -> reviews-v2 -> [ratings] -> ratings-v1: Kiali's node
+    graph of reviews-v2, asked of the server; two hops ask the node graphs of those too."""
+    asked: list[str] = []
+    graph_page.page.on("request", lambda r: asked.append(r.url) if "/api/namespaces/" in r.url
+                       else None)
     graph_page.open(meshlens_url + URL)
     everything = shown(graph_page, "node")
     double_click(graph_page, "reviews-v2")
+    served(graph_page)
     assert shown(graph_page, "node") == NEAR_REVIEWS_V2
+    assert [urlsplit(u).path for u in asked] == [
+        "/api/namespaces/bookinfo/workloads/reviews-v2/graph"]
+    assert parse_qs(urlsplit(asked[0]).query) == {
+        "graphType": ["workload"], "duration": ["60s"], "injectServiceNodes": ["true"],
+        "includeIdleEdges": ["false"], "responseTime": ["95"], "appenders": ["health"],
+        "clusterName": ["Kubernetes"]}
     assert graph_page.url()["focus"] == graph_page.look("reviews-v2")["id"]
     assert graph_page.page.is_visible("#focus-bar")
+    assert graph_page.page.inner_text(".focus-label") == "Focus on reviews-v2"
     # Every hop at full strength: no selection fades the second one.
     assert graph_page.page.evaluate("window.meshlens.cy.elements('.faded').length") == 0
 
     graph_page.page.select_option(".focus-hops", "2")
+    graph_page.page.wait_for_function("() => document.body.dataset.focusSource === 'server' && "
+                                      "window.meshlens.cy.nodes(':visible').length === 12")
     assert shown(graph_page, "node") == TWO_HOPS
     assert graph_page.url()["hops"] == "2"
+    assert "/api/namespaces/bookinfo/services/ratings/graph" in [urlsplit(u).path for u in asked]
     graph_page.shot("focus-two-hops")
 
     # The button, Esc and the browser's Back each show the full graph again.
@@ -179,18 +206,29 @@ def test_it_focuses_on_a_nodes_neighbourhood_and_goes_back(graph_page: GraphPage
     assert shown(graph_page, "node") == everything
 
     double_click(graph_page, "reviews-v2")
-    assert shown(graph_page, "node") == NEAR_REVIEWS_V2
+    served(graph_page)
     graph_page.page.go_back()
     graph_page.page.wait_for_function("document.body.dataset.focus === ''")
     assert shown(graph_page, "node") == everything and "focus" not in graph_page.url()
     assert graph_page.page.is_hidden("#focus-bar")
 
 
+def test_it_draws_the_neighbourhood_itself_without_a_node_graph(graph_page: GraphPage,
+                                                                meshlens_url: str) -> None:
+    """The unknown caller has no node-graph route: the page's own hop, and the bar says so."""
+    graph_page.open(meshlens_url + URL)
+    double_click(graph_page, "unknown")
+    graph_page.page.wait_for_function("document.body.dataset.focusSource === 'page'")
+    assert shown(graph_page, "node") == NEAR_UNKNOWN
+    assert "neighbourhood drawn here" in graph_page.page.inner_text(".focus-label")
+
+
 def test_it_opens_focused_from_a_shared_link(graph_page: GraphPage, meshlens_url: str) -> None:
     graph_page.open(meshlens_url + URL)
     node_id = graph_page.look("reviews-v2")["id"]
     graph_page.open(f"{meshlens_url}{URL}&focus={node_id}&hops=2")
-    graph_page.wait_for("cy => cy.nodes().filter(n => n.visible()).length === 7")
+    graph_page.page.wait_for_function("() => document.body.dataset.focusSource === 'server' && "
+                                      "window.meshlens.cy.nodes(':visible').length === 12")
     assert shown(graph_page, "node") == TWO_HOPS
     assert graph_page.page.input_value(".focus-hops") == "2"
 
