@@ -16,8 +16,15 @@ after the page shows that frame's graph (document.body.dataset.graphTimestamp):
             playhead): read from the browser's cache (gzip, immutable), parsed, drawn
   api       the API alone for one frame never asked for (GET, gzip): the server's build,
             which a cold frame waits for
+  play 1x   at 1x (a frame due every second) from a frame never asked for, over 15
+            frames: the gaps between frames drawn; a gap well over a second is a stall
   playback  at 2x (a frame due every 500 ms): the gaps between frames drawn, which is
             what a viewer sees as smooth or not
+
+`--workers N` runs a Celery worker of N processes beside daphne (prefork; 0: none, the
+web process builds every frame itself, as before the workers built frames ahead): playing
+asks the workers to build the next 8 frames side by side (GET /api/v1/graph/frames), and
+the page's fetches read them as they are done. Several values compare both in one run.
 
 The machine is shared: compare figures of one run, not across runs.
 """
@@ -80,6 +87,18 @@ PLAY = """last => new Promise(resolve => {
 })"""
 
 
+def wait_for_worker(redis_url: str) -> None:
+    """Until the worker's heartbeat is in Redis (beat's first tick has run on it)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 120
+    while client.get("meshlens:worker-heartbeat") is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the Celery worker gave no heartbeat within 120 s")
+        time.sleep(0.2)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -123,16 +142,24 @@ def measure(page: Page, url: str, frames: int) -> dict[str, Any]:
     page.evaluate("ts => Promise.all(ts.map(t => window.meshlens.time.frames.get(t)))",
                   ahead_frames)
     ahead = [page.evaluate(CHOOSE, t) for t in ahead_frames]
+    # Playback at 1x over 15 frames never asked for, from the window's second.
+    page.evaluate(CHOOSE, start + FRAME_STEP_S)
+    page.select_option("#replay-speed", "1")
+    play_1x = page.evaluate(PLAY, start + 16 * FRAME_STEP_S)
+    page.click("#replay-play")  # pause there
+    page.wait_for_function("document.body.dataset.replay === 'paused'", timeout=60_000)
+    page.wait_for_function("window.meshlens.time.frames.pending() === 0", timeout=300_000)
     # Playback at 2x over the window's last 10 frames.
     page.evaluate(CHOOSE, end - 10 * FRAME_STEP_S)
     page.select_option("#replay-speed", "2")
     gaps = page.evaluate(PLAY, end)
     nodes = page.evaluate("window.meshlens.graph.counted().nodes.total")
     drawn = page.evaluate("window.meshlens.cy.nodes().length")
-    return {"nodes": nodes, "drawn": drawn, "cold": cold, "ahead": ahead, "playback": gaps}
+    return {"nodes": nodes, "drawn": drawn, "cold": cold, "ahead": ahead, "play_1x": play_1x,
+            "playback": gaps}
 
 
-def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
+def run_size(workloads: int, workers: int, args: argparse.Namespace, base: Path) -> None:
     series, namespaces = series_for(workloads, args.seed)
     now = int(time.time())
     tsdb = backfill_blocks(series, base, now - HISTORY_S, now + 600, STEP_S, args.seed)
@@ -144,7 +171,9 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
         exits.callback(redis_server.stop)
         url = exits.enter_context(meshlens(base / "web", {
             "PROMETHEUS_URL": prometheus.url, "REDIS_URL": redis_server.url,
-            "MESHLENS_PROMETHEUS_TIMEOUT": "120"}))
+            "MESHLENS_PROMETHEUS_TIMEOUT": "120"}, live=workers > 0, worker_processes=workers))
+        if workers:  # its heartbeat: the first beat tick
+            wait_for_worker(redis_server.url)
         api = f"{url}/api/v1/graph?namespaces={namespaces}&duration=60s"
         first = int(time.time()) // 60 * 60 - 600
         builds = [1000 * api_seconds(api, first - 7 * i) for i in range(3)]
@@ -156,11 +185,13 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path) -> None:
                                    f"&replay={WINDOW}", args.frames)
             browser.close()
     label = "demo (Bookinfo)" if workloads == 0 else f"{workloads:,} workloads"
+    label += f", {workers} worker processes" if workers else ", no worker"
     log(f"{label}: {result['nodes']:,} nodes ({result['drawn']:,} drawn: big graphs start "
         "with their namespaces folded)")
     log(f"  api       {summary(builds).replace('frames', 'builds')}")
     log(f"  cold      {summary(result['cold'])}")
     log(f"  ahead     {summary(result['ahead'])}")
+    log(f"  play 1x   a frame due every second: gaps {summary(result['play_1x'])}")
     log(f"  playback  2x, a frame due every 500 ms: gaps {summary(result['playback'])}")
 
 
@@ -169,10 +200,12 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, nargs="+", default=[0, 1000])
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
     args = parser.parse_args()
     for workloads in args.workloads:
-        with tempfile.TemporaryDirectory(prefix="meshlens-replay-") as tmp:
-            run_size(workloads, args, Path(tmp))
+        for workers in args.workers:
+            with tempfile.TemporaryDirectory(prefix="meshlens-replay-") as tmp:
+                run_size(workloads, workers, args, Path(tmp))
 
 
 if __name__ == "__main__":

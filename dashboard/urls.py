@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from dashboard import exemplar_views, impact_views, kiali_views, series_views, views
+from dashboard import (
+    exemplar_views,
+    frame_views,
+    impact_views,
+    kiali_views,
+    series_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -19,6 +26,7 @@ urlpatterns = [
     path("api/v1/series", series_views.api_series, name="api-series"),
     path("api/v1/impact", impact_views.impact, name="api-impact"),
     path("api/v1/graph/diff", impact_views.graph_diff_view, name="api-graph-diff"),
+    path("api/v1/graph/frames", frame_views.api_frames, name="api-graph-frames"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.

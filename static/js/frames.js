@@ -10,12 +10,17 @@ const PARALLEL = 2;
 // Frames kept track of; older ones are forgotten (the browser's cache may still hold them).
 const KEPT = 240;
 
-/** `hrefAt(t)`: the API address of the graph at Unix time t. */
-export function createFrames(hrefAt) {
+/**
+ * `hrefAt(t)`: the API address of the graph at Unix time t; `prefetchHref(times)`: the
+ * address that has the server's workers build those frames ahead, side by side
+ * (GET /api/v1/graph/frames), or null.
+ */
+export function createFrames(hrefAt, prefetchHref = null) {
   const known = new Map(); // t -> Promise<null | error text>
   const loaded = new Set(); // frames whose answer has come
   const queue = [];
   let running = 0;
+  let prefetched = 0;
 
   function load(t) {
     return fetch(hrefAt(t), { credentials: "same-origin" })
@@ -68,8 +73,27 @@ export function createFrames(hrefAt) {
   return {
     get,
     href: hrefAt,
-    /** Fetch `times` ahead, in order, without waiting for them. */
-    ahead: (times) => times.forEach((t) => get(t)),
+    /**
+     * Fetch `times` ahead, in order, without waiting for them. The workers are asked to build
+     * the new ones first, all at once: this page's fetches then read them as they are done
+     * (the server waits for a frame being built rather than building it again).
+     */
+    ahead(times) {
+      const fresh = times.filter((t) => !known.has(t));
+      if (!prefetchHref || !fresh.length) {
+        times.forEach((t) => get(t));
+        return;
+      }
+      fetch(prefetchHref(fresh), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((response) => response.json())
+        .then((body) => {
+          prefetched += (body.queued || []).length;
+        })
+        .catch(() => null)
+        .finally(() => times.forEach((t) => get(t)));
+    },
+    /** Frames the workers were asked to build ahead (and queued). */
+    prefetched: () => prefetched,
     /** Forget every frame (another scope: other graphs). */
     forget() {
       known.clear();

@@ -9,8 +9,9 @@ import { REPLAY_WINDOWS, SPEEDS } from "./view.js";
 
 // Frames per window: a 30m window steps by 30 s, 1h by 60 s, 6h by 6 min.
 const FRAMES = 60;
-// Frames fetched ahead of the playhead while playing.
-const AHEAD = 4;
+// Frames fetched ahead of the playhead while playing: the server's workers build them side
+// by side (frames.js prefetch), as many at once as they have processes.
+const AHEAD = 8;
 // A graph this recent may still change (late scrapes): replay ends before it.
 const SETTLED_SECONDS = 120;
 // At 1x, one frame a second.

@@ -46,7 +46,10 @@ export function createTime(root, { view, config, live, pacer, showFrame, onViewC
   const picker = el("query-time");
   const banner = el("time-banner");
   const pausedMark = el("paused-mark");
-  const frames = createFrames((t) => `${config.apiPath}?${scopeQuery(view)}&query_time=${t}`);
+  const frames = createFrames(
+    (t) => `${config.apiPath}?${scopeQuery(view)}&query_time=${t}`,
+    (times) => `${config.apiPath}/frames?${scopeQuery(view)}&times=${times.join(",")}`,
+  );
   let mode = null;
   let shown = null; // the Unix time of the past graph on screen
   let wanted = null; // the frame asked for last: an older one arriving late is not drawn

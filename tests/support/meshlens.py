@@ -31,10 +31,10 @@ def answers(url: str) -> bool:
 
 @contextmanager
 def meshlens(workdir: Path, env: dict[str, str], live: bool = False,
-             port: int | None = None) -> Iterator[str]:
+             port: int | None = None, worker_processes: int = 0) -> Iterator[str]:
     """Start Meshlens on `port` (a free one by default) with `env` (PROMETHEUS_URL,
-    REDIS_URL, ...); with `live`, also a Celery worker and beat. Yields the base URL; stops
-    everything after."""
+    REDIS_URL, ...); with `live`, also a Celery worker and beat (the worker's pool: solo,
+    or prefork with `worker_processes`). Yields the base URL; stops everything after."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {"MESHLENS_DB": str(workdir / "db.sqlite3"),
            "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env}
@@ -46,7 +46,9 @@ def meshlens(workdir: Path, env: dict[str, str], live: bool = False,
                            "dashboard.asgi:application"]}
     if live:
         celery = [sys.executable, "-m", "celery", "-A", "dashboard"]
-        commands["worker"] = [*celery, "worker", "--pool=solo", "--loglevel=INFO"]
+        pool = (["--pool=prefork", f"--concurrency={worker_processes}"] if worker_processes
+                else ["--pool=solo"])
+        commands["worker"] = [*celery, "worker", *pool, "--loglevel=INFO"]
         commands["beat"] = [*celery, "beat", "--loglevel=INFO",
                             f"--schedule={workdir / 'beat-schedule'}"]
     processes = {name: spawn(args, workdir / f"{name}.log", cwd=ROOT, env=env)
