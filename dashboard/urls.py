@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import exemplar_views, impact_views, kiali_views, series_views, views
+from dashboard import account_views, exemplar_views, impact_views, kiali_views, series_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/impact", impact_views.impact, name="api-impact"),
     path("api/v1/graph/diff", impact_views.graph_diff_view, name="api-graph-diff"),
     path("healthz", views.healthz, name="healthz"),
+    path("login", account_views.LoginView.as_view(), name="login"),
+    path("logout", account_views.LogoutView.as_view(), name="logout"),
     path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.
     path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
