@@ -40,7 +40,11 @@ def api_login(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not allowed(request.user):
-            return JsonResponse({"error": "sign in first (MESHLENS_AUTH=login)"}, status=401)
+            return sign_in_first()
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def sign_in_first() -> HttpResponse:
+    return JsonResponse({"error": "sign in first (MESHLENS_AUTH=login)"}, status=401)

@@ -12,7 +12,8 @@ from typing import Any
 import networkx as nx
 from django.conf import settings
 
-from dashboard import metrics, sources
+from dashboard import access, metrics, sources
+from graph import access as graph_access
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape import to_config
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
@@ -52,7 +53,10 @@ def options_from_query(query: Mapping[str, str]) -> GraphOptions:
     options = graph_options_from_query(query)
     if options.sources or options.dialects:
         sources.selected(options)
-    return options
+    # The viewer's namespaces, never the query's: a limited viewer's graph is its own scope.
+    patterns = access.current()
+    graph_access.check(options.namespaces, patterns)
+    return replace(options, access=access.scoped(patterns))
 
 
 def mesh_config() -> MeshConfig:
@@ -120,6 +124,8 @@ def graph_payload(options: GraphOptions,
         failed = g.graph.get("failed_sources")
         if failed:  # some data sources could not be read: the graph is the others'
             payload["failedSources"] = failed
+        if options.access:
+            graph_access.redact(payload, options.access)
         return payload
 
     return counted(lambda: sources.build(options, mesh_config(), health),
@@ -129,8 +135,15 @@ def graph_payload(options: GraphOptions,
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
                options: GraphOptions | None = None) -> list[str]:
     """Namespaces seen within the last hour in the telemetry of the data sources and
-    dialects `options` selects (every one configured by default), within the query scope.
-    A source that cannot be read is left out, unless every one fails."""
+    dialects `options` selects (every one configured by default), within the query scope,
+    that the viewer may see. A source that cannot be read is left out, unless every one
+    fails."""
+    return graph_access.visible(seen_namespaces(lookback_s, timeout, options),
+                                access.current())
+
+
+def seen_namespaces(lookback_s: int, timeout: float | None,
+                    options: GraphOptions | None) -> list[str]:
     options = options or GraphOptions(namespaces=())
     chosen = sources.selected(options)
     mesh = mesh_config()
@@ -184,4 +197,10 @@ def kiali_payload(request: KialiRequest) -> dict[str, Any]:
             return build_graph(prometheus(), request.options, mesh, health)
         return build_node_graph(prometheus(), request.options, request.target, mesh, health)
 
-    return counted(build, lambda g: to_config(g, extras=False, edge_health=request.health))
+    patterns = access.current()
+
+    def serialise(g: nx.MultiDiGraph) -> dict[str, Any]:
+        payload = to_config(g, extras=False, edge_health=request.health)
+        return payload if patterns is None else graph_access.redact(payload, patterns)
+
+    return counted(build, serialise)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from dashboard import access
 from dashboard.auth import api_login
 from dashboard.graphs import kiali_payload, mesh_config
 from dashboard.views import graph_response, json_errors
+from graph import access as graph_access
 from graph import kiali_params
 
 
@@ -18,6 +20,7 @@ def graph(request: HttpRequest, **path: str) -> HttpResponse:
     """/api/namespaces/graph and the node routes; `path` holds the route's variables."""
     try:
         parsed = kiali_params.parse(request.GET.dict(), path, mesh_config())
+        graph_access.check(parsed.options.namespaces, access.current())
     except kiali_params.ForbiddenNamespace as exc:
         return JsonResponse({"error": str(exc)}, status=403)
     return graph_response(lambda: kiali_payload(parsed))

@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: the namespaces they may see (dashboard/access.py).
+    "dashboard.access_middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -165,6 +167,21 @@ MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"
+
+
+def envpatterns(name: str, default: str) -> tuple[str, ...]:
+    from graph.access import parse_patterns
+
+    try:
+        return parse_patterns(os.getenv(name, default), name)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {exc}") from None
+
+
+# What a signed-in user who is in no group with namespace access sees: * (all, as before
+# groups had namespaces), or patterns; empty: nothing.
+MESHLENS_DEFAULT_ACCESS = envpatterns("MESHLENS_DEFAULT_ACCESS", "*")
+
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
 

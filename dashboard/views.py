@@ -15,12 +15,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import live, metrics
+from dashboard import access, live, metrics
 from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
+from graph.access import visible
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.ids import NodeIdError
+from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
@@ -35,6 +37,8 @@ def json_errors(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
+        except ForbiddenNamespace as exc:
+            return JsonResponse({"error": str(exc)}, status=403)
         except (OptionError, NodeIdError, PromQLError) as exc:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
@@ -103,7 +107,7 @@ def default_namespaces() -> list[str]:
     or does not answer within DEFAULT_NAMESPACES_TIMEOUT_S: the page then opens at once on
     its namespace picker, instead of waiting for the full query timeout."""
     if settings.MESHLENS_DEFAULT_NAMESPACES:
-        return list(settings.MESHLENS_DEFAULT_NAMESPACES)
+        return visible(settings.MESHLENS_DEFAULT_NAMESPACES, access.current())
     try:
         return namespaces(timeout=DEFAULT_NAMESPACES_TIMEOUT_S)[:20]
     except PrometheusError:
