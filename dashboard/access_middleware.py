@@ -1,8 +1,8 @@
 """Access on every route, as one middleware: each request runs limited to the namespaces
-its user (or API token) may see (dashboard/access.py). Before an API view runs, a request
-is a 401 while sign-in is on and no one is signed in, and a 403 when it names a namespace
-outside the user's, in any parameter or path segment: a route added later is covered
-without a line of its own."""
+its user, or its API token (`Authorization: Bearer`, on /api/ only; dashboard/tokens.py),
+may see (dashboard/access.py). Before an API view runs, a request is a 401 while sign-in
+is on and no one is signed in, and a 403 when it names a namespace outside the user's, in
+any parameter or path segment: a route added later is covered without a line of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from dashboard import access, auth
+from dashboard import access, auth, tokens
 from graph.access import check_query
 from graph.kiali_params import ForbiddenNamespace
 
@@ -21,7 +21,16 @@ class AccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        patterns = access.user_patterns(request.user)
+        secret = tokens.bearer(request) if request.path.startswith("/api/") else None
+        if secret is not None:
+            try:
+                token = tokens.authenticate(request, secret)
+            except tokens.TokenRefused as refused:
+                return refused.response
+            request.user = token.user
+            patterns = access.token_patterns(token)
+        else:
+            patterns = access.user_patterns(request.user)
         request.meshlens_access = patterns  # type: ignore[attr-defined]
         with access.limited_to(patterns):
             return self.get_response(request)

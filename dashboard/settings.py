@@ -182,6 +182,26 @@ def envpatterns(name: str, default: str) -> tuple[str, ...]:
 # groups had namespaces), or patterns; empty: nothing.
 MESHLENS_DEFAULT_ACCESS = envpatterns("MESHLENS_DEFAULT_ACCESS", "*")
 
+
+def envrate(name: str, default: str) -> float:
+    """`10/s`, `600/m` or `3600/h`: requests per second."""
+    value = os.getenv(name, default).strip()
+    count, _, unit = value.partition("/")
+    per = {"s": 1, "m": 60, "h": 3600}.get(unit)
+    try:
+        rate = float(count) / per if per else 0.0
+    except ValueError:
+        rate = 0.0
+    if rate <= 0:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}: use a rate such as 10/s, "
+                                   "600/m or 3600/h")
+    return rate
+
+
+# Each API token's rate limit: a bucket refilled at this rate, this many requests deep.
+MESHLENS_TOKEN_RATE = envrate("MESHLENS_TOKEN_RATE", "10/s")
+MESHLENS_TOKEN_BURST = envint("MESHLENS_TOKEN_BURST", 20)
+
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
 

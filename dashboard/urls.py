@@ -3,7 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import account_views, exemplar_views, impact_views, kiali_views, series_views, views
+from dashboard import (
+    account_views,
+    exemplar_views,
+    impact_views,
+    kiali_views,
+    series_views,
+    token_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -19,6 +27,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("login", account_views.LoginView.as_view(), name="login"),
     path("logout", account_views.LogoutView.as_view(), name="logout"),
+    path("tokens", token_views.tokens_page, name="tokens"),
+    path("tokens/<int:pk>/revoke", token_views.revoke_token, name="revoke-token"),
     path("metrics", views.metrics_view, name="metrics"),
     # Kiali's graph API.
     path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
