@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from dashboard.oidc import settings_from_env
+from graph.access import parse_patterns
 from graph.exemplars import TraceLinks
 from graph.options import OptionError, parse_duration, parse_namespaces
 from graph.promql import PromQLError, Scope
@@ -170,8 +172,6 @@ LOGOUT_REDIRECT_URL = "/login"
 
 
 def envpatterns(name: str, default: str) -> tuple[str, ...]:
-    from graph.access import parse_patterns
-
     try:
         return parse_patterns(os.getenv(name, default), name)
     except ValueError as exc:
@@ -316,3 +316,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("MESHLENS_LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }
+
+# Optional single sign-on (dashboard/oidc.py): on when MESHLENS_OIDC_CLIENT_ID is set.
+OIDC_SETTINGS = settings_from_env(os.environ)
+MESHLENS_OIDC_ENABLED = bool(OIDC_SETTINGS)
+MESHLENS_OIDC_NAME = OIDC_SETTINGS.pop("MESHLENS_OIDC_NAME", "")
+MESHLENS_OIDC_GROUPS_CLAIM = OIDC_SETTINGS.pop("MESHLENS_OIDC_GROUPS_CLAIM", "")
+globals().update(OIDC_SETTINGS)
+if MESHLENS_OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+AUTHENTICATION_BACKENDS = [
+    *(["dashboard.oidc_backend.GroupsBackend"] if MESHLENS_OIDC_ENABLED else []),
+    "django.contrib.auth.backends.ModelBackend",
+]

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import (
     account_views,
@@ -42,5 +43,8 @@ urlpatterns = [
          kiali_views.graph, name="kiali-app-version-graph"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.MESHLENS_OIDC_ENABLED:  # single sign-on: /oidc/authenticate/, /oidc/callback/
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler404 = "dashboard.views.not_found"
