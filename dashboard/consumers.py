@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import access, auth, live, metrics, publish, sources, tasks
+from dashboard import access, auth, live, metrics, publish, retention, sources, tasks
 from graph import access as graph_access
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
@@ -82,6 +82,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             if "query_time" in query:
                 raise OptionError("query_time", "a live graph is always now; use /api/v1/graph")
             self.options = graph_options_from_query(query)
+            retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
             # The viewer's namespaces, never the query's: a limited viewer's graph is a

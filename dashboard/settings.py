@@ -141,6 +141,10 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape", BASE_DIR / "node_modules" / "cytoscape" / "dist"),
     # cytoscape-dagre's build bundles dagre itself.
     ("vendor/cytoscape-dagre", BASE_DIR / "node_modules" / "cytoscape-dagre" / "dist"),
+    # The fcose layout: its UMD build needs cose-base, which needs layout-base (globals).
+    ("vendor/layout-base", BASE_DIR / "node_modules" / "layout-base"),
+    ("vendor/cose-base", BASE_DIR / "node_modules" / "cose-base"),
+    ("vendor/cytoscape-fcose", BASE_DIR / "node_modules" / "cytoscape-fcose"),
     # uPlot: the side panel's charts (an ES module and its stylesheet).
     ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
 ]

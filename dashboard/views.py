@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -15,12 +16,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import access, live, metrics
+from dashboard import access, live, metrics, retention
 from dashboard.auth import api_login, page_login
 from dashboard.graphs import graph_payload, namespaces, options_from_query, prometheus
 from graph.access import visible
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
+from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
+from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, parse_names, shown
@@ -31,7 +34,8 @@ View = Callable[..., HttpResponse]
 
 
 def json_errors(view: View) -> View:
-    """Bad input -> 400, Prometheus down or slow -> 503, always as {"error": ...}."""
+    """Bad input -> 400, Prometheus (or Graphviz) down or slow -> 503, always as
+    {"error": ...}."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -43,7 +47,7 @@ def json_errors(view: View) -> View:
             return JsonResponse({"error": str(exc)}, status=400)
         except PrometheusQueryError as exc:
             return JsonResponse({"error": str(exc)}, status=502)
-        except PrometheusError as exc:
+        except (PrometheusError, GraphvizError) as exc:
             return JsonResponse({"error": str(exc)}, status=503)
 
     return wrapper
@@ -98,6 +102,18 @@ def gzip_response(compressed: bytes, request: HttpRequest) -> HttpResponse:
     return response
 
 
+def exported_response(exported: Exported, request: HttpRequest) -> HttpResponse:
+    """An export (graph/export.py), gzip-compressed when the client takes gzip."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzip.compress(exported.content, compresslevel=6),
+                                content_type=exported.content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
 # How long the page waits for Prometheus to name the namespaces it opens with.
 DEFAULT_NAMESPACES_TIMEOUT_S = 2.0
 
@@ -119,6 +135,7 @@ def default_namespaces() -> list[str]:
 def index(request: HttpRequest) -> HttpResponse:
     config = {
         "refreshSeconds": settings.MESHLENS_REFRESH_SECONDS,
+        "retentionSeconds": retention.retention_seconds(),
         "wsPath": "/ws/graph",
         "apiPath": "/api/v1/graph",
         "namespacesPath": "/api/v1/namespaces",
@@ -133,15 +150,44 @@ def index(request: HttpRequest) -> HttpResponse:
 @api_login
 @json_errors
 def api_graph(request: HttpRequest) -> HttpResponse:
-    if "compare_to" in request.GET:
+    query = request.GET.dict()
+    output = parse_format(query.pop("format", None))
+    if "compare_to" in query:
+        if output != DEFAULT_FORMAT:
+            raise OptionError("format", "compare_to= marks the default (cytoscape) body only")
         # Imported here: impact_views builds on this module's helpers.
         from dashboard.impact_views import marked_graph
         return marked_graph(request)
-    options = options_from_query(request.GET.dict())
+    options = options_from_query(query)
+    retention.check(options.duration, options.query_time)
+    if output != DEFAULT_FORMAT:
+        return exported_response(export(current_graph(options), output), request)
     body = cached_body(options)
     if body is not None:
         return gzip_response(body, request)
-    return graph_response(lambda: graph_payload(options))
+    response = graph_response(lambda: graph_payload(options))
+    return past_response(response, options, request)
+
+
+# A graph of a moment this far in the past no longer changes (late scrapes have landed).
+SETTLED_SECONDS = 120
+
+
+def past_response(response: HttpResponse, options: GraphOptions,
+                  request: HttpRequest) -> HttpResponse:
+    """A graph of a settled past moment, compressed when the client takes gzip and kept by
+    the browser: the page's replay prefetches frames ahead of the playhead, and the frame
+    on screen is then read from the browser's cache."""
+    if options.query_time is None or options.query_time > time.time() - SETTLED_SECONDS:
+        return response
+    if b'"failedSources"' in response.content:  # partial: asking again may give it whole
+        return response
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.content = gzip.compress(response.content, compresslevel=1)
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    return response
 
 
 @require_GET

@@ -39,6 +39,7 @@ need_binary() {  # need_binary BINARY PACKAGE...
 need_binary prometheus prometheus
 need_binary promtool prometheus
 need_binary redis-server redis-server
+need_binary dot graphviz  # format=svg of /api/v1/graph, and its tests
 need_binary npm nodejs npm
 if ! command -v chromium >/dev/null 2>&1; then
     want_chromium=1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import time
 from typing import Any
 from unittest import mock
 
+import orjson
 import pytest
 import requests
 from django.core.management import call_command
@@ -191,3 +193,14 @@ def test_it_asks_for_a_sign_in_when_auth_is_login(settings: Any, admin_client: C
     assert page.status_code == 302 and page["Location"].startswith("/login?next=")
     settings.MESHLENS_DEFAULT_NAMESPACES = ["bookinfo"]
     assert admin_client.get("/").status_code == 200
+
+
+def test_it_lets_the_browser_keep_a_past_graph_compressed(bookinfo_prometheus: Any) -> None:
+    """A settled past moment never changes: replay prefetches it once, gzip."""
+    response = Client().get(GRAPH, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Cache-Control"] == "private, max-age=3600, immutable"
+    body = orjson.loads(gzip.decompress(response.content))
+    assert body["timestamp"] == QUERY_TIME
+    plain = Client().get(GRAPH)
+    assert "Content-Encoding" not in plain and plain.json()["timestamp"] == QUERY_TIME

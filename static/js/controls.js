@@ -79,7 +79,7 @@ const DISPLAY_TOGGLES = {
  * runs after every change; `actions` maps the ids of plain buttons (fit, re-layout,
  * over the graph) to their handlers.
  */
-export function createControls(root, { view, namespacesPath, onChange, actions }) {
+export function createControls(root, { view, namespacesPath, onChange, actions, retentionSeconds = null }) {
   const graphType = root.querySelector("#graph-type");
   const duration = root.querySelector("#duration");
   const edgeLabels = root.querySelector("#edge-labels");
@@ -87,7 +87,7 @@ export function createControls(root, { view, namespacesPath, onChange, actions }
   const display = createDisplayMenu(root, { view, onChange });
 
   fillSelect(graphType, GRAPH_TYPES, view.graph_type);
-  fillSelect(duration, durationOptions(view.duration), matchingDuration(view.duration));
+  fillSelect(duration, durationOptions(view.duration, retentionSeconds), matchingDuration(view.duration));
   fillSelect(edgeLabels, EDGE_LABEL_OPTIONS, edgeLabelValue(view));
 
   graphType.addEventListener("change", () => {
@@ -135,11 +135,11 @@ function matchingDuration(value) {
   return match ? match[0] : value;
 }
 
-function durationOptions(value) {
+// Only the durations Prometheus keeps data for (its retention, when known).
+function durationOptions(value, retentionSeconds) {
   const selected = matchingDuration(value);
-  return DURATIONS.some(([option]) => option === selected)
-    ? DURATIONS
-    : [...DURATIONS, [selected, `Last ${selected}`]];
+  const fits = DURATIONS.filter(([option]) => !retentionSeconds || parseDuration(option) <= retentionSeconds);
+  return fits.some(([option]) => option === selected) ? fits : [...fits, [selected, `Last ${selected}`]];
 }
 
 // A button that opens a menu under it; a click elsewhere or Escape closes it.

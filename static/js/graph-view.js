@@ -11,6 +11,7 @@
 
 import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
+import { layoutOptions } from "./layouts.js";
 import { placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
@@ -21,23 +22,6 @@ const BIG_MIN_ZOOM = 0.01;
 // Elements per part of a drawing (model-worker.js PART).
 const PART_SIZE = 1500;
 const SMALL_MIN_ZOOM = 0.15;
-
-const LAYOUT = {
-  name: "dagre",
-  rankDir: "LR",
-  nodeSep: 28,
-  rankSep: 130,
-  edgeSep: 12,
-  padding: 40,
-  nodeDimensionsIncludeLabels: true,
-  // Same input order, same picture: order by namespace and name, not by arrival.
-  sort: (a, b) => sortKey(a).localeCompare(sortKey(b)),
-};
-
-function sortKey(ele) {
-  const d = ele.data();
-  return ele.isNode() ? `${d.namespace || ""}/${d.label || ""}/${d.id}` : d.id;
-}
 
 /**
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
@@ -62,6 +46,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart });
   const upsert = (elements) => upsertInto(cy, elements, serverPositions);
+  // The chosen layout's options (layouts.js); dagre until the page says otherwise.
+  let chosenLayout = layoutOptions("dagre");
   if (foldButton) foldButton.addEventListener("click", () => fold("toggle"));
 
   let laidOut = false;
@@ -118,7 +104,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (userMovedViewport || cy.elements().empty()) {
       cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
     } else {
-      cy.fit(shown(), LAYOUT.padding);
+      cy.fit(shown(), chosenLayout.padding);
     }
     size = next;
   }).observe(container);
@@ -135,13 +121,13 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       cy.batch(() => {
         for (const [id, position] of serverPositions) cy.getElementById(id).position(position);
       });
-      if (fit || !userMovedViewport) cy.fit(shown(), LAYOUT.padding);
+      if (fit || !userMovedViewport) cy.fit(shown(), chosenLayout.padding);
       laidOut = true;
       return;
     }
     const doFit = fit || !userMovedViewport;
     layout = cy.layout({
-      ...LAYOUT,
+      ...chosenLayout,
       fit: doFit,
       animate: animate && cy.nodes().length < 300,
       animationDuration: 350,
@@ -153,7 +139,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function fit() {
     userMovedViewport = false;
     cy.stop();
-    cy.animate({ fit: { eles: shown(), padding: LAYOUT.padding } }, { duration: 250 });
+    cy.animate({ fit: { eles: shown(), padding: chosenLayout.padding } }, { duration: 250 });
   }
 
   /**
@@ -307,7 +293,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       // Mostly new nodes: a fresh layout reads better than patches.
       runLayout({ fit: false, animate: true });
     } else if (addedNodes.nonempty()) {
-      placeNewNodes(cy, addedNodes, LAYOUT);
+      placeNewNodes(cy, addedNodes, layoutOptions("dagre"));
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
@@ -391,6 +377,11 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     fit,
     highlight,
     relayout: () => runLayout({ fit: true, animate: true }),
+    /** Lay small graphs out with layout `name` (layouts.js) from now on, and now. */
+    useLayout(name) {
+      chosenLayout = layoutOptions(name);
+      if (laidOut && !big) runLayout({ fit: true, animate: false });
+    },
     refreshLabels: () => cy.style().update(),
   };
 }

@@ -5,12 +5,18 @@ import { createControls } from "./controls.js";
 import { createDiffOverlay } from "./diff-overlay.js";
 import { createGraphView } from "./graph-view.js";
 import { createBlastRadius } from "./impact.js";
+import { registerKey } from "./keys.js";
 import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
 import { renderLegend } from "./legend.js";
 import { openLive, socketUrl } from "./live.js";
+import { createPins } from "./pins.js";
+import { createPacer } from "./refresh.js";
 import { createSidePanel } from "./side-panel.js";
 import { createStatusBar } from "./status-bar.js";
-import { readView, scopeQuery, writeUrl } from "./view.js";
+import { createTime } from "./time.js";
+import { createTraffic } from "./traffic.js";
+import { changedKeys, IN_PLACE_KEYS, readView, scopeQuery, writeUrl } from "./view.js";
+import { createViewTools } from "./view-tools.js";
 
 const config = JSON.parse(document.getElementById("meshlens-config").textContent);
 const view = readView(window.location.search, config.defaults);
@@ -86,6 +92,8 @@ const graph = createGraphView(document.getElementById("graph"), {
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;
+const pins = createPins();
+pins.attach(cy);
 let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
@@ -100,6 +108,8 @@ const panel = createSidePanel(document.getElementById("side-panel"), {
     cy.elements().unselect();
     graph.highlight(null);
     blast.selected(null);
+    view.selected = "";
+    writeUrl(view);
   },
 });
 // Overlays: the blast radius of an element, and what changed since an earlier time.
@@ -135,6 +145,18 @@ function select(ele) {
   graph.highlight(ele);
   panel.show(ele);
   blast.selected(ele);
+  view.selected = ele.id();
+  writeUrl(view);
+}
+
+// The selection the URL names, once its element is on screen.
+let selectPending = Boolean(view.selected);
+
+function selectFromView() {
+  const ele = view.selected ? cy.getElementById(view.selected) : cy.collection();
+  if (ele.nonempty()) select(ele);
+  else if (!view.selected && panel.currentId()) panel.close();
+  selectPending = Boolean(view.selected) && ele.empty();
 }
 
 function bindTaps() {
@@ -155,6 +177,7 @@ graph.onRecreate((next) => {
   bindTaps();
   blast.attach(cy);
   diffOverlay.attach(cy);
+  pins.attach(cy);
   if (window.meshlens) window.meshlens.cy = cy;
 });
 
@@ -193,6 +216,7 @@ function afterUpdate(timestamp) {
   badges.update();
   blast.refresh();
   diffOverlay.refresh();
+  if (selectPending) selectFromView();
 }
 
 // A graph.snapshot message (inline or by reference); false when it could not be shown.
@@ -229,10 +253,11 @@ function applyError(error) {
 
 function connect() {
   if (live) live.close();
+  pacer.connected();
   const query = scopeQuery(view);
   live = openLive(
     socketUrl(config.wsPath, query),
-    {
+    pacer.wrap({
       // False: the message could not be applied; live.js reconnects for a fresh snapshot.
       "graph.snapshot": async (msg) => {
         if (!(await applySnapshot(msg))) return false;
@@ -247,8 +272,10 @@ function connect() {
       },
       "graph.progress": applyProgress,
       "graph.error": applyError,
-    },
+    }),
     (connection, delayMs) => {
+      // Every new socket (live.js reconnects on its own too) starts with its snapshot.
+      if (connection === "live") pacer.connected();
       state.connection = connection;
       statusBar.connection(connection, delayMs);
       dimIfStale();
@@ -259,12 +286,14 @@ function connect() {
 createControls(document.getElementById("controls"), {
   view,
   namespacesPath: config.namespacesPath,
+  retentionSeconds: config.retentionSeconds,
   onChange: (changed, { relayout, reconnect }) => {
-    writeUrl(changed);
+    writeUrl(changed, { push: true });
     if (relayout) {
       // Another set of nodes: start from a clean slate and lay it out afresh.
       panel.close();
       blast.clear();
+      pins.clear();
       graph.clear();
       relayoutNext = true;
       state.timestamp = null;
@@ -279,12 +308,16 @@ createControls(document.getElementById("controls"), {
     if (reconnect) {
       blast.reload();
       diffOverlay.reload();
-      connect();
+      time.scopeChanged();
     }
   },
   actions: {
     "fit-button": () => graph.fit(),
-    "relayout-button": () => graph.relayout(),
+    // A fresh layout: the positions the user dragged nodes to go too.
+    "relayout-button": () => {
+      pins.clear();
+      graph.relayout();
+    },
     "graph-charts-button": () => {
       cy.elements().unselect();
       graph.highlight(null);
@@ -292,6 +325,61 @@ createControls(document.getElementById("controls"), {
       panel.showGraph();
     },
   },
+});
+
+// --- time, the graph's tools, keys and back/forward ------------------------------------
+const pacer = createPacer({ serverSeconds: config.refreshSeconds, restart: () => live && live.restart() });
+const liveLink = {
+  connect,
+  close() {
+    if (live) live.close();
+    live = null;
+    state.connection = view.query_time === null ? "paused" : "past";
+    statusBar.connection(state.connection, 0);
+    dimIfStale();
+  },
+  isOpen: () => live !== null,
+};
+
+// A past graph (time.js): drawn in place, so that nodes keep their positions.
+async function showFrame(href, t) {
+  if (!(await applySnapshot({ type: "graph.snapshot", href }))) return false;
+  state.shown = { ...state.shown, query: `query_time=${t}`, snapshots: state.shown.snapshots + 1, version: null };
+  return true;
+}
+
+const time = createTime(document.body, {
+  view,
+  config,
+  live: liveLink,
+  pacer,
+  showFrame,
+  onViewChange: ({ push }) => writeUrl(view, { push }),
+  onError: (error) => showMessage(`The graph of that time cannot be shown: ${error}`),
+});
+const traffic = createTraffic(wrap, () => cy);
+const tools = createViewTools(document.body, {
+  view,
+  onChange: () => writeUrl(view, { push: true }),
+  useLayout: (name) => graph.useLayout(name),
+  animate: (on) => traffic.setEnabled(on),
+});
+tools.apply();
+registerKey("f", () => graph.fit(), "fits the graph in view");
+
+// Back and forward: time, selection, layout and animation change in place; another scope
+// or drawing option reloads the page, which reads it from the URL like any link.
+window.addEventListener("popstate", () => {
+  const next = readView(window.location.search, config.defaults);
+  const changed = changedKeys(view, next);
+  if (changed.some((key) => !IN_PLACE_KEYS.includes(key))) {
+    window.location.reload();
+    return;
+  }
+  Object.assign(view, next);
+  tools.apply();
+  selectFromView();
+  time.apply();
 });
 
 document.body.dataset.stale = "false";
@@ -305,9 +393,13 @@ window.meshlens = {
   applyError,
   state,
   view,
+  time,
+  pacer,
+  pins,
+  traffic,
   /** The version of the scope's graph on screen (null before the first). */
   get version() {
     return state.shown.version;
   },
 };
-connect();
+time.apply();

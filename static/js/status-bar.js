@@ -10,6 +10,8 @@ const CONNECTION_TEXT = {
   stale: "Live, but stale: Prometheus cannot be read",
   reconnecting: "Reconnecting…",
   refused: "Not connected: the server refused this view",
+  paused: "Paused: no updates",
+  past: "Not live: a past moment",
 };
 
 // "12 nodes (3 failing, 1 degraded)", from { total, failing, degraded }

@@ -11,12 +11,17 @@ export const GRAPH_TYPES = [
   ["service", "Service graph"],
 ];
 
+// Kiali's durations; the page offers those that fit in Prometheus's retention.
 export const DURATIONS = [
   ["60s", "Last 1m"],
   ["5m", "Last 5m"],
   ["10m", "Last 10m"],
   ["30m", "Last 30m"],
   ["1h", "Last 1h"],
+  ["3h", "Last 3h"],
+  ["6h", "Last 6h"],
+  ["12h", "Last 12h"],
+  ["1d", "Last 1d"],
 ];
 
 // What can box nodes, outermost first; the API takes them as a comma list.
@@ -28,101 +33,122 @@ const THROUGHPUTS = ["request", "response"];
 // Which renderer draws big graphs: "auto" (WebGL on a GPU, else canvas) or either one.
 const RENDERERS = ["auto", "webgl", "canvas"];
 
-// Defaults of the options that the server learned after the first four: they are
-// sent, and written in the page URL, only when they differ from these.
-const OPTION_DEFAULTS = {
-  box_by: [],
-  include_idle_edges: false,
-  include_idle_nodes: false,
-  response_time: "95",
-  throughput: "response",
-  edge_labels: "rate",
-  badge_security: false,
-  renderer: "auto",
-  blast: "",
-  compare_to: "",
-};
+// How each kind of URL value reads (undefined: absent or not valid, the default holds)
+// and writes. `raw`: the written text is already encoded.
+const bool = { read: (raw) => (raw === "" ? undefined : ["true", "1"].includes(raw)), write: String };
+const choice = (choices) => ({ read: (raw) => (choices.includes(raw) ? raw : undefined), write: String });
+const list = (allowed = null) => ({
+  read: (raw) => {
+    const items = [...new Set(raw.split(",").map((item) => item.trim()).filter(Boolean))];
+    const kept = allowed ? allowed.filter((item) => items.includes(item)) : items;
+    return kept.length ? kept : undefined;
+  },
+  write: (value) => value.map(encodeURIComponent).join(","),
+  raw: true,
+});
+const duration = { read: (raw) => (parseDuration(raw) > 0 ? raw : undefined), write: String };
+// A Unix time in seconds.
+const time = { read: (raw) => (/^\d{1,11}$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined), write: String };
+const text = { read: (raw) => raw, write: String };
 
-// Overlays: the element whose blast radius is shown (its id), and the earlier time the
-// graph is compared with.
-const COMPARE_TO = ["1h", "1d"];
+export const LAYOUTS = ["dagre", "breadthfirst", "concentric", "fcose"];
+// "pause", or how often the page applies updates.
+export const REFRESHES = ["pause", "10s", "15s", "30s", "1m", "5m"];
+export const REPLAY_WINDOWS = ["30m", "1h", "6h"];
+export const SPEEDS = ["1", "2", "5", "10"];
 
-function readBool(query, name, fallback) {
-  const value = query.get(name);
-  return value === null || value === "" ? fallback : ["true", "1"].includes(value);
-}
+/**
+ * Every key of the view, in URL order: [name, kind, default, where]. `default` is a value,
+ * or a function of the page's configured defaults; `where`: "scope" (the server builds
+ * another graph: it goes in the WebSocket query; "always": written even at its default), or
+ * "page" (how this page shows it, never sent). Adding a key is adding a line here.
+ */
+const KEYS = [
+  ["namespaces", list(), (d) => [...d.namespaces], "always"],
+  ["graph_type", choice(GRAPH_TYPES.map(([value]) => value)), (d) => d.graph_type, "always"],
+  ["duration", duration, (d) => d.duration, "always"],
+  ["inject_service_nodes", bool, (d) => Boolean(d.inject_service_nodes), "always"],
+  ["box_by", list(BOX_KINDS), [], "scope"],
+  ["include_idle_edges", bool, false, "scope"],
+  ["include_idle_nodes", bool, false, "scope"],
+  ["response_time", choice(["avg", "50", "95", "99"]), "95", "scope"],
+  ["throughput", choice(["request", "response"]), "response", "scope"],
+  ["edge_labels", choice(["none", "rate", "percent", "response_time", "throughput"]), "rate", "page"],
+  ["badge_security", bool, false, "page"],
+  // Which renderer draws big graphs: "auto" (WebGL on a GPU, else canvas) or either one.
+  ["renderer", choice(["auto", "webgl", "canvas"]), "auto", "page"],
+  // Time: a past moment (the replay's playhead when replaying), the replay's window
+  // ending at replay_end, its speed; how often live updates are applied.
+  ["query_time", time, null, "page"],
+  ["replay", choice(REPLAY_WINDOWS), null, "page"],
+  ["replay_end", time, null, "page"],
+  ["speed", choice(SPEEDS), "1", "page"],
+  ["refresh", choice(REFRESHES), "10s", "page"],
+  ["layout", choice(LAYOUTS), "dagre", "page"],
+  ["animate", bool, false, "page"],
+  // The selected node or edge, by id.
+  ["selected", text, "", "page"],
+  // Overlays: the element whose blast radius is shown (its id), and the earlier time the
+  // graph is compared with.
+  ["blast", text, "", "page"],
+  ["compare_to", choice(["1h", "1d"]), "", "page"],
+];
 
-function readChoice(query, name, choices, fallback) {
-  const value = query.get(name);
-  return choices.includes(value) ? value : fallback;
-}
+// Keys whose change the page applies in place on back/forward (the rest reload it).
+export const IN_PLACE_KEYS = ["query_time", "replay", "replay_end", "speed", "refresh", "layout", "animate", "selected"];
 
-function readList(query, name) {
-  return (query.get(name) || "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
+const fallback = (value, defaults) => (typeof value === "function" ? value(defaults) : value);
 
 /** The view from a query string, with defaults for what it does not say. */
 export function readView(search, defaults) {
   const query = new URLSearchParams(search);
-  const namespaces = readList(query, "namespaces");
-  const boxBy = new Set(readList(query, "box_by"));
-  return {
-    namespaces: namespaces.length ? [...new Set(namespaces)] : [...defaults.namespaces],
-    graph_type: readChoice(query, "graph_type", GRAPH_TYPES.map(([value]) => value), defaults.graph_type),
-    duration: parseDuration(query.get("duration") || "") > 0 ? query.get("duration") : defaults.duration,
-    inject_service_nodes: readBool(query, "inject_service_nodes", Boolean(defaults.inject_service_nodes)),
-    box_by: BOX_KINDS.filter((kind) => boxBy.has(kind)),
-    include_idle_edges: readBool(query, "include_idle_edges", OPTION_DEFAULTS.include_idle_edges),
-    include_idle_nodes: readBool(query, "include_idle_nodes", OPTION_DEFAULTS.include_idle_nodes),
-    response_time: readChoice(query, "response_time", RESPONSE_TIMES, OPTION_DEFAULTS.response_time),
-    throughput: readChoice(query, "throughput", THROUGHPUTS, OPTION_DEFAULTS.throughput),
-    edge_labels: readChoice(query, "edge_labels", EDGE_LABELS, OPTION_DEFAULTS.edge_labels),
-    badge_security: readBool(query, "badge_security", OPTION_DEFAULTS.badge_security),
-    renderer: readChoice(query, "renderer", RENDERERS, OPTION_DEFAULTS.renderer),
-    blast: query.get("blast") || OPTION_DEFAULTS.blast,
-    compare_to: readChoice(query, "compare_to", COMPARE_TO, OPTION_DEFAULTS.compare_to),
-  };
+  const view = {};
+  for (const [name, kind, byDefault] of KEYS) {
+    const raw = query.get(name);
+    const value = raw === null ? undefined : kind.read(raw);
+    view[name] = value === undefined ? fallback(byDefault, defaults) : value;
+  }
+  return view;
 }
 
-function param(name, value) {
-  return `${name}=${encodeURIComponent(value)}`;
-}
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-/**
- * `namespaces=a,b&graph_type=…`: the graph the server builds, for the WebSocket.
- * Options at their default are left out, so that a server that does not know one
- * yet still serves every view that does not use it.
- */
-export function scopeQuery(view) {
-  const parts = [
-    `namespaces=${view.namespaces.map(encodeURIComponent).join(",")}`,
-    param("graph_type", view.graph_type),
-    param("duration", view.duration),
-    param("inject_service_nodes", view.inject_service_nodes),
-  ];
-  if (view.box_by.length) parts.push(`box_by=${view.box_by.join(",")}`);
-  if (view.include_idle_edges) parts.push("include_idle_edges=true");
-  if (view.include_idle_nodes) parts.push("include_idle_nodes=true");
-  if (view.response_time !== OPTION_DEFAULTS.response_time) parts.push(param("response_time", view.response_time));
-  if (view.throughput !== OPTION_DEFAULTS.throughput) parts.push(param("throughput", view.throughput));
+function queryOf(view, wanted) {
+  const parts = [];
+  for (const [name, kind, byDefault, where] of KEYS) {
+    if (!wanted.includes(where)) continue;
+    const value = view[name];
+    // Options at their default are left out (in the WebSocket query too, so that a server
+    // that does not know one yet still serves every view that does not use it).
+    if (where !== "always" && (value === null || value === undefined || same(value, fallback(byDefault, {})))) continue;
+    const written = kind.write(value);
+    parts.push(`${name}=${kind.raw ? written : encodeURIComponent(written)}`);
+  }
   return parts.join("&");
+}
+
+/** `namespaces=a,b&graph_type=…`: the graph the server builds, for the WebSocket. */
+export function scopeQuery(view) {
+  return queryOf(view, ["always", "scope"]);
 }
 
 /** The page's own query: the scope, then how to draw it (never sent to the server). */
-function pageQuery(view) {
-  const parts = [scopeQuery(view)];
-  if (view.edge_labels !== OPTION_DEFAULTS.edge_labels) parts.push(param("edge_labels", view.edge_labels));
-  if (view.badge_security) parts.push("badge_security=true");
-  if (view.renderer !== OPTION_DEFAULTS.renderer) parts.push(param("renderer", view.renderer));
-  if (view.blast) parts.push(param("blast", view.blast));
-  if (view.compare_to) parts.push(param("compare_to", view.compare_to));
-  return parts.join("&");
+export function pageQuery(view) {
+  return queryOf(view, ["always", "scope", "page"]);
 }
 
-export function writeUrl(view) {
+/**
+ * Put the view in the URL. `push`: a choice of the user's, a step back/forward returns to;
+ * otherwise the current entry is replaced (the first load, a playhead moving).
+ */
+export function writeUrl(view, { push = false } = {}) {
   const url = `${window.location.pathname}?${pageQuery(view)}${window.location.hash}`;
-  window.history.replaceState(null, "", url);
+  if (url === `${window.location.pathname}${window.location.search}${window.location.hash}`) return;
+  if (push) window.history.pushState(null, "", url);
+  else window.history.replaceState(null, "", url);
+}
+
+/** The keys whose values differ between two views. */
+export function changedKeys(a, b) {
+  return KEYS.map(([name]) => name).filter((name) => !same(a[name], b[name]));
 }

@@ -1,4 +1,5 @@
-"""`manage.py graph`: print the graph JSON of /api/v1/graph; needs Prometheus only."""
+"""`manage.py graph`: print the graph of /api/v1/graph, as JSON or in another of its formats;
+needs Prometheus only (and Graphviz for svg)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.graphs import graph_payload, options_from_query
 from graph.edges import failing_edges
+from graph.export import DEFAULT_FORMAT, FORMAT_NAMES, export
+from graph.export_svg import GraphvizError
 from graph.options import OptionError
 from graph.prometheus import PrometheusError
 
@@ -25,8 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--duration", default="60s", help="rate window, e.g. 60s, 5m")
         parser.add_argument("--query-time", default=None, help="Unix time in seconds (now)")
         parser.add_argument("--inject-service-nodes", default="true", help="true or false")
-        parser.add_argument("--format", choices=("json", "edges"), default="json",
-                            help="json: the API body; edges: failing edges, one per line")
+        parser.add_argument("--box-by", default=None,
+                            help="boxes: a comma list of cluster, namespace, app")
+        parser.add_argument("--format", choices=("json", "edges", *FORMAT_NAMES),
+                            default="json",
+                            help="json (or cytoscape): the API body; edges: failing edges, one "
+                                 "per line; the others as format= of /api/v1/graph")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         query = {"namespaces": opts["namespaces"], "graph_type": opts["graph_type"],
@@ -34,14 +41,22 @@ class Command(BaseCommand):
                  "inject_service_nodes": opts["inject_service_nodes"]}
         if opts["query_time"]:
             query["query_time"] = opts["query_time"]
+        if opts["box_by"]:
+            query["box_by"] = opts["box_by"]
         try:
             graph = graph_payload(options_from_query(query), record=False)
         except OptionError as exc:
             raise CommandError(f"--{exc.param.replace('_', '-')}: {exc.message}") from None
         except PrometheusError as exc:
             raise CommandError(str(exc)) from None
-        if opts["format"] == "json":
+        if opts["format"] in ("json", DEFAULT_FORMAT):
             sys.stdout.write(orjson.dumps(graph, option=orjson.OPT_INDENT_2).decode() + "\n")
+            return
+        if opts["format"] != "edges":
+            try:
+                sys.stdout.write(export(graph, opts["format"]).content.decode())
+            except GraphvizError as exc:
+                raise CommandError(str(exc)) from None
             return
         for edge in failing_edges(graph, frozenset({"Failure", "Degraded"})):
             sys.stdout.write(f"{edge['healthStatus']:<9} {edge['source']['label']} -> "
