@@ -218,3 +218,17 @@ def test_it_edits_a_groups_namespaces_in_the_admin(admin_client: Client) -> None
         "namespace_access-INITIAL_FORMS": "0", "namespace_access-MIN_NUM_FORMS": "0",
         "namespace_access-MAX_NUM_FORMS": "1", "namespace_access-0-namespaces": "Pay/ments"})
     assert response.status_code == 200 and b"is not a namespace pattern" in response.content
+
+
+def test_it_exports_the_graph_as_the_user_sees_it(access_prometheus: Any,
+                                                  bob_client: Client) -> None:
+    """checkout-v1 (shop) -> [productpage] (2/s): in node-link too, its name and no more;
+    pay-v1 (billing -> billing) not at all"""
+    admin = User.objects.create_superuser("root", password="secret-pass-1")
+    everyone = Client()
+    everyone.force_login(admin)
+    full = {n["label"]: n for n in everyone.get(GRAPH + "&format=node-link").json()["nodes"]}
+    seen = {n["label"]: n for n in bob_client.get(GRAPH + "&format=node-link").json()["nodes"]}
+    assert full["pay"]["rateIn"] == 1.0 and "pay-v1" in full
+    assert (seen["pay"]["rateIn"], seen["pay"]["healthStatus"]) == (0.0, "NA")
+    assert "pay-v1" not in seen and seen["productpage-v1"] == full["productpage-v1"]
