@@ -16,7 +16,8 @@ import networkx as nx
 import orjson
 from django.conf import settings
 
-from dashboard import metrics, sources
+from dashboard import access, metrics, sources
+from graph import access as graph_access
 from graph import forked
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape_json import Written, with_positions, write_graph
@@ -60,7 +61,10 @@ def options_from_query(query: Mapping[str, str]) -> GraphOptions:
     options = graph_options_from_query(query)
     if options.sources or options.dialects:
         sources.selected(options)
-    return options
+    # The viewer's namespaces, never the query's: a limited viewer's graph is its own scope.
+    patterns = access.current()
+    graph_access.check(options.namespaces, patterns)
+    return replace(options, access=access.scoped(patterns))
 
 
 def mesh_config() -> MeshConfig:
@@ -172,8 +176,15 @@ def graph_body(options: GraphOptions, record: bool = True) -> bytes:
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
                options: GraphOptions | None = None) -> list[str]:
     """Namespaces seen within the last hour in the telemetry of the data sources and
-    dialects `options` selects (every one configured by default), within the query scope.
-    A source that cannot be read is left out, unless every one fails."""
+    dialects `options` selects (every one configured by default), within the query scope,
+    that the viewer may see. A source that cannot be read is left out, unless every one
+    fails."""
+    return graph_access.visible(seen_namespaces(lookback_s, timeout, options),
+                                access.current())
+
+
+def seen_namespaces(lookback_s: int, timeout: float | None,
+                    options: GraphOptions | None) -> list[str]:
     options = options or GraphOptions(namespaces=())
     chosen = sources.selected(options)
     mesh = mesh_config()
