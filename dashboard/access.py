@@ -15,7 +15,8 @@ from django.conf import settings
 from graph import access
 from graph.access import Patterns
 
-# None: no limit. Set for the length of a request; outside one (the worker, commands)
+# None: no limit. Set for the length of a request, and by a worker for the length of a
+# build a request handed it (dashboard/answers.py); outside them (refreshes, commands)
 # nothing is limited: a limited scope carries its patterns in its key.
 CURRENT: ContextVar[Patterns | None] = ContextVar("meshlens_access", default=None)
 
@@ -61,7 +62,8 @@ def limited_to(patterns: Patterns | None) -> Iterator[None]:
 
 def scoped(patterns: Patterns | None) -> tuple[str, ...]:
     """GraphOptions.access for `patterns`: () is no limit; a user limited to nothing gets a
-    pattern no namespace matches, never the empty tuple."""
-    if patterns is None:
+    pattern no namespace matches, never the empty tuple. Sorted: users with the same
+    patterns share one scope (one build per tick), whatever order their groups gave."""
+    if patterns is None or "*" in patterns:
         return ()
-    return patterns or ("!",)
+    return tuple(sorted(set(patterns))) or ("!",)

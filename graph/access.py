@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, NamedTuple
 
+from graph.cytoscape_json import Written
 from graph.health import NA
+from graph.json_pieces import PIECES, Element, shape_of
 from graph.kiali_params import ForbiddenNamespace
 
 Patterns = tuple[str, ...]
@@ -70,46 +72,106 @@ def narrowed(patterns: Patterns | None, within: Patterns | None) -> Patterns | N
 
 
 def hidden(data: dict[str, Any], patterns: Patterns) -> bool:
-    namespace = data.get("namespace", "")
+    return hidden_namespace(data.get("namespace", ""), patterns)
+
+
+def hidden_namespace(namespace: str, patterns: Patterns) -> bool:
     return namespace not in NOT_NAMESPACES and not may_see(namespace, patterns)
 
 
-def redact(payload: dict[str, Any], patterns: Patterns) -> dict[str, Any]:
-    """The graph body as a user limited to `patterns` sees it (in place): nodes of other
-    namespaces keep their names only and are marked `isInaccessible`; an edge between two
-    of them goes, and so does such a node left with no edge to a visible one."""
-    elements = payload.get("elements")
-    if not isinstance(elements, dict):
-        return payload
-    nodes, edges = elements.get("nodes", []), elements.get("edges", [])
-    secret = {n["data"]["id"] for n in nodes if hidden(n["data"], patterns)}
+class Shown(NamedTuple):
+    """What a limited user sees of a graph's elements: the nodes kept, those of them
+    redacted (`secret`), and whether each edge is kept."""
+
+    kept: set[str]
+    secret: set[str]
+    edges: list[bool]
+
+
+def shown(nodes: Sequence[tuple[str, str, str | None]], ends: Sequence[tuple[str, str]],
+          patterns: Patterns) -> Shown | None:
+    """`nodes` as (id, namespace, parent), `ends` each edge's (source, target): what a user
+    limited to `patterns` sees of them, None when they see all. An edge between two hidden
+    nodes goes, and so does a hidden node left with no edge to a visible one; the boxes
+    around what is kept stay, however deep."""
+    secret = {node_id for node_id, namespace, _ in nodes if hidden_namespace(namespace, patterns)}
     if not secret:
-        return payload
-    kept_edges = [e for e in edges
-                  if e["data"]["source"] not in secret or e["data"]["target"] not in secret]
-    kept = {n["data"]["id"] for n in nodes if n["data"]["id"] not in secret}
-    kept.update(end for e in kept_edges for end in (e["data"]["source"], e["data"]["target"]))
-    parents = {n["data"]["id"]: n["data"].get("parent") for n in nodes}
-    for node_id in list(kept):  # the boxes around what is kept, however deep
+        return None
+    edges = [source not in secret or target not in secret for source, target in ends]
+    kept = {node_id for node_id, _, _ in nodes if node_id not in secret}
+    kept.update(end for (source, target), on in zip(ends, edges, strict=True) if on
+                for end in (source, target))
+    parents = {node_id: parent for node_id, _, parent in nodes}
+    for node_id in list(kept):
         parent = parents.get(node_id)
         while parent and parent not in kept:
             kept.add(parent)
             parent = parents.get(parent)
+    return Shown(kept, secret, edges)
+
+
+def redact(payload: dict[str, Any], patterns: Patterns) -> dict[str, Any]:
+    """The graph body as a user limited to `patterns` sees it (in place): nodes of other
+    namespaces keep their names only and are marked `isInaccessible` (see `shown` for what
+    goes). The dicts' twin of redact_written, which the API and the live path use: the
+    tests hold the two to the same bytes."""
+    elements = payload.get("elements")
+    if not isinstance(elements, dict):
+        return payload
+    nodes, edges = elements.get("nodes", []), elements.get("edges", [])
+    seen = shown([(n["data"]["id"], n["data"].get("namespace", ""), n["data"].get("parent"))
+                  for n in nodes],
+                 [(e["data"]["source"], e["data"]["target"]) for e in edges], patterns)
+    if seen is None:
+        return payload
     kept_nodes = []
     for n in nodes:
         data = n["data"]
-        if data["id"] not in kept:
+        if data["id"] not in seen.kept:
             continue
-        if data["id"] in secret:
-            shown = {k: v for k, v in data.items() if k in KEPT_FIELDS}
-            shown["healthData"] = None
+        if data["id"] in seen.secret:
+            fields = {k: v for k, v in data.items() if k in KEPT_FIELDS}
+            fields["healthData"] = None
             if "healthStatus" in data:
-                shown["healthStatus"] = NA
-            shown["isInaccessible"] = True
-            n = {**n, "data": shown}
+                fields["healthStatus"] = NA
+            fields["isInaccessible"] = True
+            n = {**n, "data": fields}
         kept_nodes.append(n)
-    elements["nodes"], elements["edges"] = kept_nodes, kept_edges
+    elements["nodes"] = kept_nodes
+    elements["edges"] = [e for e, on in zip(edges, seen.edges, strict=True) if on]
     return payload
+
+
+def redact_written(written: Written, patterns: Patterns) -> Written:
+    """redact() on a graph written as JSON pieces (graph/cytoscape_json.py), before it is
+    laid out: the same body, byte for byte, without reading it back into dicts."""
+    seen = shown([(d.id, d.namespace, d.parent) for d in written.drawn], written.ends,
+                 patterns)
+    if seen is None:
+        return written
+    nodes, drawn = [], []
+    for element, d in zip(written.nodes, written.drawn, strict=True):
+        if element.id in seen.kept:
+            nodes.append(inaccessible(element) if element.id in seen.secret else element)
+            drawn.append(d)
+    edges = [e for e, on in zip(written.edges, seen.edges, strict=True) if on]
+    ends = [e for e, on in zip(written.ends, seen.edges, strict=True) if on]
+    return written._replace(nodes=nodes, edges=edges, drawn=drawn, ends=ends)
+
+
+def inaccessible(element: Element) -> Element:
+    """A node element with its names only: as redact() writes a hidden node's data."""
+    pieces = [p for p, name in zip(element.pieces, element.names, strict=True)
+              if name in KEPT_FIELDS]
+    names = [name for name in element.names if name in KEPT_FIELDS]
+    pieces.append(PIECES.get("healthData", None))
+    names.append("healthData")
+    if "healthStatus" in element.names:
+        pieces.append(PIECES.get("healthStatus", NA))
+        names.append("healthStatus")
+    pieces.append(PIECES.get("isInaccessible", True))
+    names.append("isInaccessible")
+    return element._replace(pieces=tuple(pieces), names=shape_of(names))
 
 
 def node_namespace(node: str) -> str | None:

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
-from graph.access import check, check_query, narrowed, parse_patterns, redact, visible
+from graph.access import (
+    check,
+    check_query,
+    narrowed,
+    parse_patterns,
+    redact,
+    redact_written,
+    visible,
+)
+from graph.cytoscape_json import write_graph
 from graph.kiali_params import ForbiddenNamespace
+from tests.test_cytoscape_json import VARIANTS, random_graph
 
 
 def node(node_id: str, namespace: str, **data: Any) -> dict[str, Any]:
@@ -91,3 +102,26 @@ def test_it_draws_other_namespaces_as_inaccessible_boxes() -> None:
 
 def test_it_leaves_a_graph_of_visible_namespaces_as_it_is() -> None:
     assert redact(graph(), ("*",)) == graph()
+
+
+@pytest.mark.parametrize(("graph_type", "box_by"), VARIANTS)
+@pytest.mark.parametrize("patterns", [("ns0",), ("ns*",), ("n?s", "unknown"), ("!",)])
+def test_it_redacts_the_written_graph_to_the_bytes_of_the_redacted_dicts(
+        graph_type: str, box_by: tuple[str, ...], patterns: tuple[str, ...]) -> None:
+    """random graphs over ns0, ns1, n"s and unknown (tests/test_cytoscape_json.py), seen
+    by users limited to some of them: the API and the live path redact the written pieces"""
+    for seed in range(3):
+        g = random_graph(seed, graph_type=graph_type, box_by=box_by)
+        for extras, edge_health in ((True, False), (False, True)):
+            written = write_graph(g, extras=extras, edge_health=edge_health)
+            expected = orjson.dumps(redact(written.to_dict(), patterns))
+            limited = redact_written(written, patterns)
+            assert limited.body() == expected
+            assert [d.id for d in limited.drawn] == [e.id for e in limited.nodes]
+            kept = {e.id for e in limited.nodes}
+            assert all(s in kept and t in kept for s, t in limited.ends)
+
+
+def test_it_leaves_a_written_graph_of_visible_namespaces_as_it_is() -> None:
+    written = write_graph(random_graph(1, box_by=("namespace",)))
+    assert redact_written(written, ("*",)) is written
