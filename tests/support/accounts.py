@@ -26,8 +26,9 @@ def run_django(workdir: Path, code: str) -> str:
     output."""
     env = os.environ | {"MESHLENS_DB": str(workdir / "db.sqlite3"),
                         "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
-                          check=True, capture_output=True, text=True)
+    # -v 0: Django's shell says nothing of its own (it counts its automatic imports).
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+                          cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return done.stdout
 
 
