@@ -10,7 +10,9 @@ rather than building it a second time.
 
 Bounded: at most MAX_FRAMES frames per request, only settled moments (a graph of the last
 SETTLED_S may still change), and a frame already kept or being built is not queued again.
-Without a worker alive nothing is queued: the page's own fetches build the frames.
+Without a worker alive nothing is queued: the page's own fetches build the frames. A frame
+is kept under its scope's key, which holds the viewer's namespace access: a limited
+viewer's frames are built limited and kept apart.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from uuid import uuid4
 import redis
 from django.conf import settings
 
-from dashboard import answers, graphs, live, shared_answers
+from dashboard import access, answers, graphs, live, shared_answers
 from dashboard.answers import Query
 from graph.options import GraphOptions, OptionError
 
@@ -85,6 +87,10 @@ def prefetch(query: Mapping[str, str], times: list[int]) -> dict[str, list[int]]
         return out
     from dashboard.celery import app
 
+    # The asking user's namespaces go with each build, as with any answer a worker builds
+    # (dashboard/answers.py): None (no limit) and [] (nothing) differ.
+    patterns = access.current()
+    limit = None if patterns is None else list(patterns)
     r = live.client()
     for t in times:
         frame_query = {**query, "query_time": str(t)}
@@ -98,7 +104,7 @@ def prefetch(query: Mapping[str, str], times: list[int]) -> dict[str, list[int]]
             out["building"].append(t)
         else:
             app.send_task(answers.TASK, args=(TASK_KIND, frame_query, {}, uuid4().hex),
-                          expires=BUILDING_S)
+                          kwargs={"patterns": limit}, expires=BUILDING_S)
             out["queued"].append(t)
     return out
 
