@@ -172,6 +172,8 @@ VARIANTS: dict[str, list[dict[str, str]]] = {
                           {"edge": "workload:bookinfo/productpage-v1,service:billing/pay"}],
     "/api/v1/impact": [{"node": "<productpage-v1>"}, {"node": "<pay>"}],
     "/api/v1/graph/diff": [{"compare_to": "1h"}],
+    # Replay frames built ahead by the worker (a settled moment: queued, built limited).
+    "/api/v1/graph/frames": [{"times": "1700000000"}],
     # No live version of this scope is kept yet: a 404 that says so (see the live test).
     "/api/v1/snapshot": [{"version": "1"}],
     "/api/v1/delta": [{"version": "1"}],
