@@ -6,9 +6,12 @@ nodes that come back are placed beside their neighbours, clear of the others.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import quote
+
+from playwright.sync_api import Route
 
 from tests.browser.conftest import GraphPage
 from tests.browser.test_page_crafted import edge, node
@@ -99,15 +102,27 @@ def test_it_lays_out_without_hidden_nodes_and_keeps_their_pins(graph_page: Graph
     assert page.evaluate(OVERLAPS, ["t2", "t3"]) == []
 
 
+def node_graph_of_t5(route: Route) -> None:
+    """Kiali's node graph of t5, as the server would give it: hub -> t5."""
+    graph = fan_graph()
+    elements = graph["elements"]
+    elements["nodes"] = [n for n in elements["nodes"] if n["data"]["id"] in ("hub", "t5")]
+    elements["edges"] = [e for e in elements["edges"] if e["data"]["id"] == "hub>t5"]
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(graph))
+
+
 def test_it_lays_out_only_the_focused_neighbourhood(graph_page: GraphPage,
                                                     meshlens_url: str) -> None:
-    """Focus on t5 with one hop: hub and t5 are laid out; the other five keep their places."""
+    """Focus on t5, its node graph hub -> t5: hub and t5 are laid out; the other five keep
+    their places."""
     Server(graph_page.page, fan_graph())
+    graph_page.page.route("**/api/namespaces/bookinfo/workloads/t5/graph?*", node_graph_of_t5)
     graph_page.open(f"{meshlens_url}/?namespaces=bookinfo&hide={quote('wl = t6')}")
     page = graph_page.page
     page.wait_for_function("window.meshlens.state.shown.snapshots >= 1")
     graph_page.wait_for("cy => cy.nodes('.find-hidden').length === 1")
     page.evaluate("() => window.meshlens.cy.getElementById('t5').emit('dbltap')")
+    page.wait_for_function("document.body.dataset.focusSource === 'server'")
     graph_page.wait_for("cy => cy.nodes('.focus-hidden').length === 5")
     others = ["t1", "t2", "t3", "t4", "t6"]
     held = page.evaluate(POSITIONS, others)
