@@ -106,15 +106,22 @@ export function createFocus(bar, { graph, view, writeUrl, onFocus }) {
   // The elements to keep around `node`, and where they come from ("server" or "page").
   function kept(node) {
     const data = node.data();
-    if (!nodeGraphPath(data, view.graph_type)) return { keep: neighbourhood(node, view.hops), source: "page", note: "no node graph for this node: neighbourhood drawn here" };
+    if (!nodeGraphPath(data, view.graph_type)) {
+      return { keep: neighbourhood(node, view.hops), source: "page", note: "no node graph for this node: neighbourhood drawn here" };
+    }
     askServer(node);
     if (!served || !served.ids) {
       const note = served && served.error ? `its node graph failed (${served.error}): neighbourhood drawn here` : "loading its node graph…";
       return { keep: neighbourhood(node, view.hops), source: served && served.error ? "page" : "loading", note };
     }
     const { cy } = graph;
-    let keep = node;
-    for (const id of served.ids) keep = keep.union(cy.getElementById(id));
+    // One collection made at once: a union per id would copy it each time.
+    const members = [node[0]];
+    for (const id of served.ids) {
+      const found = cy.getElementById(id);
+      if (found.nonempty()) members.push(found[0]);
+    }
+    let keep = cy.collection(members);
     // Nodes whose node graph was not asked (past the cap, no route): the page's one hop.
     for (const id of served.left) keep = keep.union(cy.getElementById(id).closedNeighborhood());
     return { keep: keep.union(keep.ancestors()), source: "server", note: "" };
