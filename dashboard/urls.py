@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from dashboard import exemplar_views, impact_views, kiali_views, series_views, views
+from dashboard import (
+    exemplar_views,
+    impact_views,
+    kiali_views,
+    openapi_views,
+    series_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -21,6 +28,9 @@ urlpatterns = [
     path("api/v1/graph/diff", impact_views.graph_diff_view, name="api-graph-diff"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
+    # The API's description (dashboard/openapi.yaml) and the page that draws it.
+    path("api/openapi.yaml", openapi_views.openapi_yaml, name="openapi"),
+    path("api/docs", openapi_views.api_docs, name="api-docs"),
     # Kiali's graph API.
     path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
     path("api/namespaces/<str:namespace>/workloads/<str:workload>/graph", kiali_views.graph,
