@@ -76,6 +76,7 @@ class Operation:
     operation_id: str
     params: tuple[Param, ...]
     content_types: frozenset[str]  # of its 200 answer
+    statuses: frozenset[int]  # the statuses it documents
 
     @property
     def is_page(self) -> bool:
@@ -103,7 +104,8 @@ def operations() -> list[Operation]:
         ok = resolved(get["responses"]["200"])
         found.append(Operation(path, get["operationId"],
                                tuple(param_of(p) for p in get.get("parameters", [])),
-                               frozenset(ok.get("content", {}))))
+                               frozenset(ok.get("content", {})),
+                               frozenset(int(status) for status in get["responses"])))
     return found
 
 
