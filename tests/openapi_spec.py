@@ -113,5 +113,13 @@ def operation(operation_id: str) -> Operation:
     return next(op for op in operations() if op.operation_id == operation_id)
 
 
+def response_schema(op: Operation, status: int, content_type: str) -> dict[str, Any] | None:
+    """The JSON Schema (2020-12, as OpenAPI 3.1's) of an answer the operation documents,
+    with the description's components beside it for its `$ref`s; None if undocumented."""
+    answer = resolved(spec()["paths"][op.path]["get"]["responses"].get(str(status), {}))
+    schema = answer.get("content", {}).get(content_type, {}).get("schema")
+    return None if schema is None else {**schema, "components": spec()["components"]}
+
+
 def websocket_params(path: str = "/ws/graph") -> tuple[Param, ...]:
     return tuple(param_of(p) for p in spec()["x-websockets"][path]["parameters"])
