@@ -87,6 +87,7 @@ def test_it_serves_the_description_and_a_page_drawing_it() -> None:
     assert "script-src 'self';" in page["Content-Security-Policy"]
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert CLIENT.get(asset).status_code == 200, asset
+    assert 'href="/api/docs"' in CLIENT.get("/").content.decode()  # the status bar's link
 
 
 # --- the parameters, read by their views -------------------------------------------------------
