@@ -54,6 +54,9 @@ def prometheus(prometheus_with: PrometheusPool, tmp_path_factory: pytest.TempPat
 def prom(prometheus: LoggedPrometheus, meshlens_redis: str, settings: Any) -> LoggedPrometheus:
     settings.PROMETHEUS_URL = prometheus.server.url
     settings.MESHLENS_QUERY_SCOPE = []
+    # No worker runs here: without the heartbeat an earlier test's worker left, a cold scope
+    # is built at once in this process, not queued for a worker that never takes it.
+    live.client().flushdb()
     return prometheus
 
 
