@@ -160,6 +160,8 @@ def problems_with(response: Any, base: Any, op: Operation, slot: str, value: str
     if response.status_code >= 500 or content_type(response) != "application/json":
         return [f"{where} {response.content[:200]!r}"]
     error = str(response.json()["error"])
+    if len(error) > 1000:
+        return [f"{where}: an error of {len(error)} characters (the value shown whole?)"]
     # The impact's node is an id of the graph the other parameters give: a legal value of
     # those may give a graph without it.
     named = error.startswith((slot[:80], "path: ", *(
