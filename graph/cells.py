@@ -224,11 +224,13 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
 
 class Counted(NamedTuple):
     """What a Layout counted in one build: the flag sums in the order they went into the
-    mds, and the mds by number (graph/health_arrays.py judges health on them)."""
+    mds, and the mds by number (graph/health_arrays.py judges health on them); and every
+    cell's sum (graph/traffic_columns.py writes the edges' rates from them)."""
 
     layout: Layout
     flag_sums: np.ndarray
     mds: list[dict[str, Any]]
+    sums: np.ndarray
 
 
 class CountedMap(traffic.TrafficMap):
@@ -366,7 +368,7 @@ class Layout:
                         "hosts": {host_names[0]: host()} if len(host_names) == 1
                         else {name: host() for name in host_names}}
             mds.append(md)
-        tm = CountedMap(Counted(self, flag_sums, mds))
+        tm = CountedMap(Counted(self, flag_sums, mds, sums))
         for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
             tm.nodes[node_id] = {**fields, "md": mds[i]}
             tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}

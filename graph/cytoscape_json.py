@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 import orjson
 
-from graph import ids, layout, memory
+from graph import ids, layout, memory, traffic_columns
 from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
 from graph.health import NA
 from graph.json_pieces import (
@@ -200,6 +200,8 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
 
 # --- edges -------------------------------------------------------------------------------
 
+TrafficTexts = dict[int, tuple[bytes, dict[str, Any]]]  # traffic_columns.traffic_texts
+
 EDGE_ENDS: dict[tuple[str, str, str], tuple[str, tuple[Piece, ...]]] = {}
 
 
@@ -223,7 +225,8 @@ def value_piece(name: str, value: Any) -> Piece:
 
 
 def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], extras: bool,
-                 edge_health: bool) -> Element:
+                 edge_health: bool, texts: TrafficTexts | None = None) -> Element:
+    """An edge's element; its traffic from `texts` (traffic_columns) where it is there."""
     md = d["md"]
     edge_id, ends = edge_ends(source, target, protocol)
     pieces = list(ends)
@@ -243,7 +246,9 @@ def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], 
         if key in md:
             pieces.append(value_piece(key, md[key]))
             names.append(key)
-    pieces.append(b'"traffic":' + edge_traffic_text(protocol, md, d["source_md"]))
+    found = texts.get(id(md)) if texts else None
+    pieces.append(b'"traffic":' + (found[0] if found is not None and found[1] is d["source_md"]
+                                   else edge_traffic_text(protocol, md, d["source_md"])))
     names.append("traffic")
     return Element(edge_id, tuple(pieces), shape_of(names))
 
@@ -320,7 +325,9 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
     ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
-    edges = [edge_element(u, v, k, d, extras, edge_health) for u, v, k, d in ends]
+    counted = g.graph.get(traffic_columns.COUNTED)
+    texts = traffic_columns.traffic_texts(counted) if counted is not None else None
+    edges = [edge_element(u, v, k, d, extras, edge_health, texts) for u, v, k, d in ends]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):

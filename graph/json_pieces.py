@@ -177,7 +177,10 @@ def make_template(key: tuple[Any, ...]) -> bytes:
     for name in it:  # rates, then percentages
         if name is None:
             break
-        rates.append(template_text(name) + b'"%.*f"')
+        if type(name) is tuple:  # (name, decimals): graph/traffic_columns.py's rates
+            rates.append(template_text(name[0]) + b'"%%.%df"' % name[1])
+        else:
+            rates.append(template_text(name) + b'"%.*f"')
     for name in it:
         if name is None:
             break
@@ -216,6 +219,12 @@ TEMPLATES = Templates()
 EDGE_HEADS: dict[str, bytes] = {}
 
 
+def edge_head(protocol: str) -> bytes:
+    """The traffic of an edge without any: {"protocol"}."""
+    head = EDGE_HEADS[protocol] = b'{"protocol":' + orjson.dumps(protocol) + b"}"
+    return head
+
+
 def edge_traffic_text(protocol: str, md: Mapping[str, Any],
                       source_md: Mapping[str, Any] | None) -> bytes:
     """graph.cytoscape.edge_traffic's JSON: {"protocol", "rates", "responses"}. Written by
@@ -223,10 +232,7 @@ def edge_traffic_text(protocol: str, md: Mapping[str, Any],
     hosts), made once."""
     total = md.get(protocol, 0.0)
     if total <= 0:
-        head = EDGE_HEADS.get(protocol)
-        if head is None:
-            head = EDGE_HEADS[protocol] = b'{"protocol":' + orjson.dumps(protocol) + b"}"
-        return head
+        return EDGE_HEADS.get(protocol) or edge_head(protocol)
     shape = EDGE_SHAPES.get(protocol) or edge_shape(protocol)
     key: list[Any] = [protocol]
     args: list[Any] = []
