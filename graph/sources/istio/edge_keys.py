@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic
 
-from graph import ids, memory
+from graph import ids
 from graph.options import GraphOptions
 from graph.prometheus import Record, joined_sum, read
 from graph.promql import Matcher, Scope, any_of, label_list, none_of
@@ -76,10 +76,6 @@ class EdgeResolver(Generic[Record]):
 
 
 RESOLVED = PlanCache(limit=500_000)
-# Handed back from builds in a child process (graph/forked.py): without it every child
-# resolves every row again, and the security appender's kept sums (security_counts), which
-# match rows by their resolved records, would never be found.
-memory.keep("istio resolved rows", RESOLVED, lambda: ({}, 0))
 
 
 def rate_at_either_end(metric: str, base: Sequence[Matcher], namespaces: Sequence[str],

@@ -189,28 +189,30 @@ def policies_by_row(results: Sequence[list[Row]], options: GraphOptions,
 
 def counted_policies(results: Sequence[list[Row]], options: GraphOptions) -> Counted | None:
     """SecurityPolicy.prepare on numbers (security_counts): the sums of the Counting kept
-    for these rows, made first if there is none; None when a value is NaN."""
-    metrics = security_metrics(options)
-    found, parts = [], []
-    answers = iter(results)
-    for _, metric in metrics:
-        record = secured_record(metric)
-        assert record is not None  # security_metrics gives requests and TCP bytes only
-        inbound, n = EdgeResolver(options, record), len(shares(metric, options.namespaces))
-        found += [security_counts.found_rows(next(answers), inbound) for _ in range(n)]
-        found.append(security_counts.found_rows(next(answers),
-                                                EdgeResolver(options, SecurityLabels)))
-        parts.append(n)
+    for rows with these keys, made first if there is none; None when a value is NaN."""
     values = np.concatenate([np.zeros(0), *(
         np.fromiter(map(itemgetter(1), rows), np.float64, len(rows)) for rows in results)])
     if np.isnan(values).any():
         return None
+    metrics = security_metrics(options)
     scope = (options.graph_type, options.inject_service_nodes, options.namespaces,
              tuple(metrics))
-    counting = security_counts.COUNTINGS.get(scope, found)
+    digest = security_counts.keys_digest(results)
+    counting = security_counts.COUNTINGS.get(scope, digest)
     if counting is None:
-        counting = security_counts.make_counting(found, [p for p, _ in metrics], parts,
-                                                 options.namespaces)
+        found, parts = [], []
+        answers = iter(results)
+        for _, metric in metrics:
+            record = secured_record(metric)
+            assert record is not None  # security_metrics gives requests and TCP bytes only
+            n = len(shares(metric, options.namespaces))
+            resolvers = [EdgeResolver(options, record)] * n + [
+                EdgeResolver(options, SecurityLabels)]
+            found += [[resolver.resolve(key) for key, _ in next(answers)]
+                      for resolver in resolvers]
+            parts.append(n)
+        counting = security_counts.make_counting(digest, found, [p for p, _ in metrics],
+                                                 parts, options.namespaces)
         security_counts.COUNTINGS.put(scope, counting)
     return security_counts.add_up(counting, values)
 

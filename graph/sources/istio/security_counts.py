@@ -4,8 +4,9 @@ What graph/sources/istio/security.py works out row by row (each row resolved to 
 then, in Kiali's order, added into each hop's Policy) depends on the rows' values only
 through the sums: which rows go into which edge, in what order, and whose principals an
 edge ends up with (the first seen, or the first on mTLS) are fixed by the rows' keys. A
-live mesh sends the same keys tick after tick, so that is worked out once (`Counting`) and
-kept while the next build's rows resolve to the same records; a build then adds each
+live mesh sends the same keys tick after tick, so that is worked out once (`Counting`, a
+few arrays and two small string tables) and kept while the next build's rows have the
+same keys (compared by a digest of them: no row is resolved again); a build then adds each
 edge's traffic and its mTLS part with two `np.bincount`s over (row, edge) pairs laid out
 in the order the Policy loop adds them, so every sum is the same float.
 
@@ -16,37 +17,38 @@ count there depends on their values); nor when a value is NaN (the row path skip
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
-from itertools import repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
+import orjson
 
 from graph import ids, memory, traffic
 from graph.options import GraphOptions
 from graph.prometheus import Row
-from graph.sources.istio.edge_keys import EdgeResolver
-from graph.sources.istio.traffic import MISSING
 
 EdgeKey = tuple[str, str, str]  # source id, destination id, protocol
 MTLS = "mutual_tls"
-PRINCIPAL_KEYS = ("sourcePrincipal", "destPrincipal")
 
 
 class Counting(NamedTuple):
     """What a scope's rows add up to, values aside: for each (row, hop) pair in the order
     the Policy loop adds them, the row (its place among the answers' rows in order), the
-    edge and whether it is on mTLS; per edge, its key and its principals."""
+    edge and whether it is on mTLS; per edge, its ends and protocol (numbers into `names`)
+    and its principals (numbers into `principals`, 0: none)."""
 
-    found: list[list[Any]]  # per answer, what the resolver made of each row (by identity)
+    digest: bytes  # of the rows' keys (keys_digest)
     rows: np.ndarray
     edges: np.ndarray
     mtls: np.ndarray
-    keys: list[EdgeKey]
-    principals: list[tuple[str, str]]
+    ends: np.ndarray  # per edge: source, destination, protocol
+    names: list[str]
+    held: np.ndarray  # per edge: source principal, destination principal
+    principals: list[str]
 
 
 class Counted(NamedTuple):
@@ -75,26 +77,24 @@ def applies(options: GraphOptions) -> bool:
     return options.graph_type != ids.SERVICE and not options.include_idle_edges
 
 
-def found_rows(rows: list[Row], resolver: EdgeResolver[Any]) -> list[Any]:
-    """The resolver's (record, EdgeIds) or None for each row, the cached objects themselves
-    (a key seen before costs a dict lookup, in C)."""
-    keys = list(map(itemgetter(0), rows))
-    found = list(map(resolver.cache.get, keys, repeat(MISSING, len(keys))))
-    if MISSING in found:
-        for i, item in enumerate(found):
-            if item is MISSING:
-                found[i] = resolver.resolve(keys[i])
-    return found
+def keys_digest(results: Sequence[list[Row]]) -> bytes:
+    """A digest of every answer's row keys, in order (orjson writes the lists unambiguously,
+    whatever the label values hold)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rows in results:
+        digest.update(orjson.dumps(list(map(itemgetter(0), rows))))
+    return digest.digest()
 
 
-def make_counting(found: list[list[Any]], protocols: Sequence[str], parts: Sequence[int],
-             namespaces: Sequence[str]) -> Counting:
-    """The Counting of these answers' rows: per metric (its protocol, "" for requests:
-    each row's own), `parts` answers of inbound rows, then one of the rest.
+def make_counting(digest: bytes, found: list[list[Any]], protocols: Sequence[str],
+                  parts: Sequence[int], namespaces: Sequence[str]) -> Counting:
+    """The Counting of these answers' rows, each resolved to (record, EdgeIds) or None: per
+    metric (its protocol, "" for requests: each row's own), `parts` answers of inbound
+    rows, then one of the rest.
 
-    The same walk as SecurityPolicy.prepare: rows in Kiali's order (security.kiali_order),
-    each added into each of its hops' edge; here only noting the pair, and offering the
-    row's principals to the edge (security.Policy.offer: they do not depend on values)."""
+    The same walk as security.policies_by_row: rows in Kiali's order, each added into each
+    of its hops' edge; here only noting the pair, and offering the row's principals to the
+    edge (security.Policy.offer: they do not depend on values)."""
     index: dict[EdgeKey, int] = {}
     principals: list[tuple[str, str]] = []
     on_mtls: list[bool] = []
@@ -131,14 +131,20 @@ def make_counting(found: list[list[Any]], protocols: Sequence[str], parts: Seque
                     principals[e], on_mtls[e] = offered, True
                 pairs.append((at, e, is_mtls))
     table = np.array(pairs, np.int64).reshape(-1, 3)
-    return Counting(found, table[:, 0].copy(), table[:, 1].copy(), table[:, 2].astype(bool),
-                    list(index), principals)
+    names: dict[str, int] = {}
+    ends = np.array([names.setdefault(name, len(names)) for key in index for name in key],
+                    np.int32).reshape(-1, 3)
+    held_names: dict[str, int] = {"": 0}
+    held = np.array([held_names.setdefault(name, len(held_names)) for pair in principals
+                     for name in pair], np.int32).reshape(-1, 2)
+    return Counting(digest, table[:, 0].astype(np.int32), table[:, 1].astype(np.int32),
+                    table[:, 2].astype(bool), ends, list(names), held, list(held_names))
 
 
 def add_up(counting: Counting, values: np.ndarray) -> Counted:
     """The sums, added in pair order (bincount adds in array order, from 0.0): the floats
     Policy.add's `+=` gives."""
-    n = len(counting.keys)
+    n = len(counting.ends)
     taken = values[counting.rows]
     return Counted(counting,
                    np.bincount(counting.edges, weights=taken, minlength=n),
@@ -151,36 +157,38 @@ def annotate(g: nx.MultiDiGraph, counted: Counted) -> None:
     "%.0f" share) where some traffic is on mTLS, and the principals."""
     counting = counted.counting
     positive = counted.mtls > 0
-    share = np.zeros(len(counting.keys))
+    share = np.zeros(len(counting.ends))
     share[positive] = counted.mtls[positive] / counted.total[positive] * 100
     shares, is_mtls = share.tolist(), positive.tolist()
+    names, principals = counting.names, counting.principals
     succ = g._succ  # networkx's adjacency: g.has_edge and g.edges[...] without the views
-    for e, (u, v, protocol) in enumerate(counting.keys):
-        data = succ.get(u, {}).get(v, {}).get(protocol)
+    for e, ((u, v, protocol), (source, dest)) in enumerate(zip(
+            counting.ends.tolist(), counting.held.tolist(), strict=True)):
+        data = succ.get(names[u], {}).get(names[v], {}).get(names[protocol])
         if data is None:
             continue
         md = data["md"]
         if is_mtls[e]:
             md["isMTLS"] = f"{shares[e]:.0f}"
-        source, dest = counting.principals[e]
         if source:
-            md["sourcePrincipal"] = source
+            md["sourcePrincipal"] = principals[source]
         if dest:
-            md["destPrincipal"] = dest
+            md["destPrincipal"] = principals[dest]
 
 
 class Countings:
-    """The last Counting of each scope (options and metrics), kept while its rows resolve
-    to the same records; the oldest dropped past `limit` scopes."""
+    """The last Counting of each scope (options and metrics); the oldest dropped past
+    `limit` scopes."""
 
     def __init__(self, limit: int = 32) -> None:
         self.limit = limit
         self.lock = threading.Lock()
         self.by_scope: dict[object, Counting] = {}
+        self.changed = 0  # grows with every Counting kept (memory.Kept)
 
-    def get(self, scope: object, found: list[list[Any]]) -> Counting | None:
+    def get(self, scope: object, digest: bytes) -> Counting | None:
         kept = self.by_scope.get(scope)
-        return kept if kept is not None and kept.found == found else None
+        return kept if kept is not None and kept.digest == digest else None
 
     def put(self, scope: object, counting: Counting) -> None:
         with self.lock:
@@ -188,9 +196,20 @@ class Countings:
             while len(self.by_scope) >= self.limit:
                 self.by_scope.pop(next(iter(self.by_scope)))
             self.by_scope[scope] = counting
+            self.changed += 1
+
+    def changes(self) -> int:
+        return self.changed
+
+    def state(self) -> object:
+        return self.by_scope
+
+    def restore(self, state: object) -> None:
+        with self.lock:
+            self.by_scope = state  # type: ignore[assignment]
 
 
 COUNTINGS = Countings()
-# Handed back from builds in a child process (graph/forked.py) with the resolver's cache
-# (edge_keys.RESOLVED) in the same pickle: a Counting is matched by its records' identity.
-memory.keep_dicts("security countings", COUNTINGS.by_scope)
+# Handed back from builds in a child process (graph/forked.py): a child then resolves no
+# row at all while the keys stay the same.
+memory.keep("security countings", COUNTINGS, dict)
