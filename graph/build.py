@@ -16,7 +16,7 @@ from typing import cast
 
 import networkx as nx
 
-from graph import ids, memory, sources, traffic, traffic_columns
+from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender, PreparedAppender
 from graph.cells import CountedMap
@@ -316,10 +316,7 @@ def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
     if options.graph_type == ids.SERVICE:
         tm = reduce_to_service_graph(tm)
     judge_map(tm, health or HealthConfig.default())
-    g = tm.to_networkx()
-    if isinstance(tm, CountedMap):  # the JSON writes the edges' rates from its sums
-        g.graph[traffic_columns.COUNTED] = tm.counted
-    return g
+    return tm.to_networkx()
 
 
 def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
+import networkx as nx
 import numpy as np
 
 from graph import memory, traffic
@@ -42,6 +43,7 @@ Slot = tuple[Any, ...]  # (RATE, key) | (CODE, responses, code) | (FLAG|HOST, re
 OWN = None
 Term = tuple[int, Slot | None]
 WIDTH = 5  # copies a row names at most: caller, service, destination, and two edges
+COUNTED = "counted"  # a graph's attribute holding what its Layout counted (CountedMap)
 
 
 class Registry:
@@ -241,6 +243,13 @@ class CountedMap(traffic.TrafficMap):
     def __init__(self, counted: Counted) -> None:
         super().__init__()
         self.counted = counted
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The graph, holding what the layout counted: the JSON writes the edges' rates
+        from its sums (graph/traffic_columns.py)."""
+        g = super().to_networkx()
+        g.graph[COUNTED] = self.counted
+        return g
 
 
 class Layout:

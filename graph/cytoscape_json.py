@@ -18,6 +18,7 @@ import networkx as nx
 import orjson
 
 from graph import ids, layout, memory, traffic_columns
+from graph.cells import COUNTED
 from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
 from graph.health import NA
 from graph.json_pieces import (
@@ -325,7 +326,7 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
     ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
-    counted = g.graph.get(traffic_columns.COUNTED)
+    counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
     edges = [edge_element(u, v, k, d, extras, edge_health, texts) for u, v, k, d in ends]
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from graph.cells import Counted, Layout
 
 RATE, FLAG, HOST = 0, 2, 3  # graph/cells.py's kinds of slot
-COUNTED = "counted"  # the graph's attribute holding what its Layout counted (graph/build.py)
 
 
 class EdgeColumns:

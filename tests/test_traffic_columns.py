@@ -16,11 +16,12 @@ import pytest
 
 from graph import build, ids
 from graph.build import Assembly, QueryPlan, assemble
+from graph.cells import COUNTED
 from graph.cytoscape_json import write_graph
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
 from graph.sources.istio.dialect import ISTIO
-from graph.traffic_columns import COUNTED, traffic_texts
+from graph.traffic_columns import traffic_texts
 from tests.mesh import traffic_answers
 from tests.test_traffic_layout import mesh
 
