@@ -26,7 +26,7 @@ from graph.json_pieces import (
     Element,
     Piece,
     edge_traffic_text,
-    node_traffic_text,
+    node_traffic_texts,
     shape_of,
 )
 
@@ -95,15 +95,14 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-def node_pieces(facts: NodeFacts, md: Mapping[str, Any],
-                extras: bool) -> tuple[list[Piece], list[str]]:
-    """A node's pieces, and their names."""
+def node_pieces(facts: NodeFacts, md: Mapping[str, Any], extras: bool,
+                rates: bytes | None) -> tuple[list[Piece], list[str]]:
+    """A node's pieces, and their names; `rates`: its node_traffic_text."""
     pieces, names = list(facts.pieces), list(facts.names)
     dest_services = md.get("destServices")
     if dest_services:
         pieces.append(dest_services_piece(dest_services))
         names.append("destServices")
-    rates = node_traffic_text(md)
     if rates is not None:
         pieces.append(b'"traffic":' + rates)
         names.append("traffic")
@@ -308,10 +307,12 @@ class Written(NamedTuple):
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
     nodes = []
-    for node_id, n in g.nodes(data=True):
+    items = list(g.nodes(data=True))
+    rates = node_traffic_texts([n["md"] for _, n in items])
+    for (node_id, n), text in zip(items, rates, strict=True):
         md = n["md"]
         facts = node_facts(node_id, n)
-        nodes.append(Node(facts, *node_pieces(facts, md, extras),
+        nodes.append(Node(facts, *node_pieces(facts, md, extras, text),
                           (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
     return nodes
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from graph import memory
 from graph.cytoscape import EDGE_SHAPES, edge_shape
-from graph.json_pieces import EDGE_HEADS, TEMPLATES, edge_head
+from graph.json_pieces import EDGE_HEADS, TEMPLATES, edge_head, rate_precisions
 
 if TYPE_CHECKING:
     from graph.cells import Counted, Layout
@@ -122,17 +122,6 @@ class Group:
         # percentages that key had (its `head`; -1: none made).
         self.made: tuple[np.ndarray, list[bytes]] = (
             np.full(len(edges), -1, np.int64), [b""] * len(edges))
-
-
-def rate_precisions(values: np.ndarray) -> np.ndarray:
-    """json_pieces.rate_precision of every value (the same multiplications by 10)."""
-    precision = np.zeros(len(values), np.int64)
-    scaled = values.copy()
-    for _ in range(5):
-        more = (values > 0) & (precision < 5) & (scaled < 1)
-        scaled = np.where(more, scaled * 10, scaled)
-        precision += more
-    return np.where(values >= 1, 2, np.maximum(2, precision))
 
 
 def group_texts(group: Group, sums: np.ndarray, responses: np.ndarray,

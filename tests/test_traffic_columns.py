@@ -1,6 +1,7 @@
 """Edges' rates written from the Layout's sums (graph/traffic_columns.py) against the same
 graph written from its md dicts (json_pieces.edge_traffic_text): the same bytes, build
-after build of one layout, with rates on every decimal's edge.
+after build of one layout, with rates on every decimal's edge. And the nodes' rates
+written as columns (json_pieces.node_traffic_texts) against node_traffic_text.
 
     a1, a2 (ns a); b1-v1, b1-v2 (ns b); c1 (ns c, outside); unknown -> b1-v1
     every pair calls another over HTTP (200/503), gRPC (OK/UNAVAILABLE) or TCP, each
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from graph import build, ids
 from graph.build import Assembly, QueryPlan, assemble
 from graph.cells import COUNTED
 from graph.cytoscape_json import write_graph
+from graph.json_pieces import NODE_KEYS, node_traffic_text, node_traffic_texts
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
 from graph.sources.istio.dialect import ISTIO
@@ -82,3 +85,17 @@ def test_it_leaves_a_build_with_a_nan_to_the_md_dicts() -> None:
     with_nan = write_graph(g).body()
     g.graph.pop(COUNTED)
     assert with_nan == write_graph(g).body()
+
+
+def test_it_writes_the_nodes_rates_the_md_dicts_give() -> None:
+    """nodes with every rate key at awkward values, some missing, zero, NaN, infinite or
+    an int; and nodes with no rate at all"""
+    rng = random.Random(3)
+    keys = [key for _, key in NODE_KEYS]
+    mds: list[dict[str, Any]] = [{}, {"isRoot": True}]
+    for _ in range(300):
+        md: dict[str, Any] = {"healthStatus": "Healthy"}
+        for key in rng.sample(keys, rng.randint(1, len(keys))):
+            md[key] = rng.choice((*AWKWARD, 0.0, -1.0, math.nan, math.inf, 3, rng.random()))
+        mds.append(md)
+    assert node_traffic_texts(mds) == [node_traffic_text(md) for md in mds]
