@@ -160,8 +160,12 @@ def annotate(g: nx.MultiDiGraph, counted: Counted) -> None:
     share = np.zeros(len(counting.ends))
     share[positive] = counted.mtls[positive] / counted.total[positive] * 100
     shares, is_mtls = share.tolist(), positive.tolist()
-    names, principals = counting.names, counting.principals
+    principals = counting.principals
     succ = g._succ  # networkx's adjacency: g.has_edge and g.edges[...] without the views
+    # The names as the graph's own strings, where it has them: a dict finds its own key
+    # object without comparing characters.
+    own = {name: name for name in succ}
+    names = [own.get(name, name) for name in counting.names]
     for e, ((u, v, protocol), (source, dest)) in enumerate(zip(
             counting.ends.tolist(), counting.held.tolist(), strict=True)):
         data = succ.get(names[u], {}).get(names[v], {}).get(names[protocol])
