@@ -17,15 +17,14 @@ from typing import Any, NamedTuple
 import networkx as nx
 import orjson
 
-from graph import ids, layout, memory, traffic_columns
+from graph import edge_json, ids, layout, memory, traffic_columns
 from graph.cells import COUNTED
-from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
+from graph.cytoscape import BOX_RANK, NODE_FLAGS, edge_order, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
     Element,
     Piece,
-    edge_traffic_text,
     node_traffic_texts,
     shape_of,
 )
@@ -198,61 +197,6 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
     return boxes
 
 
-# --- edges -------------------------------------------------------------------------------
-
-TrafficTexts = dict[int, tuple[bytes, dict[str, Any]]]  # traffic_columns.traffic_texts
-
-EDGE_ENDS: dict[tuple[str, str, str], tuple[str, tuple[Piece, ...]]] = {}
-
-
-def edge_ends(source: str, target: str, protocol: str) -> tuple[str, tuple[Piece, ...]]:
-    key = (source, target, protocol)
-    found = EDGE_ENDS.get(key)
-    if found is None:
-        edge_id = ids.edge_hash(source, target, protocol)
-        found = (edge_id, (PIECES.get("id", edge_id), PIECES.get("source", source),
-                           PIECES.get("target", target)))
-        if len(EDGE_ENDS) >= 1 << 18:
-            EDGE_ENDS.clear()
-        EDGE_ENDS[key] = found
-    return found
-
-
-def value_piece(name: str, value: Any) -> Piece:
-    if type(value) is str or type(value) is bool or value is None:
-        return PIECES.get(name, value)
-    return PIECES.make(name, orjson.dumps(value))
-
-
-def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], extras: bool,
-                 edge_health: bool, texts: TrafficTexts | None = None) -> Element:
-    """An edge's element; its traffic from `texts` (traffic_columns) where it is there."""
-    md = d["md"]
-    edge_id, ends = edge_ends(source, target, protocol)
-    pieces = list(ends)
-    names = ["id", "source", "target"]
-    if extras:
-        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
-        names.append("healthStatus")
-        if "sources" in md:  # only in a graph merged from several data sources
-            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
-            names.append("sources")
-    elif edge_health:
-        health = md.get("healthStatus", NA)
-        if health != NA:
-            pieces.append(PIECES.get("healthStatus", health))
-            names.append("healthStatus")
-    for key in APPENDED_EDGE_FIELDS:
-        if key in md:
-            pieces.append(value_piece(key, md[key]))
-            names.append(key)
-    found = texts.get(id(md)) if texts else None
-    pieces.append(b'"traffic":' + (found[0] if found is not None and found[1] is d["source_md"]
-                                   else edge_traffic_text(protocol, md, d["source_md"])))
-    names.append("traffic")
-    return Element(edge_id, tuple(pieces), shape_of(names))
-
-
 # --- the whole graph ---------------------------------------------------------------------
 
 
@@ -329,7 +273,7 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
     counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
-    edges = [edge_element(u, v, k, d, extras, edge_health, texts) for u, v, k, d in ends]
+    edges = edge_json.edge_elements(ends, extras, edge_health, texts)
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
@@ -405,4 +349,4 @@ def with_positions(written: Written,
     return written._replace(nodes=nodes), positions
 
 # Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
-memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, EDGE_ENDS, POSITIONS)
+memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, POSITIONS)

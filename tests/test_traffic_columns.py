@@ -14,11 +14,13 @@ import math
 import random
 from typing import Any
 
+import orjson
 import pytest
 
 from graph import build, ids
 from graph.build import Assembly, QueryPlan, assemble
 from graph.cells import COUNTED
+from graph.cytoscape import to_config_dicts
 from graph.cytoscape_json import write_graph
 from graph.json_pieces import NODE_KEYS, node_traffic_text, node_traffic_texts
 from graph.options import GraphOptions, MeshConfig
@@ -26,6 +28,7 @@ from graph.prometheus import Row
 from graph.sources.istio.dialect import ISTIO
 from graph.traffic_columns import traffic_texts
 from tests.mesh import traffic_answers
+from tests.test_cytoscape_json import random_graph
 from tests.test_traffic_layout import mesh
 
 # Values on the edges of json_pieces.rate_precision's decimals and of "%.2f"'s rounding.
@@ -99,3 +102,16 @@ def test_it_writes_the_nodes_rates_the_md_dicts_give() -> None:
             md[key] = rng.choice((*AWKWARD, 0.0, -1.0, math.nan, math.inf, 3, rng.random()))
         mds.append(md)
     assert node_traffic_texts(mds) == [node_traffic_text(md) for md in mds]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_it_writes_edges_of_every_shape_as_the_dict_writer(seed: int) -> None:
+    """tests/test_cytoscape_json.py's random graphs without `sources` (whose edges are
+    written one by one): every edge written as columns, grouped by the appenders' fields
+    and health it has, against the dict writer"""
+    g = random_graph(seed)
+    for _, _, md in g.edges(data="md"):
+        md.pop("sources", None)
+    for extras, edge_health in ((True, False), (False, True), (False, False)):
+        expected = orjson.dumps(to_config_dicts(g, extras=extras, edge_health=edge_health))
+        assert write_graph(g, extras=extras, edge_health=edge_health).body() == expected
