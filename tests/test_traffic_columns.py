@@ -106,9 +106,9 @@ def test_it_writes_the_nodes_rates_the_md_dicts_give() -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_it_writes_edges_of_every_shape_as_the_dict_writer(seed: int) -> None:
-    """tests/test_cytoscape_json.py's random graphs without `sources` (whose edges are
-    written one by one): every edge written as columns, grouped by the appenders' fields
-    and health it has, against the dict writer"""
+    """tests/test_cytoscape_json.py's random graphs without `sources` (a graph merged from
+    several data sources): edges with every mix of the appenders' fields and health, their
+    traffic from their md dicts, against the dict writer"""
     g = random_graph(seed)
     for _, _, md in g.edges(data="md"):
         md.pop("sources", None)
