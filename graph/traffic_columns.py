@@ -83,8 +83,8 @@ class Group:
                  rate_cells: np.ndarray) -> None:
         shape = EDGE_SHAPES.get(protocol) or edge_shape(protocol)
         self.protocol, self.shape = protocol, shape
-        self.mds = np.array([e for e, _ in edges], np.int64)
-        self.sources = np.array([s for _, s in edges], np.int64)
+        self.mds = np.array([e for e, _ in edges], np.int32)
+        self.sources = np.array([s for _, s in edges], np.int32)
         rate_cells_l = rate_cells.tolist()
         summed: list[list[int]] = []
         errors: list[list[int]] = []
@@ -111,13 +111,13 @@ class Group:
             tails.append(tuple(tail))
             response_count.append(count)
         width = len(shape.summed)
-        self.summed = np.array(summed, np.int64).reshape(len(edges), width)
-        self.errors = np.array(errors, np.int64).reshape(len(edges), len(shape.errors))
+        self.summed = np.array(summed, np.int32).reshape(len(edges), width)
+        self.errors = np.array(errors, np.int32).reshape(len(edges), len(shape.errors))
         self.tails = tails
-        self.response_count = np.array(response_count, np.int64)
-        self.responses = np.array(response_index, np.int64)
+        self.response_count = np.array(response_count, np.int32)
+        self.responses = np.array(response_index, np.int32)
         # Which response values are each edge's: edge number per value.
-        self.response_edge = np.repeat(np.arange(len(edges)), self.response_count)
+        self.response_edge = np.repeat(np.arange(len(edges), dtype=np.int32), self.response_count)
         # The %-format of each edge's last key (None: not made yet), and which rates and
         # percentages that key had (its `head`; -1: none made).
         self.made: tuple[np.ndarray, list[bytes]] = (
