@@ -141,7 +141,8 @@ def test_it_gives_the_row_paths_shares_and_principals(graph_options: dict[str, A
 
 
 def test_it_counts_afresh_when_the_rows_change_and_not_on_a_nan() -> None:
-    """productpage-v1 -> [reviews] -> reviews-v1 as above; then a row more; then a NaN"""
+    """productpage-v1 -> [reviews] -> reviews-v1 as above; then a row more; then a NaN;
+    then a key with a lone surrogate"""
     options = GraphOptions(namespaces=("bookinfo",), query_time=1000)
     results = answers(options, 1.0)
     kept = counted_policies(results, options)
@@ -154,4 +155,6 @@ def test_it_counts_afresh_when_the_rows_change_and_not_on_a_nan() -> None:
     again = counted_policies(more, options)
     assert again is not None and again.counting is not kept.counting
     more[0][0] = (more[0][0][0], math.nan)
+    assert counted_policies(more, options) is None
+    more[0][0] = (more[0][0][0] + "\ud800", 1.0)  # a key orjson cannot write
     assert counted_policies(more, options) is None

@@ -189,15 +189,16 @@ def policies_by_row(results: Sequence[list[Row]], options: GraphOptions,
 
 def counted_policies(results: Sequence[list[Row]], options: GraphOptions) -> Counted | None:
     """SecurityPolicy.prepare on numbers (security_counts): the sums of the Counting kept
-    for rows with these keys, made first if there is none; None when a value is NaN."""
+    for rows with these keys, made first if there is none; None when a value is NaN (or a
+    key cannot be digested)."""
     values = np.concatenate([np.zeros(0), *(
         np.fromiter(map(itemgetter(1), rows), np.float64, len(rows)) for rows in results)])
-    if np.isnan(values).any():
+    digest = security_counts.keys_digest(results)
+    if digest is None or np.isnan(values).any():
         return None
     metrics = security_metrics(options)
     scope = (options.graph_type, options.inject_service_nodes, options.namespaces,
              tuple(metrics))
-    digest = security_counts.keys_digest(results)
     counting = security_counts.COUNTINGS.get(scope, digest)
     if counting is None:
         found, parts = [], []

@@ -77,12 +77,15 @@ def applies(options: GraphOptions) -> bool:
     return options.graph_type != ids.SERVICE and not options.include_idle_edges
 
 
-def keys_digest(results: Sequence[list[Row]]) -> bytes:
+def keys_digest(results: Sequence[list[Row]]) -> bytes | None:
     """A digest of every answer's row keys, in order (orjson writes the lists unambiguously,
-    whatever the label values hold)."""
+    whatever the label values hold); None for a key JSON cannot hold (a lone surrogate)."""
     digest = hashlib.blake2b(digest_size=16)
-    for rows in results:
-        digest.update(orjson.dumps(list(map(itemgetter(0), rows))))
+    try:
+        for rows in results:
+            digest.update(orjson.dumps(list(map(itemgetter(0), rows))))
+    except orjson.JSONEncodeError:
+        return None
     return digest.digest()
 
 
