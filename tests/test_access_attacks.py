@@ -1,20 +1,18 @@
 """Access control attacked: a token wider than its user, a live socket whose viewer lost
-access, single sign-on as an administrator, secrets where they should not be, and the
-sessions' guards (CSRF, next=, fixation, cookies, enumeration). Each hole found has its
-test here; the guards that held are pinned too."""
+access, secrets where they should not be (logs, cookies, caches, errors, /healthz). Each
+hole found has its test here (sessions and single sign-on: test_access_attacks_sessions.py);
+the guards that held are pinned too."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -279,87 +277,6 @@ async def test_it_leaves_a_socket_be_when_its_access_is_unchanged(live_mesh: Non
     await socket.disconnect()
 
 
-# --- Sessions ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", password="wonderland-7")
-
-
-def test_it_wants_a_csrf_token_on_every_form(alice: User) -> None:
-    strict = Client(enforce_csrf_checks=True)
-    assert strict.post("/login", {"username": "alice",
-                                  "password": "wonderland-7"}).status_code == 403
-    strict.force_login(alice)
-    token, _ = ApiToken.issue(alice, "ci")
-    for path in ("/tokens", f"/tokens/{token.pk}/revoke", "/logout"):
-        assert strict.post(path, {"name": "x", "expires": "7"}).status_code == 403, path
-    assert ApiToken.objects.count() == 1 and ApiToken.objects.get().revoked is None
-    assert strict.get("/tokens").status_code == 200  # still signed in
-
-
-@pytest.mark.parametrize("target", [
-    "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "%2F%2Fevil.example",
-    "https:evil.example", "/%09/evil.example", " //evil.example", "\t//evil.example",
-    "//evil.example%2F..", "javascript:alert(1)", "http:///evil.example",
-    "//testserver@evil.example"])
-def test_it_follows_next_to_this_host_only(alice: User, target: str) -> None:
-    signing_in = Client().post("/login", {"username": "alice", "password": "wonderland-7",
-                                          "next": target})
-    signed_in = Client()
-    signed_in.force_login(alice)
-    again = signed_in.get("/login", {"next": target})
-    for response in (signing_in, again):
-        assert response.status_code == 302
-        # Read as a browser reads it: backslashes are slashes, tabs and newlines dropped.
-        location = re.sub(r"[\t\n\r]", "", response["Location"].replace("\\", "/"))
-        landed = urlsplit(urljoin("http://testserver/login", location))
-        assert (landed.scheme, landed.netloc) == ("http", "testserver"), location
-
-
-def test_it_gives_a_new_session_at_sign_in(alice: User) -> None:
-    client = Client()
-    client.get("/login")
-    session = client.session
-    session["planted"] = "by someone else"
-    session.save()
-    planted = session.session_key
-    client.cookies["sessionid"] = planted
-    client.post("/login", {"username": "alice", "password": "wonderland-7"})
-    assert client.cookies["sessionid"].value != planted
-
-
-def test_it_answers_an_unknown_user_as_a_wrong_password(alice: User) -> None:
-    """a wrong password, no such user, an inactive user's right password: one answer"""
-    User.objects.create_user("ghost", password="boo-boo-7", is_active=False)
-    answers = set()
-    for name, password in (("alice", "nope"), ("nobody", "nope"), ("ghost", "boo-boo-7")):
-        page = Client().post("/login", {"username": name, "password": password})
-        assert page.status_code == 200
-        text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page.content.decode())
-        answers.add(text.replace(f'value="{name}"', 'value="NAME"'))
-    assert len(answers) == 1
-
-
-def settings_with(env: dict[str, str], names: list[str]) -> dict[str, Any]:
-    """Django's settings `names` as the environment `env` makes them, in a new process."""
-    code = ("import json, django; django.setup(); from django.conf import settings; "
-            f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=os.environ | {"DJANGO_SETTINGS_MODULE": "dashboard.settings"}
-                          | env, check=True, timeout=60)
-    return dict(json.loads(done.stdout))
-
-
-def test_it_flags_the_cookies_behind_tls() -> None:
-    found = settings_with({"MESHLENS_TLS": "True"}, [
-        "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
-        "SESSION_COOKIE_SAMESITE"])
-    assert found == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
-                     "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax"}
-
-
 # --- What goes out without a sign-in -------------------------------------------------------
 
 
@@ -373,6 +290,16 @@ def test_it_shows_no_credentials_of_prometheus(settings: Any) -> None:
     assert failed.status_code == 503 and "http://127.0.0.1:9 " in failed.json()["error"]
     assert "s3cret-pw" not in failed.content.decode()
 
+
+
+def settings_with(env: dict[str, str], names: list[str]) -> dict[str, Any]:
+    """Django's settings `names` as the environment `env` makes them, in a new process."""
+    code = ("import json, django; django.setup(); from django.conf import settings; "
+            f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=os.environ | {"DJANGO_SETTINGS_MODULE": "dashboard.settings"}
+                          | env, check=True, timeout=60)
+    return dict(json.loads(done.stdout))
 
 
 def test_it_gives_browsers_no_credentials_of_prometheus() -> None:
