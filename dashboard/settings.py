@@ -405,5 +405,6 @@ if MESHLENS_OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
 AUTHENTICATION_BACKENDS = [
     *(["dashboard.oidc_backend.GroupsBackend"] if MESHLENS_OIDC_ENABLED else []),
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's users and passwords, password guessing slowed (dashboard/login_throttle.py).
+    "dashboard.login_throttle.ThrottledModelBackend",
 ]

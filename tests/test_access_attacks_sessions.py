@@ -86,6 +86,20 @@ def test_it_answers_an_unknown_user_as_a_wrong_password(alice: User) -> None:
     assert len(answers) == 1
 
 
+def test_it_slows_password_guessing(meshlens_redis: str, alice: User) -> None:
+    """ten wrong passwords for alice from one address: from there her right one reads as
+    wrong, on this page and the admin's; from another address she signs in"""
+    right = {"username": "alice", "password": "wonderland-7"}
+    for attempt in range(10):
+        page = "/login" if attempt % 2 else "/admin/login/"
+        Client(REMOTE_ADDR="10.9.8.7").post(page, {**right, "password": f"guess-{attempt}"})
+    guesser = Client(REMOTE_ADDR="10.9.8.7")
+    refused = guesser.post("/login", right)
+    assert refused.status_code == 200 and b"do not match" in refused.content
+    assert "_auth_user_id" not in guesser.session
+    assert Client(REMOTE_ADDR="10.9.8.8").post("/login", right).status_code == 302
+
+
 def test_it_flags_the_cookies_behind_tls() -> None:
     found = settings_with({"MESHLENS_TLS": "True"}, [
         "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
