@@ -12,9 +12,9 @@ upon which the page connects again and gets the graph as it may now see it (or a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import time
 from importlib import import_module
 from typing import Any
 
@@ -106,35 +106,31 @@ class AccessWatch:
     channel_name: str
     options: Any
     scope_key: str
-    renewing: asyncio.Task[None] | None = None
     refused = False
+    watched_at = 0.0  # time.monotonic() of the last join of GROUP
 
     async def watch_access(self) -> None:
+        self.watched_at = time.monotonic()
         try:
             await self.channel_layer.group_add(GROUP, self.channel_name)
         except Exception as exc:  # noqa: BLE001 (Redis down: the scope's group fails too)
             log.warning("cannot watch a viewer's access: %s", exc)
-        self.renewing = asyncio.create_task(self.renew_access_watch())
-
-    async def renew_access_watch(self) -> None:
-        while True:
-            await asyncio.sleep(RENEW_S)
-            with contextlib.suppress(Exception):  # Redis down: tried again next time
-                await self.channel_layer.group_add(GROUP, self.channel_name)
 
     async def unwatch_access(self) -> None:
-        if self.renewing is not None:
-            self.renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.renewing
         with contextlib.suppress(Exception):
             await self.channel_layer.group_discard(GROUP, self.channel_name)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Nothing more of the group's once the socket is closed for its access: updates
-        already queued for it are dropped."""
-        if self.refused and not message["type"].startswith("websocket."):
+        already queued for it are dropped. A live viewer's updates also renew its place in
+        GROUP (no task of its own to outlive it)."""
+        if message["type"].startswith("websocket."):
+            await super().dispatch(message)  # type: ignore[misc]
             return
+        if self.refused:
+            return
+        if time.monotonic() - self.watched_at > RENEW_S:
+            await self.watch_access()
         await super().dispatch(message)  # type: ignore[misc]
 
     async def access_changed(self, event: dict[str, Any]) -> None:

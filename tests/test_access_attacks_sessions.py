@@ -111,11 +111,12 @@ def test_it_flags_the_cookies_behind_tls() -> None:
 # --- Single sign-on ------------------------------------------------------------------------
 
 
-def sign_in_with(claims: dict[str, Any]) -> tuple[Client, str]:
+def sign_in_with(claims: dict[str, Any], start_at: str = "/oidc/authenticate/",
+                 ) -> tuple[Client, str]:
     """A whole sign-in through the fake provider with these claims: the client and where
     the callback sent it."""
     client = Client()
-    start = client.get("/oidc/authenticate/")
+    start = client.get(start_at)
     asked = parse_qs(urlsplit(start["Location"]).query)
     FakeIdP.nonce = asked["nonce"][0]
     FakeIdP.claims = {"sub": "idp-7", **claims}
@@ -159,3 +160,12 @@ def test_it_makes_a_user_of_a_name_already_taken_someone_new(sso: str) -> None: 
 def test_it_checks_single_sign_ons_settings_at_start(name: str, value: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=f"Unexpected value {name}={value}"):
         settings_from_env(oidc_env("https://idp.example", **{name: value}))
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/",
+                                    "/\\evil.example"])
+def test_it_follows_next_to_this_host_only_after_single_sign_on(
+        sso: str, target: str) -> None:  # noqa: F811
+    client, landed = sign_in_with({"email": "max@example.com", "preferred_username": "max"},
+                                  f"/oidc/authenticate/?next={target}")
+    assert "_auth_user_id" in client.session and landed == "/"
