@@ -311,3 +311,19 @@ def test_it_gives_browsers_no_credentials_of_prometheus() -> None:
     client = Prometheus(PrometheusSettings(found["PROMETHEUS_URL"]))
     assert client.settings.url == "https://prom.example:9090"
     assert client.session.auth == ("meshlens", "s3cret-pw")  # basic auth, as before
+
+
+def test_it_names_no_namespace_or_workload_without_a_sign_in(
+        meshlens_redis: str, access_prometheus: Any, settings: Any) -> None:  # noqa: F811
+    """/metrics and /healthz need no sign-in: after builds of the whole mesh, they name
+    none of it"""
+    settings.MESHLENS_AUTH = "login"
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", password="pw-pw-pw-9"))
+    assert root.get(GRAPH).status_code == 200
+    assert root.get(GRAPH.replace("bookinfo", "shop")).status_code == 200
+    anyone = Client()
+    for path in ("/metrics", "/healthz"):
+        body = anyone.get(path).content.decode()
+        assert not [name for name in ("bookinfo", "shop", "billing", "productpage", "checkout")
+                    if name in body], path
