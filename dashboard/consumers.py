@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import access, auth, live, metrics, publish, retention, sources, tasks
+from dashboard import access, access_live, auth, live, metrics, publish, retention, sources, tasks
 from graph import access as graph_access
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
@@ -61,7 +61,7 @@ def build_here(scope_key: str, token: str) -> None:
     task.add_done_callback(LOCAL_BUILDS.discard)
 
 
-class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
+class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebsocketConsumer):
     scope_key = ""
     group = ""
     options: GraphOptions | None = None
@@ -79,6 +79,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
+        await self.watch_access()  # before the access is read: a change meanwhile is heard
         # Bytes that are not UTF-8 become U+FFFD, which no parameter accepts: a clear error.
         query = dict(parse_qsl(self.scope["query_string"].decode(errors="replace")))
         try:
@@ -193,6 +194,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 await task
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.unwatch_access()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients may ping; any message renews the scope, at most once per RENEW_EVERY_S
