@@ -15,7 +15,9 @@ Meshlens already running (then without the processes' CPU and memory). Then:
    Prometheus queries per refresh and per tick against one set, CPU and memory of daphne
    and the worker, the load average. Printed and written to bench/results/.
 Loopback only, bounded in time; everything started is stopped at the end, on an error,
-Ctrl-C or SIGTERM. Not a test: it asserts nothing.
+Ctrl-C or SIGTERM. Not a test: it asserts nothing. `--code DIR` runs the Meshlens processes
+from another checkout (a version without `sent` in its messages shows no update lag, only
+the graph's age at arrival).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ TOPOLOGIES = "bookinfo,boutique,emojivoto,social"
 # --- the demo stack ----------------------------------------------------------------------
 
 
-def start_demo(base: Path, exits: ExitStack, refresh: int) -> tuple[Stack, dict[str, int]]:
+def start_demo(base: Path, exits: ExitStack, refresh: int,
+               code: Path = ROOT) -> tuple[Stack, dict[str, int]]:
     """scripts/run.sh's processes and settings, on free ports; the stack and the pids of
     the other processes."""
     redis_server = RedisServer(base / "redis").start()
@@ -79,7 +82,8 @@ def start_demo(base: Path, exits: ExitStack, refresh: int) -> tuple[Stack, dict[
         "MESHLENS_REFRESH_SECONDS": str(refresh), "MESHLENS_DEFAULT_DURATION": "20s",
         "MESHLENS_DEFAULT_NAMESPACES": NAMESPACES, "MESHLENS_DIALECTS": "istio,linkerd,traces",
         "MESHLENS_DB": str(base / "db.sqlite3"), "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")})
+        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
+        "PYTHONDONTWRITEBYTECODE": "1"}, root=code)
     exits.callback(stack.stop)
     stack.start()
     return stack, {"Prometheus": prometheus.pid or 0, "Redis": redis_server.pid or 0,
@@ -241,6 +245,8 @@ async def measure(args: argparse.Namespace, url: str, prometheus_url: str | None
             sampler.start()
         window_began = time.perf_counter()
         results = await api
+        # The viewers watch the whole window, with or without API requests (--rate 0).
+        await asyncio.sleep(max(0.0, args.seconds - (time.perf_counter() - window_began)))
     window = time.perf_counter() - window_began
     processes = sampler.stop() if sampler else None
     counts = minus(prometheus_counts(prometheus_url), counts_before) if prometheus_url else {}
@@ -296,7 +302,7 @@ def summary(r: dict[str, Any]) -> None:
     for kind, a in r["api"].items():
         if kind != "p99_ms_by_10_s":
             log(f"API {kind}: {a['latency_ms']} errors {a['errors']} {a['statuses']}")
-    log(f"API p99 ms by 10 s: {r['api']['p99_ms_by_10_s']}")
+    log(f"API p99 ms by 10 s: {r['api'].get('p99_ms_by_10_s')}")
     if p:
         log(f"Prometheus: {p['queries']} queries in {p['ticks']} ticks ({p['refreshes']} "
             f"refreshes): {p['queries_per_tick']} a tick, one set = {p['one_set']}; "
@@ -317,6 +323,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", default="20s", help="the scope's rate window")
     parser.add_argument("--url", help="a running Meshlens to measure instead of the demo")
     parser.add_argument("--prometheus", help="with --url: its Prometheus, to count queries")
+    parser.add_argument("--code", metavar="DIR", help="run daphne, the worker and beat from "
+                        "the checkout in DIR (another version: before and after)")
     parser.add_argument("--workdir", help="keep the processes' logs and data here (an empty "
                         "directory; default: a temporary one, removed at the end)")
     return parser.parse_args(argv)
@@ -339,7 +347,8 @@ def main() -> int:
                 if not answers(url):
                     raise SystemExit(f"--url {url}: no answer from /healthz")
             else:
-                stack, others = start_demo(Path(tmp), exits, args.refresh)
+                code = Path(args.code).resolve() if args.code else ROOT
+                stack, others = start_demo(Path(tmp), exits, args.refresh, code)
                 url, prometheus_url = stack.url, stack.env["PROMETHEUS_URL"]
                 groups = partial(process_groups, stack, others)
                 log(f"demo up: {url}, Prometheus {prometheus_url}, refresh {args.refresh} s")

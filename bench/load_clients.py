@@ -202,7 +202,9 @@ def api_load(urls: dict[str, str], rate: float, seconds: float, start_at: float,
 
 def api_figures(results: Sequence[dict[str, Any]], bucket_s: float = 10) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    start = min((r["due"] for r in results), default=0.0)
+    if not results:
+        return out
+    start = min(r["due"] for r in results)
     buckets: dict[int, list[float]] = {}
     for r in results:
         buckets.setdefault(int((r["due"] - start) // bucket_s), []).append(r["latency_s"])
