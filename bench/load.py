@@ -27,6 +27,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -160,6 +161,12 @@ class Sampler:
                 for name, r in self.rss.items()}
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's children that have exited (the API client's process)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def prometheus_counts(url: str) -> dict[str, float]:
     """Prometheus's own counts of the queries it answered: HTTP requests by handler, and
     query evaluations (engine)."""
@@ -244,11 +251,15 @@ async def measure(args: argparse.Namespace, url: str, prometheus_url: str | None
         if sampler:
             sampler.start()
         window_began = time.perf_counter()
+        client_cpu, reaped_cpu = time.process_time(), children_cpu_s()
         results = await api
         # The viewers watch the whole window, with or without API requests (--rate 0).
         await asyncio.sleep(max(0.0, args.seconds - (time.perf_counter() - window_began)))
     window = time.perf_counter() - window_began
-    processes = sampler.stop() if sampler else None
+    processes = sampler.stop() if sampler else {}
+    # This process's viewers share the cores too: what they took, and the API client's.
+    processes["bench viewers"] = {"cpu_s": round(time.process_time() - client_cpu, 2)}
+    processes["bench API client"] = {"cpu_s": round(children_cpu_s() - reaped_cpu, 2)}
     counts = minus(prometheus_counts(prometheus_url), counts_before) if prometheus_url else {}
     builds = minus(await asyncio.to_thread(scrape_builds, url), builds_before)
     last_version = max(v.versions[-1] for v in viewers)
@@ -298,6 +309,7 @@ def summary(r: dict[str, Any]) -> None:
         f", reconnects {u['reconnects']}")
     log(f"update lag (publish -> viewer) ms: {u['update_lag_ms']}")
     log(f"graph age at arrival ms: {u['graph_age_at_arrival_ms']}")
+    log(f"publish -> first viewer of an update ms: {u['first_viewer_lag_ms']}")
     log(f"fan-out spread (first to last viewer of an update) ms: {u['fan_out_spread_ms']}")
     for kind, a in r["api"].items():
         if kind != "p99_ms_by_10_s":
