@@ -14,6 +14,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
@@ -23,12 +24,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import auth, live, metrics, publish, retention, sources, tasks
+from dashboard import access, auth, live, metrics, publish, retention, sources, tasks
+from graph import access as graph_access
+from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 2.0
+# How often a client's messages may renew its scope's liveness.
+RENEW_EVERY_S = 1.0
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -96,6 +101,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     updates = 0
     shown = 0  # the version of the last graph sent
     errors = 0
+    renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
 
     async def connect(self) -> None:
         await self.accept()
@@ -113,6 +119,15 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
+            # The viewer's namespaces, never the query's: a limited viewer's graph is a
+            # scope of its own, redacted when built.
+            patterns = await sync_to_async(access.user_patterns)(self.scope.get("user"))
+            graph_access.check(self.options.namespaces, patterns)
+            self.options = replace(self.options, access=access.scoped(patterns))
+        except ForbiddenNamespace as exc:
+            await self.send(text_data=publish.error_message(str(exc), stale=False))
+            await self.close(code=4403)
+            return
         except OptionError as exc:
             await self.send(text_data=publish.error_message(str(exc), stale=False))
             await self.close(code=4400)
@@ -214,8 +229,12 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Clients may ping; any message renews the scope."""
-        if self.scope_key:
+        """Clients may ping; any message renews the scope, at most once per RENEW_EVERY_S
+        (a client sending a flood of messages costs Redis no more than one that pings).
+        What a message says is never read: none is answered."""
+        now = time.monotonic()
+        if self.scope_key and now - self.renewed_at >= RENEW_EVERY_S:
+            self.renewed_at = now
             with contextlib.suppress(redis.RedisError):
                 await off_loop(live.mark_live)(self.scope_key)
 

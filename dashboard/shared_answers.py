@@ -5,10 +5,11 @@ routes a dashboard or a script polls build an answer per request: the failing ed
 (`/api/v1/edges`, the page asks after every update in every browser) and Kiali's graph
 route, which queries Prometheus each time. At 50 requests a second that is a build, or a set
 of Prometheus queries, per request (bench/load.py). Here such an answer is kept under a key
-naming what it answers (the route, its parameters, and the version of the live graph it
-comes from when there is one) for at most a refresh period, so that it is as fresh as the
-live graph; and while one request builds it, the others asking the same wait for that
-build instead of starting their own (one lock per key, taken with SET NX).
+naming what it answers (the route, its parameters, the version of the live graph it comes
+from when there is one, and the namespaces the asker may see) for at most a refresh period,
+so that it is as fresh as the live graph; and while one request builds it, the others
+asking the same wait for that build instead of starting their own (one lock per key, taken
+with SET NX).
 
 Only answers of now are kept (a request naming its time, `query_time`, is not shared) and
 only good ones (200): an error is answered again the next time.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import orjson
 import redis
@@ -33,10 +34,13 @@ POLL_S = 0.02
 
 
 def key_of(kind: str, query: Mapping[str, str], path: Mapping[str, str],
-           version: int | None = None) -> str:
+           version: int | None = None, limit: Sequence[str] = ()) -> str:
     """The key of an answer: `kind` (the route), its parameters in any order, its route
-    variables and, for an answer derived from a live graph, that graph's version."""
-    named = orjson.dumps([kind, sorted(query.items()), sorted(path.items()), version])
+    variables, for an answer derived from a live graph that graph's version, and the
+    namespaces the asker may see (GraphOptions.access: () for all), as answers differ by
+    them."""
+    named = orjson.dumps([kind, sorted(query.items()), sorted(path.items()), version,
+                          list(limit)])
     return f"meshlens:shared:{hashlib.sha256(named).hexdigest()[:32]}"
 
 

@@ -16,12 +16,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import answers, live, metrics, retention, shared_answers
+from dashboard import access, answers, live, metrics, retention, shared_answers
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
 from dashboard.builds import cached_body, current_graph
 from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
+from graph.access import visible
 from graph.build import gc_paused
 from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
@@ -84,7 +85,8 @@ def shared_built(request: HttpRequest, kind: str, query: Query, path: Query | No
             body = gzip.compress(body, compresslevel=1, mtime=0)
         return response.status_code, body
 
-    key = shared_answers.key_of(kind, query, path or {}, version)
+    key = shared_answers.key_of(kind, query, path or {}, version,
+                                access.scoped(access.current()))
     status, body = shared_answers.shared(key, settings.MESHLENS_REFRESH_SECONDS,
                                          answers.answer_timeout_s(), build)
     response = gzip_response(body, request)
@@ -124,7 +126,7 @@ def default_namespaces() -> list[str]:
     or does not answer within DEFAULT_NAMESPACES_TIMEOUT_S: the page then opens at once on
     its namespace picker, instead of waiting for the full query timeout."""
     if settings.MESHLENS_DEFAULT_NAMESPACES:
-        return list(settings.MESHLENS_DEFAULT_NAMESPACES)
+        return visible(settings.MESHLENS_DEFAULT_NAMESPACES, access.current())
     try:
         return namespaces(timeout=DEFAULT_NAMESPACES_TIMEOUT_S)[:20]
     except PrometheusError:
@@ -245,7 +247,8 @@ def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
 
 def parse_version(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+        raise OptionError("version", f"{shown(value or '')} is not a snapshot version (a whole "
+                                     "number)")
     return int(value)
 
 
