@@ -127,3 +127,15 @@ def test_it_builds_when_redis_cannot_keep_answers(
     got: Callable[[], Any] = lambda: Client().get(*KIALI)  # noqa: E731
     assert [got().status_code for _ in range(2)] == [200, 200]
     assert len(builds["kiali"]) == 2
+
+
+def test_it_keys_answers_by_route_parameters_version_and_what_the_asker_may_see() -> None:
+    _, query = KIALI
+    key = shared_answers.key_of("kiali", query, {})
+    assert key == shared_answers.key_of("kiali", dict(reversed(query.items())), {})
+    others = {shared_answers.key_of("edges", query, {}),
+              shared_answers.key_of("kiali", query | {"duration": "5m"}, {}),
+              shared_answers.key_of("kiali", query, {"namespace": "bookinfo"}),
+              shared_answers.key_of("kiali", query, {}, version=3),
+              shared_answers.key_of("kiali", query, {}, limit=("bookinfo",))}
+    assert key not in others and len(others) == 5
