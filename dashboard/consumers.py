@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 import redis
@@ -22,7 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import access, auth, live, metrics, publish, retention, sources, tasks
+from dashboard import access, access_live, auth, live, metrics, publish, retention, sources, tasks
 from graph import access as graph_access
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
@@ -30,6 +32,10 @@ from graph.options import GraphOptions, OptionError, graph_options_from_query
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 2.0
+# How often a client's messages may renew its scope's liveness.
+RENEW_EVERY_S = 1.0
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Builds this process runs for viewers while no worker is alive. Kept here, not on a
 # consumer: a build goes on when the viewer who asked for it leaves, for the others.
@@ -41,6 +47,32 @@ def describe(options: GraphOptions) -> str:
     if len(names) <= 3:
         return ", ".join(names)
     return f"{len(names)} namespaces"
+
+
+# Channel-layer calls (group_add, group_discard) this process makes at once. channels_redis
+# uses redis-py's asyncio pool, which refuses a command past 100 connections in use instead
+# of waiting for one: of 200 viewers connecting at once, half lost their consumer to
+# MaxConnectionsError (closed with 1011; bench/load.py). Well under that, so that the
+# layer's own reads and sends always find a connection.
+GROUP_CALLS = 32
+_group_calls: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+def group_calls() -> asyncio.Semaphore:
+    """The running loop's bound on channel-layer calls (a semaphore serves one loop)."""
+    loop = asyncio.get_running_loop()
+    bound = _group_calls.get(loop)
+    if bound is None:
+        bound = _group_calls[loop] = asyncio.Semaphore(GROUP_CALLS)
+    return bound
+
+
+def off_loop(work: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """`work` (Redis round trips, no database) in a thread of the pool. sync_to_async's
+    default, thread_sensitive, runs every consumer's calls in one thread, one after another:
+    200 viewers connecting at once waited on each other's (bench/load.py)."""
+    return sync_to_async(work, thread_sensitive=False)
 
 
 def refresh_here(scope_key: str, token: str) -> None:
@@ -59,7 +91,7 @@ def build_here(scope_key: str, token: str) -> None:
     task.add_done_callback(LOCAL_BUILDS.discard)
 
 
-class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
+class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebsocketConsumer):
     scope_key = ""
     group = ""
     options: GraphOptions | None = None
@@ -67,7 +99,9 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     watch: asyncio.Task[None] | None = None  # take_over_unless_picked_up
     # Graph messages (snapshots, deltas) and errors this viewer got from its group.
     updates = 0
+    shown = 0  # the version of the last graph sent
     errors = 0
+    renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
 
     async def connect(self) -> None:
         await self.accept()
@@ -76,6 +110,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
+        await self.watch_access()  # before the access is read: a change meanwhile is heard
         # Bytes that are not UTF-8 become U+FFFD, which no parameter accepts: a clear error.
         query = dict(parse_qsl(self.scope["query_string"].decode(errors="replace")))
         try:
@@ -100,19 +135,21 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             return
         self.scope_key = self.options.scope_key()
         self.group = live.group_name(self.scope_key)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        async with group_calls():
+            await self.channel_layer.group_add(self.group, self.channel_name)
         # The cached graph goes before any message of the group: this handler runs to its
         # end before the consumer reads the group's messages.
         cached = await self.send_cached()
+        self.shown = cached.version if cached is not None else 0
         self.background = (asyncio.create_task(self.keep_live()),
                            asyncio.create_task(self.until_fresh(self.options, cached)))
 
     async def send_cached(self) -> live.Cached | None:
         try:
-            cached = await sync_to_async(live.load)(self.scope_key)
+            cached = await off_loop(live.load)(self.scope_key)
             if cached is None:
                 return None
-            text = await sync_to_async(publish.cached_snapshot_message)(self.scope_key, cached)
+            text = await off_loop(publish.cached_snapshot_message)(self.scope_key, cached)
         except redis.RedisError as exc:
             await self.send(text_data=publish.error_message(
                 f"the graph cache (Redis) cannot be reached: {type(exc).__name__}"))
@@ -150,7 +187,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
 
     async def request_build(self) -> None:
         try:
-            where, token = await sync_to_async(tasks.request_refresh)(self.scope_key)
+            where, token = await off_loop(tasks.request_refresh)(self.scope_key)
         except redis.RedisError as exc:
             log.warning("scope %s: cannot ask for a build: %s", self.scope_key, exc)
             return
@@ -165,7 +202,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
         if self.updates:
             return
         try:
-            mine = await sync_to_async(tasks.take_over)(self.scope_key, token)
+            mine = await off_loop(tasks.take_over)(self.scope_key, token)
         except redis.RedisError as exc:
             log.warning("scope %s: cannot take over a queued build: %s", self.scope_key, exc)
             return
@@ -178,7 +215,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
         while True:
             try:
-                await sync_to_async(live.mark_live)(self.scope_key)
+                await off_loop(live.mark_live)(self.scope_key)
             except redis.RedisError as exc:
                 log.warning("scope %s: cannot renew: %s", self.scope_key, exc)
             await asyncio.sleep(period)
@@ -189,15 +226,29 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            async with group_calls():
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.unwatch_access()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Clients may ping; any message renews the scope."""
-        if self.scope_key:
+        """Clients may ping; any message renews the scope, at most once per RENEW_EVERY_S
+        (a client sending a flood of messages costs Redis no more than one that pings).
+        What a message says is never read: none is answered."""
+        now = time.monotonic()
+        if self.scope_key and now - self.renewed_at >= RENEW_EVERY_S:
+            self.renewed_at = now
             with contextlib.suppress(redis.RedisError):
-                await sync_to_async(live.mark_live)(self.scope_key)
+                await off_loop(live.mark_live)(self.scope_key)
 
     async def graph_message(self, event: dict[str, Any]) -> None:
+        version = event.get("version")
+        if version is not None:
+            if version <= self.shown:
+                # Published after this viewer joined the group but read from the cache
+                # before: the snapshot sent on connecting has it already, and a delta to it
+                # would not apply (the page would reconnect).
+                return
+            self.shown = version
         kind = event.get("kind")
         if kind in (publish.SNAPSHOT, publish.DELTA):
             self.updates += 1

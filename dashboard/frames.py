@@ -40,8 +40,9 @@ TASK_KIND = "frame"
 
 
 def frame_key(options: GraphOptions) -> str:
-    return shared_answers.key_of("frame", f"{options.scope_key()}|{options.query_time}|"
-                                          f"{settings.PROMETHEUS_URL}")
+    return shared_answers.key_of("frame", {
+        "scope": options.scope_key(), "at": str(options.query_time),
+        "prometheus": str(settings.PROMETHEUS_URL)}, {}, None, options.access)
 
 
 def settled(options: GraphOptions) -> bool:

@@ -4,6 +4,7 @@ graph/diff.py."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,16 +57,20 @@ def compared(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], dict
 # moves on every refresh and the earlier time with it, so viewers share it within a refresh;
 # a fixed compare_to (a Unix time) is shared for as long as it is kept.
 EARLIER_TTL_MIN_S = 60
+# How long a viewer waits for another's build of the earlier graph before making its own.
+EARLIER_WAIT_S = 120.0
 
 
 def earlier_graph(options: GraphOptions) -> dict[str, Any]:
     """The graph the comparison is against, built once for every viewer of the same scope,
     window and earlier time (dashboard/shared_answers.py)."""
-    key = shared_answers.key_of("earlier", f"{options.scope_key()}|{options.query_time}|"
-                                           f"{settings.PROMETHEUS_URL}")
+    key = shared_answers.key_of("earlier", {
+        "scope": options.scope_key(), "at": str(options.query_time),
+        "prometheus": str(settings.PROMETHEUS_URL)}, {}, None, options.access)
     ttl = max(EARLIER_TTL_MIN_S, 3 * settings.MESHLENS_REFRESH_SECONDS)
-    body = shared_answers.shared(key, ttl, lambda: graph_body(options))
-    graph: dict[str, Any] = orjson.loads(body)
+    _, body = shared_answers.shared(key, ttl, EARLIER_WAIT_S, lambda: (
+        200, gzip.compress(graph_body(options), compresslevel=1, mtime=0)))
+    graph: dict[str, Any] = orjson.loads(gzip.decompress(body))
     return graph
 
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.auth import api_login
 from dashboard.graphs import kiali_request
-from dashboard.views import built, json_errors
+from dashboard.views import built, json_errors, shared_built
 from graph import kiali_params
 
 
@@ -21,4 +21,7 @@ def graph(request: HttpRequest, **path: str) -> HttpResponse:
     except kiali_params.ForbiddenNamespace as exc:
         return JsonResponse({"error": str(exc)}, status=403)
     # Parsed here for its errors; the build (maybe a worker's) parses the same again.
-    return built(request, "kiali", request.GET.dict(), path)
+    if "queryTime" in request.GET:
+        return built(request, "kiali", request.GET.dict(), path)
+    # A graph of now: built once a refresh period for every client asking the same.
+    return shared_built(request, "kiali", request.GET.dict(), path)

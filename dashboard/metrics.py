@@ -252,13 +252,13 @@ class CountedConsumer:
     async def accept(self, subprotocol: str | None = None,
                      headers: Any = None) -> None:
         await super().accept(subprotocol, headers)  # type: ignore[misc]
-        await sync_to_async(viewer_seen)(self.channel_name)
+        await sync_to_async(viewer_seen, thread_sensitive=False)(self.channel_name)
         self._viewer_renewal = asyncio.create_task(self._renew_viewer())
 
     async def _renew_viewer(self) -> None:
         while True:
             await asyncio.sleep(max(1, viewer_ttl() // 3))
-            await sync_to_async(viewer_seen)(self.channel_name)
+            await sync_to_async(viewer_seen, thread_sensitive=False)(self.channel_name)
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
                    close: bool = False) -> None:
@@ -286,7 +286,7 @@ class CountedConsumer:
         renewal.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewal
-        await sync_to_async(viewer_left)(self.channel_name)
+        await sync_to_async(viewer_left, thread_sensitive=False)(self.channel_name)
 
 
 # --- exposition ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,10 +137,14 @@ def delta_reference(scope_key: str, base: int, version: int) -> str:
                          "href": delta_href(scope_key, version)}).decode()
 
 
-def send(scope_key: str, text: str, kind: str) -> None:
+def send(scope_key: str, text: str, kind: str, version: int | None = None) -> None:
+    """Publish a message to the scope's viewers; a graph message (of `version`) gets `sent`,
+    the time it is published (unix seconds), for a client to measure its update lag by."""
+    if kind in (SNAPSHOT, DELTA):
+        text = f'{text[:-1]},"sent":{time.time():.3f}}}'
     layer = get_channel_layer()
-    async_to_sync(layer.group_send)(live.group_name(scope_key),
-                                    {"type": "graph.message", "kind": kind, "text": text})
+    async_to_sync(layer.group_send)(live.group_name(scope_key), {
+        "type": "graph.message", "kind": kind, "text": text, "version": version})
 
 
 @dataclass
@@ -222,13 +227,14 @@ def refresh(scope_key: str) -> live.Cached | None:
     if text is not None and len(text) > DELTA_MAX_BYTES_SHARE * len(encoded.body):
         text = None
     if text is None:
-        send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT)
+        send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT,
+             cached.version)
     elif len(text) <= INLINE_MAX_BYTES:
-        send(scope_key, text.decode(), DELTA)
+        send(scope_key, text.decode(), DELTA, cached.version)
     else:
         live.save_delta(scope_key, cached.version, text)
         send(scope_key, delta_reference(scope_key, previous_version(previous), cached.version),
-             DELTA)
+             DELTA, cached.version)
     return cached
 
 

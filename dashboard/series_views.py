@@ -3,6 +3,7 @@ graph/series.py), from the first data source and dialect that has them."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import orjson
@@ -13,10 +14,10 @@ from django.views.decorators.http import require_GET
 from dashboard import shared_answers, sources
 from dashboard.auth import api_login
 from dashboard.graphs import mesh_config
-from dashboard.views import json_errors
+from dashboard.views import gzip_response, json_errors
 from graph import series
 from graph.options import GraphOptions
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, without_credentials
 
 
 def public_url(source: sources.Source) -> str:
@@ -24,7 +25,7 @@ def public_url(source: sources.Source) -> str:
     address only the server can reach (MESHLENS_PROMETHEUS_PUBLIC_URL says the other)."""
     if source.name == sources.DEFAULT:
         return str(settings.MESHLENS_PROMETHEUS_PUBLIC_URL)
-    return source.settings.url
+    return without_credentials(source.settings.url)
 
 
 def unsupported_reason(dialect: str) -> str:
@@ -76,10 +77,16 @@ def series_payload(request: series.SeriesRequest) -> dict[str, Any]:
 def shared_key(request: series.SeriesRequest) -> str:
     """The request and what else the answer depends on: where the default source is and how
     it is read (the data sources added in the admin are named in the request, when it
-    narrows them)."""
-    return shared_answers.key_of("series", "|".join([
-        request.shared_key(), str(settings.PROMETHEUS_URL),
-        str(settings.MESHLENS_DIALECTS), str(settings.MESHLENS_PROMETHEUS_PUBLIC_URL)]))
+    narrows them). Whoever may ask for an element may see its charts (the namespaces are
+    checked before the view): they are shared by every viewer."""
+    return shared_answers.key_of("series", {
+        "request": request.shared_key(), "prometheus": str(settings.PROMETHEUS_URL),
+        "dialects": str(settings.MESHLENS_DIALECTS),
+        "public": str(settings.MESHLENS_PROMETHEUS_PUBLIC_URL)}, {})
+
+
+# How long a viewer waits for another's range queries before making its own.
+WAIT_S = 30.0
 
 
 @require_GET
@@ -87,8 +94,12 @@ def shared_key(request: series.SeriesRequest) -> str:
 @json_errors
 def api_series(request: HttpRequest) -> HttpResponse:
     """One set of range queries per element and window for all viewers within a refresh
-    period (dashboard/shared_answers.py)."""
+    period (dashboard/shared_answers.py), with or without query_time."""
     asked = series.parse_request(request.GET.dict())
-    body = shared_answers.shared(shared_key(asked), settings.MESHLENS_REFRESH_SECONDS,
-                                 lambda: orjson.dumps(series_payload(asked)))
-    return HttpResponse(body, content_type="application/json")
+    status, body = shared_answers.shared(
+        shared_key(asked), settings.MESHLENS_REFRESH_SECONDS, WAIT_S,
+        lambda: (200, gzip.compress(orjson.dumps(series_payload(asked)), compresslevel=1,
+                                    mtime=0)))
+    response = gzip_response(body, request)
+    response.status_code = status
+    return response

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import access, answers, live, metrics, retention
+from dashboard import access, answers, live, metrics, retention, shared_answers
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
 from dashboard.builds import cached_body, current_graph
@@ -27,7 +27,7 @@ from graph.build import gc_paused
 from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, without_credentials
 
 View = Callable[..., HttpResponse]
 
@@ -70,6 +70,27 @@ def built(request: HttpRequest, kind: str, query: Query,
         return HttpResponse(body, content_type="application/json")
     response = gzip_response(reply.body, request)
     response.status_code = reply.status
+    return response
+
+
+def shared_built(request: HttpRequest, kind: str, query: Query, path: Query | None = None,
+                 version: int | None = None) -> HttpResponse:
+    """built(), built once for every request asking the same now and kept for a refresh
+    period (dashboard/shared_answers.py); `version`: that of the live graph it comes from."""
+
+    def build() -> tuple[int, bytes]:
+        response = built(request, kind, query, path)
+        body = response.content
+        if response.get("Content-Encoding") != "gzip":
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+        return response.status_code, body
+
+    key = shared_answers.key_of(kind, query, path or {}, version,
+                                access.scoped(access.current()))
+    status, body = shared_answers.shared(key, settings.MESHLENS_REFRESH_SECONDS,
+                                         answers.answer_timeout_s(), build)
+    response = gzip_response(body, request)
+    response.status_code = status
     return response
 
 
@@ -226,7 +247,8 @@ def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
 
 def parse_version(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+        raise OptionError("version", f"{shown(value or '')} is not a snapshot version (a whole "
+                                     "number)")
     return int(value)
 
 
@@ -238,8 +260,16 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     # Bad parameters are answered here, before any build is asked for.
     rest = dict(query)
     parse_health_filter(rest.pop("health", None))
-    options_from_query(rest)
-    return built(request, "edges", query)
+    options = options_from_query(rest)
+    if options.query_time is not None:
+        return built(request, "edges", query)
+    # The failing edges of now: the same for every request of this scope and graph.
+    try:
+        cached = live.load(options.scope_key())
+    except redis.RedisError:
+        cached = None
+    return shared_built(request, "edges", query,
+                        version=None if cached is None else cached.version)
 
 
 @require_GET
@@ -266,7 +296,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     checks: dict[str, dict[str, Any]] = {}
-    checks["prometheus"] = {"ok": prometheus().ready(), "url": settings.PROMETHEUS_URL}
+    checks["prometheus"] = {"ok": prometheus().ready(),
+                            "url": without_credentials(settings.PROMETHEUS_URL)}
     try:
         live.client().ping()
         age = live.worker_age()

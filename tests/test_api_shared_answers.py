@@ -1,20 +1,18 @@
 """Answers shared by every viewer (dashboard/shared_answers.py), on the session's Redis:
 GET /api/v1/series asked by several viewers within a refresh period is one set of range
 queries; GET /api/v1/graph/diff builds the earlier graph once for every viewer of the same
-scope, window and earlier time; viewers asking at the same moment wait for the one
-computing instead of computing again.
+scope, window and earlier time.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from dashboard import impact_views, live, shared_answers
+from dashboard import impact_views, live
 from graph import series
 from tests.live_env import QUERY_TIME
 from tests.test_api_diff import SCOPE, two_period_prometheus
@@ -73,8 +71,8 @@ def test_it_reads_an_elements_series_once_for_every_viewer(
     get(f"/api/v1/series?{CART}&duration=5m&query_time={QUERY_TIME}")
     assert len(reads) == 3 * sets
 
-    # Kept for one refresh period, under a key like the other caches'.
-    keys = [k.decode() for k in live.client().keys("meshlens:series:*")]
+    # Kept for one refresh period, under a key like the other shared answers'.
+    keys = [k.decode() for k in live.client().keys("meshlens:shared:*")]
     assert len(keys) == 3 and all(len(k.rsplit(":", 1)[1]) == 32 for k in keys)
     assert all(0 < live.client().pttl(k) <= 10_000 for k in keys)
     # Expired: read again.
@@ -114,74 +112,3 @@ def test_it_builds_the_earlier_graph_once_for_every_viewer(
     assert builds == [1]
     Client().get(f"/api/v1/graph/diff?{SCOPE}&compare_to=1d")
     assert builds == [1, 1]
-
-
-def test_it_makes_viewers_asking_at_once_wait_for_the_one_computing(
-        shared_redis: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A computes (held until B and C are seen waiting); B and C get A's answer."""
-    key = shared_answers.key_of("test", "at once")
-    release = threading.Event()
-    computed: list[str] = []
-    waiting: dict[str, threading.Event] = {n: threading.Event() for n in ("B", "C")}
-
-    class Clock:
-        """shared_answers' time, with its sleeps (a waiter's polls) reported."""
-
-        def __getattr__(self, name: str) -> Any:
-            import time
-            return getattr(time, name)
-
-        def sleep(self, seconds: float) -> None:
-            import time
-            waiting[threading.current_thread().name].set()
-            time.sleep(seconds)
-
-    monkeypatch.setattr(shared_answers, "time", Clock())
-
-    def compute() -> bytes:
-        computed.append(threading.current_thread().name)
-        release.wait(30)
-        return b'{"answer": 1}'
-
-    answers: dict[str, bytes] = {}
-
-    def ask() -> None:
-        answers[threading.current_thread().name] = shared_answers.shared(key, 10, compute)
-
-    a = threading.Thread(target=ask, name="A")
-    a.start()
-    for _ in range(600):
-        if live.client().exists(f"{key}:computing"):
-            break
-        threading.Event().wait(0.05)
-    others = [threading.Thread(target=ask, name=n) for n in ("B", "C")]
-    for thread in others:
-        thread.start()
-    for event in waiting.values():
-        assert event.wait(30)
-    release.set()
-    for thread in [a, *others]:
-        thread.join(30)
-    assert computed == ["A"]
-    assert answers == {n: b'{"answer": 1}' for n in ("A", "B", "C")}
-
-
-def test_it_keeps_no_error_and_computes_without_redis(shared_redis: None,
-                                                      settings: Any) -> None:
-    key = shared_answers.key_of("test", "failing")
-
-    def failing() -> bytes:
-        raise RuntimeError("Prometheus said no")
-
-    with pytest.raises(RuntimeError):
-        shared_answers.shared(key, 10, failing)
-    assert not live.client().exists(key) and not live.client().exists(f"{key}:computing")
-    assert shared_answers.shared(key, 10, lambda: b"fine") == b"fine"
-    assert shared_answers.shared(key, 10, lambda: b"other") == b"fine"
-
-    kept = settings.REDIS_URL
-    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
-    try:
-        assert shared_answers.shared(key, 10, lambda: b"here") == b"here"
-    finally:
-        settings.REDIS_URL = kept
