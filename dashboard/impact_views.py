@@ -49,7 +49,10 @@ def compared(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], dict
     parse_compare_to(diff_query.get("compare_to"), options.resolved_time())
     now = current_graph(options)
     earlier = parse_compare_to(diff_query.get("compare_to"), int(now["timestamp"]))
-    then = earlier_graph(options.at(earlier))
+    # Shared only for a graph of now, as every shared answer: a request naming its time
+    # gets its own build.
+    then = (earlier_graph(options.at(earlier)) if options.query_time is None
+            else orjson.loads(graph_body(options.at(earlier))))
     return now, then, graph_diff(now, then, thresholds) | {"compareTo": then["timestamp"]}
 
 

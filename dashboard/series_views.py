@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from dashboard import shared_answers, sources
@@ -94,8 +94,12 @@ WAIT_S = 30.0
 @json_errors
 def api_series(request: HttpRequest) -> HttpResponse:
     """One set of range queries per element and window for all viewers within a refresh
-    period (dashboard/shared_answers.py), with or without query_time."""
+    period (dashboard/shared_answers.py), for windows that end now."""
     asked = series.parse_request(request.GET.dict())
+    if asked.explicit_end:
+        # As every shared answer: only answers of now (a past window is asked once per
+        # viewer, and the API's callers that name a time get exactly their own).
+        return JsonResponse(series_payload(asked))
     status, body = shared_answers.shared(
         shared_key(asked), settings.MESHLENS_REFRESH_SECONDS, WAIT_S,
         lambda: (200, gzip.compress(orjson.dumps(series_payload(asked)), compresslevel=1,
