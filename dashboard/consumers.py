@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
@@ -25,6 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from dashboard import access, access_live, auth, live, metrics, publish, retention, sources, tasks
+from dashboard.layer_calls import group_calls
 from graph import access as graph_access
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
@@ -47,25 +47,6 @@ def describe(options: GraphOptions) -> str:
     if len(names) <= 3:
         return ", ".join(names)
     return f"{len(names)} namespaces"
-
-
-# Channel-layer calls (group_add, group_discard) this process makes at once. channels_redis
-# uses redis-py's asyncio pool, which refuses a command past 100 connections in use instead
-# of waiting for one: of 200 viewers connecting at once, half lost their consumer to
-# MaxConnectionsError (closed with 1011; bench/load.py). Well under that, so that the
-# layer's own reads and sends always find a connection.
-GROUP_CALLS = 32
-_group_calls: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary())
-
-
-def group_calls() -> asyncio.Semaphore:
-    """The running loop's bound on channel-layer calls (a semaphore serves one loop)."""
-    loop = asyncio.get_running_loop()
-    bound = _group_calls.get(loop)
-    if bound is None:
-        bound = _group_calls[loop] = asyncio.Semaphore(GROUP_CALLS)
-    return bound
 
 
 def off_loop(work: Callable[P, T]) -> Callable[P, Awaitable[T]]:
