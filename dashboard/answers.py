@@ -32,7 +32,7 @@ from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import OptionError
-from graph.prometheus import PrometheusError, PrometheusQueryError
+from graph.prometheus import PrometheusBadAnswer, PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def status_of(exc: Exception) -> int | None:
         return 403
     if isinstance(exc, OptionError | NodeIdError | PromQLError):
         return 400
-    if isinstance(exc, PrometheusQueryError):
+    # Prometheus refused the query, or what answered was not Prometheus: a bad gateway.
+    if isinstance(exc, PrometheusQueryError | PrometheusBadAnswer):
         return 502
     if isinstance(exc, PrometheusError | GraphvizError):
         return 503

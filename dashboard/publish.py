@@ -15,12 +15,14 @@ can tell when it missed one.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -189,7 +191,12 @@ def refresh_and_report(scope_key: str) -> None:
         refresh(scope_key)
     except Exception as exc:
         log.exception("scope %s: the build failed", scope_key)
-        send(scope_key, error_message(f"the graph could not be built: {exc}"), ERROR)
+        message = f"the graph could not be built: {exc}"
+        # The last good graph stays, marked stale for the viewers who come meanwhile too;
+        # when Redis is what failed, neither can be done.
+        with contextlib.suppress(redis.RedisError):
+            live.mark_stale(scope_key, message)
+            send(scope_key, error_message(message), ERROR)
         raise
 
 

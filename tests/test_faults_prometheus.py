@@ -1,0 +1,191 @@
+"""Prometheus failing, with every other part real: daphne (and for the live path a Celery
+worker and beat) on the session's Redis, reading a real Prometheus on backfilled Bookinfo
+through a stand-in (tests/support/standin.py) that fails when told to: down (nothing
+listens), slow (past MESHLENS_PROMETHEUS_TIMEOUT), HTTP 500, or 200 with something that is
+not a query's result.
+
+The API answers each with a JSON error that names Prometheus (503 when it cannot be read,
+502 when what it answered is not an answer), never a 500 or a stack trace. A viewer keeps
+the last good graph, hears `graph.error` (stale), and gets the whole graph again once
+Prometheus is back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import requests
+
+from tests import mesh
+from tests.live_env import QUERY_TIME
+from tests.support.meshlens import meshlens
+from tests.support.standin import ERROR_500, GARBAGE, NOT_JSON, SLOW, StandIn
+from tests.support.websocket import WebSocket
+
+TIMEOUT_S = 1  # MESHLENS_PROMETHEUS_TIMEOUT of the servers started here
+DOWN = "down"
+FAULTS = (DOWN, SLOW, ERROR_500, GARBAGE, NOT_JSON)
+# What each fault is answered with: Prometheus unreadable, 503; answering nonsense, 502 (a
+# 503 where the answer names each data source that failed, whatever the reason).
+STATUS = {DOWN: {503}, SLOW: {503}, ERROR_500: {503}, GARBAGE: {502, 503},
+          NOT_JSON: {502, 503}}
+# What the error says, besides naming Prometheus.
+SAYS = {DOWN: "cannot be reached", SLOW: f"within {TIMEOUT_S}s", ERROR_500: "HTTP 500",
+        GARBAGE: "not a query result", NOT_JSON: "not a query result"}
+
+VIEW = f"namespaces=bookinfo&duration=60s&query_time={QUERY_TIME}"
+ROUTES = {
+    "graph": f"/api/v1/graph?{VIEW}",
+    "graph-dot": f"/api/v1/graph?{VIEW}&format=dot",
+    "edges": f"/api/v1/edges?{VIEW}",
+    "namespaces": "/api/v1/namespaces",
+    "diff": f"/api/v1/graph/diff?{VIEW}&compare_to=1h",
+    "kiali": f"/api/namespaces/graph?namespaces=bookinfo&duration=60s&queryTime={QUERY_TIME}",
+    "kiali-node": ("/api/namespaces/bookinfo/workloads/reviews-v2/graph?duration=60s"
+                   f"&queryTime={QUERY_TIME}"),
+    "series": "/api/v1/series?node=workload:bookinfo/reviews-v2&duration=10m",
+}
+
+
+def redis_db(redis_server: str, db: int) -> str:
+    """A database of the session's Redis of its own: these servers' scopes, tasks and
+    worker heartbeat stay apart from other tests' servers."""
+    return redis_server.rsplit("/", 1)[0] + f"/{db}"
+
+
+@pytest.fixture(scope="module")
+def api_stand_in(prometheus_with: Any) -> Iterator[StandIn]:
+    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), QUERY_TIME)
+    with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="module")
+def api_meshlens(api_stand_in: StandIn, redis_server: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """daphne alone, no worker: every build runs in the web process."""
+    env = {"PROMETHEUS_URL": api_stand_in.url, "REDIS_URL": redis_db(redis_server, 11),
+           "MESHLENS_PROMETHEUS_TIMEOUT": str(TIMEOUT_S)}
+    with meshlens(tmp_path_factory.mktemp("faults-api"), env) as url:
+        yield url
+
+
+def fail(stand_in: StandIn, fault: str) -> None:
+    if fault == DOWN:
+        stand_in.down()
+    else:
+        stand_in.fail(fault)
+
+
+def assert_named_error(response: requests.Response, fault: str, route: str) -> None:
+    """A JSON error naming Prometheus and what went wrong, with the fault's status."""
+    assert response.headers["Content-Type"].startswith("application/json"), (
+        route, response.status_code, response.text[:300])
+    error = response.json()["error"]
+    assert "Prometheus" in error and SAYS[fault] in error, (route, error)
+    assert "Traceback" not in response.text
+    assert response.status_code in STATUS[fault], (route, response.status_code, error)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_it_answers_every_route_with_an_error_naming_prometheus(
+        api_meshlens: str, api_stand_in: StandIn, fault: str) -> None:
+    """the API -> [stand-in: down | slow | 500 | garbage | HTML] -> Prometheus"""
+    fail(api_stand_in, fault)
+    try:
+        for name, route in ROUTES.items():
+            response = requests.get(f"{api_meshlens}{route}", timeout=60)
+            assert_named_error(response, fault, name)
+        health = requests.get(f"{api_meshlens}/healthz", timeout=60)
+        assert health.status_code == 503
+        assert health.json()["checks"]["prometheus"]["ok"] is False
+    finally:
+        api_stand_in.heal()
+    # Prometheus back: the same routes answer again, without a restart.
+    assert requests.get(f"{api_meshlens}{ROUTES['graph']}", timeout=60).status_code == 200
+
+
+# --- the live path ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_stand_in(prometheus_with: Any) -> Iterator[StandIn]:
+    """Bookinfo ending now (a live graph is always now); a private server."""
+    now = int(time.time()) // 15 * 15
+    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), now, shared=False)
+    with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="module")
+def live_meshlens(live_stand_in: StandIn, redis_server: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """daphne, a Celery worker and beat refreshing every second."""
+    env = {"PROMETHEUS_URL": live_stand_in.url, "REDIS_URL": redis_db(redis_server, 12),
+           "MESHLENS_PROMETHEUS_TIMEOUT": str(TIMEOUT_S), "MESHLENS_REFRESH_SECONDS": "1"}
+    with meshlens(tmp_path_factory.mktemp("faults-live"), env, live=True) as url:
+        yield url
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def next_message(ws: WebSocket, wanted: Callable[[dict[str, Any]], bool],
+                 seen: list[dict[str, Any]], limit: int = 200) -> dict[str, Any]:
+    """The next message `wanted` accepts; those before it are added to `seen`. Bounded by
+    a count, not a time: the socket's own timeout ends a wait for a message that never
+    comes."""
+    for _ in range(limit):
+        message = orjson.loads(ws.receive())
+        if wanted(message):
+            return message
+        seen.append(message)
+    raise AssertionError(f"none of {limit} messages was the one awaited: {seen[-5:]}")
+
+
+def labels(graph: dict[str, Any]) -> set[str]:
+    return {n["data"]["label"] for n in graph["elements"]["nodes"]}
+
+
+def is_graph(message: dict[str, Any]) -> bool:
+    return message["type"] in ("graph.snapshot", "graph.delta")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_it_keeps_the_last_graph_stale_then_recovers(
+        live_meshlens: str, live_stand_in: StandIn, fault: str, tmp_path: Path) -> None:
+    """worker -> [stand-in failing] -> Prometheus; a viewer keeps its graph, then gets it
+    whole again"""
+    with WebSocket(port_of(live_meshlens), "/ws/graph?namespaces=bookinfo&duration=60s",
+                   timeout=60) as ws:
+        seen: list[dict[str, Any]] = []
+        # The cached graph (or progress, then the first one), then a refresh: what comes
+        # from here on is this test's doing, not an error cached by the test before.
+        cached = next_message(ws, lambda m: m["type"] == "graph.snapshot", seen)
+        first = next_message(ws, is_graph, seen)
+        if first["type"] == "graph.delta":
+            first = {**first, "graph": cached["graph"]}
+        assert {"reviews-v2", "ratings-v1"} <= labels(first["graph"])
+        seen.clear()
+
+        fail(live_stand_in, fault)
+        try:
+            error = next_message(ws, lambda m: m["type"] == "graph.error", seen)
+        finally:
+            live_stand_in.heal()
+        assert error["stale"] is True
+        assert "Prometheus" in error["message"] and SAYS[fault] in error["message"], error
+        # Nothing told the viewer to drop its graph: only updates and errors came.
+        assert {m["type"] for m in seen} <= {"graph.snapshot", "graph.delta", "graph.error"}
+
+        # Back: the next good refresh sends the whole graph again (not a delta: a viewer
+        # that arrived during the outage has no base to apply one to).
+        back = next_message(ws, is_graph, seen)
+        assert back["type"] == "graph.snapshot" and back["version"] > first["version"]
+        assert labels(back["graph"]) == labels(first["graph"])
