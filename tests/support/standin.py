@@ -90,7 +90,7 @@ class StandIn:
         self.fault: str | None = None
         self.gate = threading.Event()
         self.requests = 0
-        self.held = 0  # requests waiting at the gate now
+        self.held = 0  # requests that came since the gate was last closed
         self.lock = threading.Lock()
         self.port = 0
         self.server: Server | None = None
@@ -115,6 +115,8 @@ class StandIn:
 
     def fail(self, fault: str) -> None:
         if fault == HELD:
+            with self.lock:
+                self.held = 0
             self.gate.clear()
         self.fault = fault
 
