@@ -121,7 +121,7 @@ def ask_worker(kind: str, query: Query, path: Query | None = None) -> Reply | No
         if not worker_alive():
             return None
         return wait_for_worker(kind, dict(query), dict(path or {}))
-    except redis.RedisError as exc:
+    except live.REDIS_ERRORS as exc:
         log.warning("cannot ask a worker for %s: %s; building here", kind, exc)
         return None
 

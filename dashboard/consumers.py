@@ -4,6 +4,11 @@ A viewer gets the cached graph at once. A scope with no graph yet, or an old one
 rebuilt: by a worker when one is alive, else here, in a thread of its own. Meanwhile a
 viewer with nothing on screen hears `graph.progress` every PROGRESS_EVERY_S seconds; a
 slow build never closes the socket.
+
+Redis failing under a viewer (restarted, empty, or gone a while) closes its socket, so
+that the page reconnects, with its backoff, and subscribes afresh: a consumer that cannot
+join its group, whose group messages fail, or that never hears a version its scope has
+had cached for a whole renewal period (a group forgotten by a Redis that came back empty).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from graph.options import GraphOptions, OptionError, graph_options_from_query
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 2.0
+# Closes the socket of a viewer whose subscription failed: the page reconnects (any code but
+# 4400 and 4401) and gets the current snapshot. (Daphne takes 1000 or 3000-4999 only.)
+RESUBSCRIBE = 4503
+REDIS_DOWN = live.REDIS_ERRORS
 
 # Builds this process runs for viewers while no worker is alive. Kept here, not on a
 # consumer: a build goes on when the viewer who asked for it leaves, for the others.
@@ -65,6 +74,16 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     # Graph messages (snapshots, deltas) and errors this viewer got from its group.
     updates = 0
     errors = 0
+    version: int | None = None  # the last graph version this viewer was sent
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the consumer; whatever ends it, its background work ends too. Channels calls
+        disconnect() only when the client leaves: a consumer whose channel layer failed
+        (Redis gone) would leave its renewals running, keeping its scope live forever."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stop_background()
 
     async def connect(self) -> None:
         await self.accept()
@@ -88,7 +107,13 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             return
         self.scope_key = self.options.scope_key()
         self.group = live.group_name(self.scope_key)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except REDIS_DOWN as exc:
+            await self.send(text_data=publish.error_message(
+                f"live updates (Redis) cannot be reached: {type(exc).__name__}"))
+            await self.close(code=RESUBSCRIBE)
+            return
         # The cached graph goes before any message of the group: this handler runs to its
         # end before the consumer reads the group's messages.
         cached = await self.send_cached()
@@ -106,6 +131,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 f"the graph cache (Redis) cannot be reached: {type(exc).__name__}"))
             return None
         await self.send(text_data=text)
+        self.version = cached.version
         if cached.stale:
             await self.send(text_data=publish.error_message(cached.error))
         return cached
@@ -139,7 +165,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     async def request_build(self) -> None:
         try:
             where, token = await sync_to_async(tasks.request_refresh)(self.scope_key)
-        except redis.RedisError as exc:
+        except REDIS_DOWN as exc:
             log.warning("scope %s: cannot ask for a build: %s", self.scope_key, exc)
             return
         if where == tasks.HERE:
@@ -154,7 +180,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             return
         try:
             mine = await sync_to_async(tasks.take_over)(self.scope_key, token)
-        except redis.RedisError as exc:
+        except REDIS_DOWN as exc:
             log.warning("scope %s: cannot take over a queued build: %s", self.scope_key, exc)
             return
         if mine is not None:
@@ -163,21 +189,44 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             build_here(self.scope_key, mine)
 
     async def keep_live(self) -> None:
+        """Renew the scope (and this viewer's place in its group: a Redis that came back
+        empty forgot both) every period, and close the socket when a version of the scope's
+        graph has been cached a whole period without reaching this viewer: the page then
+        reconnects and subscribes afresh (see the module docstring)."""
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
+        unseen: int | None = None
         while True:
             try:
                 await sync_to_async(live.mark_live)(self.scope_key)
-            except redis.RedisError as exc:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                cached = await sync_to_async(live.load)(self.scope_key)
+            except REDIS_DOWN as exc:
                 log.warning("scope %s: cannot renew: %s", self.scope_key, exc)
+            else:
+                version = None if cached is None else cached.version
+                if version is not None and version == unseen and version != self.version:
+                    log.warning("scope %s: version %d never reached a viewer in %d s: "
+                                "closing its socket for it to subscribe again",
+                                self.scope_key, version, period)
+                    await self.close(code=RESUBSCRIBE)
+                    return
+                unseen = version if version != self.version else None
             await asyncio.sleep(period)
 
-    async def disconnect(self, code: int) -> None:
-        for task in (*self.background, *((self.watch,) if self.watch else ())):
+    async def stop_background(self) -> None:
+        running = (*self.background, *((self.watch,) if self.watch else ()))
+        self.background, self.watch = (), None
+        for task in running:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._stop_counting()
+
+    async def disconnect(self, code: int) -> None:
+        await self.stop_background()
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Clients may ping; any message renews the scope."""
@@ -189,6 +238,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
         kind = event.get("kind")
         if kind in (publish.SNAPSHOT, publish.DELTA):
             self.updates += 1
+            self.version = event.get("version", self.version)
         elif kind == publish.ERROR:
             self.errors += 1
         await self.send(text_data=event["text"])

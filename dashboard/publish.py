@@ -138,10 +138,14 @@ def delta_reference(scope_key: str, base: int, version: int) -> str:
                          "href": delta_href(scope_key, version)}).decode()
 
 
-def send(scope_key: str, text: str, kind: str) -> None:
+def send(scope_key: str, text: str, kind: str, version: int | None = None) -> None:
+    """`version`: the graph version a snapshot or delta brings, so that a web process can
+    tell that its viewers are getting them (consumers.GraphConsumer.keep_live)."""
     layer = get_channel_layer()
-    async_to_sync(layer.group_send)(live.group_name(scope_key),
-                                    {"type": "graph.message", "kind": kind, "text": text})
+    event: dict[str, object] = {"type": "graph.message", "kind": kind, "text": text}
+    if version is not None:
+        event["version"] = version
+    async_to_sync(layer.group_send)(live.group_name(scope_key), event)
 
 
 @dataclass
@@ -229,13 +233,14 @@ def refresh(scope_key: str) -> live.Cached | None:
     if text is not None and len(text) > DELTA_MAX_BYTES_SHARE * len(encoded.body):
         text = None
     if text is None:
-        send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT)
+        send(scope_key, snapshot_message(scope_key, cached, encoded.body), SNAPSHOT,
+             cached.version)
     elif len(text) <= INLINE_MAX_BYTES:
-        send(scope_key, text.decode(), DELTA)
+        send(scope_key, text.decode(), DELTA, cached.version)
     else:
         live.save_delta(scope_key, cached.version, text)
         send(scope_key, delta_reference(scope_key, previous_version(previous), cached.version),
-             DELTA)
+             DELTA, cached.version)
     return cached
 
 

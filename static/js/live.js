@@ -52,9 +52,6 @@ export function openLive(url, handlers, onState) {
     });
     ws.addEventListener("message", (event) => {
       if (socket !== ws) return;
-      // Only a socket that delivered something resets the backoff: a server that
-      // accepts and drops at once must not be hammered every half second.
-      attempt = 0;
       const text = event.data;
       chain = chain
         .then(() => (socket === ws ? handle(ws, text) : null))
@@ -76,6 +73,10 @@ export function openLive(url, handlers, onState) {
       console.warn("meshlens: ignoring a message that is not JSON");
       return;
     }
+    // Only a socket that delivered a graph resets the backoff: a server that accepts and
+    // drops at once, or says why it cannot serve (Redis down: graph.error) and closes,
+    // must not be hammered every half second.
+    if (message.type === "graph.snapshot" || message.type === "graph.delta") attempt = 0;
     if (message.type === "graph.delta" && message.base !== undefined && message.base !== version) {
       // A delta from another version than the one on screen: a new connection brings
       // the current snapshot.
