@@ -4,7 +4,8 @@ through a stand-in (tests/support/standin.py) that fails when told to: down (not
 listens), slow (past MESHLENS_PROMETHEUS_TIMEOUT), HTTP 500, or 200 with something that is
 not a query's result.
 
-The API answers each with a JSON error that names Prometheus (503 when it cannot be read,
+The API answers each (the worker building its answers, or the web process's own when the
+route needs none) with a JSON error that names Prometheus (503 when it cannot be read,
 502 when what it answered is not an answer), never a 500 or a stack trace. A viewer keeps
 the last good graph, hears `graph.error` (stale), and gets the whole graph again once
 Prometheus is back.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from tests import mesh
-from tests.live_env import QUERY_TIME
 from tests.support.meshlens import meshlens
 from tests.support.standin import ERROR_500, GARBAGE, NOT_JSON, SLOW, StandIn
 from tests.support.websocket import WebSocket
@@ -38,16 +37,14 @@ STATUS = {DOWN: {503}, SLOW: {503}, ERROR_500: {503}, GARBAGE: {502, 503},
 SAYS = {DOWN: "cannot be reached", SLOW: f"within {TIMEOUT_S}s", ERROR_500: "HTTP 500",
         GARBAGE: "not a query result", NOT_JSON: "not a query result"}
 
-VIEW = f"namespaces=bookinfo&duration=60s&query_time={QUERY_TIME}"
+NOW = int(time.time()) // 15 * 15  # where the backfilled data ends: a live graph is now
+VIEW = f"namespaces=bookinfo&duration=60s&query_time={NOW}"
 ROUTES = {
     "graph": f"/api/v1/graph?{VIEW}",
-    "graph-dot": f"/api/v1/graph?{VIEW}&format=dot",
     "edges": f"/api/v1/edges?{VIEW}",
     "namespaces": "/api/v1/namespaces",
     "diff": f"/api/v1/graph/diff?{VIEW}&compare_to=1h",
-    "kiali": f"/api/namespaces/graph?namespaces=bookinfo&duration=60s&queryTime={QUERY_TIME}",
-    "kiali-node": ("/api/namespaces/bookinfo/workloads/reviews-v2/graph?duration=60s"
-                   f"&queryTime={QUERY_TIME}"),
+    "kiali": f"/api/namespaces/graph?namespaces=bookinfo&duration=60s&queryTime={NOW}",
     "series": "/api/v1/series?node=workload:bookinfo/reviews-v2&duration=10m",
 }
 
@@ -59,19 +56,21 @@ def redis_db(redis_server: str, db: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def api_stand_in(prometheus_with: Any) -> Iterator[StandIn]:
-    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), QUERY_TIME)
-    with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as stand_in:
-        yield stand_in
+def stand_in(prometheus_with: Any) -> Iterator[StandIn]:
+    """Bookinfo ending now, read through the stand-in."""
+    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), NOW)
+    with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def api_meshlens(api_stand_in: StandIn, redis_server: str,
+def meshlens_url(stand_in: StandIn, redis_server: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """daphne alone, no worker: every build runs in the web process."""
-    env = {"PROMETHEUS_URL": api_stand_in.url, "REDIS_URL": redis_db(redis_server, 11),
-           "MESHLENS_PROMETHEUS_TIMEOUT": str(TIMEOUT_S)}
-    with meshlens(tmp_path_factory.mktemp("faults-api"), env) as url:
+    """daphne, a Celery worker (the API's builds are its while it is alive) and beat,
+    refreshing every second."""
+    env = {"PROMETHEUS_URL": stand_in.url, "REDIS_URL": redis_db(redis_server, 12),
+           "MESHLENS_PROMETHEUS_TIMEOUT": str(TIMEOUT_S), "MESHLENS_REFRESH_SECONDS": "1"}
+    with meshlens(tmp_path_factory.mktemp("faults-prometheus"), env, live=True) as url:
         yield url
 
 
@@ -94,42 +93,23 @@ def assert_named_error(response: requests.Response, fault: str, route: str) -> N
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_it_answers_every_route_with_an_error_naming_prometheus(
-        api_meshlens: str, api_stand_in: StandIn, fault: str) -> None:
-    """the API -> [stand-in: down | slow | 500 | garbage | HTML] -> Prometheus"""
-    fail(api_stand_in, fault)
+        meshlens_url: str, stand_in: StandIn, fault: str) -> None:
+    """the API -> (worker) -> [stand-in: down | slow | 500 | garbage | HTML] -> Prometheus"""
+    fail(stand_in, fault)
     try:
         for name, route in ROUTES.items():
-            response = requests.get(f"{api_meshlens}{route}", timeout=60)
+            response = requests.get(f"{meshlens_url}{route}", timeout=60)
             assert_named_error(response, fault, name)
-        health = requests.get(f"{api_meshlens}/healthz", timeout=60)
+        health = requests.get(f"{meshlens_url}/healthz", timeout=60)
         assert health.status_code == 503
         assert health.json()["checks"]["prometheus"]["ok"] is False
     finally:
-        api_stand_in.heal()
+        stand_in.heal()
     # Prometheus back: the same routes answer again, without a restart.
-    assert requests.get(f"{api_meshlens}{ROUTES['graph']}", timeout=60).status_code == 200
+    assert requests.get(f"{meshlens_url}{ROUTES['graph']}", timeout=60).status_code == 200
 
 
 # --- the live path ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def live_stand_in(prometheus_with: Any) -> Iterator[StandIn]:
-    """Bookinfo ending now (a live graph is always now); a private server."""
-    now = int(time.time()) // 15 * 15
-    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), now, shared=False)
-    with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as stand_in:
-        yield stand_in
-
-
-@pytest.fixture(scope="module")
-def live_meshlens(live_stand_in: StandIn, redis_server: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """daphne, a Celery worker and beat refreshing every second."""
-    env = {"PROMETHEUS_URL": live_stand_in.url, "REDIS_URL": redis_db(redis_server, 12),
-           "MESHLENS_PROMETHEUS_TIMEOUT": str(TIMEOUT_S), "MESHLENS_REFRESH_SECONDS": "1"}
-    with meshlens(tmp_path_factory.mktemp("faults-live"), env, live=True) as url:
-        yield url
 
 
 def port_of(url: str) -> int:
@@ -159,10 +139,10 @@ def is_graph(message: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_it_keeps_the_last_graph_stale_then_recovers(
-        live_meshlens: str, live_stand_in: StandIn, fault: str, tmp_path: Path) -> None:
+        meshlens_url: str, stand_in: StandIn, fault: str) -> None:
     """worker -> [stand-in failing] -> Prometheus; a viewer keeps its graph, then gets it
     whole again"""
-    with WebSocket(port_of(live_meshlens), "/ws/graph?namespaces=bookinfo&duration=60s",
+    with WebSocket(port_of(meshlens_url), "/ws/graph?namespaces=bookinfo&duration=60s",
                    timeout=60) as ws:
         seen: list[dict[str, Any]] = []
         # The cached graph (or progress, then the first one), then a refresh: what comes
@@ -174,11 +154,11 @@ def test_it_keeps_the_last_graph_stale_then_recovers(
         assert {"reviews-v2", "ratings-v1"} <= labels(first["graph"])
         seen.clear()
 
-        fail(live_stand_in, fault)
+        fail(stand_in, fault)
         try:
             error = next_message(ws, lambda m: m["type"] == "graph.error", seen)
         finally:
-            live_stand_in.heal()
+            stand_in.heal()
         assert error["stale"] is True
         assert "Prometheus" in error["message"] and SAYS[fault] in error["message"], error
         # Nothing told the viewer to drop its graph: only updates and errors came.

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_until
-from tests.support.process import spawn, stop, tail
+from tests.support.process import spawn, stop_all, tail
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,5 +75,4 @@ def meshlens(workdir: Path, env: dict[str, str], live: bool = False,
             raise RuntimeError(f"daphne did not start:\n{tail(workdir / 'daphne.log')}")
         yield url
     finally:
-        for process in processes.values():
-            stop(process)
+        stop_all(list(processes.values()))
