@@ -7,8 +7,9 @@ slow build never closes the socket.
 
 Redis failing under a viewer (restarted, empty, or gone a while) closes its socket, so
 that the page reconnects, with its backoff, and subscribes afresh: a consumer that cannot
-join its group, whose group messages fail, or that never hears a version its scope has
-had cached for a whole renewal period (a group forgotten by a Redis that came back empty).
+join its group, whose group messages fail, or that hears no update for a whole renewal
+period while its scope's cached graph is a version it was not sent (its messages lost on
+the way: a subscription that Redis forgot, a channel layer stuck after a restart).
 """
 
 from __future__ import annotations
@@ -202,11 +203,12 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
 
     async def keep_live(self) -> None:
         """Renew the scope (and this viewer's place in its group: a Redis that came back
-        empty forgot both) every period, and close the socket when a version of the scope's
-        graph has been cached a whole period without reaching this viewer: the page then
-        reconnects and subscribes afresh (see the module docstring)."""
+        empty forgot both) every period, and close the socket when the scope's cached graph
+        was a version this viewer had not been sent at two checks in a row, with no update
+        reaching it in between: the page then reconnects and subscribes afresh (see the
+        module docstring)."""
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
-        unseen: int | None = None
+        behind_at: int | None = None  # self.updates at the last check that found it behind
         while True:
             try:
                 await sync_to_async(live.mark_live)(self.scope_key)
@@ -215,14 +217,14 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             except REDIS_DOWN as exc:
                 log.warning("scope %s: cannot renew: %s", self.scope_key, exc)
             else:
-                version = None if cached is None else cached.version
-                if version is not None and version == unseen and version != self.version:
-                    log.warning("scope %s: version %d never reached a viewer in %d s: "
-                                "closing its socket for it to subscribe again",
-                                self.scope_key, version, period)
+                behind = cached is not None and cached.version != self.version
+                if behind and behind_at == self.updates:
+                    log.warning("scope %s: no update reached a viewer in %d s while the "
+                                "graph moved on: closing its socket for it to subscribe "
+                                "again", self.scope_key, period)
                     await self.close(code=RESUBSCRIBE)
                     return
-                unseen = version if version != self.version else None
+                behind_at = self.updates if behind else None
             await asyncio.sleep(period)
 
     async def stop_background(self) -> None:
