@@ -37,16 +37,19 @@ STATUS = {DOWN: {503}, SLOW: {503}, ERROR_500: {503}, GARBAGE: {502, 503},
 SAYS = {DOWN: "cannot be reached", SLOW: f"within {TIMEOUT_S}s", ERROR_500: "HTTP 500",
         GARBAGE: "not a query result", NOT_JSON: "not a query result"}
 
-NOW = int(time.time()) // 15 * 15  # where the backfilled data ends: a live graph is now
-VIEW = f"namespaces=bookinfo&duration=60s&query_time={NOW}"
-ROUTES = {
-    "graph": f"/api/v1/graph?{VIEW}",
-    "edges": f"/api/v1/edges?{VIEW}",
-    "namespaces": "/api/v1/namespaces",
-    "diff": f"/api/v1/graph/diff?{VIEW}&compare_to=1h",
-    "kiali": f"/api/namespaces/graph?namespaces=bookinfo&duration=60s&queryTime={NOW}",
-    "series": "/api/v1/series?node=workload:bookinfo/reviews-v2&duration=10m",
-}
+
+
+def routes(now: int) -> dict[str, str]:
+    """The routes that read Prometheus, at `now` (where the backfilled data ends)."""
+    view = f"namespaces=bookinfo&duration=60s&query_time={now}"
+    return {
+        "graph": f"/api/v1/graph?{view}",
+        "edges": f"/api/v1/edges?{view}",
+        "namespaces": "/api/v1/namespaces",
+        "diff": f"/api/v1/graph/diff?{view}&compare_to=1h",
+        "kiali": f"/api/namespaces/graph?namespaces=bookinfo&duration=60s&queryTime={now}",
+        "series": "/api/v1/series?node=workload:bookinfo/reviews-v2&duration=10m",
+    }
 
 
 def redis_db(redis_server: str, db: int) -> str:
@@ -56,9 +59,16 @@ def redis_db(redis_server: str, db: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def stand_in(prometheus_with: Any) -> Iterator[StandIn]:
+def now() -> int:
+    """Where the backfilled data ends: a live graph is always now. Taken when the module's
+    first test runs, not when it is imported (the whole suite collects long before)."""
+    return int(time.time()) // 15 * 15
+
+
+@pytest.fixture(scope="module")
+def stand_in(prometheus_with: Any, now: int) -> Iterator[StandIn]:
     """Bookinfo ending now, read through the stand-in."""
-    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), NOW)
+    upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), now)
     with StandIn(upstream.url, slow_s=TIMEOUT_S + 3) as server:
         yield server
 
@@ -93,11 +103,11 @@ def assert_named_error(response: requests.Response, fault: str, route: str) -> N
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_it_answers_every_route_with_an_error_naming_prometheus(
-        meshlens_url: str, stand_in: StandIn, fault: str) -> None:
+        meshlens_url: str, stand_in: StandIn, now: int, fault: str) -> None:
     """the API -> (worker) -> [stand-in: down | slow | 500 | garbage | HTML] -> Prometheus"""
     fail(stand_in, fault)
     try:
-        for name, route in ROUTES.items():
+        for name, route in routes(now).items():
             response = requests.get(f"{meshlens_url}{route}", timeout=60)
             assert_named_error(response, fault, name)
         health = requests.get(f"{meshlens_url}/healthz", timeout=60)
@@ -106,7 +116,7 @@ def test_it_answers_every_route_with_an_error_naming_prometheus(
     finally:
         stand_in.heal()
     # Prometheus back: the same routes answer again, without a restart.
-    assert requests.get(f"{meshlens_url}{ROUTES['graph']}", timeout=60).status_code == 200
+    assert requests.get(f"{meshlens_url}{routes(now)['graph']}", timeout=60).status_code == 200
 
 
 # --- the live path ------------------------------------------------------------------------
