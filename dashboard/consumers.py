@@ -40,6 +40,8 @@ PROGRESS_EVERY_S = 2.0
 # 4400 and 4401) and gets the current snapshot. (Daphne takes 1000 or 3000-4999 only.)
 RESUBSCRIBE = 4503
 REDIS_DOWN = live.REDIS_ERRORS
+# How often a client's messages may renew its scope's liveness.
+RENEW_EVERY_S = 1.0
 
 # Builds this process runs for viewers while no worker is alive. Kept here, not on a
 # consumer: a build goes on when the viewer who asked for it leaves, for the others.
@@ -79,6 +81,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     updates = 0
     errors = 0
     version: int | None = None  # the last graph version this viewer was sent
+    renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; whatever ends it, its background work ends too. Channels calls
@@ -243,8 +246,12 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Clients may ping; any message renews the scope."""
-        if self.scope_key:
+        """Clients may ping; any message renews the scope, at most once per RENEW_EVERY_S
+        (a client sending a flood of messages costs Redis no more than one that pings).
+        What a message says is never read: none is answered."""
+        now = time.monotonic()
+        if self.scope_key and now - self.renewed_at >= RENEW_EVERY_S:
+            self.renewed_at = now
             with contextlib.suppress(redis.RedisError):
                 await sync_to_async(live.mark_live)(self.scope_key)
 

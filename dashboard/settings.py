@@ -163,6 +163,8 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape-fcose", BASE_DIR / "node_modules" / "cytoscape-fcose"),
     # uPlot: the side panel's charts (an ES module and its stylesheet).
     ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    # Swagger UI: /api/docs draws the API's description (dashboard/openapi.yaml).
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -226,7 +226,8 @@ def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
 
 def parse_version(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+        raise OptionError("version", f"{shown(value or '')} is not a snapshot version (a whole "
+                                     "number)")
     return int(value)
 
 
