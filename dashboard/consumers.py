@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,7 +22,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import auth, live, metrics, publish, retention, sources, tasks
+from dashboard import access, auth, live, metrics, publish, retention, sources, tasks
+from graph import access as graph_access
+from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,15 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
+            # The viewer's namespaces, never the query's: a limited viewer's graph is a
+            # scope of its own, redacted when built.
+            patterns = await sync_to_async(access.user_patterns)(self.scope.get("user"))
+            graph_access.check(self.options.namespaces, patterns)
+            self.options = replace(self.options, access=access.scoped(patterns))
+        except ForbiddenNamespace as exc:
+            await self.send(text_data=publish.error_message(str(exc), stale=False))
+            await self.close(code=4403)
+            return
         except OptionError as exc:
             await self.send(text_data=publish.error_message(str(exc), stale=False))
             await self.close(code=4400)

@@ -16,12 +16,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import answers, live, metrics, retention
+from dashboard import access, answers, live, metrics, retention
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
 from dashboard.builds import cached_body, current_graph
 from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
+from graph.access import visible
 from graph.build import gc_paused
 from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
@@ -104,7 +105,7 @@ def default_namespaces() -> list[str]:
     or does not answer within DEFAULT_NAMESPACES_TIMEOUT_S: the page then opens at once on
     its namespace picker, instead of waiting for the full query timeout."""
     if settings.MESHLENS_DEFAULT_NAMESPACES:
-        return list(settings.MESHLENS_DEFAULT_NAMESPACES)
+        return visible(settings.MESHLENS_DEFAULT_NAMESPACES, access.current())
     try:
         return namespaces(timeout=DEFAULT_NAMESPACES_TIMEOUT_S)[:20]
     except PrometheusError:
