@@ -39,6 +39,14 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if missing:
         raise ImproperlyConfigured(f"MESHLENS_OIDC_CLIENT_ID is set: single sign-on also needs "
                                    f"{', '.join(missing)}")
+    verify = env.get("MESHLENS_OIDC_VERIFY", "true").strip().lower()
+    if verify not in ("true", "false", "1", "0", "yes", "no"):
+        raise ImproperlyConfigured(f"Unexpected value MESHLENS_OIDC_VERIFY={verify}: use true "
+                                   "or false")
+    scopes = env.get("MESHLENS_OIDC_SCOPES", "openid email profile").strip()
+    if not {"openid", "email"} <= set(scopes.split()):
+        raise ImproperlyConfigured(f"Unexpected value MESHLENS_OIDC_SCOPES={scopes}: users are "
+                                   "matched by email, so it needs openid and email")
     for name in (*ENDPOINTS, "MESHLENS_OIDC_JWKS_ENDPOINT"):
         value = env.get(name, "").strip()
         if value and not value.startswith(("https://", "http://")):
@@ -47,10 +55,9 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "OIDC_RP_CLIENT_ID": client_id,
         "OIDC_RP_CLIENT_SECRET": env["MESHLENS_OIDC_CLIENT_SECRET"].strip(),
         "OIDC_RP_SIGN_ALGO": algo,
-        "OIDC_RP_SCOPES": env.get("MESHLENS_OIDC_SCOPES", "openid email profile").strip(),
+        "OIDC_RP_SCOPES": scopes,
         "OIDC_USERNAME_ALGO": "dashboard.oidc.username",
-        "OIDC_VERIFY_SSL": env.get("MESHLENS_OIDC_VERIFY", "true").lower() not in ("0", "false",
-                                                                                  "no"),
+        "OIDC_VERIFY_SSL": verify not in ("0", "false", "no"),
         "OIDC_TIMEOUT": 10,
         "LOGIN_REDIRECT_URL_FAILURE": "/login?failed=sso",
         "MESHLENS_OIDC_NAME": env.get("MESHLENS_OIDC_NAME", "single sign-on").strip(),

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -163,6 +163,8 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape-fcose", BASE_DIR / "node_modules" / "cytoscape-fcose"),
     # uPlot: the side panel's charts (an ES module and its stylesheet).
     ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    # Swagger UI: /api/docs draws the API's description (dashboard/openapi.yaml).
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -179,8 +181,12 @@ PROMETHEUS_VERIFY = envbool("PROMETHEUS_VERIFY", "True")
 PROMETHEUS_TIMEOUT = envint("MESHLENS_PROMETHEUS_TIMEOUT", 10)
 # Where users' browsers reach PROMETHEUS_URL (the side panel's links to its graph page),
 # when the server reaches it at another address.
-MESHLENS_PROMETHEUS_PUBLIC_URL = envurl("MESHLENS_PROMETHEUS_PUBLIC_URL", PROMETHEUS_URL,
-                                        ("http", "https"))
+# (Never with PROMETHEUS_URL's user and password: browsers are given it.)
+MESHLENS_PROMETHEUS_PUBLIC_URL = envurl(
+    "MESHLENS_PROMETHEUS_PUBLIC_URL",
+    urlunparse(urlparse(PROMETHEUS_URL)._replace(
+        netloc=urlparse(PROMETHEUS_URL).netloc.rpartition("@")[2])),
+    ("http", "https"))
 
 REDIS_URL = envurl("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
 MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)
@@ -189,6 +195,9 @@ MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"
+# Messages kept server-side: the admin shows a new API token's secret in one, which a
+# cookie (Django's default) would carry to the browser and through proxies, signed only.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 
 def envpatterns(name: str, default: str) -> tuple[str, ...]:
@@ -398,5 +407,6 @@ if MESHLENS_OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
 AUTHENTICATION_BACKENDS = [
     *(["dashboard.oidc_backend.GroupsBackend"] if MESHLENS_OIDC_ENABLED else []),
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's users and passwords, password guessing slowed (dashboard/login_throttle.py).
+    "dashboard.login_throttle.ThrottledModelBackend",
 ]

@@ -10,6 +10,7 @@ from dashboard import (
     exemplar_views,
     impact_views,
     kiali_views,
+    openapi_views,
     series_views,
     token_views,
     views,
@@ -34,6 +35,9 @@ urlpatterns = [
     path("tokens", token_views.tokens_page, name="tokens"),
     path("tokens/<int:pk>/revoke", token_views.revoke_token, name="revoke-token"),
     path("metrics", views.metrics_view, name="metrics"),
+    # The API's description (dashboard/openapi.yaml) and the page that draws it.
+    path("api/openapi.yaml", openapi_views.openapi_yaml, name="openapi"),
+    path("api/docs", openapi_views.api_docs, name="api-docs"),
     # Kiali's graph API.
     path("api/namespaces/graph", kiali_views.graph, name="kiali-graph"),
     path("api/namespaces/<str:namespace>/workloads/<str:workload>/graph", kiali_views.graph,

@@ -27,7 +27,7 @@ from graph.build import gc_paused
 from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, without_credentials
 
 View = Callable[..., HttpResponse]
 
@@ -226,7 +226,8 @@ def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
 
 def parse_version(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+        raise OptionError("version", f"{shown(value or '')} is not a snapshot version (a whole "
+                                     "number)")
     return int(value)
 
 
@@ -266,7 +267,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     checks: dict[str, dict[str, Any]] = {}
-    checks["prometheus"] = {"ok": prometheus().ready(), "url": settings.PROMETHEUS_URL}
+    checks["prometheus"] = {"ok": prometheus().ready(),
+                            "url": without_credentials(settings.PROMETHEUS_URL)}
     try:
         live.client().ping()
         age = live.worker_age()

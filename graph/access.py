@@ -23,6 +23,10 @@ Patterns = tuple[str, ...]
 
 # Namespace names are DNS labels; a pattern adds fnmatch's * ? [ ] and !.
 PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]{1,63}$")
+# Joins patterns that a namespace must all match: a token's pattern within its user's (see
+# narrowed). Never typed by a user (PATTERN refuses it); read back from scope keys only.
+BOTH = "~"
+MAGIC = frozenset("*?[")
 # A node's fields kept when it is redacted: what draws it and names it.
 KEPT_FIELDS = frozenset(("id", "nodeType", "cluster", "namespace", "workload", "app", "version",
                          "service", "parent", "isBox", "label", "isOutside"))
@@ -30,13 +34,15 @@ KEPT_FIELDS = frozenset(("id", "nodeType", "cluster", "namespace", "workload", "
 NOT_NAMESPACES = frozenset(("", "unknown"))
 
 
-def parse_patterns(text: str, param: str = "namespaces") -> Patterns:
-    """Patterns from a comma, space or newline separated list; ValueError names a bad one."""
+def parse_patterns(text: str, param: str = "namespaces", joined: bool = False) -> Patterns:
+    """Patterns from a comma, space or newline separated list; ValueError names a bad one.
+    With `joined` (a scope key's access), a pattern may be several joined by BOTH."""
     found: list[str] = []
     for item in re.split(r"[\s,]+", text.strip()):
         if not item:
             continue
-        if not PATTERN.match(item):
+        parts = item.split(BOTH) if joined else [item]
+        if not all(PATTERN.match(part) for part in parts):
             raise ValueError(f"{param}: {item[:80]!r} is not a namespace pattern (lower-case "
                              "letters, digits, '-', and * ? [ ] !)")
         if item not in found:
@@ -46,7 +52,12 @@ def parse_patterns(text: str, param: str = "namespaces") -> Patterns:
 
 def may_see(namespace: str, patterns: Patterns | None) -> bool:
     """None: no limit."""
-    return patterns is None or any(fnmatchcase(namespace, p) for p in patterns)
+    return patterns is None or any(matches(namespace, p) for p in patterns)
+
+
+def matches(namespace: str, pattern: str) -> bool:
+    """fnmatch; a joined pattern (BOTH) matches what all its parts match."""
+    return all(fnmatchcase(namespace, part) for part in pattern.split(BOTH))
 
 
 def visible(namespaces: Iterable[str], patterns: Patterns | None) -> list[str]:
@@ -62,13 +73,51 @@ def check(namespaces: Sequence[str], patterns: Patterns | None,
 
 
 def narrowed(patterns: Patterns | None, within: Patterns | None) -> Patterns | None:
-    """`patterns` as far as `within` allows: a token's patterns within its user's. A pattern
-    is kept when `within` covers it literally (the same pattern, or a name it matches)."""
+    """`patterns` as far as `within` allows: a token's patterns within its user's, exactly
+    the namespaces both let through. A pattern is not a name: `*` is no namespace that
+    `[!k]*` matches, yet it lets `kube-system` through; so each pair of patterns becomes
+    the narrower of the two where one surely holds the other, else both joined (BOTH)."""
     if within is None:
         return patterns
     if patterns is None:
         return within
-    return tuple(p for p in patterns if p in within or may_see(p, within))
+    found: list[str] = []
+    for p in patterns:
+        for w in within:
+            kept = both(p, w)
+            if kept is not None and kept not in found:
+                found.append(kept)
+    return tuple(found)
+
+
+def both(p: str, w: str) -> str | None:
+    """One pattern for the namespaces `p` and `w` both match; None when they share none
+    that can be told (two names)."""
+    if holds(w, p):
+        return p
+    if holds(p, w):
+        return w
+    if is_name(p) or is_name(w):
+        return None
+    return f"{p}{BOTH}{w}"
+
+
+def holds(outer: str, inner: str) -> bool:
+    """Whether every namespace `inner` matches, `outer` matches too (True only when sure):
+    the same pattern, `*`, a name that `outer` matches, or `prefix*` around a pattern that
+    starts with that prefix."""
+    if outer == inner or outer == "*":
+        return True
+    if is_name(inner):
+        return matches(inner, outer)
+    prefix = outer[:-1]
+    return (outer.endswith("*") and is_name(prefix) and BOTH not in inner
+            and inner.startswith(prefix))
+
+
+def is_name(pattern: str) -> bool:
+    """A pattern that matches one namespace only: itself."""
+    return BOTH not in pattern and not MAGIC.intersection(pattern)
 
 
 def hidden(data: dict[str, Any], patterns: Patterns) -> bool:
@@ -189,7 +238,9 @@ def check_query(query: dict[str, str], path: dict[str, Any], patterns: Patterns)
     user may not see. An edge is shown when either end is, so one visible end is enough."""
     for param in ("namespaces", "namespace"):
         if param in query:
-            check([ns for ns in query[param].split(",") if ns.strip()], patterns, param)
+            # Stripped as the routes' parsing strips them: " x" is the namespace x.
+            check([ns.strip() for ns in query[param].split(",") if ns.strip()], patterns,
+                  param)
     if isinstance(path.get("namespace"), str):
         check([path["namespace"]], patterns, "namespace")
     if "node" in query:

@@ -287,6 +287,6 @@ def parse_access(value: str | None) -> tuple[str, ...]:
     from graph.access import parse_patterns  # graph.access builds on this module
 
     try:
-        return parse_patterns(value or "", "access")
+        return parse_patterns(value or "", "access", joined=True)
     except ValueError as exc:
         raise OptionError("access", str(exc).partition(": ")[2]) from None

@@ -21,11 +21,11 @@ user.groups.add(group)
 """
 
 
-def run_django(workdir: Path, code: str) -> str:
-    """Run `code` with Django set up on the database of the Meshlens in `workdir`; its
-    output."""
+def run_django(workdir: Path, code: str, more_env: dict[str, str] | None = None) -> str:
+    """Run `code` with Django set up on the database of the Meshlens in `workdir` (and
+    `more_env`: its REDIS_URL, for live viewers to hear of a change); its output."""
     env = os.environ | {"MESHLENS_DB": str(workdir / "db.sqlite3"),
-                        "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
+                        "DJANGO_SETTINGS_MODULE": "dashboard.settings"} | (more_env or {})
     # -v 0: Django's shell says nothing of its own (it counts its automatic imports).
     done = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
                           cwd=ROOT, env=env, check=True, capture_output=True, text=True)
