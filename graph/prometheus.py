@@ -110,9 +110,9 @@ class Query:
     weight: int = 0
     # Keep only the rows whose value is above 0, exactly as PromQL's `> 0` on the answer
     # would (NaN and 0 dropped), but on reading: the comparison is one more pass of
-    # Prometheus's engine over every sample, hashing each row's labels again (a tenth of
-    # its CPU for the Istio plan, bench/README.md "fifth round"), and a loop here costs
-    # 0.05 ms per 2,500 rows.
+    # Prometheus's engine over every sample (about 2 % of its CPU for the Istio plan,
+    # bench/README.md "fifth round: the query plan"), and a loop here costs 0.05 ms per
+    # 2,500 rows.
     positive: bool = False
 
     def answer(self) -> tuple[object, ...]:
