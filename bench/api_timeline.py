@@ -8,7 +8,7 @@ fixed query time, alternates rounds of Kiali's query set (live_scale.kiali_time)
 median round of the API, a timeline from the start of the request: each query's send,
 headers (Prometheus writes its answer whole, so the headers come with its first byte),
 last byte and parse; each answer's traffic stage on the build thread; the merge, the
-appenders, the JSON (to_config, positions, orjson) and every pass of the cyclic garbage
+appenders, the JSON (pieces written, positions, bytes joined) and every pass of the cyclic garbage
 collector; and Prometheus's CPU in each. `--keep DIR` keeps the backfilled blocks in DIR
 and reuses them on the next run (same mesh, same query time).
 
@@ -112,10 +112,10 @@ def instrument() -> None:
     wrap(graph.build.Assembly, "graph", lambda self: "graph() (stamp)")
     wrap(graph.build, "combine", lambda *a: "merge+finalize+health (combine)")
     wrap(graph.build, "merged", lambda *a: "merged maps")
-    graphs.to_config = _timed(graphs.to_config, "to_config")
-    graphs.add_positions = _timed(graphs.add_positions, "add_positions")
-    import dashboard.views as views
-    views.orjson = _Orjson(views.orjson)  # type: ignore[assignment]
+    graphs.write_graph = _timed(graphs.write_graph, "write_graph (JSON pieces)")
+    graphs.with_positions = _timed(graphs.with_positions, "with_positions")
+    import graph.cytoscape_json as cytoscape_json
+    wrap(cytoscape_json.Written, "body", lambda self: "Written.body (bytes joined)")
     import graph.memory as memory
     wrap(memory, "give_back", lambda: "malloc_trim")
     from dashboard import metrics
@@ -129,18 +129,6 @@ def _timed(func: Callable[..., Any], what: str) -> Callable[..., Any]:
         with TIMELINE.span(what):
             return func(*args, **kwargs)
     return timed
-
-
-class _Orjson:
-    def __init__(self, module: Any) -> None:
-        self.module = module
-
-    def dumps(self, obj: Any, *args: Any) -> bytes:
-        with TIMELINE.span("orjson.dumps"):
-            return bytes(self.module.dumps(obj, *args))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.module, name)
 
 
 _gc_start: dict[int, float] = {}

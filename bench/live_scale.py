@@ -9,8 +9,8 @@ samples past "now", starts Redis, daphne, a Celery worker (prefork, 2 processes,
 - the API ratio: GET /api/v1/graph at a fixed query_time (never cached) against the
   Prometheus time of Kiali's own query set (per namespace, 3 request and 3 TCP queries,
   in order; namespaces in parallel), a few rounds each, side by side: medians and ratio,
-  and the CPU each took (`--compare DIR`: another checkout's API too, its own daphne on the
-  same data; `--api-only` stops after this);
+  and the CPU each took (`--compare DIR`: another checkout's API too, its own daphne and
+  worker on the same data; `--api-only` stops after this);
 - time to first graph on screen, cold (a fresh scope) and warm (a second page);
 - frame times while panning, and main-thread blocking per update (long tasks);
 - RSS of the web, worker, beat, Prometheus and Redis processes with the scope live;
@@ -120,12 +120,11 @@ def timed_get(url: str) -> tuple[float, bytes]:
 
 
 class Stack:
-    """daphne, a Celery worker and beat, as scripts/run.sh starts them; with `web_only`,
-    daphne alone (from the checkout `root`: another version to compare)."""
+    """daphne, a Celery worker and beat, as scripts/run.sh starts them (from the checkout
+    `root`: another version to compare)."""
 
-    def __init__(self, base: Path, env: dict[str, str], root: Path = ROOT,
-                 web_only: bool = False) -> None:
-        self.base, self.env, self.root, self.web_only = base, env, root, web_only
+    def __init__(self, base: Path, env: dict[str, str], root: Path = ROOT) -> None:
+        self.base, self.env, self.root = base, env, root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -144,8 +143,6 @@ class Stack:
                      f"--schedule={self.base / 'beat-schedule'}"],
         }
         for name, args in commands.items():
-            if self.web_only and name != "web":
-                continue
             self.processes[name] = spawn(args, self.base / f"{name}.log", cwd=self.root,
                                          env=self.env)
         web = self.processes["web"]
@@ -163,6 +160,28 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_with_children_s(pid: int) -> float:
+    """CPU seconds of a process and of its children it has reaped (the builds a worker
+    forks for each answer: graph/forked.py)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def meshlens_cpu_s(stack: Stack) -> float:
+    """CPU seconds so far of a stack's daphne and its Celery worker (main and pool
+    processes, with the builds they forked): where an API answer is built."""
+    pids = [p.pid for name, p in stack.processes.items() if name in ("web", "worker")]
+    if "worker" in stack.processes:
+        pids += children(stack.processes["worker"].pid)
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_with_children_s(pid)
+        except FileNotFoundError:  # a pool process replaced meanwhile
+            pass
+    return total
 
 
 def children(pid: int) -> list[int]:
@@ -239,12 +258,15 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     exits.callback(stack.stop)
     stack.start()
     other = None
-    if args.compare:  # another checkout's daphne on the same Prometheus, Redis and data
+    if args.compare:  # another checkout's stack on the same Prometheus and data
         (base / "compared").mkdir()
+        # Its own Redis database: on the same one, its daphne would hand its builds to this
+        # checkout's worker (dashboard/answers.py), and the two would time the same code.
         other = Stack(base / "compared", stack.env | {
+            "REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/1",
             "MESHLENS_DB": str(base / "compared" / "db.sqlite3"),
             "PYTHONDONTWRITEBYTECODE": "1"},  # leave the other checkout as it is
-            root=Path(args.compare).resolve(), web_only=True)
+            root=Path(args.compare).resolve())
         exits.callback(other.stop)
         other.start()
     until = time.strftime("%H:%M:%S", time.localtime(now + future))
@@ -289,31 +311,32 @@ def api_ratio(stack: Stack, other: Stack | None, prometheus: PrometheusServer, q
               at: int, duration: int, rounds: int) -> dict[str, Any]:
     """GET /api/v1/graph at `at` (never cached) against Kiali's query set, and against the
     same GET of `other` (another version) when given, in rotating order: medians, ratios,
-    and the CPU each took of Prometheus and of daphne (on a busy machine the steadier
-    figures: wall times there follow the CPU each side takes of the shared cores)."""
+    and the CPU each took of Prometheus and of Meshlens (daphne and the worker, whose forked
+    builds answer the GETs): on a busy machine the steadier figures, as wall times there
+    follow the CPU each side takes of the shared cores."""
     prometheus_pid = prometheus.pid or 0
     sides: dict[str, Callable[[], float]] = {
         "meshlens": lambda: timed_get(f"{stack.url}/api/v1/graph?{query}&query_time={at}")[0],
         "kiali": lambda: kiali_time(prometheus.url, at, duration)}
-    webs = {"meshlens": stack.processes["web"].pid}
+    stacks = {"meshlens": stack}
     if other is not None:
         sides["compared"] = lambda: timed_get(
             f"{other.url}/api/v1/graph?{query}&query_time={at}")[0]
-        webs["compared"] = other.processes["web"].pid
+        stacks["compared"] = other
     for run in sides.values():  # warm-up
         run()
     figures: dict[str, dict[str, list[float]]] = {
-        name: {"s": [], "prometheus_cpu_s": [], "web_cpu_s": []} for name in sides}
+        name: {"s": [], "prometheus_cpu_s": [], "meshlens_cpu_s": []} for name in sides}
     names = list(sides)
     for round_no in range(rounds):
         shift = round_no % len(names)
         for name in names[shift:] + names[:shift]:
             cpu = process_cpu_s(prometheus_pid)
-            web = process_cpu_s(webs[name]) if name in webs else 0.0
+            own = meshlens_cpu_s(stacks[name]) if name in stacks else 0.0
             figures[name]["s"].append(round(sides[name](), 3))
             figures[name]["prometheus_cpu_s"].append(round(process_cpu_s(prometheus_pid) - cpu, 2))
-            if name in webs:
-                figures[name]["web_cpu_s"].append(round(process_cpu_s(webs[name]) - web, 2))
+            if name in stacks:
+                figures[name]["meshlens_cpu_s"].append(round(meshlens_cpu_s(stacks[name]) - own, 2))
         log(f"  round {round_no + 1}: " + ", ".join(
             f"{name} {figures[name]['s'][-1]:.2f} s" for name in names))
     out: dict[str, Any] = {"meshlens_s": figures["meshlens"]["s"],

@@ -30,6 +30,7 @@ from django.http import HttpRequest
 
 from dashboard import access, auth, publish
 from dashboard.access_models import NamespaceAccess
+from dashboard.layer_calls import group_calls
 from graph import access as graph_access
 from graph.access import Patterns
 from graph.kiali_params import ForbiddenNamespace
@@ -112,13 +113,15 @@ class AccessWatch:
     async def watch_access(self) -> None:
         self.watched_at = time.monotonic()
         try:
-            await self.channel_layer.group_add(GROUP, self.channel_name)
+            async with group_calls():
+                await self.channel_layer.group_add(GROUP, self.channel_name)
         except Exception as exc:  # noqa: BLE001 (Redis down: the scope's group fails too)
             log.warning("cannot watch a viewer's access: %s", exc)
 
     async def unwatch_access(self) -> None:
         with contextlib.suppress(Exception):
-            await self.channel_layer.group_discard(GROUP, self.channel_name)
+            async with group_calls():
+                await self.channel_layer.group_discard(GROUP, self.channel_name)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Nothing more of the group's once the socket is closed for its access: updates

@@ -33,7 +33,7 @@ from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import OptionError
-from graph.prometheus import PrometheusError, PrometheusQueryError
+from graph.prometheus import PrometheusBadAnswer, PrometheusError, PrometheusQueryError
 from graph.promql import PromQLError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ def status_of(exc: Exception) -> int | None:
         return 403
     if isinstance(exc, OptionError | NodeIdError | PromQLError):
         return 400
-    if isinstance(exc, PrometheusQueryError):
+    # Prometheus refused the query, or what answered was not Prometheus: a bad gateway.
+    if isinstance(exc, PrometheusQueryError | PrometheusBadAnswer):
         return 502
     if isinstance(exc, PrometheusError | GraphvizError):
         return 503
@@ -123,7 +124,7 @@ def ask_worker(kind: str, query: Query, path: Query | None = None) -> Reply | No
         if not worker_alive():
             return None
         return wait_for_worker(kind, dict(query), dict(path or {}), access.current())
-    except redis.RedisError as exc:
+    except live.REDIS_ERRORS as exc:
         log.warning("cannot ask a worker for %s: %s; building here", kind, exc)
         return None
 

@@ -4,6 +4,12 @@ A viewer gets the cached graph at once. A scope with no graph yet, or an old one
 rebuilt: by a worker when one is alive, else here, in a thread of its own. Meanwhile a
 viewer with nothing on screen hears `graph.progress` every PROGRESS_EVERY_S seconds; a
 slow build never closes the socket.
+
+Redis failing under a viewer (restarted, empty, or gone a while) closes its socket, so
+that the page reconnects, with its backoff, and subscribes afresh: a consumer that cannot
+join its group, whose group messages fail, or that hears no update for a whole renewal
+period while its scope's cached graph is a version it was not sent (its messages lost on
+the way: a subscription that Redis forgot, a channel layer stuck after a restart).
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
@@ -25,6 +30,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from dashboard import access, access_live, auth, live, metrics, publish, retention, sources, tasks
+from dashboard.layer_calls import group_calls
 from graph import access as graph_access
 from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
@@ -32,6 +38,10 @@ from graph.options import GraphOptions, OptionError, graph_options_from_query
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 2.0
+# Closes the socket of a viewer whose subscription failed: the page reconnects (any code but
+# 4400 and 4401) and gets the current snapshot. (Daphne takes 1000 or 3000-4999 only.)
+RESUBSCRIBE = 4503
+REDIS_DOWN = live.REDIS_ERRORS
 # How often a client's messages may renew its scope's liveness.
 RENEW_EVERY_S = 1.0
 P = ParamSpec("P")
@@ -47,25 +57,6 @@ def describe(options: GraphOptions) -> str:
     if len(names) <= 3:
         return ", ".join(names)
     return f"{len(names)} namespaces"
-
-
-# Channel-layer calls (group_add, group_discard) this process makes at once. channels_redis
-# uses redis-py's asyncio pool, which refuses a command past 100 connections in use instead
-# of waiting for one: of 200 viewers connecting at once, half lost their consumer to
-# MaxConnectionsError (closed with 1011; bench/load.py). Well under that, so that the
-# layer's own reads and sends always find a connection.
-GROUP_CALLS = 32
-_group_calls: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary())
-
-
-def group_calls() -> asyncio.Semaphore:
-    """The running loop's bound on channel-layer calls (a semaphore serves one loop)."""
-    loop = asyncio.get_running_loop()
-    bound = _group_calls.get(loop)
-    if bound is None:
-        bound = _group_calls[loop] = asyncio.Semaphore(GROUP_CALLS)
-    return bound
 
 
 def off_loop(work: Callable[P, T]) -> Callable[P, Awaitable[T]]:
@@ -101,7 +92,17 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
     updates = 0
     shown = 0  # the version of the last graph sent
     errors = 0
+    version: int | None = None  # the last graph version this viewer was sent
     renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the consumer; whatever ends it, its background work ends too. Channels calls
+        disconnect() only when the client leaves: a consumer whose channel layer failed
+        (Redis gone) would leave its renewals running, keeping its scope live forever."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stop_background()
 
     async def connect(self) -> None:
         await self.accept()
@@ -135,8 +136,14 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
             return
         self.scope_key = self.options.scope_key()
         self.group = live.group_name(self.scope_key)
-        async with group_calls():
-            await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            async with group_calls():
+                await self.channel_layer.group_add(self.group, self.channel_name)
+        except REDIS_DOWN as exc:
+            await self.send(text_data=publish.error_message(
+                f"live updates (Redis) cannot be reached: {type(exc).__name__}"))
+            await self.close(code=RESUBSCRIBE)
+            return
         # The cached graph goes before any message of the group: this handler runs to its
         # end before the consumer reads the group's messages.
         cached = await self.send_cached()
@@ -188,7 +195,7 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
     async def request_build(self) -> None:
         try:
             where, token = await off_loop(tasks.request_refresh)(self.scope_key)
-        except redis.RedisError as exc:
+        except REDIS_DOWN as exc:
             log.warning("scope %s: cannot ask for a build: %s", self.scope_key, exc)
             return
         if where == tasks.HERE:
@@ -203,7 +210,7 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
             return
         try:
             mine = await off_loop(tasks.take_over)(self.scope_key, token)
-        except redis.RedisError as exc:
+        except REDIS_DOWN as exc:
             log.warning("scope %s: cannot take over a queued build: %s", self.scope_key, exc)
             return
         if mine is not None:
@@ -212,22 +219,47 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
             build_here(self.scope_key, mine)
 
     async def keep_live(self) -> None:
+        """Renew the scope (and this viewer's place in its group: a Redis that came back
+        empty forgot both) every period, and close the socket when the scope's cached graph
+        was a version this viewer had not been sent at two checks in a row, with no update
+        reaching it in between: the page then reconnects and subscribes afresh (see the
+        module docstring)."""
         period = max(5, settings.MESHLENS_LIVE_TTL_SECONDS // 3)
+        behind_at: int | None = None  # self.updates at the last check that found it behind
         while True:
             try:
                 await off_loop(live.mark_live)(self.scope_key)
-            except redis.RedisError as exc:
+                async with group_calls():
+                    await self.channel_layer.group_add(self.group, self.channel_name)
+                cached = await off_loop(live.load)(self.scope_key)
+            except REDIS_DOWN as exc:
                 log.warning("scope %s: cannot renew: %s", self.scope_key, exc)
+            else:
+                behind = cached is not None and cached.version != self.shown
+                if behind and behind_at == self.updates:
+                    log.warning("scope %s: no update reached a viewer in %d s while the "
+                                "graph moved on: closing its socket for it to subscribe "
+                                "again", self.scope_key, period)
+                    await self.close(code=RESUBSCRIBE)
+                    return
+                behind_at = self.updates if behind else None
             await asyncio.sleep(period)
 
-    async def disconnect(self, code: int) -> None:
-        for task in (*self.background, *((self.watch,) if self.watch else ())):
+    async def stop_background(self) -> None:
+        running = (*self.background, *((self.watch,) if self.watch else ()))
+        self.background, self.watch = (), None
+        for task in running:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._stop_counting()
+
+    async def disconnect(self, code: int) -> None:
+        await self.stop_background()
         if self.group:
-            async with group_calls():
-                await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(*REDIS_DOWN):
+                async with group_calls():
+                    await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.unwatch_access()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

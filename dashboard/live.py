@@ -19,8 +19,12 @@ from typing import Any
 import orjson
 import redis
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 LIVE_KEY = "meshlens:live"
+# What talking to Redis raises when it is down or restarting: redis-py's errors, a socket's,
+# and Celery's (kombu's) when a task is queued.
+REDIS_ERRORS = (redis.RedisError, OSError, OperationalError)
 WORKER_KEY = "meshlens:worker-heartbeat"
 
 

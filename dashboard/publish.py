@@ -15,6 +15,7 @@ can tell when it missed one.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import time
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -138,13 +140,17 @@ def delta_reference(scope_key: str, base: int, version: int) -> str:
 
 
 def send(scope_key: str, text: str, kind: str, version: int | None = None) -> None:
-    """Publish a message to the scope's viewers; a graph message (of `version`) gets `sent`,
-    the time it is published (unix seconds), for a client to measure its update lag by."""
+    """Publish a message to the scope's viewers. `version`: the graph version a snapshot or
+    delta brings, so that a consumer drops one it already sent and a web process can tell
+    that its viewers are getting them (consumers.GraphConsumer.keep_live); a graph message
+    gets `sent`, the time it is published (unix seconds), for a client to measure its
+    update lag by."""
     if kind in (SNAPSHOT, DELTA):
         text = f'{text[:-1]},"sent":{time.time():.3f}}}'
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(live.group_name(scope_key), {
-        "type": "graph.message", "kind": kind, "text": text, "version": version})
+    event: dict[str, object] = {"type": "graph.message", "kind": kind, "text": text}
+    if version is not None:
+        event["version"] = version
+    async_to_sync(get_channel_layer().group_send)(live.group_name(scope_key), event)
 
 
 @dataclass
@@ -194,7 +200,12 @@ def refresh_and_report(scope_key: str) -> None:
         refresh(scope_key)
     except Exception as exc:
         log.exception("scope %s: the build failed", scope_key)
-        send(scope_key, error_message(f"the graph could not be built: {exc}"), ERROR)
+        message = f"the graph could not be built: {exc}"
+        # The last good graph stays, marked stale for the viewers who come meanwhile too;
+        # when Redis is what failed, neither can be done.
+        with contextlib.suppress(redis.RedisError):
+            live.mark_stale(scope_key, message)
+            send(scope_key, error_message(message), ERROR)
         raise
 
 

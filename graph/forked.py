@@ -20,10 +20,12 @@ entries sit together, and the parent's memory is what it keeps.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import BinaryIO, TypeVar
@@ -77,16 +79,33 @@ def child(work: Callable[[], object], out: int, before: tuple[int, ...]) -> None
             pickle.dump(memory.kept_state(), pipe, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(parent: int) -> None:
+    """Have this child killed when `parent` dies (Linux). A worker killed mid-build (out of
+    memory, SIGKILL) must not leave its build running on: that build would publish a graph
+    after the next worker's, and hold its memory meanwhile."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
 def run_forked(work: Callable[[], T]) -> T:
     """work() run in a child process forked for it: its result, or its exception raised
     here; the kept caches it filled are this process's afterwards."""
     before = memory.kept_changes()
     read, write = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns, never runs the parent's exit handlers
         code = 0
         try:
             os.close(read)
+            die_with(parent)
             child(work, write, before)
         except BaseException:
             code = 1

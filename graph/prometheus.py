@@ -20,6 +20,7 @@ import operator
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -48,6 +49,30 @@ class PrometheusQueryError(PrometheusError):
     """Prometheus rejected a query (a bug in the query, or a bad query scope setting)."""
 
 
+class PrometheusBadAnswer(PrometheusError):
+    """What answered was not Prometheus's API: not JSON, or JSON of another shape (a proxy's
+    or a login portal's page, another server on Prometheus's address)."""
+
+
+# What reading an answer of the wrong shape raises: a missing key, a list where a dict was
+# expected, a value that is not a number.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+@contextmanager
+def reading(url: str) -> Iterator[None]:
+    """Turn an answer of the wrong shape, found while reading it, into PrometheusBadAnswer:
+    a server that is not Prometheus must not fail a build with a KeyError."""
+    try:
+        yield
+    except PrometheusError:
+        raise
+    except SHAPE_ERRORS as exc:
+        raise PrometheusBadAnswer(
+            f"Prometheus at {url} answered something that is not a query result "
+            f"({type(exc).__name__}: {str(exc)[:80]})") from exc
+
+
 @dataclass(frozen=True)
 class Exemplar:
     """One exemplar: the labels of its series, its own labels (trace_id, ...), its value
@@ -60,7 +85,11 @@ class Exemplar:
 
 
 def parse_exemplars(response: requests.Response, url: str) -> list[Exemplar]:
-    body = successful_body(response, url)
+    with reading(url):
+        return read_exemplars(successful_body(response, url))
+
+
+def read_exemplars(body: dict[str, Any]) -> list[Exemplar]:
     return [Exemplar(group.get("seriesLabels", {}), item.get("labels", {}),
                      float(item["value"]), float(item["timestamp"]))
             for group in body.get("data") or () for item in group.get("exemplars") or ()]
@@ -76,9 +105,13 @@ class Curve:
 
 
 def parse_matrix(response: requests.Response, url: str) -> list[Curve]:
-    data = successful_body(response, url)["data"]
+    with reading(url):
+        return read_matrix(successful_body(response, url)["data"])
+
+
+def read_matrix(data: dict[str, Any]) -> list[Curve]:
     if data.get("resultType") != "matrix":
-        raise PrometheusQueryError(f"expected a matrix, Prometheus gave {data.get('resultType')}")
+        raise ValueError(f"a matrix expected, not a {data.get('resultType')}")
     return [Curve(item.get("metric", {}), [(int(t), float(v)) for t, v in item["values"]])
             for item in data["result"]]
 
@@ -108,6 +141,12 @@ class Query:
     # What the query roughly costs Prometheus, against the others of its batch: the
     # heaviest are sent first (see Prometheus.query_each). Not part of the answer.
     weight: int = 0
+    # Keep only the rows whose value is above 0, exactly as PromQL's `> 0` on the answer
+    # would (NaN and 0 dropped), but on reading: the comparison is one more pass of
+    # Prometheus's engine over every sample (about 2 % of its CPU for the Istio plan,
+    # bench/README.md "fifth round: the query plan"), and a loop here costs 0.05 ms per
+    # 2,500 rows.
+    positive: bool = False
 
     def answer(self) -> tuple[object, ...]:
         """What the answer's rows depend on: queries with equal answers are sent once."""
@@ -120,7 +159,11 @@ class Query:
         return self.read(parse_vector(response, self.wire_labels(), url, self.joined))
 
     def read(self, rows: list[Row]) -> list[Row]:
-        """This reader's rows of an answer: summed over summed_away, then rounded."""
+        """This reader's rows of an answer: those above 0 when `positive`, summed over
+        summed_away, then rounded (the order PromQL's `round(sum by (...) (...) > 0, to)`
+        applies them in, the sum being of rows already compared)."""
+        if self.positive:
+            rows = [row for row in rows if row[1] > 0]
         if self.summed_away:
             rows = summed(rows, len(self.summed_away))
         return rows if self.round_to is None else rounded(rows, self.round_to)
@@ -182,7 +225,9 @@ class Prometheus:
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
         # One quick retry on a dropped connection; a down Prometheus must fail fast so
         # that the last good graph is shown as stale instead of waiting on retries.
-        retry = Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1)
+        # read=False: a read timeout is raised as one (read=0 turns it, on a GET, into a
+        # ConnectionError: "cannot be reached" when it was "did not answer in time").
+        retry = Retry(total=1, connect=1, read=False, status=0, backoff_factor=0.1)
         self.client = PrometheusConnect(
             url=settings.url, headers=headers, disable_ssl=not settings.verify,
             retry=retry, session=session, timeout=int(settings.timeout),
@@ -212,9 +257,17 @@ class Prometheus:
     def post(self, path: str, data: dict[str, str]) -> requests.Response:
         """POST to Prometheus's API; PrometheusUnavailable when it cannot be reached or
         does not answer in time."""
+        return self.call("POST", path, data=data)
+
+    def call(self, method: str, path: str, **arguments: Any) -> requests.Response:
+        """A request to Prometheus's API, `post` or `get` (`data` or `params`);
+        PrometheusUnavailable when it cannot be reached or does not answer in time."""
+        # Session.post and Session.get, not Session.request: the tests' one seam for a
+        # Prometheus that times out is Session.post.
+        send = self.session.post if method == "POST" else self.session.get
         try:
-            return self.session.post(f"{self.settings.url}{path}", data=data,
-                                     headers=self.headers, timeout=self.settings.timeout)
+            return send(f"{self.settings.url}{path}", headers=self.headers,
+                        timeout=self.settings.timeout, **arguments)
         except requests.Timeout as exc:
             raise PrometheusUnavailable(
                 f"Prometheus at {self.settings.url} did not answer within "
@@ -268,18 +321,15 @@ class Prometheus:
                      end: int) -> list[str]:
         """Values of `label` on series matching `match` (a selector, or several) seen
         between start and end."""
-        try:
-            values = self.client.get_label_values(
-                label, params={"match[]": match if isinstance(match, str) else list(match),
-                               "start": str(start), "end": str(end)},
-            )
-        except requests.RequestException as exc:
-            raise PrometheusUnavailable(
-                f"Prometheus at {self.settings.url} cannot be reached: {type(exc).__name__}"
-            ) from exc
-        except Exception as exc:  # prometheus-api-client raises its own bare exception type
-            raise PrometheusUnavailable(f"Prometheus at {self.settings.url}: {exc}") from exc
-        return sorted(str(v) for v in values)
+        # GET: Prometheus takes only GET on this route.
+        response = self.call("GET", f"/api/v1/label/{label}/values",
+                             params={"match[]": match if isinstance(match, str) else list(match),
+                                     "start": str(start), "end": str(end)})
+        with reading(self.settings.url):
+            values = successful_body(response, self.settings.url)["data"]
+            if not isinstance(values, list):
+                raise TypeError(f"a list of values expected, not {type(values).__name__}")
+            return sorted(str(v) for v in values)
 
     def query_exemplars(self, promql: str, start: float, end: float) -> list[Exemplar]:
         """The exemplars of the series that the selectors in `promql` match, stored
@@ -296,9 +346,14 @@ class Prometheus:
         return parse_matrix(response, self.settings.url)
 
     def ready(self) -> bool:
+        """Whether Prometheus answers a query: its API, not only its port (a login portal
+        or another server in front answers /-/healthy too)."""
         try:
-            return bool(self.client.check_prometheus_connection())
-        except requests.RequestException:
+            with reading(self.settings.url):
+                data = successful_body(self.post("/api/v1/query", {"query": "1"}),
+                                       self.settings.url)["data"]
+                return data["resultType"] == "scalar"
+        except PrometheusError:
             return False
 
 
@@ -333,15 +388,20 @@ def is_loopback(url: str) -> bool:
 
 def successful_body(response: requests.Response, url: str) -> dict[str, Any]:
     """The JSON of a successful answer; PrometheusUnavailable when Prometheus could not
-    answer (5xx, timeouts, no JSON), PrometheusQueryError when it refused the query."""
+    answer (5xx, timeouts), PrometheusBadAnswer when what answered is not its API (no JSON,
+    not an object), PrometheusQueryError when it refused the query."""
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise PrometheusUnavailable(f"Prometheus at {url} answered HTTP {response.status_code}")
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
-        raise PrometheusUnavailable(
-            f"Prometheus at {url} answered HTTP {response.status_code} with no JSON"
+        raise PrometheusBadAnswer(
+            f"Prometheus at {url} answered HTTP {response.status_code} with something that "
+            "is not a query result (not JSON)"
         ) from exc
+    if not isinstance(body, dict):
+        raise PrometheusBadAnswer(f"Prometheus at {url} answered something that is not a "
+                                  f"query result (JSON {type(body).__name__})")
     if body.get("status") != "success":
         raise PrometheusQueryError(f"Prometheus rejected a query: {body.get('error', body)}")
     return cast(dict[str, Any], body)
@@ -349,10 +409,13 @@ def successful_body(response: requests.Response, url: str) -> dict[str, Any]:
 
 def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
                  joined: bool = False) -> list[Row]:
-    body = successful_body(response, url)
-    data = body["data"]
+    with reading(url):
+        return read_vector(successful_body(response, url)["data"], labels, joined)
+
+
+def read_vector(data: dict[str, Any], labels: tuple[str, ...], joined: bool) -> list[Row]:
     if data.get("resultType") != "vector":
-        raise PrometheusQueryError(f"expected a vector, Prometheus gave {data.get('resultType')}")
+        raise ValueError(f"a vector expected, not a {data.get('resultType')}")
     if joined:
         return joined_rows(data["result"])
     rows: list[Row] = []

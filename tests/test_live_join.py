@@ -17,7 +17,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from dashboard import consumers, live, publish
+from dashboard import layer_calls, live, publish
 from dashboard.asgi import application
 from graph.options import graph_options_from_query
 
@@ -83,7 +83,7 @@ async def test_it_drops_a_delta_to_the_version_a_joining_viewer_was_sent(
 async def test_it_serves_a_crowd_joining_at_once() -> None:
     """150 viewers connect together: each gets the snapshot, then the next delta."""
     crowd = 150
-    assert crowd > 100 > consumers.GROUP_CALLS  # past redis-py's pool, not past the bound
+    assert crowd > 100 > layer_calls.GROUP_CALLS  # past redis-py's pool, not past the bound
     viewers = await asyncio.gather(*(connect() for _ in range(crowd)))
     firsts = await asyncio.gather(*(v.receive_json_from(timeout=60) for v in viewers))
     assert {(m["type"], m["version"]) for m in firsts} == {(publish.SNAPSHOT, 1)}

@@ -53,9 +53,6 @@ export function openLive(url, handlers, onState) {
     });
     ws.addEventListener("message", (event) => {
       if (socket !== ws) return;
-      // Only a socket that delivered something resets the backoff: a server that
-      // accepts and drops at once must not be hammered every half second.
-      attempt = 0;
       const text = event.data;
       chain = chain
         .then(() => (socket === ws ? handle(ws, text) : null))
@@ -64,6 +61,7 @@ export function openLive(url, handlers, onState) {
     ws.addEventListener("close", (event) => {
       if (socket !== ws || closed) return;
       // 4400: the server refused the view itself (a bad parameter); asking again is futile.
+      // So it is for 4401 (not signed in) and 4403 (a namespace the user may not see).
       if ([REFUSED, UNAUTHORISED, FORBIDDEN].includes(event.code)) onState("refused", 0);
       else scheduleReconnect();
     });
@@ -77,6 +75,10 @@ export function openLive(url, handlers, onState) {
       console.warn("meshlens: ignoring a message that is not JSON");
       return;
     }
+    // Only a socket that delivered a graph resets the backoff: a server that accepts and
+    // drops at once, or says why it cannot serve (Redis down: graph.error) and closes,
+    // must not be hammered every half second.
+    if (message.type === "graph.snapshot" || message.type === "graph.delta") attempt = 0;
     if (message.type === "graph.delta" && message.base !== undefined && message.base !== version) {
       // A delta from another version than the one on screen: a new connection brings
       // the current snapshot.

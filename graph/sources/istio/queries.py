@@ -7,9 +7,10 @@ drops the duplicates that both reporters send. Meshlens asks the same questions 
 few broad queries per kind over all requested namespaces (regex matchers; the big request
 queries in SHARDS disjoint shares of the namespaces) and splits the rows per namespace
 (traffic.NamespaceTraffic), which gives Kiali's graph at a fraction of the Prometheus
-cost. Rates are rounded as Kiali rounds them, but on reading (Query.round_to), and the
-inbound queries carry the connection's security for the security appender when it runs
-(inbound_query), so that Prometheus reads those series once.
+cost. Rates are rounded as Kiali rounds them and idle rows dropped as its `> 0` drops
+them, but on reading (Query.round_to, Query.positive), and the inbound queries carry the
+connection's security for the security appender when it runs (inbound_query), so that
+Prometheus reads those series once.
 """
 
 from __future__ import annotations
@@ -94,22 +95,30 @@ def tcp_app_filter(rates: Rates) -> tuple[Matcher, ...]:
     return (ne("app", "ztunnel"),) if rates.ambient in ("waypoint", "none") else ()
 
 
+def drops_idle(options: GraphOptions) -> bool:
+    """Whether the rows of idle edges (rate 0) are left out, as Kiali's `> 0` leaves them
+    out unless asked: read as Query.positive, not sent in the query."""
+    return not options.include_idle_edges
+
+
 def rate_sum(metric: str, matchers: Sequence[Matcher], labels: Sequence[str],
              options: GraphOptions, mesh: MeshConfig) -> str:
-    """Kiali's rate query: sum by `labels`, idle edges dropped unless asked."""
-    idle = "" if options.include_idle_edges else " > 0"
+    """Kiali's rate query, sum by `labels`, without its `> 0`: its readers drop the idle
+    rows (Query(..., positive=drops_idle(options))), which spares Prometheus a pass over
+    every row of the answer."""
     selector = mesh.scope().selector(metric, *matchers)
-    return f"{joined_sum(f'rate({selector} [{options.duration}s])', labels)}{idle}"
+    return joined_sum(f"rate({selector} [{options.duration}s])", labels)
 
 
 def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
            mesh: MeshConfig, weight: int = 0) -> Query:
     """Kiali's rate query of a metric, by the metric's labels, rounded to 0.001 as Kiali's
-    `round(..., 0.001)`, but on reading (Query.round_to): the same values, without
-    Prometheus's pass over the answer."""
+    `round(..., 0.001)` and idle rows dropped as its `> 0`, but both on reading
+    (Query.round_to, Query.positive): the same rows and values, without Prometheus's two
+    passes over the answer."""
     labels = labels_for(metric)
     return Query(rate_sum(metric, matchers, labels, options, mesh), labels, joined=True,
-                 round_to=ROUND_TO, weight=weight)
+                 round_to=ROUND_TO, weight=weight, positive=drops_idle(options))
 
 
 def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpLabels] | None:
@@ -184,7 +193,7 @@ def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
     labels = labels_for(metric)
     return Query(secured_inbound(metric, options, mesh, namespaces), labels, joined=True,
                  round_to=ROUND_TO, summed_away=record._fields[len(labels):],
-                 weight=weight(metric, namespaces))
+                 weight=weight(metric, namespaces), positive=drops_idle(options))
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:

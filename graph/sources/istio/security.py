@@ -40,6 +40,7 @@ from graph.sources.istio.labels import SecurityLabels
 from graph.sources.istio.queries import (
     REQUESTS,
     SECURITY_POLICY,
+    drops_idle,
     metrics_for,
     reporter,
     secured_inbound,
@@ -116,7 +117,8 @@ def security_queries(protocol: str, metric: str, options: GraphOptions,
     of the namespaces), then the rest."""
     record = secured_record(metric)
     assert record is not None  # security_metrics gives requests and TCP bytes only
-    return [*(Query(secured_inbound(metric, options, mesh, share), record._fields, joined=True)
+    return [*(Query(secured_inbound(metric, options, mesh, share), record._fields, joined=True,
+                    positive=drops_idle(options))
               for share in shares(metric, options.namespaces)),
             Query(outside_promql(protocol, metric, options, mesh), LABELS, joined=True)]
 
