@@ -203,7 +203,11 @@ class NamespaceTraffic:
 
 def rebased(columns: np.ndarray, old: Names, new: Names, graph_type: str) -> np.ndarray:
     """Plans of a table dropped while a build went on, named in another table's Names."""
-    out = columns.astype(np.int64)
+    with pt.LOCK:  # `new` grows: another build may be adding to it
+        return renamed(columns.astype(np.int64), old, new, graph_type)
+
+
+def renamed(out: np.ndarray, old: Names, new: Names, graph_type: str) -> np.ndarray:
     strings = [pt.HOST, pt.DS_CLUSTER, pt.DS_NAMESPACE, pt.DS_NAME, pt.SOURCE_NAMESPACE,
                pt.DEST_NAMESPACE, pt.CODE, pt.FLAGS, pt.PROTOCOL]
     node_ids, fields, egress = old.spec_lists()

@@ -45,6 +45,9 @@ DROPPED_ROW = (-1,) * WIDTH
 FIELD_NAMES = ("node_type", "cluster", "namespace", "workload", "app", "version", "service")
 SPEC_ID, SPEC_KEY, SPEC_FIELDS, SPEC_EGRESS = 0, slice(1, 9), slice(9, 16), 16
 SPEC_WIDTH = 17
+# Guards every table's arrays and every Names: an array.array cannot grow while numpy reads
+# it (a build in another thread making its layout), and the lookups are made lazily.
+LOCK = threading.RLock()
 
 
 class Names:
@@ -93,6 +96,10 @@ class Names:
 
     def spec_lists(self) -> tuple[list[str], list[dict[str, Any]], list[bool]]:
         """Every spec's node id, identity fields (a dict, as NodeSpec.fields) and egress."""
+        with LOCK:
+            return self.made_lists()
+
+    def made_lists(self) -> tuple[list[str], list[dict[str, Any]], list[bool]]:
         if self.lists is None:
             rows = np.array(self.specs, np.int32).reshape(-1, SPEC_WIDTH)
             name = self.strings.__getitem__
@@ -137,7 +144,8 @@ class PlanTable:
 
     def columns(self, numbers: np.ndarray) -> np.ndarray:
         """The rows of these plans, as an (n, WIDTH) array."""
-        return np.array(self.rows, np.int32).reshape(-1, WIDTH)[numbers]
+        with LOCK:
+            return np.array(self.rows, np.int32).reshape(-1, WIDTH)[numbers]
 
 
 class PlanTables:
@@ -150,7 +158,6 @@ class PlanTables:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.lock = threading.Lock()
         self.names = Names()
         self.tables: dict[tuple[object, ...], PlanTable] = {}
         self.size = 0
@@ -158,7 +165,7 @@ class PlanTables:
         self.changed = 0  # grows with every plan made and every drop (memory.Kept)
 
     def table(self, key: tuple[object, ...]) -> PlanTable:
-        with self.lock:
+        with LOCK:
             if self.size > self.limit:
                 self.names, self.tables, self.size = Names(), {}, 0
                 self.changed += 1
@@ -171,7 +178,7 @@ class PlanTables:
     def add(self, table: PlanTable, key: str, plan: RowPlan | Dropped,
             graph_type: str) -> int:
         """The number of `key`'s plan in `table`, `plan` added as it when it is not there."""
-        with self.lock:
+        with LOCK:
             number = table.index.get(key)
             if number is None:
                 number = table.index[key] = len(table)
@@ -184,11 +191,11 @@ class PlanTables:
         return self.changed
 
     def state(self) -> object:
-        with self.lock:
+        with LOCK:
             return self.names, self.tables, self.size, self.made
 
     def restore(self, state: object) -> None:
-        with self.lock:
+        with LOCK:
             self.names, self.tables, self.size, self.made = state  # type: ignore[misc]
 
     def empty(self) -> object:
