@@ -2,8 +2,9 @@
 
 Rows are routed to the maps of the requested namespaces by their query's kind; in each
 map a series counts once (the first reporter's copy). What that makes, values aside, is
-a graph/cells.py Layout, worked out from the rows' plans (graph/sources/istio/traffic.py)
-and kept while the next build's rows have the same keys.
+a graph/cells.py Layout, worked out from the rows' plans (graph/sources/istio/traffic.py
+makes them, graph/sources/istio/plan_tables.py keeps them as numbers) and kept while the
+next build's rows have the same keys.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import threading
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import count, repeat
 from operator import itemgetter
-from typing import Any
 
 import numpy as np
 
@@ -22,14 +22,13 @@ from graph.options import GraphOptions
 from graph.prometheus import Row
 from graph.sources.dialect import TrafficQuery
 from graph.sources.istio import plan_tables as pt
-from graph.sources.istio.plan_tables import PLANS, Names, PlanTable
+from graph.sources.istio.plan_tables import PLANS, Names, PlanTable, Specs
 from graph.sources.istio.queries import INBOUND, NODE, OUTBOUND
 from graph.sources.istio.traffic import DROPPED, NodeSpec, plan_row
 
 
-def place(copies: cells.Copies, sk: cells.Skeleton, specs: tuple[list[str],
-          list[dict[str, Any]], list[bool]], path: list[int], service: tuple[str, str, str] | None,
-          protocol: str) -> tuple[int, ...]:
+def place(copies: cells.Copies, sk: cells.Skeleton, specs: Specs, path: list[int],
+          service: tuple[str, str, str] | None, protocol: str) -> tuple[int, ...]:
     """Add an edge's nodes (`path`: its node specs, caller [-> service] -> destination) and
     edges (of this protocol) to a namespace's skeleton, and its destination service; return
     the copies its rows count in: the path's nodes, then its edges (-1 padded to

@@ -45,6 +45,7 @@ DROPPED_ROW = (-1,) * WIDTH
 FIELD_NAMES = ("node_type", "cluster", "namespace", "workload", "app", "version", "service")
 SPEC_ID, SPEC_KEY, SPEC_FIELDS, SPEC_EGRESS = 0, slice(1, 9), slice(9, 16), 16
 SPEC_WIDTH = 17
+Specs = tuple[list[str], list[dict[str, Any]], list[bool]]  # node ids, fields, egress
 # Guards every table's arrays and every Names: an array.array cannot grow while numpy reads
 # it (a build in another thread making its layout), and the lookups are made lazily.
 LOCK = threading.RLock()
@@ -61,7 +62,7 @@ class Names:
         self.specs = specs if specs is not None else array("i")
         self.ids: dict[str, int] | None = None
         self.spec_ids: dict[tuple[int, ...], int] | None = None
-        self.lists: tuple[list[str], list[dict[str, Any]], list[bool]] | None = None
+        self.lists: Specs | None = None
 
     def __getstate__(self) -> object:
         return self.strings, self.specs
@@ -94,12 +95,12 @@ class Names:
             self.lists = None
         return number
 
-    def spec_lists(self) -> tuple[list[str], list[dict[str, Any]], list[bool]]:
+    def spec_lists(self) -> Specs:
         """Every spec's node id, identity fields (a dict, as NodeSpec.fields) and egress."""
         with LOCK:
             return self.made_lists()
 
-    def made_lists(self) -> tuple[list[str], list[dict[str, Any]], list[bool]]:
+    def made_lists(self) -> Specs:
         if self.lists is None:
             rows = np.array(self.specs, np.int32).reshape(-1, SPEC_WIDTH)
             name = self.strings.__getitem__
