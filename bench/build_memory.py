@@ -4,7 +4,7 @@
         [--builds 4] [--answers FILE] [--trace] [--apart]
 
 Refreshes the scope of every namespace of bench/graph_build.py's synthetic mesh as the
-worker does (build, JSON elements, positions, encode_graph, gzip; the collector held off,
+worker does (build, JSON pieces, positions, encode_written, gzip; the collector held off,
 then the freed memory given back), `--builds` times in this process, and prints for each
 build its CPU time, the RSS after it and the peak during it (VmRSS, VmHWM; the peak reset
 before each build through /proc/self/clear_refs); then what is alive, by type (gc) and,
@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 from bench import graph_build as bench  # noqa: E402
 from graph import forked  # noqa: E402
 from graph.build import build_graph, gc_paused  # noqa: E402
-from graph.cytoscape import to_config  # noqa: E402
-from graph.delta import encode_graph  # noqa: E402
-from graph.layout import Positions, add_positions, positions_of  # noqa: E402
+from graph.cytoscape_json import with_positions, write_graph  # noqa: E402
+from graph.delta import encode_written  # noqa: E402
+from graph.layout import Positions  # noqa: E402
 from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import Prometheus, PrometheusSettings  # noqa: E402
 from tests.support import prometheus as backfill  # noqa: E402
@@ -130,17 +130,16 @@ def refresh_apart(prom: Prometheus, previous: Positions | None,
 
 
 def refresh(prom: Prometheus, previous: Positions | None) -> tuple[Positions, int]:
-    """One refresh as dashboard/publish.py makes it (no Redis): its positions and the size
-    of its gzip-compressed JSON."""
+    """One refresh as dashboard/publish.py makes it (no Redis): the graph written as JSON
+    pieces and laid out (dashboard/graphs.py laid_out), its body and fingerprints; its
+    positions and the size of its gzip-compressed JSON."""
     with gc_paused():
         g = build_graph(prom, options(), MeshConfig())
-        payload = to_config(g)
+        written, positions = with_positions(write_graph(g), previous)
         g.clear()
         del g
-        add_positions(payload["elements"], previous)
-        encoded = encode_graph(payload)
+        encoded = encode_written(written)
         compressed = gzip.compress(encoded.body, compresslevel=1, mtime=0)
-        positions = positions_of(payload["elements"])
         return positions, len(compressed)
 
 

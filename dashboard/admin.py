@@ -45,3 +45,6 @@ class DataSourceAdmin(admin.ModelAdmin):
     form = DataSourceForm
     list_display = ("name", "url", "dialects", "default_namespace", "enabled", "position")
     list_editable = ("enabled",)
+
+
+from dashboard import access_admin  # noqa: E402,F401  (registers the access models)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 from uuid import uuid4
@@ -27,7 +27,8 @@ import orjson
 import redis
 from django.conf import settings
 
-from dashboard import graphs, live
+from dashboard import access, graphs, live
+from graph.access import Patterns
 from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
@@ -113,26 +114,32 @@ def waiting_client(url: str, timeout_s: float) -> redis.Redis:
 
 def ask_worker(kind: str, query: Query, path: Query | None = None) -> Reply | None:
     """The answer a worker built; None when this process must build it: no worker is
-    alive, or none began within PICKUP_S."""
+    alive, or none began within PICKUP_S. The worker builds within the namespaces the
+    asking user or token may see (dashboard/access.py), which go with the request: any
+    key an answer is found or shared by must hold them too."""
     if kind not in BUILDERS:
         raise KeyError(f"no build named {kind!r}")
     try:
         if not worker_alive():
             return None
-        return wait_for_worker(kind, dict(query), dict(path or {}))
+        return wait_for_worker(kind, dict(query), dict(path or {}), access.current())
     except redis.RedisError as exc:
         log.warning("cannot ask a worker for %s: %s; building here", kind, exc)
         return None
 
 
-def wait_for_worker(kind: str, query: dict[str, str], path: dict[str, str]) -> Reply | None:
+def wait_for_worker(kind: str, query: dict[str, str], path: dict[str, str],
+                    patterns: Patterns | None = None) -> Reply | None:
     from dashboard.celery import app
 
     reply_id = uuid4().hex
     key = reply_key(reply_id)
     timeout = answer_timeout_s()
     waiting = waiting_client(settings.REDIS_URL, timeout)
-    app.send_task(TASK, args=(kind, query, path, reply_id), expires=REPLY_TTL_S)
+    # None (no limit) and [] (nothing) differ: JSON keeps them apart.
+    limit = None if patterns is None else list(patterns)
+    app.send_task(TASK, args=(kind, query, path, reply_id), kwargs={"patterns": limit},
+                  expires=REPLY_TTL_S)
     # The worker's first push is STARTED, once it has claimed the build.
     begun = waiting.blpop([key], timeout=PICKUP_S)
     if begun is None:
@@ -167,16 +174,20 @@ def compressed(status: int, body: bytes) -> tuple[int, bytes]:
     return status, gzip.compress(body, compresslevel=1, mtime=0)
 
 
-def run(kind: str, query: Query, path: Query, reply_id: str) -> None:
-    """In a worker: build the answer a view asked for, unless that view builds it itself."""
+def run(kind: str, query: Query, path: Query, reply_id: str,
+        patterns: Sequence[str] | None = None) -> None:
+    """In a worker: build the answer a view asked for, unless that view builds it itself,
+    within the namespaces of whoever asked (`patterns`; None: no limit)."""
     if not claim(reply_id, "worker"):
         return
     key = reply_key(reply_id)
     r = live.client()
     r.rpush(key, STARTED)
     r.expire(key, REPLY_TTL_S)
-    # Built apart, as a refresh is: the worker keeps no build's memory.
-    status, body = graphs.apart(lambda: compressed(*build(kind, query, path)))
+    # Built apart, as a refresh is: the worker keeps no build's memory. A forked child
+    # runs in the context it was forked in, limit included.
+    with access.limited_to(None if patterns is None else tuple(patterns)):
+        status, body = graphs.apart(lambda: compressed(*build(kind, query, path)))
     pipe = r.pipeline()
     pipe.rpush(key, orjson.dumps({"status": status}), body)
     pipe.expire(key, REPLY_TTL_S)

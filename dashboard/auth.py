@@ -1,5 +1,5 @@
 """MESHLENS_AUTH=login: the page, the API and the WebSocket need a signed-in user
-(Django's users; sign in at /admin/login/). With `anonymous`, everyone may look."""
+(Django's users; sign in at /login). With `anonymous`, everyone may look."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def page_login(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not allowed(request.user):
-            return redirect_to_login(request.get_full_path(), "/admin/login/")
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -40,7 +40,11 @@ def api_login(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not allowed(request.user):
-            return JsonResponse({"error": "sign in first (MESHLENS_AUTH=login)"}, status=401)
+            return sign_in_first()
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def sign_in_first() -> HttpResponse:
+    return JsonResponse({"error": "sign in first (MESHLENS_AUTH=login)"}, status=401)

@@ -12,7 +12,6 @@ from django.conf import settings
 
 from dashboard import answers, graphs, live
 from dashboard.answers import Query
-from graph import kiali_params
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.options import GraphOptions
@@ -78,8 +77,7 @@ def edges_json(query: Query, path: Query) -> bytes:
 @answers.builder("kiali")
 def kiali_json(query: Query, path: Query) -> bytes:
     """Kiali's graph routes (`path`: the route's variables)."""
-    parsed = kiali_params.parse(dict(query), dict(path), graphs.mesh_config())
-    return graphs.kiali_body(parsed)
+    return graphs.kiali_body(graphs.kiali_request(query, path))
 
 
 # How long a scope's `since` answers are kept: a little over a refresh period is enough,

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,12 +22,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import close_old_connections
 
-from dashboard import auth, live, metrics, publish, retention, sources, tasks
+from dashboard import access, access_live, auth, live, metrics, publish, retention, sources, tasks
+from graph import access as graph_access
+from graph.kiali_params import ForbiddenNamespace
 from graph.options import GraphOptions, OptionError, graph_options_from_query
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 2.0
+# How often a client's messages may renew its scope's liveness.
+RENEW_EVERY_S = 1.0
 
 # Builds this process runs for viewers while no worker is alive. Kept here, not on a
 # consumer: a build goes on when the viewer who asked for it leaves, for the others.
@@ -56,7 +61,7 @@ def build_here(scope_key: str, token: str) -> None:
     task.add_done_callback(LOCAL_BUILDS.discard)
 
 
-class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
+class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebsocketConsumer):
     scope_key = ""
     group = ""
     options: GraphOptions | None = None
@@ -65,6 +70,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
     # Graph messages (snapshots, deltas) and errors this viewer got from its group.
     updates = 0
     errors = 0
+    renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
 
     async def connect(self) -> None:
         await self.accept()
@@ -73,6 +79,7 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 "sign in first (MESHLENS_AUTH=login)", stale=False))
             await self.close(code=4401)
             return
+        await self.watch_access()  # before the access is read: a change meanwhile is heard
         # Bytes that are not UTF-8 become U+FFFD, which no parameter accepts: a clear error.
         query = dict(parse_qsl(self.scope["query_string"].decode(errors="replace")))
         try:
@@ -82,6 +89,15 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
             retention.check(self.options.duration, None, ask=False)
             if self.options.sources or self.options.dialects:  # named in the admin's table
                 await sync_to_async(sources.selected)(self.options)
+            # The viewer's namespaces, never the query's: a limited viewer's graph is a
+            # scope of its own, redacted when built.
+            patterns = await sync_to_async(access.user_patterns)(self.scope.get("user"))
+            graph_access.check(self.options.namespaces, patterns)
+            self.options = replace(self.options, access=access.scoped(patterns))
+        except ForbiddenNamespace as exc:
+            await self.send(text_data=publish.error_message(str(exc), stale=False))
+            await self.close(code=4403)
+            return
         except OptionError as exc:
             await self.send(text_data=publish.error_message(str(exc), stale=False))
             await self.close(code=4400)
@@ -178,10 +194,15 @@ class GraphConsumer(metrics.CountedConsumer, AsyncWebsocketConsumer):
                 await task
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.unwatch_access()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Clients may ping; any message renews the scope."""
-        if self.scope_key:
+        """Clients may ping; any message renews the scope, at most once per RENEW_EVERY_S
+        (a client sending a flood of messages costs Redis no more than one that pings).
+        What a message says is never read: none is answered."""
+        now = time.monotonic()
+        if self.scope_key and now - self.renewed_at >= RENEW_EVERY_S:
+            self.renewed_at = now
             with contextlib.suppress(redis.RedisError):
                 await sync_to_async(live.mark_live)(self.scope_key)
 

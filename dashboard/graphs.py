@@ -16,8 +16,9 @@ import networkx as nx
 import orjson
 from django.conf import settings
 
-from dashboard import metrics, sources
-from graph import forked
+from dashboard import access, metrics, sources
+from graph import access as graph_access
+from graph import forked, kiali_params
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
@@ -60,7 +61,10 @@ def options_from_query(query: Mapping[str, str]) -> GraphOptions:
     options = graph_options_from_query(query)
     if options.sources or options.dialects:
         sources.selected(options)
-    return options
+    # The viewer's namespaces, never the query's: a limited viewer's graph is its own scope.
+    patterns = access.current()
+    graph_access.check(options.namespaces, patterns)
+    return replace(options, access=access.scoped(patterns))
 
 
 def mesh_config() -> MeshConfig:
@@ -135,14 +139,22 @@ class Laid(NamedTuple):
 
 
 def laid_out(g: nx.MultiDiGraph,
-             previous: Mapping[str, Mapping[str, float]] | None = None) -> Laid:
+             previous: Mapping[str, Mapping[str, float]] | None = None,
+             limit: tuple[str, ...] = ()) -> Laid:
     """The graph written, a big one laid out (node `position`s); `previous`, the positions
-    of the scope's last graph, keeps its nodes where they were."""
-    written, positions = with_positions(write_graph(g), previous)
+    of the scope's last graph, keeps its nodes where they were. With `limit`
+    (GraphOptions.access), as a user who sees only those namespaces sees it: redacted
+    before it is laid out, so that what goes leaves no hole."""
+    written, positions = with_positions(limited(write_graph(g), limit), previous)
     failed = g.graph.get("failed_sources")
     if failed:  # some data sources could not be read: the graph is the others'
         written = written._replace(tail={"failedSources": failed})
     return Laid(written, positions)
+
+
+def limited(written: Written, limit: tuple[str, ...]) -> Written:
+    """The written graph as a viewer limited to `limit` sees it; () is no limit."""
+    return graph_access.redact_written(written, limit) if limit else written
 
 
 def graph_written(options: GraphOptions,
@@ -152,7 +164,7 @@ def graph_written(options: GraphOptions,
     (laid_out)."""
     health = health_config()
     return counted(lambda: sources.build(options, mesh_config(), health),
-                   lambda g: laid_out(g, previous), record)
+                   lambda g: laid_out(g, previous, options.access), record)
 
 
 def graph_payload(options: GraphOptions,
@@ -166,14 +178,21 @@ def graph_body(options: GraphOptions, record: bool = True) -> bytes:
     """graph_written's body, the JSON bytes (joined while the collector is held off)."""
     health = health_config()
     return counted(lambda: sources.build(options, mesh_config(), health),
-                   lambda g: laid_out(g).written.body(), record)
+                   lambda g: laid_out(g, limit=options.access).written.body(), record)
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
                options: GraphOptions | None = None) -> list[str]:
     """Namespaces seen within the last hour in the telemetry of the data sources and
-    dialects `options` selects (every one configured by default), within the query scope.
-    A source that cannot be read is left out, unless every one fails."""
+    dialects `options` selects (every one configured by default), within the query scope,
+    that the viewer may see. A source that cannot be read is left out, unless every one
+    fails."""
+    return graph_access.visible(seen_namespaces(lookback_s, timeout, options),
+                                access.current())
+
+
+def seen_namespaces(lookback_s: int, timeout: float | None,
+                    options: GraphOptions | None) -> list[str]:
     options = options or GraphOptions(namespaces=())
     chosen = sources.selected(options)
     mesh = mesh_config()
@@ -232,5 +251,14 @@ def kiali_body(request: KialiRequest) -> bytes:
             return build_graph(prometheus(), request.options, mesh, health)
         return build_node_graph(prometheus(), request.options, request.target, mesh, health)
 
-    return counted(build, lambda g: write_graph(g, extras=False,
-                                                edge_health=request.health).body())
+    return counted(build, lambda g: limited(
+        write_graph(g, extras=False, edge_health=request.health), request.options.access).body())
+
+
+def kiali_request(query: Mapping[str, str], path: Mapping[str, str]) -> KialiRequest:
+    """Kiali's parameters read (kiali_params.parse), limited as options_from_query limits
+    the API's: the viewer's namespaces checked, and carried in the options."""
+    parsed = kiali_params.parse(query, path, mesh_config())
+    patterns = access.current()
+    graph_access.check(parsed.options.namespaces, patterns)
+    return replace(parsed, options=replace(parsed.options, access=access.scoped(patterns)))

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.auth import api_login
-from dashboard.graphs import mesh_config
+from dashboard.graphs import kiali_request
 from dashboard.views import built, json_errors
 from graph import kiali_params
 
@@ -17,7 +17,7 @@ from graph import kiali_params
 def graph(request: HttpRequest, **path: str) -> HttpResponse:
     """/api/namespaces/graph and the node routes; `path` holds the route's variables."""
     try:
-        kiali_params.parse(request.GET.dict(), path, mesh_config())
+        kiali_request(request.GET.dict(), path)
     except kiali_params.ForbiddenNamespace as exc:
         return JsonResponse({"error": str(exc)}, status=403)
     # Parsed here for its errors; the build (maybe a worker's) parses the same again.

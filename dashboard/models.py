@@ -138,3 +138,9 @@ class DataSource(models.Model):
             raise ValidationError("give a bearer token or basic auth, not both")
         if self.password and not self.username:
             raise ValidationError("a password needs a username")
+
+
+# Access models live in their own module; Django finds them through this one.
+from dashboard.access_models import ApiToken, NamespaceAccess  # noqa: E402
+
+__all__ = ["ApiToken", "DataSource", "HealthRule", "HealthTolerance", "NamespaceAccess"]

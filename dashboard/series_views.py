@@ -15,7 +15,7 @@ from dashboard.graphs import mesh_config
 from dashboard.views import json_errors
 from graph import series
 from graph.options import GraphOptions
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, without_credentials
 
 
 def public_url(source: sources.Source) -> str:
@@ -23,7 +23,7 @@ def public_url(source: sources.Source) -> str:
     address only the server can reach (MESHLENS_PROMETHEUS_PUBLIC_URL says the other)."""
     if source.name == sources.DEFAULT:
         return str(settings.MESHLENS_PROMETHEUS_PUBLIC_URL)
-    return source.settings.url
+    return without_credentials(source.settings.url)
 
 
 def unsupported_reason(dialect: str) -> str:

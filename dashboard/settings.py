@@ -9,11 +9,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from dashboard.oidc import settings_from_env
+from graph.access import parse_patterns
 from graph.exemplars import TraceLinks
 from graph.options import OptionError, parse_duration, parse_namespaces
 from graph.promql import PromQLError, Scope
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: the namespaces they may see (dashboard/access.py).
+    "dashboard.access_middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,6 +163,8 @@ STATICFILES_DIRS = [
     ("vendor/cytoscape-fcose", BASE_DIR / "node_modules" / "cytoscape-fcose"),
     # uPlot: the side panel's charts (an ES module and its stylesheet).
     ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    # Swagger UI: /api/docs draws the API's description (dashboard/openapi.yaml).
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -175,12 +181,56 @@ PROMETHEUS_VERIFY = envbool("PROMETHEUS_VERIFY", "True")
 PROMETHEUS_TIMEOUT = envint("MESHLENS_PROMETHEUS_TIMEOUT", 10)
 # Where users' browsers reach PROMETHEUS_URL (the side panel's links to its graph page),
 # when the server reaches it at another address.
-MESHLENS_PROMETHEUS_PUBLIC_URL = envurl("MESHLENS_PROMETHEUS_PUBLIC_URL", PROMETHEUS_URL,
-                                        ("http", "https"))
+# (Never with PROMETHEUS_URL's user and password: browsers are given it.)
+MESHLENS_PROMETHEUS_PUBLIC_URL = envurl(
+    "MESHLENS_PROMETHEUS_PUBLIC_URL",
+    urlunparse(urlparse(PROMETHEUS_URL)._replace(
+        netloc=urlparse(PROMETHEUS_URL).netloc.rpartition("@")[2])),
+    ("http", "https"))
 
 REDIS_URL = envurl("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
 MESHLENS_REFRESH_SECONDS = envint("MESHLENS_REFRESH_SECONDS", 10)
 MESHLENS_AUTH = envchoice("MESHLENS_AUTH", "anonymous", ("login", "anonymous"))
+# Meshlens's own sign-in page (dashboard/account_views.py), not the admin's.
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login"
+# Messages kept server-side: the admin shows a new API token's secret in one, which a
+# cookie (Django's default) would carry to the browser and through proxies, signed only.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+
+def envpatterns(name: str, default: str) -> tuple[str, ...]:
+    try:
+        return parse_patterns(os.getenv(name, default), name)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Unexpected value {exc}") from None
+
+
+# What a signed-in user who is in no group with namespace access sees: * (all, as before
+# groups had namespaces), or patterns; empty: nothing.
+MESHLENS_DEFAULT_ACCESS = envpatterns("MESHLENS_DEFAULT_ACCESS", "*")
+
+
+def envrate(name: str, default: str) -> float:
+    """`10/s`, `600/m` or `3600/h`: requests per second."""
+    value = os.getenv(name, default).strip()
+    count, _, unit = value.partition("/")
+    per = {"s": 1, "m": 60, "h": 3600}.get(unit)
+    try:
+        rate = float(count) / per if per else 0.0
+    except ValueError:
+        rate = 0.0
+    if rate <= 0:
+        raise ImproperlyConfigured(f"Unexpected value {name}={value}: use a rate such as 10/s, "
+                                   "600/m or 3600/h")
+    return rate
+
+
+# Each API token's rate limit: a bucket refilled at this rate, this many requests deep.
+MESHLENS_TOKEN_RATE = envrate("MESHLENS_TOKEN_RATE", "10/s")
+MESHLENS_TOKEN_BURST = envint("MESHLENS_TOKEN_BURST", 20)
+
 MESHLENS_CLUSTER_NAME = os.getenv("MESHLENS_CLUSTER_NAME", "Kubernetes")
 MESHLENS_ACCESSIBLE_NAMESPACES = envpairs("MESHLENS_ACCESSIBLE_NAMESPACES", "/")
 
@@ -345,3 +395,18 @@ CORS_ALLOWED_ORIGINS = envorigins("MESHLENS_CORS_ORIGINS")
 CORS_ALLOW_CREDENTIALS = envbool("MESHLENS_CORS_CREDENTIALS", "False")
 CORS_ALLOW_METHODS = ("GET", "OPTIONS")
 CORS_URLS_REGEX = r"^/api/.*$"
+
+
+# Optional single sign-on (dashboard/oidc.py): on when MESHLENS_OIDC_CLIENT_ID is set.
+OIDC_SETTINGS = settings_from_env(os.environ)
+MESHLENS_OIDC_ENABLED = bool(OIDC_SETTINGS)
+MESHLENS_OIDC_NAME = OIDC_SETTINGS.pop("MESHLENS_OIDC_NAME", "")
+MESHLENS_OIDC_GROUPS_CLAIM = OIDC_SETTINGS.pop("MESHLENS_OIDC_GROUPS_CLAIM", "")
+globals().update(OIDC_SETTINGS)
+if MESHLENS_OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+AUTHENTICATION_BACKENDS = [
+    *(["dashboard.oidc_backend.GroupsBackend"] if MESHLENS_OIDC_ENABLED else []),
+    # Django's users and passwords, password guessing slowed (dashboard/login_throttle.py).
+    "dashboard.login_throttle.ThrottledModelBackend",
+]

@@ -83,6 +83,8 @@ def take_over(scope_key: str, token: str) -> str | None:
 
 
 @shared_task(name=answers.TASK, ignore_result=True)
-def answer(kind: str, query: dict[str, str], path: dict[str, str], reply_id: str) -> None:
-    """A build a web process asked for (dashboard/answers.py), answered on its reply list."""
-    answers.run(kind, query, path, reply_id)
+def answer(kind: str, query: dict[str, str], path: dict[str, str], reply_id: str,
+           patterns: list[str] | None = None) -> None:
+    """A build a web process asked for (dashboard/answers.py), answered on its reply list,
+    within the namespaces of whoever asked (`patterns`; None: no limit)."""
+    answers.run(kind, query, path, reply_id, patterns)

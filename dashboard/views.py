@@ -16,17 +16,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
-from dashboard import answers, live, metrics, retention
+from dashboard import access, answers, live, metrics, retention
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
 from dashboard.builds import cached_body, current_graph
 from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
+from graph.access import visible
 from graph.build import gc_paused
 from graph.edges import parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, without_credentials
 
 View = Callable[..., HttpResponse]
 
@@ -104,7 +105,7 @@ def default_namespaces() -> list[str]:
     or does not answer within DEFAULT_NAMESPACES_TIMEOUT_S: the page then opens at once on
     its namespace picker, instead of waiting for the full query timeout."""
     if settings.MESHLENS_DEFAULT_NAMESPACES:
-        return list(settings.MESHLENS_DEFAULT_NAMESPACES)
+        return visible(settings.MESHLENS_DEFAULT_NAMESPACES, access.current())
     try:
         return namespaces(timeout=DEFAULT_NAMESPACES_TIMEOUT_S)[:20]
     except PrometheusError:
@@ -225,7 +226,8 @@ def kept_version(request: HttpRequest, load: Callable[[str, int], bytes | None],
 
 def parse_version(value: str | None) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise OptionError("version", f"{value!r} is not a snapshot version (a whole number)")
+        raise OptionError("version", f"{shown(value or '')} is not a snapshot version (a whole "
+                                     "number)")
     return int(value)
 
 
@@ -265,7 +267,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     checks: dict[str, dict[str, Any]] = {}
-    checks["prometheus"] = {"ok": prometheus().ready(), "url": settings.PROMETHEUS_URL}
+    checks["prometheus"] = {"ok": prometheus().ready(),
+                            "url": without_credentials(settings.PROMETHEUS_URL)}
     try:
         live.client().ping()
         age = live.worker_age()

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
+import networkx as nx
 import numpy as np
 
 from graph import memory, packed_layout, traffic
@@ -42,6 +43,7 @@ Slot = tuple[Any, ...]  # (RATE, key) | (CODE, responses, code) | (FLAG|HOST, re
 OWN = None
 Term = tuple[int, Slot | None]
 WIDTH = 5  # copies a row names at most: caller, service, destination, and two edges
+COUNTED = "counted"  # a graph's attribute holding what its Layout counted (CountedMap)
 
 
 class Registry:
@@ -224,11 +226,13 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
 
 class Counted(NamedTuple):
     """What a Layout counted in one build: the flag sums in the order they went into the
-    mds, and the mds by number (graph/health_arrays.py judges health on them)."""
+    mds, and the mds by number (graph/health_arrays.py judges health on them); and every
+    cell's sum (graph/traffic_columns.py writes the edges' rates from them)."""
 
     layout: Layout
     flag_sums: np.ndarray
     mds: list[dict[str, Any]]
+    sums: np.ndarray
 
 
 class CountedMap(traffic.TrafficMap):
@@ -239,6 +243,13 @@ class CountedMap(traffic.TrafficMap):
     def __init__(self, counted: Counted) -> None:
         super().__init__()
         self.counted = counted
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The graph, holding what the layout counted: the JSON writes the edges' rates
+        from its sums (graph/traffic_columns.py)."""
+        g = super().to_networkx()
+        g.graph[COUNTED] = self.counted
+        return g
 
 
 class Layout:
@@ -385,7 +396,7 @@ class Layout:
                         "hosts": {host_names[0]: host()} if len(host_names) == 1
                         else {name: host() for name in host_names}}
             mds.append(md)
-        tm = CountedMap(Counted(self, flag_sums, mds))
+        tm = CountedMap(Counted(self, flag_sums, mds, sums))
         for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
             tm.nodes[node_id] = {**fields, "md": mds[i]}
             tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}

@@ -17,15 +17,15 @@ from typing import Any, NamedTuple
 import networkx as nx
 import orjson
 
-from graph import ids, layout, memory
-from graph.cytoscape import APPENDED_EDGE_FIELDS, BOX_RANK, NODE_FLAGS, edge_order, node_label
+from graph import edge_json, ids, layout, memory, traffic_columns
+from graph.cells import COUNTED
+from graph.cytoscape import BOX_RANK, NODE_FLAGS, edge_order, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
     Element,
     Piece,
-    edge_traffic_text,
-    node_traffic_text,
+    node_traffic_texts,
     shape_of,
 )
 
@@ -94,15 +94,14 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-def node_pieces(facts: NodeFacts, md: Mapping[str, Any],
-                extras: bool) -> tuple[list[Piece], list[str]]:
-    """A node's pieces, and their names."""
+def node_pieces(facts: NodeFacts, md: Mapping[str, Any], extras: bool,
+                rates: bytes | None) -> tuple[list[Piece], list[str]]:
+    """A node's pieces, and their names; `rates`: its node_traffic_text."""
     pieces, names = list(facts.pieces), list(facts.names)
     dest_services = md.get("destServices")
     if dest_services:
         pieces.append(dest_services_piece(dest_services))
         names.append("destServices")
-    rates = node_traffic_text(md)
     if rates is not None:
         pieces.append(b'"traffic":' + rates)
         names.append("traffic")
@@ -198,56 +197,6 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
     return boxes
 
 
-# --- edges -------------------------------------------------------------------------------
-
-EDGE_ENDS: dict[tuple[str, str, str], tuple[str, tuple[Piece, ...]]] = {}
-
-
-def edge_ends(source: str, target: str, protocol: str) -> tuple[str, tuple[Piece, ...]]:
-    key = (source, target, protocol)
-    found = EDGE_ENDS.get(key)
-    if found is None:
-        edge_id = ids.edge_hash(source, target, protocol)
-        found = (edge_id, (PIECES.get("id", edge_id), PIECES.get("source", source),
-                           PIECES.get("target", target)))
-        if len(EDGE_ENDS) >= 1 << 18:
-            EDGE_ENDS.clear()
-        EDGE_ENDS[key] = found
-    return found
-
-
-def value_piece(name: str, value: Any) -> Piece:
-    if type(value) is str or type(value) is bool or value is None:
-        return PIECES.get(name, value)
-    return PIECES.make(name, orjson.dumps(value))
-
-
-def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], extras: bool,
-                 edge_health: bool) -> Element:
-    md = d["md"]
-    edge_id, ends = edge_ends(source, target, protocol)
-    pieces = list(ends)
-    names = ["id", "source", "target"]
-    if extras:
-        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
-        names.append("healthStatus")
-        if "sources" in md:  # only in a graph merged from several data sources
-            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
-            names.append("sources")
-    elif edge_health:
-        health = md.get("healthStatus", NA)
-        if health != NA:
-            pieces.append(PIECES.get("healthStatus", health))
-            names.append("healthStatus")
-    for key in APPENDED_EDGE_FIELDS:
-        if key in md:
-            pieces.append(value_piece(key, md[key]))
-            names.append(key)
-    pieces.append(b'"traffic":' + edge_traffic_text(protocol, md, d["source_md"]))
-    names.append("traffic")
-    return Element(edge_id, tuple(pieces), shape_of(names))
-
-
 # --- the whole graph ---------------------------------------------------------------------
 
 
@@ -302,10 +251,12 @@ class Written(NamedTuple):
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
     nodes = []
-    for node_id, n in g.nodes(data=True):
+    items = list(g.nodes(data=True))
+    rates = node_traffic_texts([n["md"] for _, n in items])
+    for (node_id, n), text in zip(items, rates, strict=True):
         md = n["md"]
         facts = node_facts(node_id, n)
-        nodes.append(Node(facts, *node_pieces(facts, md, extras),
+        nodes.append(Node(facts, *node_pieces(facts, md, extras, text),
                           (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
     return nodes
 
@@ -320,7 +271,9 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
     ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
-    edges = [edge_element(u, v, k, d, extras, edge_health) for u, v, k, d in ends]
+    counted = g.graph.get(COUNTED)
+    texts = traffic_columns.traffic_texts(counted) if counted is not None else None
+    edges = edge_json.edge_elements(ends, extras, edge_health, texts)
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
@@ -396,4 +349,4 @@ def with_positions(written: Written,
     return written._replace(nodes=nodes), positions
 
 # Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
-memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, EDGE_ENDS, POSITIONS)
+memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, POSITIONS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.health import DEGRADED, FAILURE, HEALTHY, NA, PRIORITY
-from graph.options import OptionError
+from graph.options import OptionError, shown
 
 HEALTH_NAMES = {"failure": FAILURE, "degraded": DEGRADED, "healthy": HEALTHY, "na": NA}
 
@@ -15,8 +15,8 @@ def parse_health_filter(value: str | None) -> frozenset[str]:
     names = [v.strip().lower() for v in (value or "failure,degraded").split(",") if v.strip()]
     unknown = [n for n in names if n not in HEALTH_NAMES]
     if unknown or not names:
-        raise OptionError("health", f"{','.join(unknown) or value!r} is not a list of "
-                                    "failure, degraded, healthy, na")
+        raise OptionError("health", f"{shown(','.join(unknown) or value or '')} is not a list "
+                                    "of failure, degraded, healthy, na")
     return frozenset(HEALTH_NAMES[n] for n in names)
 
 

@@ -119,7 +119,8 @@ def parse_request(query: Mapping[str, str]) -> ExemplarRequest:
         parse_namespaces(query["namespaces"])  # the graph's, as the page sends them: checked
     node, edge = query.get("node"), query.get("edge")
     if bool(node) == bool(edge):
-        raise OptionError("node" if node else "edge", "give either node=... or edge=...")
+        raise OptionError("node" if node or "node" in query else "edge",
+                          "give either node=... or edge=...")
     source: Endpoint | None = None
     if edge:
         source, dest = parse_edge(edge)

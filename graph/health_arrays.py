@@ -279,7 +279,7 @@ memory.keep("health arrays", KeptHealth(), lambda: ({}, {}))
 def annotate_counted(tm: CountedMap, config: HealthConfig) -> bool:
     """Set `healthStatus` as `graph.health.annotate_health` does, on a map counted by a
     Layout; False (nothing done) on the layout's first map: judge it on dicts then."""
-    layout, flag_sums, mds = tm.counted
+    layout, flag_sums, mds = tm.counted[:3]
     judge = judge_for(config)
     with _lock:
         codes = _codes.get(layout)

@@ -10,11 +10,14 @@ rates it has, its codes, flags and hosts), made once and kept (`Templates`).
 
 from __future__ import annotations
 
+import operator
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
 from graph import memory, traffic
@@ -156,6 +159,60 @@ def node_traffic_text(md: Mapping[str, Any]) -> bytes | None:
     return b"[" + b",".join(out) + b"]" if out else None
 
 
+def rate_precisions(values: np.ndarray) -> np.ndarray:
+    """rate_precision of every value (the same multiplications by 10), as an array."""
+    precision = np.zeros(len(values), np.int64)
+    scaled = values.copy()
+    for _ in range(5):
+        more = (values > 0) & (precision < 5) & (scaled < 1)
+        scaled = np.where(more, scaled * 10, scaled)
+        precision += more
+    return np.where(values >= 1, 2, np.maximum(2, precision))
+
+
+NODE_KEYS = [(protocol, key) for protocol in traffic.PROTOCOLS for key in NODE_RATES[protocol]]
+NODE_FORMATS: dict[int, bytes] = {}  # by head: each key's decimals, 3 bits each (0: absent)
+
+
+def node_format(head: int) -> bytes:
+    """The %-format of a node's traffic whose rates present have these decimals."""
+    out = []
+    for protocol in traffic.PROTOCOLS:
+        rates = [template_text(key) + b'"%%.%df"' % (head >> 3 * j & 7)
+                 for j, (p, key) in enumerate(NODE_KEYS) if p == protocol and head >> 3 * j & 7]
+        if rates:
+            out.append(PROTOCOL_HEADS[protocol].replace(b"%", b"%%") + b",".join(rates)
+                       + b"}}")
+    found = NODE_FORMATS[head] = b"[" + b",".join(out) + b"]"
+    return found
+
+
+def node_traffic_texts(mds: list[Mapping[str, Any]]) -> list[bytes | None]:
+    """node_traffic_text of every md, as columns: each rate key's values read in one C loop
+    over the mds, the decimals worked out with numpy, and each node written by one %-format
+    (of which rates it has, with how many decimals) of a slice of one list of floats."""
+    n = len(mds)
+    if not n:
+        return []
+    values = np.empty((n, len(NODE_KEYS)))
+    for j, (_, key) in enumerate(NODE_KEYS):
+        values[:, j] = np.fromiter(map(dict.get, mds, repeat(key), repeat(0.0)),  # type: ignore[arg-type]
+                                   np.float64, n)
+    present = values > 0
+    precision = rate_precisions(values.ravel()).reshape(values.shape)
+    heads = (np.where(present, precision, 0) << (3 * np.arange(len(NODE_KEYS)))).sum(axis=1)
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(present.sum(axis=1), out=start[1:])
+    flat = tuple(values[present].tolist())  # row by row: each node's rates in key order
+    formats = list(map(NODE_FORMATS.get, heads.tolist()))
+    for i, found in enumerate(formats):
+        if found is None:
+            formats[i] = node_format(int(heads[i]))
+    texts = list(map(operator.mod, formats,  # type: ignore[arg-type]
+                     map(flat.__getitem__, map(slice, start[:-1].tolist(), start[1:].tolist()))))
+    return [text if head else None for text, head in zip(texts, heads.tolist(), strict=True)]
+
+
 TEMPLATE_KEYS: dict[str, bytes] = {}
 
 
@@ -177,7 +234,10 @@ def make_template(key: tuple[Any, ...]) -> bytes:
     for name in it:  # rates, then percentages
         if name is None:
             break
-        rates.append(template_text(name) + b'"%.*f"')
+        if type(name) is tuple:  # (name, decimals): graph/traffic_columns.py's rates
+            rates.append(template_text(name[0]) + b'"%%.%df"' % name[1])
+        else:
+            rates.append(template_text(name) + b'"%.*f"')
     for name in it:
         if name is None:
             break
@@ -216,6 +276,12 @@ TEMPLATES = Templates()
 EDGE_HEADS: dict[str, bytes] = {}
 
 
+def edge_head(protocol: str) -> bytes:
+    """The traffic of an edge without any: {"protocol"}."""
+    head = EDGE_HEADS[protocol] = b'{"protocol":' + orjson.dumps(protocol) + b"}"
+    return head
+
+
 def edge_traffic_text(protocol: str, md: Mapping[str, Any],
                       source_md: Mapping[str, Any] | None) -> bytes:
     """graph.cytoscape.edge_traffic's JSON: {"protocol", "rates", "responses"}. Written by
@@ -223,10 +289,7 @@ def edge_traffic_text(protocol: str, md: Mapping[str, Any],
     hosts), made once."""
     total = md.get(protocol, 0.0)
     if total <= 0:
-        head = EDGE_HEADS.get(protocol)
-        if head is None:
-            head = EDGE_HEADS[protocol] = b'{"protocol":' + orjson.dumps(protocol) + b"}"
-        return head
+        return EDGE_HEADS.get(protocol) or edge_head(protocol)
     shape = EDGE_SHAPES.get(protocol) or edge_shape(protocol)
     key: list[Any] = [protocol]
     args: list[Any] = []
@@ -267,4 +330,4 @@ def edge_traffic_text(protocol: str, md: Mapping[str, Any],
 # Handed back from builds in a child process (graph/forked.py), so that the process that
 # lives on keeps what its builds made.
 memory.keep_dicts("json pieces", PIECES.values, PIECES.crcs, TEMPLATES.found, SHAPES, KEYS,
-                  TEMPLATE_KEYS, EDGE_HEADS)
+                  TEMPLATE_KEYS, EDGE_HEADS, NODE_FORMATS)

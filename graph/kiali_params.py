@@ -89,14 +89,14 @@ def parse(params: Mapping[str, str], path: Mapping[str, str], mesh: MeshConfig) 
                                 "response"),
         appenders=appenders,
     )
+    # Checked on every route, though only node graphs read it: no parameter passes unchecked.
+    cluster = params.get("clusterName")
+    cluster = parse_name(cluster, "clusterName", "cluster") if cluster else ids.UNKNOWN
     target = None
     if any(segments.get(k) for k in ("workload", "app", "service")):
-        cluster = params.get("clusterName")
         target = NodeTarget(namespace=namespaces[0], workload=segments.get("workload", ""),
                             app=segments.get("app", ""), version=segments.get("version", ""),
-                            service=segments.get("service", ""),
-                            cluster=parse_name(cluster, "clusterName", "cluster") if cluster
-                            else ids.UNKNOWN)
+                            service=segments.get("service", ""), cluster=cluster)
     return KialiRequest(options, target, health=appenders is None or "health" in appenders)
 
 

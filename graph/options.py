@@ -116,6 +116,10 @@ class GraphOptions:
     # dashboard checks the names against its configuration).
     sources: tuple[str, ...] = ()
     dialects: tuple[str, ...] = ()
+    # The namespace patterns the viewer may see (graph/access.py); empty: no limit. The
+    # dashboard sets it from the user, never from the query: a limited user's graph is a
+    # scope of its own, redacted when built.
+    access: tuple[str, ...] = ()
 
     def at(self, query_time: int) -> GraphOptions:
         return replace(self, query_time=query_time)
@@ -127,7 +131,8 @@ class GraphOptions:
         """A canonical string for these options without the time: one live scope per key.
         sources and dialects are only in it when narrowed (older keys stay as they were)."""
         narrowed = [f"{name}={','.join(value)}" for name, value in
-                    (("sources", self.sources), ("dialects", self.dialects)) if value]
+                    (("sources", self.sources), ("dialects", self.dialects),
+                     ("access", self.access)) if value]
         return "&".join([
             "namespaces=" + ",".join(self.namespaces),
             "graph_type=" + API_GRAPH_TYPE[self.graph_type],
@@ -252,7 +257,7 @@ def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
              "include_idle_edges", "include_idle_nodes", "rate_http", "rate_grpc", "rate_tcp",
              "box_by", "response_time", "throughput", "sources", "dialects"}
     for name in query:
-        if name not in known:
+        if name not in known and name != "access":  # access: a scope key's, not a client's
             raise OptionError(name, f"unknown parameter; use {', '.join(sorted(known))}")
     return GraphOptions(
         namespaces=parse_namespaces(query.get("namespaces")),
@@ -274,4 +279,14 @@ def graph_options_from_query(query: Mapping[str, str]) -> GraphOptions:
         ),
         sources=parse_names(query.get("sources"), "sources"),
         dialects=parse_names(query.get("dialects"), "dialects"),
+        access=parse_access(query.get("access")),
     )
+
+
+def parse_access(value: str | None) -> tuple[str, ...]:
+    from graph.access import parse_patterns  # graph.access builds on this module
+
+    try:
+        return parse_patterns(value or "", "access", joined=True)
+    except ValueError as exc:
+        raise OptionError("access", str(exc).partition(": ")[2]) from None

@@ -20,9 +20,9 @@ import operator
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -171,9 +171,13 @@ class Prometheus:
 
     def __init__(self, settings: PrometheusSettings,
                  max_parallel: int = MAX_PARALLEL) -> None:
+        # A user and password in the URL become the session's basic auth: the URL is
+        # named in errors, which every viewer reads.
+        settings, auth = credentials_apart(settings)
         self.settings = settings
         self.max_parallel = max_parallel
         session = requests.Session()
+        session.auth = auth
         session.verify = settings.ca_file or settings.verify
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
         # One quick retry on a dropped connection; a down Prometheus must fail fast so
@@ -296,6 +300,24 @@ class Prometheus:
             return bool(self.client.check_prometheus_connection())
         except requests.RequestException:
             return False
+
+
+def without_credentials(url: str) -> str:
+    """`url` without the user and password it may hold (http://user:pw@host -> http://host)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def credentials_apart(
+        settings: PrometheusSettings) -> tuple[PrometheusSettings, tuple[str, str] | None]:
+    """The settings with a URL that names no credentials, and those credentials."""
+    parts = urlsplit(settings.url)
+    if "@" not in parts.netloc:
+        return settings, None
+    auth = (unquote(parts.username or ""), unquote(parts.password or ""))
+    return replace(settings, url=without_credentials(settings.url)), auth
 
 
 def is_loopback(url: str) -> bool:

@@ -203,6 +203,10 @@ url="http://127.0.0.1:$PORT"
         echo "                   $PY manage.py mesh_fault --port $simulator_port set compose-post-service=0.3"
         echo "  Clear faults:    $PY manage.py mesh_fault --port $simulator_port clear"
     fi
+    if [ "${MESHLENS_AUTH:-anonymous}" != login ]; then
+        echo "  Anyone who reaches this port sees every namespace (MESHLENS_AUTH=anonymous):"
+        echo "  MESHLENS_AUTH=login is recommended for anything but a laptop."
+    fi
     echo "  Ctrl-C stops everything."
     echo
 } >"$RUN_DIR/banner.txt"
@@ -244,6 +248,9 @@ cleanup() {
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 export PROMETHEUS_URL REDIS_URL PORT
 say "starting Meshlens on $url (Prometheus $PROMETHEUS_URL, Redis $REDIS_URL); Ctrl-C stops it"
+if [ "${MESHLENS_AUTH:-anonymous}" != login ]; then
+    say "note: MESHLENS_AUTH=anonymous: anyone who reaches $url sees every namespace; MESHLENS_AUTH=login is recommended for anything but a laptop"
+fi
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

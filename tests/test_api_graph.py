@@ -190,7 +190,7 @@ def test_it_asks_for_a_sign_in_when_auth_is_login(settings: Any, admin_client: C
     assert Client().get(GRAPH).status_code == 401
     assert Client().get("/api/namespaces/graph?namespaces=bookinfo").status_code == 401
     page = Client().get("/")
-    assert page.status_code == 302 and page["Location"].startswith("/admin/login/")
+    assert page.status_code == 302 and page["Location"].startswith("/login?next=")
     settings.MESHLENS_DEFAULT_NAMESPACES = ["bookinfo"]
     assert admin_client.get("/").status_code == 200
 

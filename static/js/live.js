@@ -5,6 +5,7 @@ const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000;
 const REFUSED = 4400;
 const UNAUTHORISED = 4401;
+const FORBIDDEN = 4403; // a namespace the viewer may not (or no longer) see
 
 export function socketUrl(path, query) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -63,7 +64,7 @@ export function openLive(url, handlers, onState) {
     ws.addEventListener("close", (event) => {
       if (socket !== ws || closed) return;
       // 4400: the server refused the view itself (a bad parameter); asking again is futile.
-      if (event.code === REFUSED || event.code === UNAUTHORISED) onState("refused", 0);
+      if ([REFUSED, UNAUTHORISED, FORBIDDEN].includes(event.code)) onState("refused", 0);
       else scheduleReconnect();
     });
   }

@@ -21,17 +21,20 @@ namespace first, then the rest.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from graph import ids, traffic
 from graph.appender_context import AppenderContext
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
 from graph.promql import none_of
+from graph.sources.istio import security_counts
 from graph.sources.istio.edge_keys import EdgeIds, EdgeResolver, rate_at_either_end
 from graph.sources.istio.labels import SecurityLabels
 from graph.sources.istio.queries import (
@@ -44,6 +47,7 @@ from graph.sources.istio.queries import (
     shares,
     tcp_app_filter,
 )
+from graph.sources.istio.security_counts import Counted, kiali_order
 
 MTLS = "mutual_tls"
 LABELS = SecurityLabels._fields
@@ -132,41 +136,86 @@ class SecurityPolicy:
         self.annotate(g, self.prepare(results, ctx), ctx)
 
     def prepare(self, results: Sequence[list[Row]],
-                ctx: AppenderContext) -> dict[EdgeKey, Policy]:
+                ctx: AppenderContext) -> dict[EdgeKey, Policy] | Counted:
         """Each edge's policy, from the rows alone (the build calls this as soon as the
-        answers are in, while Prometheus still works on the traffic's others)."""
+        answers are in, while Prometheus still works on the traffic's others): on numbers
+        where it can (security_counts), else row by row."""
         options = ctx.options
-        policies: dict[EdgeKey, Policy] = {}
-        behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
-        answers = iter(results)
-        for protocol, metric in security_metrics(options):
-            record = secured_record(metric)
-            assert record is not None  # security_metrics gives requests and TCP bytes only
-            inbound = resolved([row for _ in shares(metric, options.namespaces)
-                                for row in next(answers)], EdgeResolver(options, record))
-            if options.include_idle_edges:  # the inbound query keeps idle rows then
-                inbound = busy(inbound)
-            outside = resolved(next(answers), EdgeResolver(options, SecurityLabels))
-            for row, edge, value in kiali_order(inbound, outside, options.namespaces):
-                edge_protocol = protocol or row.request_protocol
-                if edge_protocol not in traffic.PROTOCOLS:
-                    continue
-                is_mtls = row.connection_security_policy == MTLS
-                principals = (row.source_principal, row.destination_principal)
-                for u, v in edge.hops():
-                    policies.setdefault((u, v, edge_protocol), Policy()).add(
-                        value, is_mtls, principals)
-                if edge.service is not None:
-                    behind.setdefault(edge.dest, set()).add(edge.service)
-        if options.graph_type == ids.SERVICE:
-            policies |= service_to_service(policies, behind)
-        return policies
+        if security_counts.applies(options):
+            counted = counted_policies(results, options)
+            if counted is not None:
+                return counted
+        return policies_by_row(results, options)
 
-    def annotate(self, g: nx.MultiDiGraph, policies: dict[EdgeKey, Policy],
+    def annotate(self, g: nx.MultiDiGraph, policies: dict[EdgeKey, Policy] | Counted,
                  ctx: AppenderContext) -> None:
+        if isinstance(policies, Counted):
+            security_counts.annotate(g, policies)
+            return
         for (u, v, protocol), policy in policies.items():
             if g.has_edge(u, v, key=protocol):
                 policy.annotate(g.edges[u, v, protocol]["md"])
+
+
+def policies_by_row(results: Sequence[list[Row]], options: GraphOptions,
+                    ) -> dict[EdgeKey, Policy]:
+    """Each edge's policy, row by row."""
+    policies: dict[EdgeKey, Policy] = {}
+    behind: dict[str, set[str]] = {}  # workload -> the injected services in front of it
+    answers = iter(results)
+    for protocol, metric in security_metrics(options):
+        record = secured_record(metric)
+        assert record is not None  # security_metrics gives requests and TCP bytes only
+        inbound = resolved([row for _ in shares(metric, options.namespaces)
+                            for row in next(answers)], EdgeResolver(options, record))
+        if options.include_idle_edges:  # the inbound query keeps idle rows then
+            inbound = busy(inbound)
+        outside = resolved(next(answers), EdgeResolver(options, SecurityLabels))
+        for row, edge, value in kiali_order(inbound, outside, options.namespaces):
+            edge_protocol = protocol or row.request_protocol
+            if edge_protocol not in traffic.PROTOCOLS:
+                continue
+            is_mtls = row.connection_security_policy == MTLS
+            principals = (row.source_principal, row.destination_principal)
+            for u, v in edge.hops():
+                policies.setdefault((u, v, edge_protocol), Policy()).add(
+                    value, is_mtls, principals)
+            if edge.service is not None:
+                behind.setdefault(edge.dest, set()).add(edge.service)
+    if options.graph_type == ids.SERVICE:
+        policies |= service_to_service(policies, behind)
+    return policies
+
+
+def counted_policies(results: Sequence[list[Row]], options: GraphOptions) -> Counted | None:
+    """SecurityPolicy.prepare on numbers (security_counts): the sums of the Counting kept
+    for rows with these keys, made first if there is none; None when a value is NaN (or a
+    key cannot be digested)."""
+    values = np.concatenate([np.zeros(0), *(
+        np.fromiter(map(itemgetter(1), rows), np.float64, len(rows)) for rows in results)])
+    digest = security_counts.keys_digest(results)
+    if digest is None or np.isnan(values).any():
+        return None
+    metrics = security_metrics(options)
+    scope = (options.graph_type, options.inject_service_nodes, options.namespaces,
+             tuple(metrics))
+    counting = security_counts.COUNTINGS.get(scope, digest)
+    if counting is None:
+        found, parts = [], []
+        answers = iter(results)
+        for _, metric in metrics:
+            record = secured_record(metric)
+            assert record is not None  # security_metrics gives requests and TCP bytes only
+            n = len(shares(metric, options.namespaces))
+            resolvers = [EdgeResolver(options, record)] * n + [
+                EdgeResolver(options, SecurityLabels)]
+            found += [[resolver.resolve(key) for key, _ in next(answers)]
+                      for resolver in resolvers]
+            parts.append(n)
+        counting = security_counts.make_counting(digest, found, [p for p, _ in metrics],
+                                                 parts, options.namespaces)
+        security_counts.COUNTINGS.put(scope, counting)
+    return security_counts.add_up(counting, values)
 
 
 def resolved(rows: list[Row], resolver: EdgeResolver[Any]) -> list[Resolved]:
@@ -189,20 +238,6 @@ def busy(rows: list[Resolved]) -> list[Resolved]:
     for row, _, value in rows:
         totals[group(row)] = totals.get(group(row), 0.0) + value
     return [r for r in rows if totals[group(r[0])] > 0]
-
-
-def kiali_order(inbound: list[Resolved], outside: list[Resolved],
-                namespaces: Sequence[str]) -> Iterator[Resolved]:
-    """The rows Kiali's appender reads, in the order its query gives them: source in a
-    requested namespace, then source elsewhere and destination service in one; each part
-    from the inbound answer, then the outside one. (The first principals seen on an edge
-    win, so the order matters.)"""
-    wanted = frozenset(namespaces)
-    for parts in (inbound, outside):
-        yield from (r for r in parts if r[0].source_workload_namespace in wanted)
-    for parts in (inbound, outside):
-        yield from (r for r in parts if r[0].source_workload_namespace not in wanted
-                    and r[0].destination_service_namespace in wanted)
 
 
 def service_to_service(policies: dict[EdgeKey, Policy],
