@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 import numpy as np
 
-from graph import memory, traffic
+from graph import memory, packed_layout, traffic
 
 # What a slot of an md is: a rate (md[key]), a response code (md[responses][code]), a
 # response flag or host of a code (md[responses][code]["flags" or "hosts"][name]).
@@ -279,6 +279,25 @@ class Layout:
                       for node_edges in edges]
         self.added = [(renumber[c], renumber[e]) for c, e in added]
         self.count(renumbered, rows, templates, own, named)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (handed back from a build apart, graph/forked.py) with its Python parts
+        packed (graph/packed_layout.py): the process that keeps it between builds holds a
+        few arrays and shared values, not 900,000 objects (at 10,000 workloads)."""
+        state = self.__dict__
+        found = state.get("packed")
+        if found is None:
+            found = state["packed"] = packed_layout.pack(self)
+        return {**{k: v for k, v in state.items() if k not in packed_layout.LISTS},
+                "packed": found}
+
+    def __getattr__(self, name: str) -> Any:
+        """A packed layout's Python parts, unpacked when first read."""
+        packed = self.__dict__.get("packed")
+        if packed is None or name not in packed_layout.LISTS:
+            raise AttributeError(name)
+        self.__dict__.update(packed_layout.unpack(packed))
+        return self.__dict__[name]
 
     def count(self, renumber: np.ndarray, rows: np.ndarray, templates: np.ndarray,
               own: np.ndarray, named: np.ndarray) -> None:

@@ -144,3 +144,6 @@ def caches_from(pipe: BinaryIO) -> None:
         memory.restore_kept(pickle.load(pipe))
     except (EOFError, pickle.UnpicklingError) as exc:
         log.warning("the build's caches came cut short (%s): starting from none", exc)
+    # The old caches' pages, and the pickle's read buffers, back to the system: glibc keeps
+    # them in its heap until asked (at 10,000 workloads about 35 MB, a few ms to give).
+    memory.give_back()

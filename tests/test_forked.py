@@ -21,7 +21,7 @@ from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings, PrometheusUnavailable
 from graph.sources.istio.namespace_maps import LAYOUTS
-from graph.sources.istio.traffic import DROPPED, PLANS
+from graph.sources.istio.plan_tables import DROPPED_ROW, PLANS, WIDTH
 from tests import mesh
 
 QUERY_TIME = 1700000000
@@ -38,7 +38,7 @@ def bookinfo(prometheus_with: Any) -> Prometheus:
 def cold_caches() -> Iterator[None]:
     """The kept caches empty for the test, as they were after it."""
     kept = memory.kept_state()
-    PLANS.restore(({}, 0))
+    PLANS.restore(PLANS.empty())
     LAYOUTS.restore({})
     yield
     memory.restore_kept(kept)
@@ -69,9 +69,15 @@ def test_it_builds_the_same_graph_and_keeps_the_caches_the_child_filled(
         bookinfo: Prometheus, cold_caches: None) -> None:
     made_apart = forked.run_forked(lambda: json_of(bookinfo))
     assert PLANS.size > 0 and len(LAYOUTS.by_scope) == 1
-    # The plans came back whole: a dropped row's plan is the one DROPPED again.
-    plans = [p for table in PLANS.tables.values() for p in table.values()]
-    assert all(p is DROPPED or p.edge is not None for p in plans)
+    # The plans came back whole, as rows of numbers: a dropped row's all -1, the others
+    # naming their nodes in the string and spec table that came back with them.
+    rows = [tuple(t.rows[n * WIDTH:(n + 1) * WIDTH]) for t in PLANS.tables.values()
+            for n in t.index.values()]
+    assert len(rows) == PLANS.size
+    kept = [r for r in rows if r != DROPPED_ROW]
+    assert kept and all(r[0] >= 0 and r[2] >= 0 for r in kept)
+    node_ids = PLANS.names.spec_lists()[0]
+    assert any(node_ids[r[2]].endswith("reviews-v2") for r in kept)
     # Health on arrays starts on a layout's second and third builds (graph/health_arrays.py):
     # those children hand back what they add.
     for _ in range(2):

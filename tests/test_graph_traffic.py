@@ -16,8 +16,8 @@ from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import KEY_SEPARATOR, read, row_key
 from graph.sources.istio import queries as istio
-from graph.sources.istio import traffic as istio_traffic
 from graph.sources.istio.labels import RequestLabels
+from graph.sources.istio.plan_tables import PLANS
 from tests.mesh import (
     CLUSTER,
     DETAILS,
@@ -145,7 +145,7 @@ def bookinfo_series() -> list[dict[str, Any]]:
 def test_row_plans_kept_from_the_last_build_draw_the_same_graph() -> None:
     """productpage -> details (10/s + 1/s 503), productpage -> reviews-v2 (5/s),
     reviews-v2 -> ratings (3/s + 0.5/s 404); both reporters; service nodes on"""
-    istio_traffic.PLANS.tables.clear()
+    PLANS.tables.clear()
     cold = to_config(build(bookinfo_series(), inject=True))
     warm = to_config(build(bookinfo_series(), inject=True))
     assert warm == cold
@@ -158,7 +158,7 @@ def test_row_plans_dropped_between_two_queries_still_count_each_series_once(
     """The same mesh, with the plan cache dropped before every query's rows: the outbound
     copies of the series the inbound query counted are still recognised."""
     expected = to_config(build(bookinfo_series(), inject=True))
-    monkeypatch.setattr(istio_traffic.PLANS, "limit", 0)
+    monkeypatch.setattr(PLANS, "limit", 0)
     assert to_config(build(bookinfo_series(), inject=True)) == expected
 
 

@@ -3,7 +3,8 @@
 A row is (key, value): the key joins the row's label values (graph/prometheus.py). What a
 distinct key means (its nodes, the injected service node, its series, the rates it adds
 to: a RowPlan) is worked out once, the first time the key is seen, and kept across builds
-(PLANS): a mesh sends the same keys tick after tick. What a build's plans make, values
+as a row of numbers (graph/sources/istio/plan_tables.py): a mesh sends the same keys tick
+after tick. What a build's plans make, values
 aside (the namespace maps' nodes and edges, which rows count, what Kiali's merge keeps),
 is a graph/cells.py Layout (namespace_maps.py), kept while the keys stay the same; the
 values are then counted into it with numpy.
@@ -15,10 +16,9 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
 from typing import Any
 
-from graph import cells, ids, memory, traffic
+from graph import cells, ids, traffic
 from graph.prometheus import KEY_SEPARATOR, read
 from graph.sources.istio.labels import EdgeLabels, RequestLabels, TcpLabels, edge_of
 from graph.sources.istio.queries import REQUESTS
@@ -242,9 +242,6 @@ class Dropped:
 
 
 DROPPED = Dropped()
-SOURCE_NAMESPACE, DEST_NAMESPACE = attrgetter("source_namespace"), attrgetter("dest_namespace")
-SERIES, HOP, TEMPLATE = attrgetter("series"), attrgetter("hop"), attrgetter("template")
-HOST_SLOT = attrgetter("host_slot")
 
 
 def terms(path_length: int, protocol: str, code: str, flags: str,
@@ -318,12 +315,11 @@ RESPONSES_KEY = {protocol: f"{protocol}Responses" for protocol in traffic.PROTOC
 
 
 class PlanCache:
-    """Row plans by row key, per metric and graph options, kept across builds (the same
-    rows come back every refresh) and dropped whole when they grow past `limit`. The
-    bench's 1,000-workload mesh has 13,000 distinct rows, its 10,000-workload mesh 124,000:
-    the limit must hold a whole scope, or every build starts cold (at 10,000 workloads a
-    cold build costs a second more). A plan made again after a drop equals the old one, so
-    a build going on meanwhile is not disturbed."""
+    """What rows mean by row key (graph/sources/istio/edge_keys.py's resolved appender
+    rows), per table key, kept across builds (the same rows come back every refresh) and
+    dropped whole when they grow past `limit`. What is made again after a drop equals the
+    old, so a build going on meanwhile is not disturbed. (The traffic rows' plans are kept
+    as numbers: graph/sources/istio/plan_tables.py.)"""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -352,6 +348,4 @@ class PlanCache:
         self.tables, self.size = state  # type: ignore[misc]
 
 
-PLANS = PlanCache(limit=500_000)
-memory.keep("istio row plans", PLANS, lambda: ({}, 0))
 MISSING = object()
