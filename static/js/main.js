@@ -182,9 +182,10 @@ function selectFromView() {
 const edgeMode = createEdgeMode(document.getElementById("edge-mode"), { graph, view, onChange: () => writeUrl(view) });
 // Focusing closes the details: their highlight would fade the hops beyond the first.
 const focus = createFocus(document.getElementById("focus-bar"), { graph, view, writeUrl, onFocus: () => panel.close() });
+// At a past moment or a replay frame (the view's query_time), the failing edges of then.
 const failingPanel = createFailingPanel(document.getElementById("failing-panel"), {
   edgesPath: config.edgesPath,
-  query: () => scopeQuery(view),
+  query: () => (view.query_time ? `${scopeQuery(view)}&query_time=${view.query_time}` : scopeQuery(view)),
   onPick: pickEdge,
 });
 
