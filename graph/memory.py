@@ -13,8 +13,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 
 def _trimmer() -> Callable[[int], int] | None:
@@ -82,6 +83,30 @@ def drop_kept() -> None:
     """Empty every kept cache (all at once: their entries refer to each other's)."""
     for cache, empty in KEPT.values():
         cache.restore(empty())
+
+
+E = TypeVar("E")
+
+
+class ByScope(Generic[E]):
+    """One entry per scope, oldest first, kept across builds and handed back as a whole
+    (Kept): a subclass's put() says when the oldest go; the dict is replaced, never
+    mutated, on restore."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_scope: dict[object, E] = {}
+        self.changed = 0  # grows with every entry kept
+
+    def changes(self) -> int:
+        return self.changed
+
+    def state(self) -> object:
+        return self.by_scope
+
+    def restore(self, state: object) -> None:
+        with self.lock:
+            self.by_scope = state  # type: ignore[assignment]
 
 
 class KeptDicts:

@@ -10,7 +10,6 @@ next build's rows have the same keys.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import count, repeat
 from operator import itemgetter
@@ -247,17 +246,15 @@ def counts(values: np.ndarray) -> np.ndarray:
     return ~(values <= 0)
 
 
-class Layouts:
+class Layouts(memory.ByScope[tuple[object, cells.Layout]]):
     """The last Layout of each scope (namespaces, options, queries), with the plans and the
     rows adding a value it was made for; the least recently made dropped first when they
     hold more than `limit` (row, cell) pairs in all. A 10,000-workload scope's layout holds
     2.5 million pairs (57 MB with its shapes); the newest is always kept."""
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self.lock = threading.Lock()
-        self.by_scope: dict[object, tuple[object, cells.Layout]] = {}
-        self.changed = 0  # grows with every layout kept (memory.Kept)
 
     def get(self, scope: object, keys: object) -> cells.Layout | None:
         found = self.by_scope.get(scope)
@@ -272,16 +269,6 @@ class Layouts:
                 held -= len(dropped.cells)
             self.by_scope[scope] = (keys, layout)
             self.changed += 1
-
-    def changes(self) -> int:
-        return self.changed
-
-    def state(self) -> object:
-        return self.by_scope
-
-    def restore(self, state: object) -> None:
-        with self.lock:
-            self.by_scope = state  # type: ignore[assignment]
 
 
 LAYOUTS = Layouts(limit=6_000_000)

@@ -18,7 +18,6 @@ count there depends on their values); nor when a value is NaN (the row path skip
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -183,15 +182,13 @@ def annotate(g: nx.MultiDiGraph, counted: Counted) -> None:
             md["destPrincipal"] = principals[dest]
 
 
-class Countings:
+class Countings(memory.ByScope[Counting]):
     """The last Counting of each scope (options and metrics); the oldest dropped past
     `limit` scopes."""
 
     def __init__(self, limit: int = 32) -> None:
+        super().__init__()
         self.limit = limit
-        self.lock = threading.Lock()
-        self.by_scope: dict[object, Counting] = {}
-        self.changed = 0  # grows with every Counting kept (memory.Kept)
 
     def get(self, scope: object, digest: bytes) -> Counting | None:
         kept = self.by_scope.get(scope)
@@ -204,16 +201,6 @@ class Countings:
                 self.by_scope.pop(next(iter(self.by_scope)))
             self.by_scope[scope] = counting
             self.changed += 1
-
-    def changes(self) -> int:
-        return self.changed
-
-    def state(self) -> object:
-        return self.by_scope
-
-    def restore(self, state: object) -> None:
-        with self.lock:
-            self.by_scope = state  # type: ignore[assignment]
 
 
 COUNTINGS = Countings()
