@@ -77,6 +77,8 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
     const edges = body.edges || [];
     count.textContent = String(edges.length);
     root.dataset.count = String(edges.length);
+    // The moment the list is of: the live cache may have moved past the graph on screen.
+    root.dataset.timestamp = body.timestamp === undefined ? "" : String(body.timestamp);
     list.replaceChildren(...edges.map((edge) => row(edge, body.timestamp, body.duration)));
     if (!edges.length) status.textContent = "No failing or degraded edges.";
     else status.textContent = body.sinceError ? `Since when is not known: ${body.sinceError}` : "";
