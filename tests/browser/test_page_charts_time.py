@@ -9,7 +9,7 @@ moment's graph, on the page tests' Bookinfo (conftest.page_mesh):
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -17,7 +17,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 from playwright.sync_api import Page
 
 from tests.browser.conftest import GraphPage
-from tests.browser.test_page_time import an_hour_ago, time_page, utc_page, wait_for_graph_at
+from tests.browser.test_page_time import (
+    an_hour_ago,
+    answer_at,
+    time_page,
+    utc_page,
+    wait_for_graph_at,
+)
 
 __all__ = ["time_page", "utc_page"]  # the fixtures, for pytest
 
@@ -29,17 +35,9 @@ PEERS = """() => Object.fromEntries([...document.querySelectorAll('#side-panel .
 RATINGS_DRAWN = "cy => cy.nodes().some(n => n.data('label') === 'ratings')"
 
 
-def series_answer(page: Page, t: int | None, action: Any) -> dict[str, Any]:
+def series_answer(page: Page, t: int | None, action: Callable[[], object]) -> dict[str, Any]:
     """Run `action`; the /api/v1/series answer for the window ending at `t` (None: now)."""
-    def wanted(response: Any) -> bool:
-        if "/api/v1/series?" not in response.url:
-            return False
-        asked = parse_qs(urlsplit(response.url).query).get("query_time")
-        return asked == ([str(t)] if t is not None else None)
-
-    with page.expect_response(wanted, timeout=20000) as answer:
-        action()
-    body: dict[str, Any] = json.loads(answer.value.text())
+    body: dict[str, Any] = answer_at(page, "/api/v1/series", t, action)
     return body
 
 

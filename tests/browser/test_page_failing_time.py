@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-from playwright.sync_api import Page
 
 from tests.browser.conftest import GraphPage
-from tests.browser.test_page_time import an_hour_ago, time_page, utc_page, wait_for_graph_at
+from tests.browser.test_page_time import (
+    an_hour_ago,
+    answer_at,
+    time_page,
+    utc_page,
+    wait_for_graph_at,
+)
 
 __all__ = ["time_page", "utc_page"]  # the fixtures, for pytest
 
@@ -23,25 +25,11 @@ ROWS = ("() => [...document.querySelectorAll('#failing-panel .failing-row')]"
         ".map(r => r.dataset.edgeId)")
 
 
-def edges_answer(page: Page, t: int | None, action: Any) -> dict[str, Any]:
-    """Run `action`; the /api/v1/edges answer for the window ending at `t` (None: now)."""
-    def wanted(response: Any) -> bool:
-        if "/api/v1/edges?" not in response.url:
-            return False
-        asked = parse_qs(urlsplit(response.url).query).get("query_time")
-        return asked == ([str(t)] if t is not None else None)
-
-    with page.expect_response(wanted, timeout=30000) as answer:
-        action()
-    body: dict[str, Any] = json.loads(answer.value.text())
-    return body
-
-
 def test_it_lists_the_failing_edges_of_a_past_moment(time_page: GraphPage,
                                                       meshlens_url: str) -> None:
     page = time_page.page
-    now = edges_answer(page, None, lambda: time_page.open(
-        f"{meshlens_url}/?namespaces=bookinfo&duration=60s"))
+    now = answer_at(page, "/api/v1/edges", None, lambda: time_page.open(
+        f"{meshlens_url}/?namespaces=bookinfo&duration=60s"), timeout_ms=30000)
     assert now["edges"]
     past = an_hour_ago()
 
@@ -49,7 +37,7 @@ def test_it_lists_the_failing_edges_of_a_past_moment(time_page: GraphPage,
         page.fill("#query-time", datetime.fromtimestamp(past, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
         page.dispatch_event("#query-time", "change")
 
-    then = edges_answer(page, past, go_back)
+    then = answer_at(page, "/api/v1/edges", past, go_back, timeout_ms=30000)
     wait_for_graph_at(time_page, past)
     ids = [edge["id"] for edge in then["edges"]]
     assert ids, then

@@ -10,10 +10,12 @@ a socket opened or closed, a layout stopped), never for a state that also held b
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket
@@ -49,6 +51,21 @@ def an_hour_ago() -> int:
     """A moment when ratings-v2 still had traffic: within the backfilled two hours, and
     before its traffic stopped (half an hour before the session began)."""
     return int(time.time()) // 60 * 60 - 3600
+
+
+def answer_at(page: Page, path: str, t: int | None, action: Callable[[], object],
+              timeout_ms: int = 20000) -> Any:
+    """Run `action`; the page's answer from `path` (e.g. "/api/v1/series") for the window
+    ending at `t` (its `query_time`; None: now)."""
+    def wanted(response: Any) -> bool:
+        if f"{path}?" not in response.url:
+            return False
+        asked = parse_qs(urlsplit(response.url).query).get("query_time")
+        return asked == ([str(t)] if t is not None else None)
+
+    with page.expect_response(wanted, timeout=timeout_ms) as answer:
+        action()
+    return json.loads(answer.value.text())
 
 
 def wait_for_graph_at(graph_page: GraphPage, t: int) -> None:
