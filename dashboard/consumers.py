@@ -92,7 +92,6 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
     updates = 0
     shown = 0  # the version of the last graph sent
     errors = 0
-    version: int | None = None  # the last graph version this viewer was sent
     renewed_at = -RENEW_EVERY_S  # when a client's message last renewed the scope
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
