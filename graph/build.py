@@ -19,7 +19,7 @@ import networkx as nx
 from graph import ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender, PreparedAppender
-from graph.cells import CountedMap
+from graph.cells import CountedMap, whole
 from graph.health import HealthConfig, annotate_health
 from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
@@ -276,6 +276,8 @@ def merge_dialects(graphs: Sequence[nx.MultiDiGraph],
     (protocol) wins, with its rates and graph attributes; the others add the nodes and
     edges it lacks. Health and isRoot are then worked out again over the merged edges.
     A first rule, kept simple: a node's rates are not added up across dialects."""
+    for g in graphs:
+        whole(g)  # health is judged again on the dicts
     merged = graphs[0]
     for g in graphs[1:]:
         for node_id, attrs in g.nodes(data=True):
@@ -314,6 +316,7 @@ def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
     mark_outsiders(tm, options.namespaces, mesh)
     mark_roots(tm)
     if options.graph_type == ids.SERVICE:
+        whole(tm)  # the reduction adds up the edges' responses
         tm = reduce_to_service_graph(tm)
     judge_map(tm, health or HealthConfig.default())
     return tm.to_networkx()
@@ -323,6 +326,7 @@ def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:
     """Health of a finalized map: on numbers when a reused Layout counted it (and the
     finalizers only flagged it), else on its dicts."""
     if not (isinstance(tm, CountedMap) and annotate_counted(tm, config)):
+        whole(tm)
         annotate_health(tm.nodes, tm.edges(), config)
 
 
