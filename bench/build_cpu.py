@@ -101,8 +101,11 @@ def run_builds(code: Path, answers: Path, builds: int, profile: bool) -> dict[st
                 built.apply(query, rows)
             tm = build.merged(built)
             lap("rows to the merged map")
-            build.mark_outsiders(tm, options.namespaces, mesh)
-            build.mark_roots(tm)
+            if hasattr(build, "finalize"):
+                build.finalize(tm, options.namespaces, mesh)
+            else:  # a checkout from before build.finalize
+                build.mark_outsiders(tm, options.namespaces, mesh)
+                build.mark_roots(tm)
             if options.graph_type == ids.SERVICE:
                 tm = build.reduce_to_service_graph(tm)
             lap("finalizers")

@@ -16,7 +16,7 @@ from typing import cast
 
 import networkx as nx
 
-from graph import ids, memory, sources, traffic
+from graph import counted_finalizers, ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender, PreparedAppender
 from graph.cells import CountedMap, whole
@@ -313,13 +313,25 @@ def merge_maps(maps: Mapping[str, traffic.TrafficMap]) -> traffic.TrafficMap:
 def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
             health: HealthConfig | None) -> nx.MultiDiGraph:
     """The merged traffic map finalized, with health."""
-    mark_outsiders(tm, options.namespaces, mesh)
-    mark_roots(tm)
+    finalize(tm, options.namespaces, mesh)
     if options.graph_type == ids.SERVICE:
         whole(tm)  # the reduction adds up the edges' responses
         tm = reduce_to_service_graph(tm)
     judge_map(tm, health or HealthConfig.default())
     return tm.to_networkx()
+
+
+def finalize(tm: traffic.TrafficMap, namespaces: tuple[str, ...], mesh: MeshConfig) -> None:
+    """Kiali's finalizers: mark_outsiders, mark_roots; on a map a reused Layout counted, the
+    flags they set on its first map, set again by number (graph/counted_finalizers.py)."""
+    def finalizers() -> None:
+        mark_outsiders(tm, namespaces, mesh)
+        mark_roots(tm)
+
+    if isinstance(tm, CountedMap):
+        counted_finalizers.finalize(tm, (namespaces, mesh), finalizers)
+    else:
+        finalizers()
 
 
 def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:
