@@ -15,10 +15,13 @@ before whatever was set since), counted from the same sums.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+_lock = threading.Lock()
 
 # Per md: (responses key, code, flag names, host names) for each code, in fill order.
 Shape = tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...]
@@ -53,10 +56,16 @@ class Pending:
         self.flag_sums, self.host_sums = flag_sums, host_sums
 
     def make(self) -> None:
-        mds = self.mds
-        if mds is None:
+        if self.mds is None:
             return
-        self.mds = None
+        # One graph may be read by two threads: the second waits for the dicts to be whole.
+        with _lock:
+            mds = self.mds
+            if mds is not None:
+                self.fill_all(mds)
+                self.mds = None
+
+    def fill_all(self, mds: list[dict[str, Any]]) -> None:
         flag = iter(self.flag_sums.tolist()).__next__
         host = iter(self.host_sums.tolist()).__next__
         for md, keys, initial, shape in zip(mds, self.rate_keys, self.initial, self.shapes,
