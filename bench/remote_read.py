@@ -146,6 +146,8 @@ def compare(name: str, got: dict[str, float], want: dict[str, float]) -> tuple[i
     """(rows that differ, the largest relative difference) of remote against instant."""
     missing, extra = want.keys() - got.keys(), got.keys() - want.keys()
     differ = [k for k in want.keys() & got.keys() if got[k] != want[k]]
+    if list(got) != list(want):
+        log(f"  {name}: the rows come in another order than the instant query's")
     worst = max((abs(got[k] - want[k]) / max(abs(want[k]), 1e-300) for k in differ),
                 default=0.0)
     log(f"  {name}: {len(want)} rows, {len(missing)} missing, {len(extra)} extra, "

@@ -111,10 +111,9 @@ def range_seconds(range_ms: int) -> float:
     return float(range_ms // 1000) + float((range_ms % 1000) * 1_000_000) / 1e9
 
 
-def sums_by(groups: Ints, rates: Floats, present: Bools, count: int) -> tuple[Floats, Bools]:
-    """`sum by (key)` of the present rates, series i into group groups[i] (0..count-1),
-    added in series order, the first value as it is (PromQL's aggregation: the group
-    starts at its first value and `+=` the others; bincount adds to 0.0 in input order,
-    which gives the same floats). Which groups have any rate."""
-    sums = np.bincount(groups[present], weights=rates[present], minlength=count)
-    return sums, np.bincount(groups[present], minlength=count) > 0
+def sums_by(groups: Ints, rates: Floats, count: int) -> Floats:
+    """`sum by (key)` of rates, rates[i] into group groups[i] (0..count-1), added in
+    order, the first value as it is (PromQL's aggregation starts a group at its first
+    value and `+=` the others; bincount adds to 0.0 in input order, which gives the same
+    floats)."""
+    return np.bincount(groups, weights=rates, minlength=count)

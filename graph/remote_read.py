@@ -153,13 +153,13 @@ def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int,
               range_ms: int) -> dict[str, float]:
     """`sum by (key) (rate(metric[range]))` at at_ms, the key made of `labels`: key ->
     value, for the keys with at least one series that has a rate (the rows the instant
-    query answers)."""
+    query answers), in the order it answers them (each key where its first series with
+    a rate stands, as PromQL's aggregation orders its groups)."""
     rates, present = window_rates(series.offsets, series.times, series.values,
                                   at_ms=at_ms, range_ms=range_ms)
+    keys = row_keys(series, labels)
     index: dict[str, int] = {}
-    numbers = np.fromiter((index.setdefault(key, len(index))
-                           for key in row_keys(series, labels)),
-                          dtype=np.int64, count=len(series))
-    sums, has = sums_by(numbers, rates, present, len(index))
-    names = list(index)
-    return {names[i]: float(sums[i]) for i in np.flatnonzero(has).tolist()}
+    rated = np.flatnonzero(present)
+    groups = np.fromiter((index.setdefault(keys[i], len(index)) for i in rated.tolist()),
+                         dtype=np.int64, count=len(rated))
+    return dict(zip(index, sums_by(groups, rates[rated], len(index)).tolist(), strict=True))

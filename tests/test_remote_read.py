@@ -189,6 +189,7 @@ def test_it_sums_by_key_as_promql_does(written: tuple[str, int], response_type: 
             got = rr.rate_sums(series, ("group", "pod"), at_ms=at_ms,
                                range_ms=range_s * 1000)
             assert {k: bits(v) for k, v in got.items()} == {k: bits(v) for k, v in want.items()}
+            assert list(got) == list(want)  # the rows in the order Prometheus answers them
             grouped = rr.rate_sums(series, ("group",), at_ms=at_ms, range_ms=range_s * 1000)
             assert {k: bits(v) for k, v in grouped.items()} == {
                 k: bits(v) for k, v in by_group.items()}
