@@ -8,7 +8,7 @@ a walk of that in Python costs seconds (bench/README.md, "sixth round: remote re
 
 Both readers return (label spans, offsets, times, values): for series i, its Label fields
 are body[spans[i, 0]:spans[i, 1]] as the answer encodes them (the caller maps those bytes
-to a row key, remote_read.SeriesKeys), and its samples times[offsets[i]:offsets[i + 1]]
+to a row key: graph/series_keys.pyx), and its samples times[offsets[i]:offsets[i + 1]]
 (ms) and values[...]: only those with mint <= t <= maxt, in the order stored. Stale
 markers are kept (counter_rate drops them, as PromQL's range selection does).
 
@@ -21,68 +21,14 @@ ChunkedSeries.labels = 1, chunks = 2; Chunk.min_time_ms = 1, max_time_ms = 2, ty
 
 import numpy as np
 
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, realloc
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
-cdef enum:
-    VARINT = 0
-    FIXED64 = 1
-    LEN = 2
-    FIXED32 = 5
+from graph.protobuf_wire cimport FIXED64, LEN, VARINT, Cursor, length, skip, varint
 
 
 class DecodeError(ValueError):
     """An answer that is not the protobuf (or chunk) Prometheus's remote read sends."""
-
-
-cdef struct Cursor:
-    const uint8_t *buf
-    Py_ssize_t pos
-    Py_ssize_t end
-    int bad
-
-
-cdef inline uint64_t varint(Cursor *c) noexcept nogil:
-    cdef uint64_t out = 0
-    cdef int shift = 0
-    cdef uint8_t b
-    while c.pos < c.end and shift < 64:
-        b = c.buf[c.pos]
-        c.pos += 1
-        out |= <uint64_t>(b & 0x7F) << shift
-        if b < 0x80:
-            return out
-        shift += 7
-    c.bad = 1
-    return 0
-
-
-cdef inline Py_ssize_t length(Cursor *c) noexcept nogil:
-    """A LEN field's payload length, checked against the message's end."""
-    cdef uint64_t n = varint(c)
-    if c.bad or n > <uint64_t>(c.end - c.pos):
-        c.bad = 1
-        return 0
-    return <Py_ssize_t>n
-
-
-cdef inline void skip(Cursor *c, uint64_t wire) noexcept nogil:
-    cdef Py_ssize_t n
-    if wire == VARINT:
-        varint(c)
-    elif wire == FIXED64:
-        c.pos += 8
-    elif wire == LEN:
-        n = length(c)  # apart: `c.pos += length(c)` may read c.pos before length moves it
-        c.pos += n
-    elif wire == FIXED32:
-        c.pos += 4
-    else:
-        c.bad = 1
-    if c.pos > c.end:
-        c.bad = 1
 
 
 cdef struct Out:
@@ -429,90 +375,3 @@ def read_samples(const uint8_t[::1] body, int64_t mint, int64_t maxt) -> tuple:
 def read_chunks(const uint8_t[::1] body, int64_t mint, int64_t maxt) -> tuple:
     """The frames of a STREAMED_XOR_CHUNKS answer."""
     return run(chunked_response, body, mint, maxt, "stream of ChunkedReadResponse")
-
-
-# --- row keys -------------------------------------------------------------------------------
-
-
-cdef inline int label_field(const uint8_t *buf, Py_ssize_t pos, Py_ssize_t end,
-                            Py_ssize_t *name, Py_ssize_t *name_size, Py_ssize_t *value,
-                            Py_ssize_t *value_size) noexcept nogil:
-    """Reads one Label message in buf[pos:end]; 0 if malformed."""
-    cdef Cursor c
-    cdef uint64_t key
-    cdef Py_ssize_t n
-    c.buf, c.pos, c.end, c.bad = buf, pos, end, 0
-    name_size[0] = value_size[0] = 0
-    while c.pos < c.end and not c.bad:
-        key = varint(&c)
-        if key == (1 << 3 | LEN) or key == (2 << 3 | LEN):
-            n = length(&c)
-            if key >> 3 == 1:
-                name[0], name_size[0] = c.pos, n
-            else:
-                value[0], value_size[0] = c.pos, n
-            c.pos += n
-        else:
-            skip(&c, key & 7)
-    return not c.bad
-
-
-def row_keys(const uint8_t[::1] body, const int64_t[:, ::1] spans, tuple names,
-             str separator) -> list:
-    """Each series' row key as label_join makes it: the values of `names` (label names)
-    joined by `separator`, "" for a label the series lacks."""
-    cdef Py_ssize_t count = len(names), i, j, size, pos, n
-    cdef Py_ssize_t name, name_size, value, value_size
-    cdef const uint8_t *buf = &body[0] if body.shape[0] else NULL
-    cdef bytes sep = separator.encode()
-    cdef bytes wanted_names = b"".join(n.encode() for n in names)
-    wanted_at = np.zeros(count + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] at = wanted_at
-    for j in range(count):
-        at[j + 1] = at[j] + len(names[j].encode())
-    cdef list out = []
-    cdef Cursor c
-    cdef uint64_t key
-    starts = np.zeros(count, dtype=np.intp)
-    sizes = np.zeros(count, dtype=np.intp)
-    cdef Py_ssize_t[::1] s = starts, z = sizes
-    cdef const char *wanted = wanted_names
-    cdef char *joined = NULL
-    cdef char *grown
-    cdef Py_ssize_t capacity = 0, sep_size = len(sep)
-    try:
-        for i in range(spans.shape[0]):
-            z[:] = 0
-            c.buf, c.pos, c.end, c.bad = buf, spans[i, 0], spans[i, 1], 0
-            while c.pos < c.end and not c.bad:
-                key = varint(&c)
-                n = length(&c)
-                if c.bad or not label_field(buf, c.pos, c.pos + n, &name, &name_size, &value,
-                                            &value_size):
-                    raise DecodeError(f"series {i}: a Label that is not well formed")
-                c.pos += n
-                for j in range(count):
-                    if (at[j + 1] - at[j] == name_size
-                            and memcmp(wanted + at[j], buf + name, name_size) == 0):
-                        s[j], z[j] = value, value_size
-                        break
-            size = 0
-            for j in range(count):
-                size += z[j] + (sep_size if j else 0)
-            if size > capacity:
-                capacity = 2 * size
-                grown = <char *>realloc(joined, capacity)
-                if grown == NULL:
-                    raise MemoryError()
-                joined = grown
-            pos = 0
-            for j in range(count):
-                if j:
-                    memcpy(joined + pos, <const char *>sep, sep_size)
-                    pos += sep_size
-                memcpy(joined + pos, buf + s[j], z[j])
-                pos += z[j]
-            out.append(PyUnicode_DecodeUTF8(joined, size, NULL))
-    finally:
-        free(joined)
-    return out

@@ -7,8 +7,8 @@ measured"): not yet on the production plan. The request is a snappy-compressed
 ReadRequest; the answer is either a snappy-compressed ReadResponse of samples
 (response type SAMPLES) or a stream of ChunkedReadResponse frames of XOR chunks
 (STREAMED_XOR_CHUNKS). Field numbers are those of Prometheus's prompb/remote.proto and
-types.proto; the messages are written here and read by the compiled walker
-graph/remote_decode.pyx.
+types.proto; the messages are written here and read by the compiled walkers
+graph/remote_decode.pyx (samples, XOR chunks) and graph/series_keys.pyx (row keys).
 
     request = read_request("istio_requests_total", matchers, start_ms, end_ms)
     series = decode(*post_read(session, url, request), mint=start_ms, maxt=end_ms)
@@ -18,6 +18,7 @@ graph/remote_decode.pyx.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,14 +98,13 @@ def post_read(session: requests.Session, url: str, request: bytes,
 # --- the answer ---------------------------------------------------------------------------
 
 
-def _compiled() -> Any:
-    """graph/remote_decode.pyx, compiled by scripts/setup.sh (`make setup`); imported on
-    first use, so that graph/ imports without it."""
+def _compiled(name: str) -> Any:
+    """graph/<name>.pyx, compiled by scripts/setup.sh (`make setup`); imported on first
+    use, so that graph/ imports without it."""
     try:
-        from graph import remote_decode
+        return importlib.import_module(f"graph.{name}")
     except ImportError as exc:
-        raise ImportError("graph/remote_decode.pyx is not compiled: run `make setup`") from exc
-    return remote_decode
+        raise ImportError(f"graph/{name}.pyx is not compiled: run `make setup`") from exc
 
 
 @dataclass
@@ -129,7 +129,7 @@ class Series:
 def decode(content_type: str, body: bytes, *, mint: int, maxt: int) -> Series:
     """The series of an answer of either response type, their samples limited to
     [mint, maxt] (a streamed answer sends whole chunks, which span more)."""
-    decoder = _compiled()
+    decoder = _compiled("remote_decode")
     try:
         if content_type.startswith("application/x-streamed-protobuf"):
             data = body
@@ -146,7 +146,8 @@ def decode(content_type: str, body: bytes, *, mint: int, maxt: int) -> Series:
 def row_keys(series: Series, labels: Sequence[str]) -> list[str]:
     """Each series' row key as the plan's label_join makes it: the values of `labels`
     joined by KEY_SEPARATOR, "" for a label the series lacks."""
-    return _compiled().row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR)
+    keys = _compiled("series_keys")
+    return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
 
 
 def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int,

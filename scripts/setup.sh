@@ -41,7 +41,7 @@ need_binary promtool prometheus
 need_binary redis-server redis-server
 need_binary dot graphviz  # format=svg of /api/v1/graph, and its tests
 need_binary npm nodejs npm
-need_binary gcc gcc  # graph/remote_decode.pyx, compiled below
+need_binary gcc gcc  # graph/*.pyx, compiled below
 if ! command -v chromium >/dev/null 2>&1; then
     want_chromium=1
 fi
@@ -131,21 +131,27 @@ if [ ! -f "$PIP_STAMP" ] || [ pyproject.toml -nt "$PIP_STAMP" ] || [ "$need_psyc
     touch "$PIP_STAMP"
 fi
 
-# graph/remote_decode.pyx (remote read's decoder, issue 7): compiled in place when missing
-# or older than its source. Python's headers come with the interpreter (Debian's
-# python3-dev for a Debian Python).
+# graph/*.pyx (remote read's decoder, issue 7): compiled in place when a module is missing
+# or older than a source. Python's headers come with the interpreter (Debian's python3-dev
+# for a Debian Python).
 if ! "$VENV/bin/python" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
-    say "installing Debian package: python3-dev (Python's headers, for graph/remote_decode.pyx)"
+    say "installing Debian package: python3-dev (Python's headers, for graph/*.pyx)"
     as_root apt-get update -q
     apt_install python3-dev
 fi
-shopt -s nullglob
-built=(graph/remote_decode.*.so)
-shopt -u nullglob
-if [ "${#built[@]}" -eq 0 ] || [ graph/remote_decode.pyx -nt "${built[0]}" ]; then
-    say "compiling graph/remote_decode.pyx"
-    "$VENV/bin/cythonize" --inplace --force -3 \
-        graph/remote_decode.pyx >/dev/null
+compile=0
+for source in graph/*.pyx; do
+    shopt -s nullglob
+    built=("${source%.pyx}".*.so)
+    shopt -u nullglob
+    if [ "${#built[@]}" -eq 0 ] || [ "$source" -nt "${built[0]}" ] ||
+        [ graph/protobuf_wire.pxd -nt "${built[0]}" ]; then
+        compile=1
+    fi
+done
+if [ "$compile" -eq 1 ]; then
+    say "compiling graph/*.pyx"
+    "$VENV/bin/cythonize" --inplace --force -3 graph/*.pyx >/dev/null
 fi
 
 # --- npm packages ----------------------------------------------------------------------------
