@@ -236,3 +236,65 @@ def test_it_names_a_refused_read(written: tuple[str, int]) -> None:
     url, _ = written
     with requests.Session() as session, pytest.raises(rr.RemoteReadError, match="HTTP 400"):
         rr.post_read(session, url, b"not snappy")
+
+
+def _frames(stream: bytes) -> Iterator[bytes]:
+    """The ChunkedReadResponse messages of a streamed answer (uvarint size, CRC, message)."""
+    pos = 0
+    while pos < len(stream):
+        size, pos = _read_varint(stream, pos)
+        yield stream[pos + 4:pos + 4 + size]
+        pos += 4 + size
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        value |= (data[pos] & 0x7F) << shift
+        pos += 1
+        if data[pos - 1] < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(message: bytes) -> Iterator[tuple[int, bytes]]:
+    """(field number, whole encoded field) of a message of length-delimited fields."""
+    pos = 0
+    while pos < len(message):
+        start = pos
+        key, pos = _read_varint(message, pos)
+        size, pos = _read_varint(message, pos)
+        pos += size
+        yield key >> 3, message[start:pos]
+
+
+def _payload(field: bytes) -> bytes:
+    _, pos = _read_varint(field, 0)
+    size, pos = _read_varint(field, pos)
+    return field[pos:pos + size]
+
+
+def test_it_reads_a_series_split_over_frames_as_one(written: tuple[str, int]) -> None:
+    """Prometheus sends a series whose chunks pass a frame's size in several frames, each
+    with its labels: here every series' labels in a frame of their own, then again with
+    the chunks."""
+    url, base = written
+    at_ms = base + 600_000
+    start = at_ms - 300_000
+    request = rr.read_request(METRIC, (matches("case", ".+"),), start, at_ms,
+                              rr.STREAMED_XOR_CHUNKS)
+    with requests.Session() as session:
+        content_type, stream = rr.post_read(session, url, request)
+    split = b""
+    for frame in _frames(stream):
+        for number, series in _fields(frame):
+            assert number == 1
+            labels = b"".join(f for n, f in _fields(_payload(series)) if n == 1)
+            for message in (_len_field(1, labels), series):
+                split += _varint(len(message)) + b"\0\0\0\0" + message
+    whole = rr.decode(content_type, stream, mint=start, maxt=at_ms)
+    parts = rr.decode(content_type, split, mint=start, maxt=at_ms)
+    assert len(parts) == len(whole) == 2 * len(cases(base))
+    assert np.array_equal(parts.offsets, whole.offsets)
+    assert parts.values.tobytes() == whole.values.tobytes()
+    assert rr.row_keys(parts, ("case", "group")) == rr.row_keys(whole, ("case", "group"))
