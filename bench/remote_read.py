@@ -8,17 +8,17 @@ graph/sources/istio/queries.py):
 1. exactness: each share's rows from remote read (graph/remote_read.py: samples decoded,
    rates and `sum by` the row key computed here) against the instant query's rows, for
    response type SAMPLES and STREAMED_XOR_CHUNKS: rows missing or extra, values not
-   bit for bit equal;
+   bit for bit equal, rows in another order;
 2. Prometheus's CPU (/proc/PID/stat) and bytes, rounds interleaved: the ten shares as
    instant queries (as Meshlens sends them, 12 in flight), as remote reads of each
    response type, Meshlens's whole batch, and Kiali's per-namespace set;
-3. Meshlens's CPU for the shares: the instant answers parsed (orjson, rows) against the
-   remote answers decoded, rated and summed (series keys known from the round before,
-   and cold);
+3. Meshlens's CPU for the shares, in this process: the instant answers fetched and
+   parsed (orjson, rows) against the remote answers fetched, decoded, rated and summed,
+   and the parts alone;
 4. the projected API / Kiali ratio: (Prometheus for the batch with the shares by remote
    read + Meshlens's CPU per GET with the shares' parse swapped for the remote path) /
-   Kiali's set, with Meshlens's CPU per GET given by --meshlens-cpu (build_cpu.py's
-   figure, plus the GET's own).
+   Kiali's set, with Meshlens's CPU per GET now given by --meshlens-cpu (default: the
+   figure api_timeline.py measured on the same kept data, MESHLENS_CPU_S).
 """
 
 from __future__ import annotations
