@@ -206,6 +206,18 @@ def scrape_builds(url: str) -> dict[str, float]:
     return out
 
 
+def scrape_cost(prometheus_url: str, pid: int, cpu_before: float, seconds: float,
+                ) -> dict[str, float]:
+    """What taking the mesh in costs Prometheus: its scrapes' median duration (its own
+    scrape_duration_seconds, over the run) and its CPU share since the data were ready,
+    queries included (the run's and Kiali's set)."""
+    answer = requests.get(f"{prometheus_url}/api/v1/query", timeout=30, params={
+        "query": f"quantile_over_time(0.5, scrape_duration_seconds[{round(seconds)}s])"}).json()
+    durations = [float(r["value"][1]) for r in answer["data"]["result"]]
+    return {"median_scrape_s": round(median_of(durations), 2),
+            "prometheus_cpu_share": round((process_cpu_s(pid) - cpu_before) / seconds, 2)}
+
+
 # --- one size ------------------------------------------------------------------------------
 
 
@@ -257,6 +269,7 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     if not wait_for_window(prometheus.url, target.shards, duration, step, 10 * duration):
         raise RuntimeError(f"Prometheus did not scrape the mesh:\n{tail(target.log)}")
     result["ready_s"] = round(time.perf_counter() - began)
+    began, began_cpu = time.perf_counter(), process_cpu_s(prometheus.pid or 0)
     result["load_average"] = [os.getloadavg()]
     log(f"ready in {result['ready_s']} s: web {stack.url}, Prometheus {prometheus.url}, "
         f"refresh {refresh} s, rate window {duration} s")
@@ -298,6 +311,11 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
         stack, prometheus.pid or 0, redis_server.pid or 0, "VmHWM").items()}
     result["load_average"].append(os.getloadavg())
     result["metrics"] = scrape_builds(stack.url)
+    try:
+        result["scrapes"] = scrape_cost(prometheus.url, prometheus.pid or 0, began_cpu,
+                                        time.perf_counter() - began)
+    except (requests.RequestException, KeyError, ValueError) as exc:
+        result["scrapes"] = {"error": str(exc)}
     return result
 
 
@@ -403,7 +421,7 @@ def describe(first: live_page.FirstGraph) -> str:
 
 def summary(result: dict[str, Any]) -> None:
     log(f"\n--- {result['workloads']:,} workloads: summary")
-    for key in ("ready_s", "load_average", "graph", "build_s", "api", "cold", "warm",
+    for key in ("ready_s", "load_average", "scrapes", "graph", "build_s", "api", "cold", "warm",
                 "pan_frame_ms", "rss_mb", "peak_rss_mb", "rss_sampled_mb"):
         if key in result:
             log(f"{key}: {json.dumps(result[key])}")
