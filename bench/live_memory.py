@@ -37,8 +37,8 @@ class RssSampler(threading.Thread):
         self.web, self.worker, self.interval = web, worker, interval
         self.done = threading.Event()
         self.samples: dict[str, list[float]] = {
-            "web (daphne)": [], "worker (main)": [], "pool, between builds": [],
-            "pool, during a build": [], "build children": []}
+            "web (daphne)": [], "worker (main)": [], "build children": []}
+        self.pools: dict[int, int] = {}  # pool process id: its number, in order seen
 
     def run(self) -> None:
         while not self.done.wait(self.interval):
@@ -52,8 +52,10 @@ class RssSampler(threading.Thread):
         self.samples["worker (main)"].append(rss_mb(self.worker))
         for pool in children(self.worker):
             builds = children(pool)
-            key = "pool, during a build" if builds else "pool, between builds"
-            self.samples[key].append(rss_mb(pool))
+            # Each pool process apart: one that never built holds far less than one that did.
+            number = self.pools.setdefault(pool, len(self.pools) + 1)
+            when = "during a build" if builds else "between builds"
+            self.samples.setdefault(f"pool process {number}, {when}", []).append(rss_mb(pool))
             self.samples["build children"] += [rss_mb(b) for b in builds]
 
     def stop(self) -> dict[str, dict[str, float]]:
