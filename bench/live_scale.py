@@ -231,6 +231,7 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     step = 15 if workloads <= 3000 else 30
     duration = 4 * step
     refresh = args.refresh or (5 if workloads <= 3000 else 15)
+    log(f"\n=== {workloads:,} workloads")
     began = time.perf_counter()
     # The mesh is scraped live (bench/live_exporter.py): Prometheus starts empty and holds
     # what it took, every `step` seconds, from the start of the run to its end.
@@ -301,7 +302,7 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     sampler = RssSampler(stack.processes["web"].pid, stack.processes["worker"].pid)
     sampler.start()
     try:
-        result.update(browse(stack, query, refresh, args))
+        result.update(browse(stack, query, refresh, args, workloads))
     finally:
         result["rss_sampled_mb"] = sampler.stop()
     result["rss_mb"] = {k: round(v) for k, v in
@@ -367,7 +368,8 @@ def api_ratio(stack: Stack, other: Stack | None, prometheus: PrometheusServer, q
     return out
 
 
-def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> dict[str, Any]:
+def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace, workloads: int,
+           ) -> dict[str, Any]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -401,7 +403,7 @@ def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> 
             if got.note:
                 log(f"updates: {got.note}")
             if args.screenshots:
-                prefix = f"live-{args.current_workloads}"
+                prefix = f"live-{workloads}"
                 try:
                     out["screenshots"] = live_screens.take(warm, Path(args.screenshots),
                                                            prefix)
@@ -485,7 +487,6 @@ def main() -> int:
     results = []
     try:
         for workloads in args.workloads:
-            args.current_workloads = workloads
             with tempfile.TemporaryDirectory(prefix="meshlens-live-") as tmp, \
                     ExitStack() as exits:
                 results.append(run_size(workloads, args, Path(tmp), exits))
