@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests import mesh
 from tests.support.meshlens import meshlens
@@ -87,6 +87,13 @@ def meshlens_url(browser_prometheus: Any, redis_server: str,
         yield url
 
 
+def console_error(message: ConsoleMessage) -> str:
+    """A console error with where it came from: Chromium's "Failed to load resource" names
+    neither the request nor the status alone."""
+    url = message.location.get("url", "")
+    return f"{message.text} ({url})" if url else message.text
+
+
 # Module scope: Playwright's sync API runs an event loop of its own while it is open, and
 # must close it before the asyncio tests elsewhere in the session run theirs.
 @pytest.fixture(scope="module")
@@ -105,7 +112,7 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(console_error(m)) if m.type == "error" else None)
     yield page
     context.close()
     assert errors == [], f"browser errors: {errors}"
