@@ -80,7 +80,8 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
     // The moment the list is of: the live cache may have moved past the graph on screen.
     root.dataset.timestamp = body.timestamp === undefined ? "" : String(body.timestamp);
     list.replaceChildren(...edges.map((edge) => row(edge, body.timestamp, body.duration)));
-    if (!edges.length) status.textContent = "No failing or degraded edges.";
+    if (body.staleError) status.textContent = `The list of the last graph: ${body.staleError}`;
+    else if (!edges.length) status.textContent = "No failing or degraded edges.";
     else status.textContent = body.sinceError ? `Since when is not known: ${body.sinceError}` : "";
   }
 
