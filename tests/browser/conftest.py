@@ -183,7 +183,9 @@ class GraphPage:
         the page shows the first graph it brought. (Waiting on what is drawn alone would
         not do: the page empties the graph when the view changes, and an empty graph
         already satisfies "no app nodes".)"""
-        for _ in range(100):
+        # Polled: the page's "websocket" event may have come before this call. Bounded as
+        # the wait below, not by a shorter one: a busy machine slows the page's reply too.
+        for _ in range(300):
             if len(self.sockets) >= count:
                 break
             self.page.wait_for_timeout(50)
