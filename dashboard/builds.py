@@ -15,7 +15,7 @@ from dashboard.answers import Query
 from graph.build import gc_paused
 from graph.edges import failing_edges, parse_health_filter
 from graph.options import GraphOptions
-from graph.prometheus import PrometheusError
+from graph.prometheus import PrometheusError, PrometheusUnavailable
 from graph.since import UNHEALTHY, add_since
 
 
@@ -55,18 +55,47 @@ def graph_json(query: Query, path: Query) -> bytes:
     return graphs.graph_body(graphs.options_from_query(query))
 
 
+def last_graph(options: GraphOptions) -> dict[str, Any] | None:
+    """A live scope's last graph whatever its age, stale or not, if one is kept."""
+    if options.query_time is not None:
+        return None
+    try:
+        cached = live.load(options.scope_key())
+        body = None if cached is None else live.load_body(options.scope_key(), cached.version)
+    except redis.RedisError:
+        return None
+    return None if body is None else orjson.loads(gzip.decompress(body))
+
+
 @answers.builder("edges")
 def edges_json(query: Query, path: Query) -> bytes:
-    """GET /api/v1/edges: the failing edges of the cached graph, or of a new build."""
+    """GET /api/v1/edges: the failing edges of the cached graph, or of a new build. When
+    Prometheus cannot be reached, those of a live scope's last graph, marked stale: the page
+    keeps that graph on screen through an outage, and asks for its list after each update
+    (one may come just before the outage), and the on-call needs the list most then."""
     rest = dict(query)
     wanted = parse_health_filter(rest.pop("health", None))
     with gc_paused():
         options = graphs.options_from_query(rest)
-        graph = current_graph(options)
+        stale = None
+        try:
+            graph = current_graph(options)
+        except PrometheusUnavailable as exc:
+            last = last_graph(options)
+            if last is None:
+                raise
+            graph, stale = last, str(exc)
         edges = failing_edges(graph, wanted)
         body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
                 "edges": edges}
-        problem = with_since(options, graph, edges)
+        if stale is not None:
+            body["staleError"] = stale
+            # Prometheus is down: the range query would only fail too (or time out).
+            for edge in edges:
+                edge["since"] = None
+            problem: str | None = stale
+        else:
+            problem = with_since(options, graph, edges)
         if problem:
             body["sinceError"] = problem
         if "failedSources" in graph:

@@ -20,7 +20,8 @@ from tests.support.redis import RedisServer
 
 @pytest.fixture(scope="session")
 def prometheus_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusPool]:
-    """`prometheus_with(series, query_time, shared=True)` -> a started PrometheusServer."""
+    """`prometheus_with(series, query_time, shared=True, history=None)` -> a started
+    PrometheusServer (`history`: seconds of samples before `query_time`, 7200 unless told)."""
     pool = PrometheusPool(tmp_path_factory.mktemp("prometheus"))
     yield pool
     pool.close()

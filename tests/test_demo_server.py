@@ -93,16 +93,6 @@ def test_it_keeps_counting_between_scrapes(server: MeshServer) -> None:
     )
 
 
-def test_it_answers_a_scrape_quickly(whole_mesh: MeshServer) -> None:
-    took = []
-    for _ in range(5):
-        time.sleep(0.06)  # a tick in between, so it renders afresh
-        started = time.perf_counter()
-        requests.get(f"{whole_mesh.url}/metrics", timeout=5).raise_for_status()
-        took.append(time.perf_counter() - started)
-    assert sorted(took)[2] < 0.1, took  # the median, to ignore a busy machine's hiccup
-
-
 def test_it_sets_lists_and_clears_faults(server: MeshServer) -> None:
     """reviews-v2 -> ratings (all 503), then healthy again"""
     url = f"{server.url}/faults"
@@ -113,6 +103,12 @@ def test_it_sets_lists_and_clears_faults(server: MeshServer) -> None:
         "reviews-v2:ratings=1:503"
     ]
     failing = {"destination_workload": "ratings-v1", "response_code": "503"}
+    edge_of = {"source_workload": "reviews-v2", "destination_workload": "ratings-v1"}
+
+    def ticked() -> None:
+        served = count(scrape(server.url), **edge_of)
+        assert eventually(lambda: count(scrape(server.url), **edge_of) > served)
+
     assert eventually(lambda: count(scrape(server.url), source_workload="reviews-v2",
                                     **failing) > 0)
     assert count(scrape(server.url), source_workload="reviews-v3", **failing) == 0
@@ -121,8 +117,13 @@ def test_it_sets_lists_and_clears_faults(server: MeshServer) -> None:
     assert cleared.status_code == 200
     assert [f["target"] for f in cleared.json()["cleared"]] == ["reviews-v2:ratings"]
     assert requests.get(url, timeout=5).json() == []
+    # Wait for the simulator to tick, not for a while: a tick under way at the clear may
+    # still fail requests (the first growth seen may be its own); the one after it (ticks
+    # run one after another) began cleared.
+    ticked()
+    ticked()
     errors = count(scrape(server.url), **failing)
-    time.sleep(0.3)
+    ticked()
     assert count(scrape(server.url), **failing) == errors
 
 

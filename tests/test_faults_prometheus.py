@@ -179,3 +179,33 @@ def test_it_keeps_the_last_graph_stale_then_recovers(
         back = next_message(ws, is_graph, seen)
         assert back["type"] == "graph.snapshot" and back["version"] > first["version"]
         assert labels(back["graph"]) == labels(first["graph"])
+
+
+def unhealthy_ids(graph: dict[str, Any]) -> set[str]:
+    return {e["data"]["id"] for e in graph["elements"]["edges"]
+            if e["data"]["healthStatus"] in ("Failure", "Degraded")}
+
+
+def test_it_lists_the_last_graphs_failing_edges_while_prometheus_is_down(
+        meshlens_url: str, stand_in: StandIn) -> None:
+    """viewer -> live scope -> worker -> [stand-in down]; GET /api/v1/edges of that scope:
+    the last graph's list, marked stale (the page asks for it after each update, and one
+    may come just before the outage), not a 503"""
+    with WebSocket(port_of(meshlens_url), "/ws/graph?namespaces=bookinfo&duration=60s",
+                   timeout=60) as ws:
+        seen: list[dict[str, Any]] = []
+        cached = next_message(ws, lambda m: m["type"] == "graph.snapshot", seen)
+        fail(stand_in, DOWN)
+        try:
+            # The worker's refresh met the outage: the scope's graph is marked stale.
+            next_message(ws, lambda m: m["type"] == "graph.error", seen)
+            response = requests.get(f"{meshlens_url}/api/v1/edges?namespaces=bookinfo"
+                                    "&duration=60s", timeout=60)
+        finally:
+            stand_in.heal()
+    assert response.status_code == 200, response.text[:300]
+    body = response.json()
+    assert "Prometheus" in body["staleError"] and SAYS[DOWN] in body["staleError"], body
+    # Backfilled rates do not change: every graph of the scope fails the same edges.
+    assert {e["id"] for e in body["edges"]} == unhealthy_ids(cached["graph"]) != set()
+    assert [e["since"] for e in body["edges"]] == [None] * len(body["edges"])

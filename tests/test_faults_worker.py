@@ -10,7 +10,6 @@ once), and from then on each tick brings one update: no storm of pushes.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import time
@@ -29,12 +28,14 @@ from tests.support.meshlens import meshlens, start_worker
 from tests.support.ports import wait_until
 from tests.support.process import stop, tail
 from tests.support.standin import HELD, StandIn
-from tests.support.websocket import WebSocket
+from tests.support.websocket import Listener, WebSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUERY = {"namespaces": "bookinfo", "duration": "60s"}
 WS = "/ws/graph?namespaces=bookinfo&duration=60s"
+# A bound on a wait for a message that never comes (progress comes every 2 s).
+MESSAGE_WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -71,21 +72,22 @@ def refresh_seconds(settings: Any) -> int:
 
 
 class Viewer:
-    """A WebSocket viewer of the scope, reading its messages as they come."""
+    """A WebSocket viewer of the scope, reading its messages as they come (in a thread of
+    its own: while the test waits on a worker, daphne's pings are answered)."""
 
     def __init__(self, url: str) -> None:
-        self.ws = WebSocket(int(url.rsplit(":", 1)[1]), WS, timeout=60)
+        self.ws = Listener(WebSocket(int(url.rsplit(":", 1)[1]), WS, timeout=60))
         self.messages: list[dict[str, Any]] = []
 
     def next_graph(self, within_s: float | None = None) -> dict[str, Any] | None:
-        """The next snapshot or delta; with `within_s`, None if none has begun to come by
-        then (a poll between two ticks, not a timed assertion)."""
+        """The next snapshot or delta; with `within_s`, None if no message has come by then
+        (a poll between two ticks, not a timed assertion)."""
         while True:
-            if within_s is not None:
-                readable, _, _ = select.select([self.ws.sock], [], [], within_s)
-                if not readable:
-                    return None
-            message = orjson.loads(self.ws.receive())
+            text = self.ws.receive(within_s if within_s is not None else MESSAGE_WAIT_S)
+            if text is None:
+                assert within_s is not None, f"no message in {MESSAGE_WAIT_S} s"
+                return None
+            message = orjson.loads(text)
             self.messages.append(message)
             if message["type"] in ("graph.snapshot", "graph.delta"):
                 return message

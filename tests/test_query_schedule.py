@@ -1,17 +1,13 @@
 """The order a batch's queries go to Prometheus: the heaviest (Query.weight) first, so that
 no big query waits for a connection behind small ones and comes back last, alone.
 
-A real HTTP server in front of a real Prometheus records the queries in the order they
-reach it; with one query in flight at a time, that is the order they were sent."""
+The fault tests' stand-in (tests/support/standin.py), in front of a real Prometheus,
+records the queries in the order they reach it; with one query in flight at a time, that
+is the order they were sent."""
 
 from __future__ import annotations
 
-import threading
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -20,67 +16,26 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import MAX_PARALLEL, Prometheus, PrometheusSettings, Query
 from graph.sources.istio import queries as istio
 from tests import mesh
-from tests.support.ports import LOOPBACK
 from tests.support.prometheus import PrometheusPool
+from tests.support.standin import StandIn
 
 QUERY_TIME = 1700000000
 
 
-class RecordingPrometheus(ThreadingHTTPServer):
-    """Forwards every query to `upstream`, noting its PromQL in the order they come."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.sent: list[str] = []
-        self.lock = threading.Lock()
-        super().__init__((LOOPBACK, 0), Forward)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server_address[1]}"
-
-
-class Forward(BaseHTTPRequestHandler):
-    server: RecordingPrometheus
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with self.server.lock:
-            self.server.sent.append(urllib.parse.parse_qs(body.decode())["query"][0])
-        request = urllib.request.Request(f"{self.server.upstream}{self.path}", data=body,
-                                         headers={"Content-Type": self.headers["Content-Type"]})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = response.read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def recorder(prometheus_with: PrometheusPool) -> Iterator[RecordingPrometheus]:
-    server = RecordingPrometheus(prometheus_with(mesh.bookinfo(), QUERY_TIME).url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def recorder(prometheus_with: PrometheusPool) -> Iterator[StandIn]:
+    with StandIn(prometheus_with(mesh.bookinfo(), QUERY_TIME).url) as server:
+        yield server
 
 
 @pytest.fixture
-def sent(recorder: RecordingPrometheus) -> list[str]:
-    recorder.sent.clear()
-    return recorder.sent
+def sent(recorder: StandIn) -> list[str]:
+    recorder.queries.clear()
+    return recorder.queries
 
 
 @pytest.fixture(scope="module")
-def prom(recorder: RecordingPrometheus) -> Prometheus:
+def prom(recorder: StandIn) -> Prometheus:
     return Prometheus(PrometheusSettings(url=recorder.url), max_parallel=1)
 
 

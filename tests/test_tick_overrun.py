@@ -1,16 +1,13 @@
 """A refresh that outlasts the lock's expiry (three refresh periods) is never joined by a
 second build of its scope: the ticks that come meanwhile are skipped, not queued.
 
-Prometheus is made slow by a real HTTP server in front of it that holds every query until
-the test lets it through."""
+Prometheus is made slow by the fault tests' stand-in (tests/support/standin.py) in front
+of it, which holds every query until the test lets it through."""
 
 from __future__ import annotations
 
-import threading
 import time
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,51 +19,12 @@ from dashboard.tasks import lock_seconds, tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
 from tests import mesh
-from tests.support.ports import LOOPBACK, wait_until
+from tests.support.ports import wait_until
+from tests.support.standin import HELD, StandIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUERY = {"namespaces": "bookinfo", "duration": "60s"}
-
-
-class HeldPrometheus(ThreadingHTTPServer):
-    """Forwards queries to `upstream` once `gate` is open; counts the queries it got."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.gate = threading.Event()
-        self.queries = 0
-        self.lock = threading.Lock()
-        super().__init__((LOOPBACK, 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server_address[1]}"
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: HeldPrometheus
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with self.server.lock:
-            self.server.queries += 1
-        self.server.gate.wait(60)
-        request = urllib.request.Request(f"{self.server.upstream}{self.path}", data=body,
-                                         headers={"Content-Type": self.headers["Content-Type"]})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = response.read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def celery_worker(meshlens_redis: str) -> Iterator[Any]:
@@ -77,18 +35,14 @@ def celery_worker(meshlens_redis: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def held_prometheus(prometheus_with: Any, settings: Any) -> Iterator[HeldPrometheus]:
+def held_prometheus(prometheus_with: Any, settings: Any) -> Iterator[StandIn]:
     now = int(time.time()) // 15 * 15
     upstream = prometheus_with(mesh.bookinfo(ratings_503=1.5), now)
-    server = HeldPrometheus(upstream.url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.PROMETHEUS_URL = server.url
-    settings.PROMETHEUS_TIMEOUT = 60  # the held queries must not time out
-    yield server
-    server.gate.set()
-    server.shutdown()
-    server.server_close()
+    with StandIn(upstream.url) as server:
+        server.fail(HELD)
+        settings.PROMETHEUS_URL = server.url
+        settings.PROMETHEUS_TIMEOUT = 60  # the held queries must not time out
+        yield server
 
 
 def skipped() -> float:
@@ -99,7 +53,7 @@ def skipped() -> float:
 
 
 def test_it_skips_ticks_while_a_build_outlasts_the_lock(
-        held_prometheus: HeldPrometheus, celery_worker: Any, settings: Any) -> None:
+        held_prometheus: StandIn, celery_worker: Any, settings: Any) -> None:
     """tick -> build held at Prometheus past 3 refresh periods; ticks meanwhile: skipped"""
     settings.MESHLENS_REFRESH_SECONDS = 1
     live.client().flushdb()
@@ -111,7 +65,7 @@ def test_it_skips_ticks_while_a_build_outlasts_the_lock(
 
     assert tick() == 1
     held_since = time.time()
-    assert wait_until(lambda: held_prometheus.queries > 0, 30)
+    assert wait_until(lambda: len(held_prometheus.queries) > 0, 30)
 
     # Tick until well after the lock's first expiry: every tick finds it still held.
     ticks = 0
@@ -121,9 +75,9 @@ def test_it_skips_ticks_while_a_build_outlasts_the_lock(
         time.sleep(0.5)
     assert skipped() == ticks
     assert live.client().ttl(live.lock_key(scope_key)) > 0
-    assert held_prometheus.queries <= one_build
+    assert len(held_prometheus.queries) <= one_build
 
-    held_prometheus.gate.set()
+    held_prometheus.heal()
     assert wait_until(lambda: live.load(scope_key) is not None, 30)
     first = live.load(scope_key)
     assert first is not None
@@ -135,5 +89,5 @@ def test_it_skips_ticks_while_a_build_outlasts_the_lock(
     assert wait_until(lambda: not live.client().exists(live.lock_key(scope_key)), 30)
     assert tick() == 1
     assert wait_until(lambda: live.load(scope_key).updated > first.updated, 30)  # type: ignore[union-attr]
-    assert held_prometheus.queries == 2 * one_build
+    assert len(held_prometheus.queries) == 2 * one_build
     assert skipped() == ticks

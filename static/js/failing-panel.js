@@ -87,10 +87,12 @@ export function createFailingPanel(root, { edgesPath, query, onPick }) {
     const shown = edges.slice(0, MAX_ROWS);
     list.replaceChildren(...shown.map((edge) => row(edge, body.timestamp, body.duration)));
     const notes = [];
+    if (body.staleError) notes.push(`The list of the last graph: ${body.staleError}`);
+    if (!edges.length) notes.push("No failing or degraded edges.");
     if (shown.length < edges.length) notes.push(`The worst ${shown.length} of ${edges.length.toLocaleString("en")} shown.`);
-    if (body.sinceError) notes.push(`Since when is not known: ${body.sinceError}`);
-    if (!edges.length) status.textContent = "No failing or degraded edges.";
-    else status.textContent = notes.join(" ");
+    // A stale list's sinceError gives the same reason as its staleError.
+    if (edges.length && body.sinceError && !body.staleError) notes.push(`Since when is not known: ${body.sinceError}`);
+    status.textContent = notes.join(" ");
   }
 
   async function load() {

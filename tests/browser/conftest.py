@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests import mesh
 from tests.support.meshlens import meshlens
@@ -87,6 +87,13 @@ def meshlens_url(browser_prometheus: Any, redis_server: str,
         yield url
 
 
+def console_error(message: ConsoleMessage) -> str:
+    """A console error with where it came from: Chromium's "Failed to load resource" names
+    neither the request nor the status alone."""
+    url = message.location.get("url", "")
+    return f"{message.text} ({url})" if url else message.text
+
+
 # Module scope: Playwright's sync API runs an event loop of its own while it is open, and
 # must close it before the asyncio tests elsewhere in the session run theirs.
 @pytest.fixture(scope="module")
@@ -105,7 +112,7 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(console_error(m)) if m.type == "error" else None)
     yield page
     context.close()
     assert errors == [], f"browser errors: {errors}"
@@ -176,7 +183,9 @@ class GraphPage:
         the page shows the first graph it brought. (Waiting on what is drawn alone would
         not do: the page empties the graph when the view changes, and an empty graph
         already satisfies "no app nodes".)"""
-        for _ in range(100):
+        # Polled: the page's "websocket" event may have come before this call. Bounded as
+        # the wait below, not by a shorter one: a busy machine slows the page's reply too.
+        for _ in range(300):
             if len(self.sockets) >= count:
                 break
             self.page.wait_for_timeout(50)

@@ -30,6 +30,7 @@ PER_NAMESPACE = 40
 CALLS = 10
 CODES = ("200", "201", "202", "204", "301", "302", "304", "400", "404", "429")
 BIG_VIEW = f"namespaces={','.join(NAMESPACES)}&duration=60s"
+HISTORY_S = 300
 
 
 def big_mesh() -> list[dict[str, Any]]:
@@ -51,7 +52,10 @@ def big_meshlens(prometheus_with: Any, redis_server: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The whole live stack (daphne, Celery worker and beat) over the big mesh, ending now."""
     now = int(time.time()) // 15 * 15
-    server = prometheus_with(big_mesh(), now)
+    # Five minutes of history, not the default two hours: the page reads 60 s windows,
+    # and promtool's time grows with the samples (16,280 series: about 50 s with two hours
+    # on a quiet machine, several times that under load, all inside the test's timeout).
+    server = prometheus_with(big_mesh(), now, history=HISTORY_S)
     # A database of its own: this stack's worker must not build the scopes of the other
     # tests' servers (against this Prometheus), nor theirs see it as their worker.
     env = {"PROMETHEUS_URL": server.url, "REDIS_URL": redis_server.rsplit("/", 1)[0] + "/2",

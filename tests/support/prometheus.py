@@ -7,6 +7,8 @@ Series are given in the shape of the Kiali fixtures' series.json::
 Each becomes a linear counter sampled every 15 s from `query_time - 7200` to
 `query_time + 600`, so `rate(m[600s])` evaluated at `query_time` is exactly `rate`
 (Prometheus 2.x has samples at both ends of the window and does not extrapolate).
+A big data set that is only read over short windows may ask for less history
+(`prometheus_with(series, t, history=900)`): promtool's time grows with the samples.
 
 An optional `"rates": [[t_from, rate], ...]` changes the rate from `t_from` on (before the
 first `t_from` the series has `"rate"`, or 0). The counter stays continuous, so a node can
@@ -61,9 +63,12 @@ def escape_label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def sample_times(query_time: int) -> range:
-    """Sample timestamps: every 15 s, `query_time - 7200` to `query_time + 600` inclusive."""
-    return range(query_time - HISTORY_SECONDS, query_time + FUTURE_SECONDS + 1, STEP_SECONDS)
+def sample_times(query_time: int, history: int | None = None) -> range:
+    """Sample timestamps: every 15 s, `query_time - history` (7200 s unless told) to
+    `query_time + 600` inclusive."""
+    # The module's constants are read at call time: bench/graph_build.py sets them.
+    back = HISTORY_SECONDS if history is None else history
+    return range(query_time - back, query_time + FUTURE_SECONDS + 1, STEP_SECONDS)
 
 
 def rate_steps(item: Series, start: int) -> list[tuple[int, float]]:
@@ -109,8 +114,9 @@ def _label_text(labels: Mapping[str, str]) -> str:
     return "{" + ",".join(parts) + "}" if parts else ""
 
 
-def _openmetrics_chunks(series: Iterable[Series], query_time: int) -> Iterator[str]:
-    times = list(sample_times(int(query_time)))
+def _openmetrics_chunks(series: Iterable[Series], query_time: int,
+                        history: int | None = None) -> Iterator[str]:
+    times = list(sample_times(int(query_time), history))
     by_metric: dict[str, list[tuple[str, Series]]] = {}
     seen: set[tuple[str, str]] = set()
     for item in series:
@@ -135,11 +141,12 @@ def openmetrics_text(series: Iterable[Series], query_time: int) -> str:
     return "".join(_openmetrics_chunks(series, query_time))
 
 
-def write_openmetrics(series: Iterable[Series], query_time: int, path: Path) -> Path:
+def write_openmetrics(series: Iterable[Series], query_time: int, path: Path,
+                      history: int | None = None) -> Path:
     """Write `series` as backfillable OpenMetrics text to `path` (see the module docstring)."""
     path = Path(path)
     with path.open("w") as out:
-        out.writelines(_openmetrics_chunks(series, query_time))
+        out.writelines(_openmetrics_chunks(series, query_time, history))
     return path
 
 
@@ -158,13 +165,15 @@ def create_blocks(openmetrics: Path, tsdb: Path) -> Path:
     return tsdb
 
 
-def data_key(series: Iterable[Series], query_time: int) -> str:
+def data_key(series: Iterable[Series], query_time: int, history: int | None = None) -> str:
     """A content hash of what the TSDB holds (informational keys such as mocked_by ignored)."""
     canonical = [
         [item["metric"], item.get("labels", {}), item.get("rate", 0.0), item.get("rates", [])]
         for item in series
     ]
-    payload = json.dumps([canonical, int(query_time)], sort_keys=True, default=str)
+    span = list(sample_times(int(query_time), history))
+    payload = json.dumps([canonical, int(query_time), span[0], span[-1]], sort_keys=True,
+                         default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -240,23 +249,29 @@ class PrometheusPool:
         self._shared: dict[str, PrometheusServer] = {}
         self._servers: list[PrometheusServer] = []
 
-    def tsdb(self, series: Sequence[Series], query_time: int) -> Path:
+    def tsdb(self, series: Sequence[Series], query_time: int,
+             history: int | None = None) -> Path:
         """The directory of TSDB blocks for this data, built on first use."""
-        key = data_key(series, query_time)
+        key = data_key(series, query_time, history)
         if key not in self._tsdbs:
             directory = self.base / f"data-{key}"
             directory.mkdir(parents=True, exist_ok=True)
-            openmetrics = write_openmetrics(series, query_time, directory / "series.om.txt")
+            openmetrics = write_openmetrics(series, query_time, directory / "series.om.txt",
+                                            history)
             self._tsdbs[key] = create_blocks(openmetrics, directory / "blocks")
+            # The text is several times the blocks' size (gigabytes for a big mesh), and
+            # pytest keeps the temporary folders of the last runs.
+            openmetrics.unlink()
         return self._tsdbs[key]
 
     def __call__(
-        self, series: Sequence[Series], query_time: int, *, shared: bool = True
+        self, series: Sequence[Series], query_time: int, *, shared: bool = True,
+        history: int | None = None,
     ) -> PrometheusServer:
-        key = data_key(series, query_time)
+        key = data_key(series, query_time, history)
         if shared and key in self._shared and self._shared[key].running:
             return self._shared[key]
-        blocks = self.tsdb(series, query_time)
+        blocks = self.tsdb(series, query_time, history)
         workdir = self.base / f"server-{len(self._servers)}-{key}"
         # Prometheus writes into its storage (WAL, lock, compactions): each server gets a copy.
         shutil.copytree(blocks, workdir / "tsdb")

@@ -7,6 +7,7 @@ a real Prometheus until told to fail, then fails the way it is told.
         prometheus.fail(GARBAGE)     # 200 with JSON that is not a query's result
         prometheus.down()            # nothing listens on the port any more
         prometheus.heal()            # passes requests on again (listening again if down)
+        prometheus.queries           # the PromQL of every query that came, in arrival order
 
 Only the fault is simulated: the answers it passes on are the real Prometheus's.
 """
@@ -17,6 +18,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -59,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, body: bytes | None) -> None:
         stand_in = self.server.stand_in
-        fault = stand_in.arrived()
+        fault = stand_in.arrived(promql(self.path, body))
         if fault == SLOW:
             time.sleep(stand_in.slow_s)
         elif fault == HELD:
@@ -81,8 +83,20 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+def promql(path: str, body: bytes | None) -> str | None:
+    """The `query` parameter of a request (in its URL, or its form body for a POST); None
+    for a request without one (label values, status)."""
+    params = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    if body:
+        params |= urllib.parse.parse_qs(body.decode(errors="replace"))
+    found = params.get("query")
+    return found[0] if found else None
+
+
 class StandIn:
-    """See the module docstring. `requests`: how many requests arrived, faulty or not."""
+    """See the module docstring. `requests`: how many requests arrived, faulty or not;
+    `queries`: the PromQL of those that carried a query, in the order they arrived (with
+    one query in flight at a time, the order they were sent), held or failed ones too."""
 
     def __init__(self, upstream: str, slow_s: float = 5.0) -> None:
         self.upstream = upstream
@@ -90,6 +104,7 @@ class StandIn:
         self.fault: str | None = None
         self.gate = threading.Event()
         self.requests = 0
+        self.queries: list[str] = []
         self.held = 0  # requests that came since the gate was last closed
         self.lock = threading.Lock()
         self.port = 0
@@ -133,9 +148,11 @@ class StandIn:
         if self.server is None:
             self.start()
 
-    def arrived(self) -> str | None:
+    def arrived(self, query: str | None) -> str | None:
         with self.lock:
             self.requests += 1
+            if query is not None:
+                self.queries.append(query)
             if self.fault == HELD:
                 self.held += 1
             return self.fault

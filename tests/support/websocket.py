@@ -3,14 +3,19 @@ project has no WebSocket client library, and a browser is more than these tests 
 
     with WebSocket(port, "/ws/graph?namespaces=bookinfo") as ws:
         message = ws.receive()  # the next text message
+
+    with Listener(WebSocket(port, "/ws/graph?namespaces=bookinfo")) as viewer:
+        message = viewer.receive(within_s=1.0)  # read meanwhile, pings answered; or None
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import queue
 import socket
 import struct
+import threading
 
 from tests.support.ports import LOOPBACK
 
@@ -24,6 +29,7 @@ class WebSocketClosed(Exception):
 class WebSocket:
     def __init__(self, port: int, path: str, timeout: float = 30.0) -> None:
         self.sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
+        self.sending = threading.Lock()  # a Listener's thread answers pings
         key = base64.b64encode(os.urandom(16)).decode()
         origin = f"http://{LOOPBACK}:{port}"
         self.sock.sendall(
@@ -53,7 +59,8 @@ class WebSocket:
         # Client frames are masked (RFC 6455); payloads here are small control frames.
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+        with self.sending:
+            self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
 
     def receive(self) -> str:
         """The next text message (fragments joined; pings answered)."""
@@ -81,9 +88,58 @@ class WebSocket:
             self._send_frame(CLOSE, struct.pack("!H", 1000))
         except OSError:
             pass
+        # Shut down first: close() alone does not wake a thread blocked in recv() (a
+        # Listener's) on Linux.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
     def __enter__(self) -> WebSocket:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Listener:
+    """A WebSocket read in a thread of its own, as a browser reads one: its messages wait in
+    a queue, and daphne's pings are answered however long the test is busy elsewhere
+    (daphne drops a client that has not answered a ping within 30 s, which a test that
+    reads only now and then does on a busy machine)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        # Blocking reads: a timeout in the middle of a frame would lose its start.
+        ws.sock.settimeout(None)
+        self.inbox: queue.Queue[str | Exception] = queue.Queue()
+        threading.Thread(target=self._read, name="websocket-listener", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                self.inbox.put(self.ws.receive())
+            except (WebSocketClosed, OSError) as exc:
+                self.inbox.put(exc)
+                return
+
+    def receive(self, within_s: float) -> str | None:
+        """The next text message, or None if none has come within `within_s`; raises
+        WebSocketClosed (or the socket's error) once the connection has ended."""
+        try:
+            item = self.inbox.get(timeout=within_s)
+        except queue.Empty:
+            return None
+        if isinstance(item, Exception):
+            self.inbox.put(item)  # and for every later call
+            raise item
+        return item
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Listener:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
