@@ -17,6 +17,7 @@ from operator import itemgetter
 import numpy as np
 
 from graph import cells, ids, memory, traffic
+from graph.answer_columns import Vector
 from graph.options import GraphOptions
 from graph.prometheus import Row
 from graph.sources.dialect import TrafficQuery
@@ -88,7 +89,22 @@ class NamespaceTraffic:
     def apply(self, query: TrafficQuery, rows: Sequence[Row]) -> None:
         metric = query.metric
         table = PLANS.table((metric, *self.args))
+        if isinstance(rows, Vector):
+            # An answer read as columns: its keys' plan numbers found by their digest
+            # while the keys stay the same (no key looked up, none decoded).
+            numbers = table.by_digest.get(rows.digest)
+            if numbers is None:
+                numbers = self.numbers(table, metric, rows.keys)
+                PLANS.remember(table, rows.digest, numbers)
+            self.answers.append((metric, query.kind, table, numbers, rows.values))
+            return
         keys = list(map(itemgetter(0), rows))
+        numbers = self.numbers(table, metric, keys)
+        values = np.fromiter(map(itemgetter(1), rows), np.float64, len(keys))
+        self.answers.append((metric, query.kind, table, numbers, values))
+
+    def numbers(self, table: PlanTable, metric: str, keys: list[str]) -> np.ndarray:
+        """The plan number of each key, plans made for the keys the table lacks."""
         n = len(keys)
         numbers = np.fromiter(map(table.index.get, keys, repeat(-1, n)), np.int32, n)
         for i in np.flatnonzero(numbers < 0).tolist():
@@ -97,8 +113,7 @@ class NamespaceTraffic:
                 plan = plan_row(metric, keys[i], *self.args) or DROPPED
                 number = PLANS.add(table, keys[i], plan, self.args[0])
             numbers[i] = number
-        values = np.fromiter(map(itemgetter(1), rows), np.float64, n)
-        self.answers.append((metric, query.kind, table, numbers, values))
+        return numbers
 
     def merged(self) -> traffic.TrafficMap:
         values = (np.concatenate([a[4] for a in self.answers]) if self.answers
