@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from itertools import compress
 from typing import Any, overload
 
 import numpy as np
@@ -55,32 +54,66 @@ def digest_of(*parts: bytes) -> bytes:
     return digest.digest()[:16]
 
 
-class Vector(Sequence[tuple[str, float]]):
-    """An answer's rows as columns: `values` (float64), the keys (`keys`, decoded when
-    first asked) and `digest`, equal for two answers exactly when their key lists are.
-    As a sequence it is the (key, value) rows graph/prometheus.py's reader gives, made
-    when first iterated."""
+class Keys:
+    """The key list of an answer (or of the sums of one), decoded when first asked, and
+    its digest: equal for two lists exactly when they are equal."""
 
-    __slots__ = ("_keys", "_made", "_rows", "digest", "values")
+    __slots__ = ("_list", "_made", "digest")
 
-    def __init__(self, values: np.ndarray, digest: bytes,
-                 keys: Callable[[], list[str]]) -> None:
-        self.values = values
+    def __init__(self, digest: bytes, made: Callable[[], list[str]]) -> None:
         self.digest = digest
-        self._made = keys
+        self._made: Callable[[], list[str]] | None = made
+        self._list: list[str] | None = None
+
+    def list(self) -> list[str]:
+        if self._list is None:
+            assert self._made is not None
+            self._list, self._made = self._made(), None
+        return self._list
+
+
+class Vector(Sequence[tuple[str, float]]):
+    """An answer's rows as columns: `values` (float64) and their keys, `base`'s keys (the
+    whole answer's, or the groups' of its sums) picked by `picks` (those of the rows kept,
+    in order; None: all of them). A reader of the keys (the plan tables) keeps what it
+    makes of `base` by its digest: the rows kept may change tick after tick (an edge's rate
+    falls to 0 and comes back) while the answer's keys stay the same. As a sequence it is
+    the (key, value) rows graph/prometheus.py's reader gives, made when first iterated."""
+
+    __slots__ = ("_digest", "_keys", "_rows", "base", "picks", "values")
+
+    def __init__(self, values: np.ndarray, base: Keys, picks: np.ndarray | None = None) -> None:
+        self.values = values
+        self.base = base
+        self.picks = picks
+        self._digest: bytes | None = None
         self._keys: list[str] | None = None
         self._rows: list[tuple[str, float]] | None = None
 
     @property
+    def digest(self) -> bytes:
+        """Equal for two Vectors exactly when their key lists are."""
+        if self._digest is None:
+            self._digest = self.base.digest if self.picks is None else digest_of(
+                self.base.digest, b"picks", self.picks.astype(np.int64).tobytes())
+        return self._digest
+
+    @property
     def keys(self) -> list[str]:
         if self._keys is None:
-            self._keys = self._made()
+            keys = self.base.list()
+            self._keys = keys if self.picks is None else list(
+                map(keys.__getitem__, self.picks.tolist()))
         return self._keys
 
     def rows(self) -> list[tuple[str, float]]:
         if self._rows is None:
             self._rows = list(zip(self.keys, self.values.tolist(), strict=True))
         return self._rows
+
+    def base_rows(self) -> np.ndarray:
+        """Which of base's keys each row has."""
+        return np.arange(len(self.values)) if self.picks is None else self.picks
 
     def __len__(self) -> int:
         return len(self.values)
@@ -111,19 +144,12 @@ class Vector(Sequence[tuple[str, float]]):
         """The rows where `mask` is true, in order."""
         if mask.all():
             return self
-        parent = self
-        return Vector(self.values[mask], digest_of(self.digest, b"where",
-                                                   np.packbits(mask).tobytes(),
-                                                   str(len(mask)).encode()),
-                      lambda: list(compress(parent.keys, mask.tolist())))
+        return Vector(self.values[mask], self.base, self.base_rows()[mask])
 
     def with_values(self, values: np.ndarray) -> Vector:
         """The same keys with other values."""
-        out = Vector(values, self.digest, self._made)
-        out._keys = self._keys
-        if self._keys is None:
-            parent = self
-            out._made = lambda: parent.keys
+        out = Vector(values, self.base, self.picks)
+        out._digest, out._keys = self._digest, self._keys
         return out
 
 
@@ -133,7 +159,7 @@ def scan(body: bytes) -> Vector | None:
     if not body.startswith(PREFIX) or not body.endswith(SUFFIX):
         return None
     if len(body) == len(PREFIX) + len(SUFFIX):
-        return Vector(np.zeros(0), digest_of(b"empty"), list)
+        return Vector(np.zeros(0), Keys(digest_of(b"empty"), list))
     data = np.frombuffer(body, np.uint8)
     quotes = np.flatnonzero(data == QUOTE)
     # A quote after a backslash may be inside a string (or end one that ends with an
@@ -170,7 +196,7 @@ def scan(body: bytes) -> Vector | None:
         values = np.fromiter(map(float, texts[:n]), np.float64, n)
     except ValueError:
         return None  # the orjson path says what is wrong with it
-    return Vector(values, digest, lambda: decoded(block))
+    return Vector(values, Keys(digest, lambda: decoded(block)))
 
 
 def between(data: np.ndarray, q: np.ndarray) -> bool:
@@ -203,18 +229,19 @@ def decoded(block: bytes) -> list[str]:
 
 def summed(vector: Vector, count: int, separator: str) -> Vector | None:
     """graph/prometheus.py's `summed` on columns: the rows with the last `count` values of
-    each key dropped, those that then share a key added up in row order (np.bincount adds
-    each row in order into 0.0: the same floats as the `+` of the row path, except for a
-    first value of -0.0, left to the row path: None). Which row goes into which sum is
-    kept by the digest of the keys."""
+    each key dropped, those that then share a key added up in row order, the sums in the
+    order each key first comes (np.bincount adds each row in order into 0.0: the same
+    floats as the `+` of the row path, except for a first value of -0.0, left to the row
+    path: None). Which group each of the answer's keys falls in is kept by their digest."""
     values = vector.values
     if (np.signbit(values) & (values == 0)).any():
         return None
-    key = (vector.digest, count)
+    base = vector.base
+    key = (base.digest, count)
     found = GROUPS.get(key)
     if found is None:
         numbers: dict[str, int] = {}
-        shorts = [k.rsplit(separator, count)[0] for k in vector.keys]
+        shorts = [k.rsplit(separator, count)[0] for k in base.list()]
         first = np.fromiter(map(numbers.setdefault, shorts, range(len(shorts))), np.int64,
                             len(shorts))
         # Numbered by where each key first comes; the numbers made 0, 1, 2... in that order.
@@ -222,12 +249,20 @@ def summed(vector: Vector, count: int, separator: str) -> Vector | None:
         found = (inverse.reshape(-1).astype(np.int64), len(numbers))
         remember(GROUPS, key, found)
     inverse, groups = found
+    group = inverse[vector.base_rows()]
+    # The groups of the rows kept, in the order each first comes among them.
+    present, first_row = np.unique(group, return_index=True)
+    order = present[np.argsort(first_row, kind="stable")]
+    renumber = np.empty(groups, np.int64)
+    renumber[order] = np.arange(len(order))
+    sums = np.bincount(renumber[group], weights=values, minlength=len(order))
 
     def keys() -> list[str]:
-        return list(dict.fromkeys(k.rsplit(separator, count)[0] for k in vector.keys))
+        return list(dict.fromkeys(k.rsplit(separator, count)[0] for k in base.list()))
 
-    return Vector(np.bincount(inverse, weights=values, minlength=groups),
-                  digest_of(vector.digest, b"summed", str(count).encode()), keys)
+    grouped = Keys(digest_of(base.digest, b"summed", str(count).encode()), keys)
+    whole = len(order) == groups and bool((order == np.arange(groups)).all())
+    return Vector(sums, grouped, None if whole else order)
 
 
 def rounded(values: np.ndarray, to: float) -> np.ndarray:

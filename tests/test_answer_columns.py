@@ -1,9 +1,9 @@
 """Joined answers read as columns (graph/answer_columns.py) against the orjson path: the
 same keys and the same floats, bit for bit, whatever the keys hold and the values are;
 anything of another shape read by orjson as before; and a graph built on columns tick after
-tick (the same keys, other values, a key missing, the order changed) the same JSON as one
-built on rows. Checked on bodies written as Prometheus writes them, and on a real
-Prometheus's answers.
+tick (the same keys, other values, rows idle and busy again, a key missing, the order
+changed) the same JSON as one built on rows. Checked on bodies written as Prometheus writes
+them, and on a real Prometheus's answers.
 
     requested: shop
 
@@ -244,10 +244,12 @@ def edited(change: Any) -> Any:
 
 
 TICKS = [
-    lambda rows: rows,
+    lambda rows: [(k, "0" if i % 3 == 1 else v) for i, (k, v) in enumerate(rows)],  # idle
+    lambda rows: rows,  # the idle rows busy again: planned now
     lambda rows: [(k, repr(float(v) * 3 + 0.001)) for k, v in rows],  # other values
     lambda rows: rows[1:],  # a key missing
     lambda rows: rows[::-1],  # the order changed
+    lambda rows: [(k, "0" if i % 2 else v) for i, (k, v) in enumerate(rows)],  # idle
     lambda rows: [(k, repr(float(v) / 7)) for k, v in rows],  # back: the same keys
 ]
 

@@ -90,18 +90,38 @@ class NamespaceTraffic:
         metric = query.metric
         table = PLANS.table((metric, *self.args))
         if isinstance(rows, Vector):
-            # An answer read as columns: its keys' plan numbers found by their digest
-            # while the keys stay the same (no key looked up, none decoded).
-            numbers = table.by_digest.get(rows.digest)
-            if numbers is None:
-                numbers = self.numbers(table, metric, rows.keys)
-                PLANS.remember(table, rows.digest, numbers)
+            numbers = self.picked(table, metric, rows)
             self.answers.append((metric, query.kind, table, numbers, rows.values))
             return
         keys = list(map(itemgetter(0), rows))
         numbers = self.numbers(table, metric, keys)
         values = np.fromiter(map(itemgetter(1), rows), np.float64, len(keys))
         self.answers.append((metric, query.kind, table, numbers, values))
+
+    def picked(self, table: PlanTable, metric: str, vector: Vector) -> np.ndarray:
+        """The plan numbers of an answer read as columns. The numbers of all its keys (-1
+        for a key not planned: one of a row not kept, which the row path never plans
+        either) are kept by their digest, and picked: while the answer's keys stay the same
+        no key is looked up, nor decoded, whichever of its rows are kept."""
+        base = vector.base
+        every = table.by_digest.get(base.digest)
+        made = every is None
+        if every is None:
+            keys = base.list()
+            every = np.fromiter(map(table.index.get, keys, repeat(-1, len(keys))), np.int32,
+                                len(keys))
+        rows = vector.base_rows()
+        numbers = every[rows]
+        missing = np.flatnonzero(numbers < 0)
+        if len(missing):
+            numbers[missing] = self.numbers(table, metric,
+                                            [base.list()[i] for i in rows[missing].tolist()])
+            every = every.copy()
+            every[rows[missing]] = numbers[missing]
+            made = True
+        if made:
+            PLANS.remember(table, base.digest, every)
+        return numbers
 
     def numbers(self, table: PlanTable, metric: str, keys: list[str]) -> np.ndarray:
         """The plan number of each key, plans made for the keys the table lacks."""
