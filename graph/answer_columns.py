@@ -67,8 +67,11 @@ class Keys:
 
     def list(self) -> list[str]:
         if self._list is None:
-            assert self._made is not None
-            self._list, self._made = self._made(), None
+            with DECODING:  # readers of one answer may ask from two threads
+                if self._list is None:
+                    assert self._made is not None
+                    self._list = self._made()
+                    self._made = None  # what it was decoded from is freed
         return self._list
 
 
@@ -286,6 +289,7 @@ GROUPS: dict[tuple[bytes, int], tuple[np.ndarray, int]] = {}
 SEEN: dict[bytes, int] = {}
 KEPT = 64
 LOCK = threading.Lock()  # answers are read in the query threads
+DECODING = threading.Lock()
 memory.keep_dicts("answer columns", GROUPS, SEEN)
 
 
