@@ -230,6 +230,23 @@ def decoded(block: bytes) -> list[str]:
     return [row["metric"][KEY] for row in rows]
 
 
+def read(vector: Vector, positive: bool, summed_away: int, round_to: float | None,
+         separator: str) -> Vector | None:
+    """graph/prometheus.py's Query.read on columns (the same floats): the rows above 0
+    when `positive`, the last `summed_away` values of each key summed away, the values
+    rounded to `round_to`; None where only the rows can say."""
+    if positive:
+        vector = vector.where(vector.values > 0)
+    if summed_away:
+        found = summed(vector, summed_away, separator)
+        if found is None:
+            return None
+        vector = found
+    if round_to is not None:
+        vector = vector.with_values(rounded(vector.values, round_to))
+    return vector
+
+
 def summed(vector: Vector, count: int, separator: str) -> Vector | None:
     """graph/prometheus.py's `summed` on columns: the rows with the last `count` values of
     each key dropped, those that then share a key added up in row order, the sums in the

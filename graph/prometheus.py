@@ -166,7 +166,8 @@ class Query:
         applies them in, the sum being of rows already compared). An answer read as
         columns (a Vector) is read on its columns, into a Vector."""
         if isinstance(rows, Vector):
-            read = self.read_columns(rows)
+            read = answer_columns.read(rows, self.positive, len(self.summed_away),
+                                       self.round_to, KEY_SEPARATOR)
             if read is not None:
                 return read  # type: ignore[return-value]
             rows = rows.rows()
@@ -175,20 +176,6 @@ class Query:
         if self.summed_away:
             rows = summed(rows, len(self.summed_away))
         return rows if self.round_to is None else rounded(rows, self.round_to)
-
-
-    def read_columns(self, vector: Vector) -> Vector | None:
-        """`read` on columns (the same floats); None where only the rows can say."""
-        if self.positive:
-            vector = vector.where(vector.values > 0)
-        if self.summed_away:
-            found = answer_columns.summed(vector, len(self.summed_away), KEY_SEPARATOR)
-            if found is None:
-                return None
-            vector = found
-        if self.round_to is not None:
-            vector = vector.with_values(answer_columns.rounded(vector.values, self.round_to))
-        return vector
 
 
 # One label that carries all the grouping labels' values, joined by a control character
