@@ -306,7 +306,7 @@ GROUPS: dict[tuple[bytes, int], tuple[np.ndarray, int]] = {}
 SEEN: dict[bytes, int] = {}
 KEPT = 64
 LOCK = threading.Lock()  # answers are read in the query threads
-DECODING = threading.Lock()
+DECODING = threading.RLock()  # a grouping's keys are made of its answer's
 memory.keep_dicts("answer columns", GROUPS, SEEN)
 
 
