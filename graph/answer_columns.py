@@ -34,6 +34,7 @@ KEY = "meshlens_key"
 ROW_START = b'{"metric":{"meshlens_key":"'
 KEY_END = b'"},"value":['
 ROW_END = b'"]},{'
+BETWEEN_KEYS = (KEY_END + ROW_START).decode()
 LAST_END = b'"]}' + SUFFIX
 QUOTE, BACKSLASH = ord('"'), ord("\\")
 # The quotes of PREFIX, and of each row: metric (2), meshlens_key (2), the key (2), value
@@ -60,10 +61,11 @@ class Keys:
 
     __slots__ = ("_list", "_made", "digest")
 
-    def __init__(self, digest: bytes, made: Callable[[], list[str]]) -> None:
+    def __init__(self, digest: bytes, made: Callable[[], list[str]] | None,
+                 keys: list[str] | None = None) -> None:
         self.digest = digest
-        self._made: Callable[[], list[str]] | None = made
-        self._list: list[str] | None = None
+        self._made = made
+        self._list = keys
 
     def list(self) -> list[str]:
         if self._list is None:
@@ -184,11 +186,17 @@ def scan(body: bytes) -> Vector | None:
     keep[1::2] = True
     block = data[np.repeat(keep, np.diff(bounds))].tobytes()
     digest = digest_of(b"rows", block)
+    keys = None
     if digest not in SEEN:
         # Its fixed text, checked once per set of keys: found n times, and (the quotes
-        # being where they are) found only where a row's is.
+        # being where they are) found only where a row's is; and its keys decoded (they
+        # are new: whoever reads them will ask).
         if block.count(ROW_START) != n or block.count(KEY_END) != n:
             return None
+        try:
+            keys = decoded(block)
+        except ValueError:
+            return None  # not UTF-8, a bad escape: the orjson path says so
         remember(SEEN, digest, n)
     # The values (each with its closing quote, which no value holds).
     starts, ends = q[:, 8] + 1, q[:, 9] + 1
@@ -199,7 +207,8 @@ def scan(body: bytes) -> Vector | None:
         values = np.fromiter(map(float, texts[:n]), np.float64, n)
     except ValueError:
         return None  # the orjson path says what is wrong with it
-    return Vector(values, Keys(digest, lambda: decoded(block)))
+    return Vector(values, Keys(digest, None, keys) if keys is not None
+                  else Keys(digest, lambda: decoded(block)))
 
 
 def between(data: np.ndarray, q: np.ndarray) -> bool:
@@ -224,8 +233,14 @@ def placed(q: np.ndarray, size: int) -> bool:
 
 
 def decoded(block: bytes) -> list[str]:
-    """The keys of a scanned block: its rows made the JSON objects they were, read by
-    orjson (escapes and all, as the orjson path reads them)."""
+    """The keys of a scanned block. Escaped, a key holds only the separator (the usual
+    case): the block unescaped and split at the text between two keys; else its rows
+    made the JSON objects they were and read by orjson (as the orjson path reads them)."""
+    plain = block.replace(b"\\u001f", b"\x1f")
+    # (A raw control character is not JSON: orjson refuses it, as the orjson path does.)
+    if b"\\" not in plain and not (np.frombuffer(block, np.uint8) < 0x20).any():
+        text = plain.decode("utf-8")
+        return text[len(ROW_START):-len(KEY_END)].split(BETWEEN_KEYS)
     rows = orjson.loads(b"[" + block[:-len(KEY_END)].replace(KEY_END, b'"}},') + b'"}}]')
     return [row["metric"][KEY] for row in rows]
 

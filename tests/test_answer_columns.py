@@ -137,7 +137,8 @@ def test_it_reads_other_shapes_by_orjson(content: bytes) -> None:
 
 
 @pytest.mark.parametrize("content", [
-    body([("a", "one")]), body([("a", "")]),
+    body([("a", "one")]), body([("a", "")]), body([("a\x01b", "1")]),
+    body([("a", "1")]).replace(b'"a"', b'"a\xff"'),  # not UTF-8
     b'{"status":"success","data":{"resultType":"scalar","result":[1700000000,"1"]}}',
 ])
 def test_it_says_what_is_wrong_as_orjson_does(content: bytes) -> None:
