@@ -31,6 +31,8 @@ from prometheus_api_client import PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from graph import answer_columns
+from graph.answer_columns import Vector
 from graph.promql import label_strings
 
 # (key, value): the label values joined by KEY_SEPARATOR, and the sample value.
@@ -161,7 +163,14 @@ class Query:
     def read(self, rows: list[Row]) -> list[Row]:
         """This reader's rows of an answer: those above 0 when `positive`, summed over
         summed_away, then rounded (the order PromQL's `round(sum by (...) (...) > 0, to)`
-        applies them in, the sum being of rows already compared)."""
+        applies them in, the sum being of rows already compared). An answer read as
+        columns (a Vector) is read on its columns, into a Vector."""
+        if isinstance(rows, Vector):
+            read = answer_columns.read(rows, self.positive, len(self.summed_away),
+                                       self.round_to, KEY_SEPARATOR)
+            if read is not None:
+                return read  # type: ignore[return-value]
+            rows = rows.rows()
         if self.positive:
             rows = [row for row in rows if row[1] > 0]
         if self.summed_away:
@@ -409,6 +418,12 @@ def successful_body(response: requests.Response, url: str) -> dict[str, Any]:
 
 def parse_vector(response: requests.Response, labels: tuple[str, ...], url: str,
                  joined: bool = False) -> list[Row]:
+    """The answer's rows; a joined answer of the usual shape as columns (a Vector, which is
+    also a sequence of the same rows: graph/answer_columns.py), else through orjson."""
+    if joined and response.status_code < 400:
+        vector = answer_columns.scan(response.content)
+        if vector is not None:
+            return vector  # type: ignore[return-value]
     with reading(url):
         return read_vector(successful_body(response, url)["data"], labels, joined)
 

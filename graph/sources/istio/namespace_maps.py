@@ -17,6 +17,7 @@ from operator import itemgetter
 import numpy as np
 
 from graph import cells, ids, memory, traffic
+from graph.answer_columns import Vector
 from graph.options import GraphOptions
 from graph.prometheus import Row
 from graph.sources.dialect import TrafficQuery
@@ -88,7 +89,42 @@ class NamespaceTraffic:
     def apply(self, query: TrafficQuery, rows: Sequence[Row]) -> None:
         metric = query.metric
         table = PLANS.table((metric, *self.args))
+        if isinstance(rows, Vector):
+            numbers = self.picked(table, metric, rows)
+            self.answers.append((metric, query.kind, table, numbers, rows.values))
+            return
         keys = list(map(itemgetter(0), rows))
+        numbers = self.numbers(table, metric, keys)
+        values = np.fromiter(map(itemgetter(1), rows), np.float64, len(keys))
+        self.answers.append((metric, query.kind, table, numbers, values))
+
+    def picked(self, table: PlanTable, metric: str, vector: Vector) -> np.ndarray:
+        """The plan numbers of an answer read as columns. The numbers of all its keys (-1
+        for a key not planned: one of a row not kept, which the row path never plans
+        either) are kept by their digest, and picked: while the answer's keys stay the same
+        no key is looked up, nor decoded, whichever of its rows are kept."""
+        base = vector.base
+        every = table.by_digest.get(base.digest)
+        made = every is None
+        if every is None:
+            keys = base.list()
+            every = np.fromiter(map(table.index.get, keys, repeat(-1, len(keys))), np.int32,
+                                len(keys))
+        rows = vector.base_rows()
+        numbers = every[rows]
+        missing = np.flatnonzero(numbers < 0)
+        if len(missing):
+            numbers[missing] = self.numbers(table, metric,
+                                            [base.list()[i] for i in rows[missing].tolist()])
+            every = every.copy()
+            every[rows[missing]] = numbers[missing]
+            made = True
+        if made:
+            PLANS.remember(table, base.digest, every)
+        return numbers
+
+    def numbers(self, table: PlanTable, metric: str, keys: list[str]) -> np.ndarray:
+        """The plan number of each key, plans made for the keys the table lacks."""
         n = len(keys)
         numbers = np.fromiter(map(table.index.get, keys, repeat(-1, n)), np.int32, n)
         for i in np.flatnonzero(numbers < 0).tolist():
@@ -97,8 +133,7 @@ class NamespaceTraffic:
                 plan = plan_row(metric, keys[i], *self.args) or DROPPED
                 number = PLANS.add(table, keys[i], plan, self.args[0])
             numbers[i] = number
-        values = np.fromiter(map(itemgetter(1), rows), np.float64, n)
-        self.answers.append((metric, query.kind, table, numbers, values))
+        return numbers
 
     def merged(self) -> traffic.TrafficMap:
         values = (np.concatenate([a[4] for a in self.answers]) if self.answers

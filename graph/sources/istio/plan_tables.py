@@ -45,6 +45,9 @@ DROPPED_ROW = (-1,) * WIDTH
 FIELD_NAMES = ("node_type", "cluster", "namespace", "workload", "app", "version", "service")
 SPEC_ID, SPEC_KEY, SPEC_FIELDS, SPEC_EGRESS = 0, slice(1, 9), slice(9, 16), 16
 SPEC_WIDTH = 17
+# Answers' plan numbers kept by digest per table: the shares of a metric's queries, for a
+# few sets of keys each.
+DIGESTS_KEPT = 32
 Specs = tuple[list[str], list[dict[str, Any]], list[bool]]  # node ids, fields, egress
 # Guards every table's arrays and every Names: an array.array cannot grow while numpy reads
 # it (a build in another thread making its layout), and the lookups are made lazily.
@@ -126,6 +129,9 @@ class PlanTable:
         self.generation = generation  # which table: a layout's plan numbers name it
         self.index: dict[str, int] = {}
         self.rows = array("i")
+        # The plan numbers of whole answers by the digest of their keys (Vector.digest):
+        # a live mesh answers the same keys tick after tick. The newest few kept.
+        self.by_digest: dict[bytes, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.rows) // WIDTH
@@ -187,6 +193,15 @@ class PlanTables:
                 self.size += 1
                 self.changed += 1
         return number
+
+    def remember(self, table: PlanTable, digest: bytes, numbers: np.ndarray) -> None:
+        """Keep the plan numbers of an answer's keys by their digest (a few per table)."""
+        numbers.flags.writeable = False
+        with LOCK:
+            while len(table.by_digest) >= DIGESTS_KEPT:
+                table.by_digest.pop(next(iter(table.by_digest)))
+            table.by_digest[digest] = numbers
+            self.changed += 1
 
     def changes(self) -> int:
         return self.changed

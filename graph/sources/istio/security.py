@@ -30,6 +30,7 @@ import networkx as nx
 import numpy as np
 
 from graph import ids, traffic
+from graph.answer_columns import Vector
 from graph.appender_context import AppenderContext
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Query, Row
@@ -194,7 +195,8 @@ def counted_policies(results: Sequence[list[Row]], options: GraphOptions) -> Cou
     for rows with these keys, made first if there is none; None when a value is NaN (or a
     key cannot be digested)."""
     values = np.concatenate([np.zeros(0), *(
-        np.fromiter(map(itemgetter(1), rows), np.float64, len(rows)) for rows in results)])
+        rows.values if isinstance(rows, Vector)
+        else np.fromiter(map(itemgetter(1), rows), np.float64, len(rows)) for rows in results)])
     digest = security_counts.keys_digest(results)
     if digest is None or np.isnan(values).any():
         return None

@@ -26,7 +26,8 @@ import networkx as nx
 import numpy as np
 import orjson
 
-from graph import ids, memory, traffic
+from graph import answer_columns, ids, memory, traffic
+from graph.answer_columns import Vector
 from graph.options import GraphOptions
 from graph.prometheus import Row
 
@@ -78,7 +79,10 @@ def applies(options: GraphOptions) -> bool:
 
 def keys_digest(results: Sequence[list[Row]]) -> bytes | None:
     """A digest of every answer's row keys, in order (orjson writes the lists unambiguously,
-    whatever the label values hold); None for a key JSON cannot hold (a lone surrogate)."""
+    whatever the label values hold); None for a key JSON cannot hold (a lone surrogate).
+    Answers read as columns have a digest of their keys already: those digests then."""
+    if all(isinstance(rows, Vector) for rows in results):
+        return b"vectors" + answer_columns.digest_of(*(rows.digest for rows in results))  # type: ignore[attr-defined]
     digest = hashlib.blake2b(digest_size=16)
     try:
         for rows in results:
