@@ -16,7 +16,15 @@ import orjson
 from graph import ids, memory
 from graph.cytoscape import APPENDED_EDGE_FIELDS
 from graph.health import NA, STATUSES
-from graph.json_pieces import PIECES, Element, Piece, edge_traffic_text, shape_of
+from graph.json_pieces import (
+    PIECES,
+    Element,
+    Piece,
+    add_crcs,
+    crcs_of,
+    edge_traffic_text,
+    shape_of,
+)
 
 TrafficTexts = dict[int, tuple[bytes, dict[str, Any]]]  # traffic_columns.traffic_texts
 
@@ -79,10 +87,16 @@ def edge_elements(ends: list[tuple[str, str, str, Mapping[str, Any]]], extras: b
     (Written as columns instead, each field read for every edge in one C loop and the
     elements zipped per shape of fields, it took as long: 16.0 against 16.7 ms at 1,000
     workloads. What an edge costs is its allocations and reads, not the interpreter.)"""
+    ENDS.unpack()
     return [edge_element(u, v, k, d, extras, edge_health, texts) for u, v, k, d in ends]
 
 
 HEALTH_PIECES = {status: PIECES.get("healthStatus", status) for status in STATUSES}
 
-# Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
-memory.keep_dicts("edge ends", EDGE_ENDS)
+def ends_crcs() -> dict[Piece, int]:
+    """The CRCs of the pieces the edge ends hold."""
+    return crcs_of([p for _, pieces in EDGE_ENDS.values() for p in pieces])
+
+
+# Handed back from builds in a child process (graph/forked.py), packed as the JSON facts.
+ENDS = memory.keep_packed("edge ends", EDGE_ENDS, extra=ends_crcs, unpacked=add_crcs)
