@@ -343,6 +343,6 @@ def crcs_of(pieces: Iterable[Piece]) -> dict[Piece, int]:
     return {piece: crc for piece in pieces if (crc := known(piece)) is not None}
 
 
-def add_crcs(crcs: Mapping[Piece, int]) -> None:
+def add_crcs(crcs: Mapping[Piece, int] | Iterable[tuple[Piece, int]]) -> None:
     with PIECES.lock:
         PIECES.crcs.update(crcs)

@@ -19,7 +19,8 @@ from graph import forked, memory, patch
 from graph.build import build_graph
 from graph.cytoscape import to_config
 from graph.cytoscape_json import FACTS, NODE_FACTS, write_graph
-from graph.edge_json import EDGE_ENDS, ENDS
+from graph.edge_ends import PackedEnds
+from graph.edge_json import ENDS
 from graph.json_pieces import PIECES
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings, PrometheusUnavailable
@@ -97,17 +98,17 @@ def test_it_keeps_the_json_facts_and_edge_ends_packed_between_builds(
     """This process holds them as the child handed them back, bytes; a build here reads
     them, and knows their pieces' CRCs as graph/patch.py prints a field."""
     made_apart = forked.run_forked(lambda: json_of(bookinfo))
-    assert isinstance(FACTS.packed, memory.Packed) and isinstance(ENDS.packed, memory.Packed)
-    assert not NODE_FACTS and not EDGE_ENDS
+    assert isinstance(FACTS.packed, memory.Packed) and isinstance(ENDS.packed, PackedEnds)
+    assert not NODE_FACTS and not ENDS.made and ENDS.table is None
     for _ in range(2):  # health on arrays starts on a layout's second and third builds
         assert forked.run_forked(lambda: json_of(bookinfo)) == made_apart
     warm = memory.kept_changes()
     assert forked.run_forked(lambda: json_of(bookinfo)) == made_apart
-    assert memory.kept_changes() == warm and isinstance(ENDS.packed, memory.Packed)
+    assert memory.kept_changes() == warm and isinstance(ENDS.packed, PackedEnds)
     PIECES.crcs.clear()
     written = write_graph(build_graph(bookinfo, OPTIONS, MeshConfig()))
     assert orjson.dumps(written.to_dict()) == made_apart
-    assert FACTS.packed is None and ENDS.packed is None and NODE_FACTS and EDGE_ENDS
+    assert FACTS.packed is None and NODE_FACTS and ENDS.table is not None and not ENDS.made
     assert memory.kept_changes() == warm
     for element in written.edges:
         for piece in element.pieces[:3]:  # id, source, target
