@@ -1,9 +1,10 @@
 """Edges' JSON pieces (graph/cytoscape_json.py writes the whole graph).
 
-An edge's element is its ids and ends (made once per edge and kept), its health status,
-the appenders' fields and its traffic: from the Layout's sums where graph/traffic_columns.py
-has it, else json_pieces.edge_traffic_text (tests/test_cytoscape_json.py and
-tests/test_traffic_columns.py compare the bytes with the dict writer's).
+An edge's element is its ids and ends (made once per edge and kept as arrays,
+graph/edge_ends.py), its health status, the appenders' fields and its traffic: from the
+Layout's sums where graph/traffic_columns.py has it, else json_pieces.edge_traffic_text
+(tests/test_cytoscape_json.py and tests/test_traffic_columns.py compare the bytes with the
+dict writer's).
 """
 
 from __future__ import annotations

@@ -27,9 +27,10 @@ Piece = bytes  # one field of an element's data: b'"name":<JSON value>'
 
 
 class Pieces:
-    """Pieces made once and kept (a live mesh names the same nodes, edges, statuses and
-    principals tick after tick), with each one's CRC-32 as graph/patch.py prints it.
-    Bounded: cleared when it grows past `size` (a mesh whose names keep changing)."""
+    """Pieces made once and kept in this process (a live mesh names the same nodes, edges,
+    statuses and principals tick after tick), with each one's CRC-32 as graph/patch.py
+    prints it. Not handed back from builds apart (see the end of this module). Bounded:
+    cleared when it grows past `size` (a mesh whose names keep changing)."""
 
     def __init__(self, size: int = 1 << 19) -> None:
         self.size = size
