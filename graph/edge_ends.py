@@ -157,6 +157,8 @@ class EdgeEnds:
             if packed is not None and table is None:
                 table = self.table = Table(packed)
         n = len(sources)
+        if not n:
+            return Found([], [], [], [])
         if table is None:
             found, kept = np.empty(0, np.int64), Found([], [], [], [])
         else:

@@ -41,6 +41,14 @@ def test_it_finds_the_kept_ends_as_they_were_made() -> None:
     assert list(kept.made) == [unknown]  # only the edge not kept was made
 
 
+def test_it_finds_no_ends_of_no_edges() -> None:
+    """A quiet namespace: no edges, kept ends or not."""
+    assert ends_of(EdgeEnds(), []) == []
+    kept = EdgeEnds()
+    ends_of(kept, FIRST)
+    assert ends_of(handed_back(kept), []) == []
+
+
 def test_it_packs_the_kept_and_the_made_together() -> None:
     """New node ids number after the kept ones: the kept keys are numbered again."""
     kept = handed_back(EdgeEnds())
