@@ -68,6 +68,11 @@ def run_builds(code: Path, answers: Path, builds: int, profile: bool) -> dict[st
     from graph.sources.istio.namespace_maps import NamespaceTraffic
 
     bodies: dict[str, bytes] = pickle.loads(answers.read_bytes())
+    # Answers recorded before the traffic queries stopped sending `> 0` (idle rows are now
+    # dropped on reading) answer them: the same rows above 0, all the reading keeps.
+    for query, body in list(bodies.items()):
+        if query.endswith(" > 0"):
+            bodies.setdefault(query[:-len(" > 0")], body)
     namespaces = tuple(f"ns{i}" for i in range(10))
     options = GraphOptions(namespaces=namespaces, query_time=1_700_000_000, duration=60)
     mesh = MeshConfig()
@@ -101,8 +106,11 @@ def run_builds(code: Path, answers: Path, builds: int, profile: bool) -> dict[st
                 built.apply(query, rows)
             tm = build.merged(built)
             lap("rows to the merged map")
-            build.mark_outsiders(tm, options.namespaces, mesh)
-            build.mark_roots(tm)
+            if hasattr(build, "finalize"):
+                build.finalize(tm, options.namespaces, mesh)
+            else:  # a checkout from before build.finalize
+                build.mark_outsiders(tm, options.namespaces, mesh)
+                build.mark_roots(tm)
             if options.graph_type == ids.SERVICE:
                 tm = build.reduce_to_service_graph(tm)
             lap("finalizers")

@@ -8,10 +8,14 @@ group, once the change is committed; each of its viewers reads its own access ag
 its session as it now is, and a viewer who may no longer see its graph as it was sent is
 told so and closed before the next update: 4401 when no longer signed in, else RECONNECT,
 upon which the page connects again and gets the graph as it may now see it (or a 4403).
+What no signal announces (a session that expired while its socket was open, a bulk SQL
+UPDATE of users or grants) is found by reading a signed-in viewer's access again every
+MESHLENS_ACCESS_RECHECK_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -135,6 +139,17 @@ class AccessWatch:
         if time.monotonic() - self.watched_at > RENEW_S:
             await self.watch_access()
         await super().dispatch(message)  # type: ignore[misc]
+
+    async def recheck_access(self) -> None:
+        """A background task of a signed-in viewer's socket: its access read again every
+        period, until the socket closes. An anonymous viewer has no session to expire and
+        nothing a bulk UPDATE could take away from it alone."""
+        period = settings.MESHLENS_ACCESS_RECHECK_SECONDS
+        if period <= 0 or not getattr(self.scope.get("user"), "is_authenticated", False):
+            return
+        while not self.refused:
+            await asyncio.sleep(period)
+            await self.access_changed({"type": CHANGED})
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         if not self.scope_key or self.refused:

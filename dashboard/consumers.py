@@ -148,7 +148,8 @@ class GraphConsumer(access_live.AccessWatch, metrics.CountedConsumer, AsyncWebso
         cached = await self.send_cached()
         self.shown = cached.version if cached is not None else 0
         self.background = (asyncio.create_task(self.keep_live()),
-                           asyncio.create_task(self.until_fresh(self.options, cached)))
+                           asyncio.create_task(self.until_fresh(self.options, cached)),
+                           asyncio.create_task(self.recheck_access()))
 
     async def send_cached(self) -> live.Cached | None:
         try:

@@ -211,6 +211,10 @@ def envpatterns(name: str, default: str) -> tuple[str, ...]:
 # groups had namespaces), or patterns; empty: nothing.
 MESHLENS_DEFAULT_ACCESS = envpatterns("MESHLENS_DEFAULT_ACCESS", "*")
 
+# How often a signed-in viewer's open WebSocket reads its access again, for what no signal
+# announces: a session that expires while the socket is open, a bulk SQL UPDATE. 0: never.
+MESHLENS_ACCESS_RECHECK_SECONDS = envint("MESHLENS_ACCESS_RECHECK_SECONDS", 60, minimum=0)
+
 
 def envrate(name: str, default: str) -> float:
     """`10/s`, `600/m` or `3600/h`: requests per second."""

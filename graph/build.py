@@ -16,10 +16,10 @@ from typing import cast
 
 import networkx as nx
 
-from graph import ids, memory, sources, traffic
+from graph import counted_finalizers, ids, memory, sources, traffic
 from graph.appender_context import AppenderContext
 from graph.appenders import Appender, PreparedAppender
-from graph.cells import CountedMap
+from graph.cells import CountedMap, whole
 from graph.health import HealthConfig, annotate_health
 from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
@@ -276,6 +276,8 @@ def merge_dialects(graphs: Sequence[nx.MultiDiGraph],
     (protocol) wins, with its rates and graph attributes; the others add the nodes and
     edges it lacks. Health and isRoot are then worked out again over the merged edges.
     A first rule, kept simple: a node's rates are not added up across dialects."""
+    for g in graphs:
+        whole(g)  # health is judged again on the dicts
     merged = graphs[0]
     for g in graphs[1:]:
         for node_id, attrs in g.nodes(data=True):
@@ -311,18 +313,32 @@ def merge_maps(maps: Mapping[str, traffic.TrafficMap]) -> traffic.TrafficMap:
 def combine(tm: traffic.TrafficMap, options: GraphOptions, mesh: MeshConfig,
             health: HealthConfig | None) -> nx.MultiDiGraph:
     """The merged traffic map finalized, with health."""
-    mark_outsiders(tm, options.namespaces, mesh)
-    mark_roots(tm)
+    finalize(tm, options.namespaces, mesh)
     if options.graph_type == ids.SERVICE:
+        whole(tm)  # the reduction adds up the edges' responses
         tm = reduce_to_service_graph(tm)
     judge_map(tm, health or HealthConfig.default())
     return tm.to_networkx()
+
+
+def finalize(tm: traffic.TrafficMap, namespaces: tuple[str, ...], mesh: MeshConfig) -> None:
+    """Kiali's finalizers: mark_outsiders, mark_roots; on a map a reused Layout counted, the
+    flags they set on its first map, set again by number (graph/counted_finalizers.py)."""
+    def finalizers() -> None:
+        mark_outsiders(tm, namespaces, mesh)
+        mark_roots(tm)
+
+    if isinstance(tm, CountedMap):
+        counted_finalizers.finalize(tm, (namespaces, mesh), finalizers)
+    else:
+        finalizers()
 
 
 def judge_map(tm: traffic.TrafficMap, config: HealthConfig) -> None:
     """Health of a finalized map: on numbers when a reused Layout counted it (and the
     finalizers only flagged it), else on its dicts."""
     if not (isinstance(tm, CountedMap) and annotate_counted(tm, config)):
+        whole(tm)
         annotate_health(tm.nodes, tm.edges(), config)
 
 

@@ -33,6 +33,7 @@ import networkx as nx
 import numpy as np
 
 from graph import memory, packed_layout, traffic
+from graph.counted_responses import Pending, fill
 
 # What a slot of an md is: a rate (md[key]), a response code (md[responses][code]), a
 # response flag or host of a code (md[responses][code]["flags" or "hosts"][name]).
@@ -226,13 +227,30 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
 
 class Counted(NamedTuple):
     """What a Layout counted in one build: the flag sums in the order they went into the
-    mds, and the mds by number (graph/health_arrays.py judges health on them); and every
-    cell's sum (graph/traffic_columns.py writes the edges' rates from them)."""
+    mds, and the mds by number (graph/health_arrays.py judges health on them); every
+    cell's sum (graph/traffic_columns.py writes the edges' rates from them); and the
+    responses left out of the mds, if any (graph/counted_responses.py)."""
 
     layout: Layout
     flag_sums: np.ndarray
     mds: list[dict[str, Any]]
     sums: np.ndarray
+    pending: Pending | None = None
+
+
+def make_responses(counted: Counted | None) -> None:
+    """Put into the mds the responses a counted map left out (nothing if none were): for
+    a reader of the dicts without a column path."""
+    if counted is not None and counted.pending is not None:
+        counted.pending.make()
+
+
+def whole(g: nx.MultiDiGraph | traffic.TrafficMap) -> None:
+    """make_responses for a graph, or a traffic map, that a Layout counted."""
+    if isinstance(g, CountedMap):
+        make_responses(g.counted)
+    elif isinstance(g, nx.Graph):
+        make_responses(g.graph.get(COUNTED))
 
 
 class CountedMap(traffic.TrafficMap):
@@ -370,12 +388,19 @@ class Layout:
 
     def traffic_map(self, values: np.ndarray) -> traffic.TrafficMap:
         """The merged traffic map of one build's values (the rows' values, in the order the
-        rows were given when the layout was made)."""
+        rows were given when the layout was made).
+
+        The layout's first map is made whole; later ones leave the responses out of the
+        mds (counted_responses.Pending: made when a reader of the dicts needs them), since
+        from the second map on health and the JSON read them from the sums."""
         sums = np.bincount(self.cells, weights=values[self.rows], minlength=self.n_cells)
         rate = iter(sums[self.fill[RATE]].tolist()).__next__
         flag_sums = sums[self.fill[FLAG]]
+        host_sums = sums[self.fill[HOST]]
+        lazy = getattr(self, "counted_before", False)
+        self.counted_before = True
         flag = iter(flag_sums.tolist()).__next__
-        host = iter(sums[self.fill[HOST]].tolist()).__next__
+        host = iter(host_sums.tolist()).__next__
         mds = []
         for keys, shape, initial in zip(self.rate_keys, self.responses, self.initial,
                                         strict=True):
@@ -384,19 +409,12 @@ class Layout:
                 md.update(initial)
                 if "destServices" in initial:
                     md["destServices"] = dict(initial["destServices"])
-            if shape is not None:
-                for responses, code, flag_names, host_names in shape:
-                    by_code = md.get(responses)
-                    if by_code is None:
-                        by_code = md[responses] = {}
-                    # Mostly one flag and one host: a literal is 3 times faster.
-                    by_code[code] = {
-                        "flags": {flag_names[0]: flag()} if len(flag_names) == 1
-                        else {name: flag() for name in flag_names},
-                        "hosts": {host_names[0]: host()} if len(host_names) == 1
-                        else {name: host() for name in host_names}}
+            if shape is not None and not lazy:
+                fill(md, shape, flag, host)
             mds.append(md)
-        tm = CountedMap(Counted(self, flag_sums, mds, sums))
+        pending = Pending(mds, self.rate_keys, self.initial, self.responses, flag_sums,
+                          host_sums) if lazy else None
+        tm = CountedMap(Counted(self, flag_sums, mds, sums, pending))
         for (node_id, fields, i), node_edges in zip(self.nodes, self.edges, strict=True):
             tm.nodes[node_id] = {**fields, "md": mds[i]}
             tm.out[node_id] = {key: {"protocol": key[1], "md": mds[e], "source_md": mds[s]}

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 
 from graph import ids, traffic
+from graph.cells import whole
 from graph.health import NA
 
 NODE_RATES = {
@@ -282,6 +283,7 @@ def to_elements(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None,
     as Kiali sorts them: nodes by kind and names, edges by source, target and protocol."""
     if box_by is None:
         box_by = g.graph.get("box_by", ())
+    whole(g)  # the edges' responses are read from their mds
     nodes = [node_data(node_id, n, extras) for node_id, n in g.nodes(data=True)]
     hashed = {node_id: n["id"] for node_id, n in zip(g.nodes, nodes, strict=True)}
     edges = [edge_data(u, v, k, d, extras, edge_health, hashed)

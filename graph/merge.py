@@ -26,6 +26,7 @@ from typing import Any
 import networkx as nx
 
 from graph import traffic
+from graph.cells import whole
 from graph.health import HealthConfig, annotate_health
 
 # When two copies of an edge are as detailed, the dialect that says more about a request
@@ -66,6 +67,8 @@ def merge_sources(graphs: Sequence[Sourced], health: HealthConfig | None,
     duration, graph type) are the merged graph's. `mark_sources`: whether to write each
     element's sources (by default, when the graphs come from more than one source)."""
     order = {name: i for i, name in enumerate(dict.fromkeys(s.source for s in graphs))}
+    for sourced in graphs:
+        whole(sourced.graph)  # detail() counts the responses; health is judged on dicts
     merged = nx.MultiDiGraph()
     merged.graph.update(graphs[0].graph.graph)
     seen_by: dict[Any, set[str]] = {}

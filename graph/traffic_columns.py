@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graph import memory
+from graph.cells import make_responses
 from graph.cytoscape import EDGE_SHAPES, edge_shape
 from graph.json_pieces import EDGE_HEADS, TEMPLATES, edge_head, rate_precisions
 
@@ -221,10 +222,12 @@ def traffic_texts(counted: Counted) -> dict[int, tuple[bytes, dict[str, Any]]] |
     source md its percentReq was read from (the text is the edge's only while that is the
     edge's source md). None on the layout's first map (the columns are made on its second:
     a mesh whose keys change every tick pays nothing more) and when the sums hold a NaN:
-    edge_traffic_text then writes every edge."""
-    layout, flag_sums, mds, sums = counted
+    edge_traffic_text then writes every edge, from mds given their responses first
+    (cells.make_responses)."""
+    layout, flag_sums, mds, sums = counted[:4]
     columns = columns_of(layout)
     if columns is None or np.isnan(sums).any():
+        make_responses(counted)
         return None
     rates = np.append(sums, 0.0)  # -1 reads this 0.0: a rate the md has not
     responses = np.concatenate([flag_sums, sums[layout.fill[HOST]]])

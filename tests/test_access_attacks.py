@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,8 +20,10 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 from django.test import Client
+from django.utils import timezone
 
 from dashboard import tokens
 from dashboard.asgi import application
@@ -274,6 +277,34 @@ async def test_it_leaves_a_socket_be_when_its_access_is_unchanged(live_mesh: Non
     await sync_to_async(regrant)("carl-team", "billing")
     await socket.send_to(text_data="ping")
     assert await socket.receive_nothing(timeout=1)
+    await socket.disconnect()
+
+
+async def test_it_closes_a_live_socket_whose_session_expired(live_mesh: None,
+                                                            settings: Any) -> None:
+    """bob watches bookinfo; his session expires while the page is open (no signal
+    tells anyone): the socket is closed at the next reading of his access"""
+    settings.MESHLENS_AUTH = "login"
+    settings.MESHLENS_ACCESS_RECHECK_SECONDS = 1
+    _, session, socket = await watching("bob", "bookinfo")
+    await sync_to_async(Session.objects.filter(session_key=session).update)(
+        expire_date=timezone.now() - timedelta(seconds=1))
+    errors, code = await closing(socket)
+    assert (code, errors[-1]) == (4401, "you are signed out (MESHLENS_AUTH=login)")
+    await socket.disconnect()
+
+
+async def test_it_closes_a_live_socket_after_a_bulk_update_of_its_grant(
+        live_mesh: None, settings: Any) -> None:
+    """bob watches bookinfo; an SQL UPDATE (no model signal) gives his group shop
+    instead: the socket is closed at the next reading of his access"""
+    settings.MESHLENS_ACCESS_RECHECK_SECONDS = 1
+    _, _, socket = await watching("bob", "bookinfo")
+    await sync_to_async(NamespaceAccess.objects.filter(group__name="bob-team").update)(
+        namespaces="shop")
+    errors, code = await closing(socket)
+    assert code == 4403 and errors[-1] == (
+        "namespaces: namespace 'bookinfo' is not accessible to you")
     await socket.disconnect()
 
 

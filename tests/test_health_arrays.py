@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from graph import build
-from graph.cells import CountedMap
+from graph.cells import CountedMap, whole
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule, Tolerance, annotate_health
 from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
@@ -34,6 +34,7 @@ def both(options: GraphOptions, answers: list[list[Row]],
         if on_numbers:
             assert annotate_counted(tm, config), "a reused layout is judged on numbers"
         else:
+            whole(tm)  # as build.judge_map does
             annotate_health(tm.nodes, tm.edges(), config)
         judged.append(statuses(tm))
     return judged[0], judged[1]
@@ -44,6 +45,7 @@ def warm(options: GraphOptions, answers: list[list[Row]], config: HealthConfig) 
     tm = merged(options, answers)
     assert isinstance(tm, CountedMap)
     if not annotate_counted(tm, config):
+        whole(tm)
         annotate_health(tm.nodes, tm.edges(), config)
 
 
