@@ -10,7 +10,8 @@ BENCH_ARGS ?=
 # Which benchmark `make bench` runs: live_scale (the live page on the whole stack) or
 # graph_build (one build against Prometheus alone) or page_render (the page drawing a
 # big graph) or query_plan or build_memory (what a refreshing process holds) or load (200
-# viewers and 50 API requests a second on the demo).
+# viewers and 50 API requests a second on the demo) or remote_read (the query plan's big
+# queries by remote read, measured).
 BENCH ?= live_scale
 
 .PHONY: help setup run test lint bench clean distclean
@@ -20,7 +21,7 @@ help:
 	@echo "make run        setup, then the demo on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops it)"
 	@echo "make test       setup, then ruff and the whole pytest suite"
 	@echo "make lint       ruff check"
-	@echo "make bench      setup, then bench/live_scale.py (BENCH=graph_build, page_render, query_plan, replay, find_hide, build_memory, build_cpu or load for the others)"
+	@echo "make bench      setup, then bench/live_scale.py (BENCH=graph_build, page_render, query_plan, replay, find_hide, build_memory, build_cpu, load or remote_read for the others)"
 	@echo "make clean      remove run state, caches and test output"
 	@echo "make distclean  clean, plus .venv, node_modules and the database"
 
@@ -44,8 +45,8 @@ lint:
 	@$(VENV)/bin/ruff check .
 
 bench: setup
-	@case "$(BENCH)" in live_scale|graph_build|page_render|query_plan|replay|find_hide|build_memory|build_cpu|load) ;; \
-		*) echo "make bench: BENCH=$(BENCH): use live_scale, graph_build, page_render, query_plan, replay, find_hide, build_memory, build_cpu or load" >&2; exit 2;; esac
+	@case "$(BENCH)" in live_scale|graph_build|page_render|query_plan|replay|find_hide|build_memory|build_cpu|load|remote_read) ;; \
+		*) echo "make bench: BENCH=$(BENCH): use live_scale, graph_build, page_render, query_plan, replay, find_hide, build_memory, build_cpu, load or remote_read" >&2; exit 2;; esac
 	@$(VENV)/bin/python bench/$(BENCH).py $(BENCH_ARGS)
 
 clean:

@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/live_scale.py [--workloads 1000,10000] [--quick]
 
-For each size: backfills a synthetic mesh (bench/live_mesh.py) into a real Prometheus with
-samples past "now", starts Redis, daphne, a Celery worker (prefork, 2 processes, as
-`make run`) and beat on free loopback ports, then prints:
+For each size: serves a synthetic mesh (bench/live_mesh.py) as scrape targets
+(bench/live_exporter.py) to a real Prometheus that scrapes it live, starts Redis, daphne, a
+Celery worker (prefork, 2 processes, as `make run`) and beat on free loopback ports, waits
+until Prometheus holds a whole rate window, then prints:
 - the build alone: GET /api/v1/graph of every namespace, now (no cache: a fresh build);
 - the API ratio: GET /api/v1/graph at a fixed query_time (never cached) against the
   Prometheus time of Kiali's own query set (per namespace, 3 request and 3 TCP queries,
@@ -41,9 +42,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import live_page  # noqa: E402
+from bench import live_page, live_screens  # noqa: E402
 from bench.graph_build import process_cpu_s  # noqa: E402
-from bench.live_mesh import backfill_blocks, log, make_mesh  # noqa: E402
+from bench.live_exporter import MeshTarget, wait_for_window  # noqa: E402
+from bench.live_memory import RssSampler, children, rss_mb  # noqa: E402
+from bench.live_mesh import log  # noqa: E402
 from tests.support.meshlens import answers  # noqa: E402
 from tests.support.ports import free_port, wait_until  # noqa: E402
 from tests.support.process import spawn, stop, tail  # noqa: E402
@@ -51,7 +54,6 @@ from tests.support.prometheus import PrometheusServer  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
 
 NAMESPACES = tuple(f"ns{i}" for i in range(10))  # as bench/graph_build.py makes them
-HISTORY_S = 300
 CHROMIUM = os.environ.get("MESHLENS_CHROMIUM", "/usr/bin/chromium")
 # As tests/browser/conftest.py launches it.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -154,14 +156,6 @@ class Stack:
             stop(process)
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def cpu_with_children_s(pid: int) -> float:
     """CPU seconds of a process and of its children it has reaped (the builds a worker
     forks for each answer: graph/forked.py)."""
@@ -182,13 +176,6 @@ def meshlens_cpu_s(stack: Stack) -> float:
         except FileNotFoundError:  # a pool process replaced meanwhile
             pass
     return total
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return found
 
 
 def rss_report(stack: Stack, prometheus_pid: int, redis_pid: int,
@@ -219,6 +206,18 @@ def scrape_builds(url: str) -> dict[str, float]:
     return out
 
 
+def scrape_cost(prometheus_url: str, pid: int, cpu_before: float, seconds: float,
+                ) -> dict[str, float]:
+    """What taking the mesh in costs Prometheus: its scrapes' median duration (its own
+    scrape_duration_seconds, over the run) and its CPU share since the data were ready,
+    queries included (the run's and Kiali's set)."""
+    answer = requests.get(f"{prometheus_url}/api/v1/query", timeout=30, params={
+        "query": f"quantile_over_time(0.5, scrape_duration_seconds[{round(seconds)}s])"}).json()
+    durations = [float(r["value"][1]) for r in answer["data"]["result"]]
+    return {"median_scrape_s": round(median_of(durations), 2),
+            "prometheus_cpu_share": round((process_cpu_s(pid) - cpu_before) / seconds, 2)}
+
+
 # --- one size ------------------------------------------------------------------------------
 
 
@@ -232,18 +231,15 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     step = 15 if workloads <= 3000 else 30
     duration = 4 * step
     refresh = args.refresh or (5 if workloads <= 3000 else 15)
+    log(f"\n=== {workloads:,} workloads")
     began = time.perf_counter()
-    series = make_mesh(workloads, args.seed)
-    log(f"\n=== {workloads:,} workloads: {len(series):,} series, generated in "
-        f"{time.perf_counter() - began:.0f} s")
-    now = int(time.time())
-    # Reach past the backfill (it takes longer for more series) and the whole run.
-    future = args.minutes * 60 + len(series) // 100
-    tsdb = backfill_blocks(series, base, now - HISTORY_S, now + future, step, args.seed)
-    result["backfill_s"] = round(time.perf_counter() - began)
-    del series
-
-    prometheus = PrometheusServer(tsdb, base / "prometheus")
+    # The mesh is scraped live (bench/live_exporter.py): Prometheus starts empty and holds
+    # what it took, every `step` seconds, from the start of the run to its end.
+    target = MeshTarget(workloads, args.seed, step, base / "exporter.log")
+    exits.callback(target.stop)
+    target.start()
+    prometheus = PrometheusServer(base / "tsdb", base / "prometheus",
+                                  config=target.prometheus_config())
     prometheus.start(timeout=300)
     exits.callback(prometheus.stop)
     redis_server = RedisServer(base / "redis").start()
@@ -269,9 +265,15 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
             root=Path(args.compare).resolve())
         exits.callback(other.stop)
         other.start()
-    until = time.strftime("%H:%M:%S", time.localtime(now + future))
-    log(f"stack up: web {stack.url}, Prometheus {prometheus.url}, refresh {refresh} s, "
-        f"rate window {duration} s; data until {until}")
+    log(f"stack up in {time.perf_counter() - began:.0f} s; waiting for a whole rate window "
+        f"of scrapes ({duration} s, every {step} s)")
+    if not wait_for_window(prometheus.url, target.shards, duration, step, 10 * duration):
+        raise RuntimeError(f"Prometheus did not scrape the mesh:\n{tail(target.log)}")
+    result["ready_s"] = round(time.perf_counter() - began)
+    began, began_cpu = time.perf_counter(), process_cpu_s(prometheus.pid or 0)
+    result["load_average"] = [os.getloadavg()]
+    log(f"ready in {result['ready_s']} s: web {stack.url}, Prometheus {prometheus.url}, "
+        f"refresh {refresh} s, rate window {duration} s")
     query = f"namespaces={','.join(NAMESPACES)}&duration={duration}s"
 
     # The build alone: no cache, evaluated now (the first build fills the process's caches).
@@ -297,13 +299,24 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     if args.api_only:
         return result
 
-    result.update(browse(stack, query, refresh, args))
+    sampler = RssSampler(stack.processes["web"].pid, stack.processes["worker"].pid)
+    sampler.start()
+    try:
+        result.update(browse(stack, query, refresh, args, workloads))
+    finally:
+        result["rss_sampled_mb"] = sampler.stop()
     result["rss_mb"] = {k: round(v) for k, v in
                         rss_report(stack, prometheus.pid or 0, redis_server.pid or 0).items()}
     # The highest each process reached in the whole run (a build's peak).
     result["peak_rss_mb"] = {k: round(v) for k, v in rss_report(
         stack, prometheus.pid or 0, redis_server.pid or 0, "VmHWM").items()}
+    result["load_average"].append(os.getloadavg())
     result["metrics"] = scrape_builds(stack.url)
+    try:
+        result["scrapes"] = scrape_cost(prometheus.url, prometheus.pid or 0, began_cpu,
+                                        time.perf_counter() - began)
+    except (requests.RequestException, KeyError, ValueError) as exc:
+        result["scrapes"] = {"error": str(exc)}
     return result
 
 
@@ -355,7 +368,9 @@ def api_ratio(stack: Stack, other: Stack | None, prometheus: PrometheusServer, q
     return out
 
 
-def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> dict[str, Any]:
+def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace, workloads: int,
+           ) -> dict[str, Any]:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     out: dict[str, Any] = {}
@@ -387,6 +402,14 @@ def browse(stack: Stack, query: str, refresh: int, args: argparse.Namespace) -> 
                     f"{size:,} bytes")
             if got.note:
                 log(f"updates: {got.note}")
+            if args.screenshots:
+                prefix = f"live-{workloads}"
+                try:
+                    out["screenshots"] = live_screens.take(warm, Path(args.screenshots),
+                                                           prefix)
+                except PlaywrightError as exc:  # the figures above are still good
+                    out["screenshots"] = [f"failed: {exc}"]
+                log("screenshots: " + "; ".join(out["screenshots"]))
         finally:
             browser.close()
     return out
@@ -400,8 +423,8 @@ def describe(first: live_page.FirstGraph) -> str:
 
 def summary(result: dict[str, Any]) -> None:
     log(f"\n--- {result['workloads']:,} workloads: summary")
-    for key in ("graph", "build_s", "api", "cold", "warm", "pan_frame_ms", "rss_mb",
-                "peak_rss_mb"):
+    for key in ("ready_s", "load_average", "scrapes", "graph", "build_s", "api", "cold", "warm",
+                "pan_frame_ms", "rss_mb", "peak_rss_mb", "rss_sampled_mb"):
         if key in result:
             log(f"{key}: {json.dumps(result[key])}")
     if "updates" in result:
@@ -431,9 +454,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pan-seconds", type=float, default=None, help="(default 3)")
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds to wait for the first graph on the page")
-    parser.add_argument("--minutes", type=int, default=12,
-                        help="minutes of data after the backfill (the run must fit in them)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--screenshots", metavar="DIR",
+                        help="at the end, screenshots of the page (folded, the failing-edges "
+                        "panel, ns1 unfolded, a node selected) in DIR")
     parser.add_argument("--api-only", action="store_true",
                         help="stop after the API ratio (no page, no RSS, no /metrics)")
     parser.add_argument("--compare", metavar="DIR",

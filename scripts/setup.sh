@@ -41,6 +41,7 @@ need_binary promtool prometheus
 need_binary redis-server redis-server
 need_binary dot graphviz  # format=svg of /api/v1/graph, and its tests
 need_binary npm nodejs npm
+need_binary gcc gcc  # graph/*.pyx, compiled below
 if ! command -v chromium >/dev/null 2>&1; then
     want_chromium=1
 fi
@@ -128,6 +129,29 @@ if [ ! -f "$PIP_STAMP" ] || [ pyproject.toml -nt "$PIP_STAMP" ] || [ "$need_psyc
     say "installing Python packages into $VENV"
     "$VENV/bin/pip" install --disable-pip-version-check --quiet -e ".[$extras]"
     touch "$PIP_STAMP"
+fi
+
+# graph/*.pyx (remote read's decoder, issue 7): compiled in place when a module is missing
+# or older than a source. Python's headers come with the interpreter (Debian's python3-dev
+# for a Debian Python).
+if ! "$VENV/bin/python" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+    say "installing Debian package: python3-dev (Python's headers, for graph/*.pyx)"
+    as_root apt-get update -q
+    apt_install python3-dev
+fi
+compile=0
+for source in graph/*.pyx; do
+    shopt -s nullglob
+    built=("${source%.pyx}".*.so)
+    shopt -u nullglob
+    if [ "${#built[@]}" -eq 0 ] || [ "$source" -nt "${built[0]}" ] ||
+        [ graph/protobuf_wire.pxd -nt "${built[0]}" ]; then
+        compile=1
+    fi
+done
+if [ "$compile" -eq 1 ]; then
+    say "compiling graph/*.pyx"
+    "$VENV/bin/cythonize" --inplace --force -3 graph/*.pyx >/dev/null
 fi
 
 # --- npm packages ----------------------------------------------------------------------------

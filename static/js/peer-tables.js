@@ -11,16 +11,26 @@ export function responseTimeHeading(stat) {
   return stat === "avg" ? "Avg" : `p${stat || "95"}`;
 }
 
+// A peer in a folded namespace is that namespace's box, and the edge to it sums the node's
+// edges with the namespace (collapse.js): name the namespace and how many edges it stands
+// for, where the box's own data would give "unknown".
+function peerName(edge, other) {
+  if (!other.hasClass("summary")) return nodeName(other.data());
+  const count = edge.data("edgeCount") || 1;
+  return `${other.data("namespace")} (folded, ${count} edge${count === 1 ? "" : "s"})`;
+}
+
 function peerRow(edge, other, onSelect) {
   const data = edge.data();
-  const status = HEALTH[data.healthStatus] ? data.healthStatus : "NA";
+  const health = data.healthStatus || data.worstHealth;
+  const status = HEALTH[health] ? health : "NA";
   const headline = edgeRates(data);
   const traffic = Boolean(data.traffic && data.traffic.rates);
   const peer = h(
     "button",
     { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
     h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
-    nodeName(other.data()),
+    peerName(edge, other),
   );
   return {
     rate: traffic ? headline.rate : -1,

@@ -215,3 +215,42 @@ def test_it_shows_details_of_an_unfolded_node_and_goes_back_to_dagre_when_small(
     xs = page.evaluate("""() => ['ingress', 'productpage', 'productpage-v1']
         .map(id => window.meshlens.cy.getElementById(id).position('x'))""")
     assert xs == sorted(xs) and len(set(xs)) == 3
+
+
+def test_it_names_a_folded_namespace_among_a_nodes_peers(graph_page: GraphPage,
+                                                         big_server: BigServer,
+                                                         meshlens_url: str) -> None:
+    """[ns0] -> ns1-w000 -> ns1-w010, ns1 unfolded and ns0 folded: ns1-w000's inbound peer
+    is the folded ns0, by an edge summing one edge, named by its namespace."""
+    graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}")
+    page = graph_page.page
+    graph_page.tap("ml-ns:ns1")
+    graph_page.wait_for("cy => cy.getElementById('ns1-w000').nonempty()")
+    graph_page.tap("ns1-w000")
+    page.wait_for_selector("#side-panel:not([hidden]) table.peer-table[data-direction=inbound]")
+    inbound = page.inner_text("#side-panel table.peer-table[data-direction=inbound] tbody")
+    outbound = page.inner_text("#side-panel table.peer-table[data-direction=outbound] tbody")
+    assert inbound.split("\t")[0].strip() == "ns0 (folded, 1 edge)"
+    assert outbound.split("\t")[0].strip() == "ns1-w010"
+
+
+def test_it_draws_the_worst_rows_of_a_long_failing_list(graph_page: GraphPage,
+                                                        big_server: BigServer,
+                                                        meshlens_url: str) -> None:
+    """ns1-w0xx -> ns2-w017 failing; /api/v1/edges stood in for with 250 unhealthy edges:
+    the panel counts 250 and draws the worst 200, saying so."""
+    edges = [{"id": f"e{i:03d}", "source": {"label": f"ns1-w{i:03d}"},
+              "target": {"label": FAILING}, "protocol": "http", "rate": 1.0,
+              "errorPercent": 50.0 - i / 10, "healthStatus": "Failure", "responses": {},
+              "responseTime": None, "since": None} for i in range(250)]
+    body = json.dumps({"timestamp": big_server.graph["timestamp"], "duration": 60,
+                       "edges": edges})
+    page = graph_page.page
+    page.route("**/api/v1/edges?*", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=body))
+    graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}")
+    page.wait_for_selector("#failing-panel[data-count='250']")
+    rows = page.eval_on_selector_all(".failing-row", "rows => rows.map(r => r.dataset.edgeId)")
+    assert rows == [f"e{i:03d}" for i in range(200)]
+    assert page.inner_text(".failing-count") == "250"
+    assert page.inner_text(".failing-status") == "The worst 200 of 250 shown."

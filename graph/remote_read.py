@@ -1,0 +1,166 @@
+"""Prometheus's remote read (`POST /api/v1/read`): the stored samples of the series a
+set of matchers selects, over a time range, with nothing computed by Prometheus; and
+the rows of `sum by (key) (rate(...))` made from them here (graph/counter_rate.py).
+
+A prototype of issue 7's sixth round (bench/README.md, "sixth round: remote read,
+measured"): not yet on the production plan. The request is a snappy-compressed
+ReadRequest; the answer is either a snappy-compressed ReadResponse of samples
+(response type SAMPLES) or a stream of ChunkedReadResponse frames of XOR chunks
+(STREAMED_XOR_CHUNKS). Field numbers are those of Prometheus's prompb/remote.proto and
+types.proto; the messages are written here and read by the compiled walkers
+graph/remote_decode.pyx (samples, XOR chunks) and graph/series_keys.pyx (row keys).
+
+    request = read_request("istio_requests_total", matchers, start_ms, end_ms)
+    series = decode(*post_read(session, url, request), mint=start_ms, maxt=end_ms)
+    rows = rate_sums(series, labels, at_ms=end_ms, range_ms=end_ms - start_ms)
+    # {'ns0\x1fproductpage\x1f...': 0.25, ...}: the rows of the instant query
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cramjam
+import numpy as np
+import numpy.typing as npt
+import requests
+
+from graph.counter_rate import sums_by, window_rates
+from graph.prometheus import KEY_SEPARATOR
+from graph.promql import Matcher
+
+SAMPLES, STREAMED_XOR_CHUNKS = 0, 1
+STREAMED_TYPE = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
+HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+           "X-Prometheus-Remote-Read-Version": "0.1.0"}
+# prompb.LabelMatcher.Type.
+MATCHER_TYPES = {"=": 0, "!=": 1, "=~": 2, "!~": 3}
+
+
+class DecodeError(ValueError):
+    """An answer that is not the protobuf (or XOR chunk) remote read sends."""
+
+
+class RemoteReadError(RuntimeError):
+    """Prometheus refused a remote read (its status and the start of its answer)."""
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    """A varint field (int payload) or a length-delimited one (bytes payload)."""
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _matcher(matcher: Matcher) -> bytes:
+    kind = MATCHER_TYPES[matcher.op]
+    return ((_field(1, kind) if kind else b"") + _field(2, matcher.label.encode())
+            + _field(3, matcher.value.encode()))
+
+
+def read_request(metric: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int,
+                 response_type: int = SAMPLES) -> bytes:
+    """A snappy-compressed ReadRequest of one Query: `metric{matchers}` from start_ms to
+    end_ms (both included), answered as `response_type`."""
+    every = (Matcher("__name__", "=", metric), *matchers)
+    query = (_field(1, start_ms) + _field(2, end_ms)
+             + b"".join(_field(3, _matcher(m)) for m in every))
+    message = _field(1, query) + _field(2, response_type)
+    return bytes(cramjam.snappy.compress_raw(message))
+
+
+def post_read(session: requests.Session, url: str, request: bytes,
+              timeout: float = 60) -> tuple[str, bytes]:
+    """POSTs a ReadRequest to `url`/api/v1/read: (the answer's content type, its body)."""
+    response = session.post(f"{url}/api/v1/read", data=request, headers=HEADERS,
+                            timeout=timeout)
+    if response.status_code != 200:
+        raise RemoteReadError(f"remote read: HTTP {response.status_code}: "
+                              f"{response.text[:300]}")
+    return response.headers.get("Content-Type", ""), response.content
+
+
+# --- the answer ---------------------------------------------------------------------------
+
+
+def _compiled(name: str) -> Any:
+    """graph/<name>.pyx, compiled by scripts/setup.sh (`make setup`); imported on first
+    use, so that graph/ imports without it."""
+    try:
+        return importlib.import_module(f"graph.{name}")
+    except ImportError as exc:
+        raise ImportError(f"graph/{name}.pyx is not compiled: run `make setup`") from exc
+
+
+@dataclass
+class Series:
+    """Decoded series: series i's Label fields are body[spans[i, 0]:spans[i, 1]] (as
+    encoded), its samples times[offsets[i]:offsets[i + 1]] (ms) and values[...]."""
+
+    body: bytes
+    spans: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]
+    times: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def labels(self, index: int) -> bytes:
+        start, stop = self.spans[index]
+        return self.body[start:stop]
+
+
+def decode(content_type: str, body: bytes, *, mint: int, maxt: int) -> Series:
+    """The series of an answer of either response type, their samples limited to
+    [mint, maxt] (a streamed answer sends whole chunks, which span more)."""
+    decoder = _compiled("remote_decode")
+    try:
+        if content_type.startswith("application/x-streamed-protobuf"):
+            data = body
+            spans, offsets, times, values = decoder.read_chunks(data, mint, maxt)
+        else:
+            data = bytes(cramjam.snappy.decompress_raw(body))
+            spans, offsets, times, values = decoder.read_samples(data, mint, maxt)
+    except (decoder.DecodeError, cramjam.DecompressionError) as exc:
+        raise DecodeError(f"remote read's answer ({content_type or 'no content type'}): "
+                          f"{exc}") from exc
+    return Series(data, spans, offsets, times, values)
+
+
+def row_keys(series: Series, labels: Sequence[str]) -> list[str]:
+    """Each series' row key as the plan's label_join makes it: the values of `labels`
+    joined by KEY_SEPARATOR, "" for a label the series lacks."""
+    keys = _compiled("series_keys")
+    return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
+
+
+def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int,
+              range_ms: int) -> dict[str, float]:
+    """`sum by (key) (rate(metric[range]))` at at_ms, the key made of `labels`: key ->
+    value, for the keys with at least one series that has a rate (the rows the instant
+    query answers), in the order it answers them (each key where its first series with
+    a rate stands, as PromQL's aggregation orders its groups)."""
+    rates, present = window_rates(series.offsets, series.times, series.values,
+                                  at_ms=at_ms, range_ms=range_ms)
+    keys = row_keys(series, labels)
+    index: dict[str, int] = {}
+    rated = np.flatnonzero(present)
+    groups = np.fromiter((index.setdefault(keys[i], len(index)) for i in rated.tolist()),
+                         dtype=np.int64, count=len(rated))
+    return dict(zip(index, sums_by(groups, rates[rated], len(index)).tolist(), strict=True))
