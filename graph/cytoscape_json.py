@@ -25,6 +25,8 @@ from graph.json_pieces import (
     PIECES,
     Element,
     Piece,
+    add_crcs,
+    crcs_of,
     node_traffic_texts,
     shape_of,
 )
@@ -268,6 +270,7 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     protocol, as Kiali sorts them."""
     if box_by is None:
         box_by = g.graph.get("box_by", ())
+    FACTS.unpack()
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
     ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
@@ -348,5 +351,13 @@ def with_positions(written: Written,
             positions[e.id] = where
     return written._replace(nodes=nodes), positions
 
-# Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
-memory.keep_dicts("json facts", NODE_FACTS, DEST_SERVICES, POSITIONS)
+def facts_crcs() -> dict[Piece, int]:
+    """The CRCs of the pieces the facts hold."""
+    return crcs_of([*(p for f in NODE_FACTS.values() for p in (*f.pieces, f.label_piece)),
+                    *DEST_SERVICES.values()])
+
+
+# Handed back from builds in a child process (graph/forked.py), packed: the worker holds
+# them as one bytes object; the build that reads them unpickles them (write_graph).
+FACTS = memory.keep_packed("json facts", NODE_FACTS, DEST_SERVICES, POSITIONS,
+                           extra=facts_crcs, unpacked=add_crcs)

@@ -1,9 +1,10 @@
 """Edges' JSON pieces (graph/cytoscape_json.py writes the whole graph).
 
-An edge's element is its ids and ends (made once per edge and kept), its health status,
-the appenders' fields and its traffic: from the Layout's sums where graph/traffic_columns.py
-has it, else json_pieces.edge_traffic_text (tests/test_cytoscape_json.py and
-tests/test_traffic_columns.py compare the bytes with the dict writer's).
+An edge's element is its ids and ends (made once per edge and kept as arrays,
+graph/edge_ends.py), its health status, the appenders' fields and its traffic: from the
+Layout's sums where graph/traffic_columns.py has it, else json_pieces.edge_traffic_text
+(tests/test_cytoscape_json.py and tests/test_traffic_columns.py compare the bytes with the
+dict writer's).
 """
 
 from __future__ import annotations
@@ -13,27 +14,15 @@ from typing import Any
 
 import orjson
 
-from graph import ids, memory
+from graph import memory
 from graph.cytoscape import APPENDED_EDGE_FIELDS
+from graph.edge_ends import EdgeEnds
 from graph.health import NA, STATUSES
 from graph.json_pieces import PIECES, Element, Piece, edge_traffic_text, shape_of
 
 TrafficTexts = dict[int, tuple[bytes, dict[str, Any]]]  # traffic_columns.traffic_texts
 
-EDGE_ENDS: dict[tuple[str, str, str], tuple[str, tuple[Piece, ...]]] = {}
-
-
-def edge_ends(source: str, target: str, protocol: str) -> tuple[str, tuple[Piece, ...]]:
-    key = (source, target, protocol)
-    found = EDGE_ENDS.get(key)
-    if found is None:
-        edge_id = ids.edge_hash(source, target, protocol)
-        found = (edge_id, (PIECES.get("id", edge_id), PIECES.get("source", source),
-                           PIECES.get("target", target)))
-        if len(EDGE_ENDS) >= 1 << 18:
-            EDGE_ENDS.clear()
-        EDGE_ENDS[key] = found
-    return found
+ENDS = EdgeEnds()
 
 
 def value_piece(name: str, value: Any) -> Piece:
@@ -42,12 +31,13 @@ def value_piece(name: str, value: Any) -> Piece:
     return PIECES.make(name, orjson.dumps(value))
 
 
-def edge_element(source: str, target: str, protocol: str, d: Mapping[str, Any], extras: bool,
-                 edge_health: bool, texts: TrafficTexts | None = None) -> Element:
-    """An edge's element; its traffic from `texts` (traffic_columns) where it is there."""
+def edge_element(edge_id: str, id_piece: Piece, source: Piece, target: Piece, protocol: str,
+                 d: Mapping[str, Any], extras: bool, edge_health: bool,
+                 texts: TrafficTexts | None = None) -> Element:
+    """An edge's element, from its id and first pieces (graph/edge_ends.py); its traffic
+    from `texts` (traffic_columns) where it is there."""
     md = d["md"]
-    edge_id, ends = edge_ends(source, target, protocol)
-    pieces = list(ends)
+    pieces = [id_piece, source, target]
     names = ["id", "source", "target"]
     if extras:
         status = md.get("healthStatus", NA)
@@ -79,10 +69,12 @@ def edge_elements(ends: list[tuple[str, str, str, Mapping[str, Any]]], extras: b
     (Written as columns instead, each field read for every edge in one C loop and the
     elements zipped per shape of fields, it took as long: 16.0 against 16.7 ms at 1,000
     workloads. What an edge costs is its allocations and reads, not the interpreter.)"""
-    return [edge_element(u, v, k, d, extras, edge_health, texts) for u, v, k, d in ends]
+    found = ENDS.ends([e[0] for e in ends], [e[1] for e in ends], [e[2] for e in ends])
+    return [edge_element(*e, extras, edge_health, texts)
+            for e in zip(*found, [e[2] for e in ends], [e[3] for e in ends], strict=True)]
 
 
 HEALTH_PIECES = {status: PIECES.get("healthStatus", status) for status in STATUSES}
 
-# Handed back from builds in a child process (graph/forked.py), as json_pieces' tables.
-memory.keep_dicts("edge ends", EDGE_ENDS)
+# Handed back from builds in a child process (graph/forked.py), packed (graph/edge_ends.py).
+memory.keep("edge ends", ENDS, lambda: None)

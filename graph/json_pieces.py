@@ -27,9 +27,10 @@ Piece = bytes  # one field of an element's data: b'"name":<JSON value>'
 
 
 class Pieces:
-    """Pieces made once and kept (a live mesh names the same nodes, edges, statuses and
-    principals tick after tick), with each one's CRC-32 as graph/patch.py prints it.
-    Bounded: cleared when it grows past `size` (a mesh whose names keep changing)."""
+    """Pieces made once and kept in this process (a live mesh names the same nodes, edges,
+    statuses and principals tick after tick), with each one's CRC-32 as graph/patch.py
+    prints it. Not handed back from builds apart (see the end of this module). Bounded:
+    cleared when it grows past `size` (a mesh whose names keep changing)."""
 
     def __init__(self, size: int = 1 << 19) -> None:
         self.size = size
@@ -328,6 +329,21 @@ def edge_traffic_text(protocol: str, md: Mapping[str, Any],
     return template % tuple(args)
 
 # Handed back from builds in a child process (graph/forked.py), so that the process that
-# lives on keeps what its builds made.
-memory.keep_dicts("json pieces", PIECES.values, PIECES.crcs, TEMPLATES.found, SHAPES, KEYS,
-                  TEMPLATE_KEYS, EDGE_HEADS, NODE_FORMATS)
+# lives on keeps what its builds made: the small tables. The pieces by value, their CRCs and
+# the edges' %-formats are each child's own: at 10,000 workloads they held 60 MB and 290,000
+# objects in the worker, and a build that starts without them makes them again in no
+# measurable time (bench/README.md "sixth round"): most of their entries are the nodes' and
+# edges' own pieces, which the JSON facts and edge ends hand back with their CRCs
+# (crcs_of, add_crcs), and the traffic columns keep each edge's %-format.
+memory.keep_dicts("json pieces", SHAPES, KEYS, TEMPLATE_KEYS, EDGE_HEADS, NODE_FORMATS)
+
+
+def crcs_of(pieces: Iterable[Piece]) -> dict[Piece, int]:
+    """The CRCs known of `pieces` (to hand back with the entries that hold them)."""
+    known = PIECES.crcs.get
+    return {piece: crc for piece in pieces if (crc := known(piece)) is not None}
+
+
+def add_crcs(crcs: Mapping[Piece, int] | Iterable[tuple[Piece, int]]) -> None:
+    with PIECES.lock:
+        PIECES.crcs.update(crcs)

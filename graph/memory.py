@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import pickle
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 
 def _trimmer() -> Callable[[int], int] | None:
@@ -138,3 +139,71 @@ def keep_dicts(name: str, *dicts: dict[Any, Any]) -> None:
     """keep() for plain dicts."""
     kept = KeptDicts(*dicts)
     keep(name, kept, kept.empty)
+
+
+class Packed(NamedTuple):
+    """PackedDicts' state as handed back: its entries' count, and their pickle."""
+
+    count: int
+    data: bytes
+
+
+class PackedDicts(KeptDicts):
+    """Dicts kept across builds whose entries cost more to make again than to unpickle
+    (JSON facts and edge ends: hundreds of thousands of tuples, strings and bytes), handed
+    back from builds apart as one pickle that the process keeping them holds as it came,
+    bytes: one object instead of hundreds of thousands, which neither it nor a child
+    forked from it touches until a build reads them. That build calls unpack() first (in
+    the child, or here for a build in place). `extra()` is pickled with the dicts and given
+    to `unpacked(extra)` after an unpack (what the entries hold that is kept elsewhere)."""
+
+    def __init__(self, *dicts: dict[Any, Any],
+                 extra: Callable[[], object] = lambda: None,
+                 unpacked: Callable[[Any], None] = lambda _: None) -> None:
+        super().__init__(*dicts)
+        self.lock = threading.Lock()
+        self.packed: Packed | None = None
+        self.extra, self.unpacked = extra, unpacked
+
+    def changes(self) -> int:
+        # Unpacking moves the entries, it does not add any: a child that only read them
+        # hands nothing back.
+        return (self.packed.count if self.packed is not None else 0) + super().changes()
+
+    def state(self) -> object:
+        with self.lock:
+            if self.packed is not None:  # not read since it came: as it came
+                return self.packed
+            return Packed(super().changes(),
+                          pickle.dumps((self.dicts, self.extra()), pickle.HIGHEST_PROTOCOL))
+
+    def restore(self, state: object) -> None:
+        with self.lock:
+            for kept in self.dicts:
+                kept.clear()
+            self.packed = None
+            if isinstance(state, Packed):
+                self.packed = state
+                return
+        super().restore(state)
+
+    def unpack(self) -> None:
+        """The dicts filled from what came packed (nothing to do when they are)."""
+        if self.packed is None:
+            return
+        with self.lock:
+            if self.packed is None:  # another thread unpacked them meanwhile
+                return
+            dicts, extra = pickle.loads(self.packed.data)
+            for kept, given in zip(self.dicts, dicts, strict=True):
+                kept.update(given)
+            self.packed = None
+            self.unpacked(extra)
+
+
+def keep_packed(name: str, *dicts: dict[Any, Any], extra: Callable[[], object] = lambda: None,
+                unpacked: Callable[[Any], None] = lambda _: None) -> PackedDicts:
+    """keep() for dicts handed back packed (PackedDicts)."""
+    kept = PackedDicts(*dicts, extra=extra, unpacked=unpacked)
+    keep(name, kept, kept.empty)
+    return kept

@@ -15,9 +15,13 @@ from typing import Any
 import orjson
 import pytest
 
-from graph import forked, memory
+from graph import forked, memory, patch
 from graph.build import build_graph
 from graph.cytoscape import to_config
+from graph.cytoscape_json import FACTS, NODE_FACTS, write_graph
+from graph.edge_ends import PackedEnds
+from graph.edge_json import ENDS
+from graph.json_pieces import PIECES
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings, PrometheusUnavailable
 from graph.sources.istio.namespace_maps import LAYOUTS
@@ -87,3 +91,26 @@ def test_it_builds_the_same_graph_and_keeps_the_caches_the_child_filled(
     assert memory.kept_changes() == warm  # the next child found every plan and layout
     assert json_of(bookinfo) == made_apart  # and so does a build here
     assert memory.kept_changes() == warm
+
+
+def test_it_keeps_the_json_facts_and_edge_ends_packed_between_builds(
+        bookinfo: Prometheus, cold_caches: None) -> None:
+    """This process holds them as the child handed them back, bytes; a build here reads
+    them, and knows their pieces' CRCs as graph/patch.py prints a field."""
+    made_apart = forked.run_forked(lambda: json_of(bookinfo))
+    assert isinstance(FACTS.packed, memory.Packed) and isinstance(ENDS.packed, PackedEnds)
+    assert not NODE_FACTS and not ENDS.made and ENDS.table is None
+    for _ in range(2):  # health on arrays starts on a layout's second and third builds
+        assert forked.run_forked(lambda: json_of(bookinfo)) == made_apart
+    warm = memory.kept_changes()
+    assert forked.run_forked(lambda: json_of(bookinfo)) == made_apart
+    assert memory.kept_changes() == warm and isinstance(ENDS.packed, PackedEnds)
+    PIECES.crcs.clear()
+    written = write_graph(build_graph(bookinfo, OPTIONS, MeshConfig()))
+    assert orjson.dumps(written.to_dict()) == made_apart
+    assert FACTS.packed is None and NODE_FACTS and ENDS.table is not None and not ENDS.made
+    assert memory.kept_changes() == warm
+    for element in written.edges:
+        for piece in element.pieces[:3]:  # id, source, target
+            value = next(iter(orjson.loads(b"{" + piece + b"}").values()))
+            assert PIECES.crcs[piece] == patch.crc(value)
