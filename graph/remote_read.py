@@ -51,7 +51,7 @@ class RemoteReadError(RuntimeError):
 # --- the request --------------------------------------------------------------------------
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -60,17 +60,17 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _field(number: int, payload: bytes | int) -> bytes:
+def field(number: int, payload: bytes | int) -> bytes:
     """A varint field (int payload) or a length-delimited one (bytes payload)."""
     if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+        return varint(number << 3) + varint(payload)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def _matcher(matcher: Matcher) -> bytes:
     kind = MATCHER_TYPES[matcher.op]
-    return ((_field(1, kind) if kind else b"") + _field(2, matcher.label.encode())
-            + _field(3, matcher.value.encode()))
+    return ((field(1, kind) if kind else b"") + field(2, matcher.label.encode())
+            + field(3, matcher.value.encode()))
 
 
 def read_request(metric: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int,
@@ -78,9 +78,9 @@ def read_request(metric: str, matchers: Sequence[Matcher], start_ms: int, end_ms
     """A snappy-compressed ReadRequest of one Query: `metric{matchers}` from start_ms to
     end_ms (both included), answered as `response_type`."""
     every = (Matcher("__name__", "=", metric), *matchers)
-    query = (_field(1, start_ms) + _field(2, end_ms)
-             + b"".join(_field(3, _matcher(m)) for m in every))
-    message = _field(1, query) + _field(2, response_type)
+    query = (field(1, start_ms) + field(2, end_ms)
+             + b"".join(field(3, _matcher(m)) for m in every))
+    message = field(1, query) + field(2, response_type)
     return bytes(cramjam.snappy.compress_raw(message))
 
 

@@ -63,27 +63,14 @@ def cases(base: int) -> dict[str, list[tuple[int, float]]]:
 # --- writing the samples: remote write's WriteRequest (prompb/remote.proto) ---------------
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _len_field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def write_request(series: dict[tuple[tuple[str, str], ...], list[tuple[int, float]]]) -> bytes:
     timeseries = b""
     for labels, samples in series.items():
-        body = b"".join(_len_field(1, _len_field(1, n.encode()) + _len_field(2, v.encode()))
+        body = b"".join(rr.field(1, rr.field(1, n.encode()) + rr.field(2, v.encode()))
                         for n, v in sorted(labels))
-        body += b"".join(_len_field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + _varint(t))
+        body += b"".join(rr.field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + rr.varint(t))
                          for t, v in samples)
-        timeseries += _len_field(1, body)
+        timeseries += rr.field(1, body)
     return bytes(cramjam.snappy.compress_raw(timeseries))
 
 
@@ -290,8 +277,8 @@ def test_it_reads_a_series_split_over_frames_as_one(written: tuple[str, int]) ->
         for number, series in _fields(frame):
             assert number == 1
             labels = b"".join(f for n, f in _fields(_payload(series)) if n == 1)
-            for message in (_len_field(1, labels), series):
-                split += _varint(len(message)) + b"\0\0\0\0" + message
+            for message in (rr.field(1, labels), series):
+                split += rr.varint(len(message)) + b"\0\0\0\0" + message
     whole = rr.decode(content_type, stream, mint=start, maxt=at_ms)
     parts = rr.decode(content_type, split, mint=start, maxt=at_ms)
     assert len(parts) == len(whole) == 2 * len(cases(base))
