@@ -351,6 +351,7 @@ def with_positions(written: Written,
             positions[e.id] = where
     return written._replace(nodes=nodes), positions
 
+
 def facts_crcs() -> dict[Piece, int]:
     """The CRCs of the pieces the facts hold."""
     return crcs_of([*(p for f in NODE_FACTS.values() for p in (*f.pieces, f.label_piece)),
