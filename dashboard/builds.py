@@ -13,7 +13,7 @@ from django.conf import settings
 from dashboard import answers, frames, graphs, live
 from dashboard.answers import Query
 from graph.build import gc_paused
-from graph.edges import failing_edges, parse_health_filter
+from graph.edges import failing_edges, parse_edge_limit, parse_health_filter
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError, PrometheusUnavailable
 from graph.since import UNHEALTHY, add_since
@@ -75,6 +75,7 @@ def edges_json(query: Query, path: Query) -> bytes:
     (one may come just before the outage), and the on-call needs the list most then."""
     rest = dict(query)
     wanted = parse_health_filter(rest.pop("health", None))
+    limit = parse_edge_limit(rest.pop("limit", None))
     with gc_paused():
         options = graphs.options_from_query(rest)
         stale = None
@@ -86,8 +87,11 @@ def edges_json(query: Query, path: Query) -> bytes:
                 raise
             graph, stale = last, str(exc)
         edges = failing_edges(graph, wanted)
+        total = len(edges)
+        # Worst first: the page draws the worst few hundred of a big mesh's 50,000.
+        edges = edges[:limit]
         body = {"timestamp": graph["timestamp"], "duration": graph["duration"],
-                "edges": edges}
+                "total": total, "edges": edges}
         if stale is not None:
             body["staleError"] = stale
             # Prometheus is down: the range query would only fail too (or time out).

@@ -24,7 +24,7 @@ from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
 from graph.access import visible
 from graph.build import gc_paused
-from graph.edges import parse_health_filter
+from graph.edges import parse_edge_limit, parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
 from graph.prometheus import PrometheusError, without_credentials
@@ -260,6 +260,7 @@ def api_edges(request: HttpRequest) -> HttpResponse:
     # Bad parameters are answered here, before any build is asked for.
     rest = dict(query)
     parse_health_filter(rest.pop("health", None))
+    parse_edge_limit(rest.pop("limit", None))
     options = options_from_query(rest)
     if options.query_time is not None:
         return built(request, "edges", query)

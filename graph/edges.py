@@ -20,6 +20,20 @@ def parse_health_filter(value: str | None) -> frozenset[str]:
     return frozenset(HEALTH_NAMES[n] for n in names)
 
 
+# The most edges one answer lists: a mesh of 10,000 workloads has about 75,000.
+MAX_LIMIT = 1_000_000
+
+
+def parse_edge_limit(value: str | None) -> int | None:
+    """`limit`: list the worst N edges only (the answer's `total` still counts them all);
+    None (omitted) lists every one."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise OptionError("limit", f"{shown(value)} is not a whole number from 1 to {MAX_LIMIT:,}")
+    return int(value)
+
+
 def endpoint(node: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "label", "nodeType", "cluster", "namespace", "workload", "app", "version",
             "service")

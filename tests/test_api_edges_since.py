@@ -120,3 +120,20 @@ def test_it_reads_steps_of_a_tenth_of_a_minute_or_a_thirtieth_of_the_window() ->
 def test_it_takes_the_first_step_of_the_latest_unhealthy_run(bad: list[int],
                                                              since: int | None) -> None:
     assert run_start(range(0, 41, 10), bad) == since
+
+
+def test_it_lists_the_worst_edges_up_to_a_limit_and_counts_them_all(
+        flapping_prometheus: Any) -> None:
+    """four failing edges; limit=2 lists the worst two, as the whole list has them, and
+    says there are four"""
+    every = Client().get(EDGES).json()
+    worst = Client().get(EDGES + "&limit=2").json()
+    assert (every["total"], worst["total"]) == (4, 4)
+    assert listed(worst) == listed(every)[:2]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "two", "1.5", "1000001"])
+def test_it_names_a_bad_limit(limit: str) -> None:
+    response = Client().get(EDGES + f"&limit={limit}")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("limit: ")
