@@ -32,4 +32,8 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a redis-server for the whole session: `redis://127.0.0.1:<port>/0`."""
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server.url
-from tests.live_env import bookinfo_prometheus, meshlens_redis  # noqa: E402,F401
+from tests.live_env import (  # noqa: E402,F401
+    bookinfo_prometheus,
+    celery_worker,
+    meshlens_redis,
+)

@@ -32,6 +32,20 @@ def meshlens_redis(redis_server: str) -> Iterator[str]:
     yield redis_server
 
 
+@pytest.fixture(scope="module")
+def celery_worker(meshlens_redis: str) -> Iterator[Any]:
+    """A real Celery worker (solo pool) for the module that asks for it, and for that module
+    only: left running, it would take the refreshes that the servers of later tests queue on
+    the same Redis, without their database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from dashboard.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False,
+                      shutdown_timeout=10) as worker:
+        yield worker
+
+
 @pytest.fixture
 def bookinfo_prometheus(prometheus_with: Any, settings: Any) -> Any:
     """Bookinfo at fixed rates, reviews-v2 -> ratings failing 50 % (see tests/mesh.py)."""

@@ -26,13 +26,11 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from dashboard import graphs, live, publish, tasks
-from dashboard.celery import app as celery_app
 from dashboard.models import ApiToken
 from graph.export import FORMAT_NAMES
 from graph.options import graph_options_from_query
@@ -58,16 +56,6 @@ def series() -> list[dict[str, Any]]:
 def at() -> int:
     """The data's time: it ends now (and goes on 10 minutes), so that live scopes see it."""
     return int(time.time()) // 15 * 15
-
-
-@pytest.fixture(scope="module")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    """A worker for this module only (see tests/test_api_worker_builds.py): its thread is
-    not the test's, and a request's limit (a ContextVar of the test's thread) is not there
-    unless the request sent it."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.fixture

@@ -9,16 +9,14 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
 from dashboard import frames, graphs, live
-from dashboard.celery import app as celery_app
 from tests.live_env import QUERY_TIME
 from tests.support.ports import wait_until
 
@@ -26,14 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 VIEW = {"namespaces": "bookinfo", "duration": "60s"}
 TIMES = [QUERY_TIME - 60, QUERY_TIME - 30]
-
-
-@pytest.fixture(scope="module")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    """A worker for this module only (see tests/test_live.py)."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.fixture

@@ -10,16 +10,14 @@ Bookinfo at a fixed query time (tests/mesh.py): reviews-v2 -> ratings failing 50
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
 from dashboard import graphs, live
-from dashboard.celery import app as celery_app
 from tests.live_env import QUERY_TIME
 from tests.support.ports import LOOPBACK, free_port
 
@@ -31,14 +29,6 @@ EDGES = ("/api/v1/edges", {"namespaces": "bookinfo", "duration": "60s",
                            "query_time": str(QUERY_TIME)})
 KIALI = ("/api/namespaces/graph", {"namespaces": "bookinfo", "duration": "60s",
                                    "graphType": "workload", "queryTime": str(QUERY_TIME)})
-
-
-@pytest.fixture(scope="module")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    """A worker for this module only (see tests/test_live.py)."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 import requests
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard import live, metrics, publish
 from dashboard.asgi import application
-from dashboard.celery import app as celery_app
 from dashboard.tasks import tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
@@ -26,15 +24,6 @@ WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 
 # Refreshes read the health rules from the database, in the worker's and Channels' threads.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    """A worker for this module only: left running, it would take the refreshes that the
-    servers of later tests queue on the same Redis, without their database."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from dashboard import live
-from dashboard.celery import app as celery_app
 from dashboard.tasks import lock_seconds, tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
@@ -25,14 +23,6 @@ from tests.support.standin import HELD, StandIn
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUERY = {"namespaces": "bookinfo", "duration": "60s"}
-
-@pytest.fixture(scope="module")
-def celery_worker(meshlens_redis: str) -> Iterator[Any]:
-    """A worker for this module only (see tests/test_live.py)."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
-        yield worker
-
 
 @pytest.fixture
 def held_prometheus(prometheus_with: Any, settings: Any) -> Iterator[StandIn]:
