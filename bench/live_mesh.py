@@ -10,6 +10,7 @@ refreshes bring changed rates, as on a real mesh.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import time
@@ -31,6 +32,16 @@ SERIES_PER_FILE = 40_000  # bounds the OpenMetrics files on disk (~2 GB each at 
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def write_results(name: str, figures: object) -> None:
+    """A bench's figures as JSON under bench/results/ (kept out of git), named by the time."""
+    root = Path(__file__).resolve().parent.parent
+    out = root / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(figures, indent=2))
+    log(f"\nfigures written to {path.relative_to(root)}")
 
 
 def make_mesh(workloads: int, seed: int) -> list[dict[str, Any]]:

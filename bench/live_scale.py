@@ -46,7 +46,7 @@ from bench import live_page, live_screens  # noqa: E402
 from bench.graph_build import process_cpu_s  # noqa: E402
 from bench.live_exporter import MeshTarget, wait_for_window  # noqa: E402
 from bench.live_memory import RssSampler, children, rss_mb  # noqa: E402
-from bench.live_mesh import log  # noqa: E402
+from bench.live_mesh import log, write_results  # noqa: E402
 from tests.support.meshlens import answers  # noqa: E402
 from tests.support.ports import free_port, wait_until  # noqa: E402
 from tests.support.process import spawn, stop, tail  # noqa: E402
@@ -494,11 +494,7 @@ def main() -> int:
     except KeyboardInterrupt:
         log("interrupted; everything started is stopped")
         return 130
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"live_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    log(f"\nfigures written to {path.relative_to(ROOT)}")
+    write_results("live_scale", results)
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import resource
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load_clients as clients  # noqa: E402
-from bench.live_mesh import log  # noqa: E402
+from bench.live_mesh import log, write_results  # noqa: E402
 from bench.live_scale import Stack, children, rss_mb, scrape_builds  # noqa: E402
 from tests.support.meshlens import answers  # noqa: E402
 from tests.support.ports import free_port, wait_until  # noqa: E402
@@ -369,11 +368,7 @@ def main() -> int:
         log("interrupted; everything started is stopped")
         return 130
     summary(result)
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2))
-    log(f"\nfigures written to {path.relative_to(ROOT)}")
+    write_results("load", result)
     return 0
 
 
