@@ -213,12 +213,16 @@ class HealthPlan:
     def statuses(self, code_values: np.ndarray, totals: np.ndarray,
                  mds: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         """(edge statuses, node statuses) in layout order."""
-        codes, positive = self.codes, self.positive
+        codes = self.codes
         edge_rank = np.full(len(codes.edge_mds), NA_RANK, np.int64)
-        scored_rank = positive.astype(np.int64)  # HEALTHY_RANK with traffic, else NA
+        # An edge is judged unless its total is 0 or less: a NaN total is judged (and
+        # reaches no band), as Scorer.rank's `total <= 0` reads it on dicts; its codes
+        # still count in its nodes only when the total is above 0 (`positive`).
+        judged = ~(totals <= 0)
+        scored_rank = judged.astype(np.int64)  # HEALTHY_RANK when judged, else NA
         ranks = self.edges.ranks(code_values, totals)
         np.maximum.at(scored_rank, self.edges.owner_a,
-                      np.where(positive[self.edges.owner_a], ranks, NA_RANK))
+                      np.where(judged[self.edges.owner_a], ranks, NA_RANK))
         edge_rank[codes.scored_edges] = scored_rank
         node_rank = np.full(len(codes.node_mds), NA_RANK, np.int64)
         cell_values = np.bincount(self.term_cell, weights=code_values[self.term_code],

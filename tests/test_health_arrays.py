@@ -118,3 +118,21 @@ def test_it_follows_a_custom_rule_and_a_changed_config_on_the_same_layout() -> N
     numbers, dicts = both(options, answers, default)
     assert numbers == dicts
     assert numbers[1] != both(options, answers, custom)[0][1]
+
+
+def test_it_reads_a_nan_rate_as_the_dicts_do() -> None:
+    """a1 -> b1 (HTTP 200 at 9/s, 503 at NaN: a counter that went NaN), a2 -> b1 (HTTP 200
+    at 9/s, 404 at 1/s); no service nodes. Health on dicts judges a NaN total as traffic
+    (`total <= 0` is false: Healthy, no band reached) on the edge and leaves it out of its
+    nodes (`total > 0` is false); health on numbers must say the same on a reused layout."""
+    options = GraphOptions(namespaces=("a", "b"), query_time=1000, inject_service_nodes=False)
+    answers = traffic_answers(plan(options), (
+        request_edge(A1, B1, {"200": 9.0, "503": 1.0})
+        + request_edge(A2, B1, {"200": 9.0, "404": 1.0})))
+    config = HealthConfig.default()
+    warm(options, answers, config)
+    nan = [[(key, float("nan")) if value == 1.0 and "503" in key else (key, value)
+            for key, value in rows] for rows in answers]
+    assert any(value != value for rows in nan for _, value in rows)
+    numbers, dicts = both(options, nan, config)
+    assert numbers == dicts
