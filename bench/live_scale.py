@@ -478,12 +478,16 @@ def interrupted(signum: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main() -> int:
-    args = parse_args()
-    # Ctrl-C and kill stop everything started, even when launched where SIGINT is ignored
-    # (a background job of a script).
+def stop_on_signals() -> None:
+    """Ctrl-C and kill stop everything started, even when launched where SIGINT is ignored
+    (a background job of a script)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, interrupted)
+
+
+def main() -> int:
+    args = parse_args()
+    stop_on_signals()
     results = []
     try:
         for workloads in args.workloads:

@@ -27,7 +27,6 @@ import asyncio
 import multiprocessing
 import os
 import resource
-import signal
 import sys
 import tempfile
 import threading
@@ -37,7 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import requests
 
@@ -46,7 +45,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench import load_clients as clients  # noqa: E402
 from bench.live_mesh import log, write_results  # noqa: E402
-from bench.live_scale import Stack, children, rss_mb, scrape_builds  # noqa: E402
+from bench.live_scale import (  # noqa: E402
+    Stack,
+    children,
+    rss_mb,
+    scrape_builds,
+    stop_on_signals,
+)
 from tests.support.meshlens import answers  # noqa: E402
 from tests.support.ports import free_port, wait_until  # noqa: E402
 from tests.support.process import spawn, stop  # noqa: E402
@@ -341,14 +346,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def interrupted(signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupted)
+    stop_on_signals()
     try:
         with ExitStack() as exits:
             tmp = args.workdir or exits.enter_context(
