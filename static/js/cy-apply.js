@@ -38,6 +38,7 @@ export function upsert(cy, elements, serverPositions) {
   for (const element of parentsFirst(elements)) {
     const data = element.data;
     const existing = cy.getElementById(data.id);
+    const planned = serverPositions.get(data.id);
     if (element.position && !element.classes) serverPositions.set(data.id, element.position);
     if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
     if (existing.empty() || existing.removed()) {
@@ -47,8 +48,12 @@ export function upsert(cy, elements, serverPositions) {
     } else {
       replaceData(existing, data);
       markClasses(existing);
-      // A folded namespace follows its band; real nodes stay where they are.
-      if (element.classes === "summary") existing.position({ ...element.position });
+      // A folded namespace goes where the plan puts it; a real node stays where it is (and
+      // where the user dragged it) unless its place in the plan changed: a namespace folded
+      // or unfolded next to it moves its block (collapse.js).
+      if (element.classes === "summary" || (element.position && planned && moved(planned, element.position))) {
+        existing.position({ ...element.position });
+      }
     }
   }
   if (!fresh.length) return cy.collection();
@@ -60,6 +65,8 @@ export function upsert(cy, elements, serverPositions) {
   });
   return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
 }
+
+const moved = (a, b) => a.x !== b.x || a.y !== b.y;
 
 function endsChanged(edge, data) {
   return edge.data("source") !== data.source || edge.data("target") !== data.target;

@@ -150,21 +150,20 @@ function foldRules() {
         "font-size": "data(fontSize)",
         "min-zoomed-font-size": 0,
         "line-style": "solid",
-        opacity: 0.85,
+        // From a shown node to a folded box: many, so light; the unhealthy ones stand out.
+        opacity: 0.35,
       },
     },
     {
-      selector: "edge.aggregate.arc",
-      style: {
-        "curve-style": "unbundled-bezier",
-        "control-point-distances": "data(arc)",
-        "control-point-weights": 0.5,
-      },
+      // Between two folded boxes: one per ordered pair, the two directions side by side.
+      selector: "edge.aggregate.between",
+      style: { "curve-style": "bezier", "control-point-step-size": "data(fontSize)", opacity: 0.9, "z-index": 10 },
     },
     ...Object.entries(HEALTH).map(([status, { color }]) => ({
-      selector: `edge.aggregate[worstHealth = "${status}"]`,
+      selector: `edge.aggregate[health = "${status}"]`,
       style: { "line-color": color, "target-arrow-color": color },
     })),
+    { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9 } },
   ];
 }
 
