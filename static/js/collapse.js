@@ -130,7 +130,9 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
       const node = summaryAt.get(id) || model.nodes.get(id);
       return node ? node.data.label || node.data.namespace || id : id;
     };
-    const aggregates = [...sums.values()].map((sum) => aggregate(sum, summaryAt, labelled, named));
+    // With a namespace unfolded, the view is about it: the pairs of folded boxes step back.
+    const behind = namespaces.some((ns) => !folded.has(ns));
+    const aggregates = [...sums.values()].map((sum) => aggregate(sum, summaryAt, labelled, named, behind));
     return [...nodes, ...boxes, ...edges, ...aggregates];
   }
 
@@ -284,7 +286,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
 
   // A summed edge: between two folded boxes (class "between": drawn thick, labelled), or
   // between a shown node and a folded box (thin and light: there can be thousands).
-  function aggregate(sum, summaryAt, labelled, named) {
+  function aggregate(sum, summaryAt, labelled, named, behind) {
     const between = summaryAt.has(sum.source) && summaryAt.has(sum.target);
     const height = (id) => (summaryAt.has(id) ? summaryAt.get(id).data.boxHeight : 0);
     // Thickness and text in proportion to the boxes, which grow with the graph.
@@ -293,7 +295,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     const text = sumLabel(sum);
     return {
       group: "edges",
-      classes: between ? "aggregate between" : "aggregate",
+      classes: between ? `aggregate between${behind ? " behind" : ""}` : "aggregate",
       data: {
         id: sum.id,
         source: sum.source,
@@ -309,7 +311,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         members: memberLines(sum, named),
         memberIds: sum.worst.map((m) => m.id),
         rateText: text,
-        summaryLabel: between || labelled ? text : "",
+        summaryLabel: (between && !behind) || (!between && labelled) ? text : "",
         lineWidth: scale * sumWidth(sum),
         fontSize: scale * 10,
       },

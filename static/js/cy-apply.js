@@ -9,6 +9,18 @@ const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
 /** Elements the page adds itself (folded namespaces and their edges), not the server. */
 export const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
 
+// The classes collapse.js gives what it derives; others (find, faded...) are the page's.
+const DERIVED_CLASSES = ["summary", "aggregate", "between", "behind"];
+
+// A derived element already drawn: its classes follow the plan's (an edge between folded
+// boxes steps behind when a namespace is unfolded), the page's own stay.
+function markDerived(ele, classes) {
+  const wanted = new Set(classes.split(" "));
+  for (const name of DERIVED_CLASSES) {
+    if (ele.hasClass(name) !== wanted.has(name)) ele.toggleClass(name, wanted.has(name));
+  }
+}
+
 // An edge already drawn: its classes follow its data again (elements.js edgeClasses).
 function markClasses(ele) {
   if (!ele.isEdge() || ele.hasClass("aggregate")) return;
@@ -47,7 +59,8 @@ export function upsert(cy, elements, serverPositions) {
       fresh.push(json);
     } else {
       replaceData(existing, data);
-      markClasses(existing);
+      if (element.classes) markDerived(existing, element.classes);
+      else markClasses(existing);
       // A folded namespace goes where the plan puts it; a real node stays where it is (and
       // where the user dragged it) unless its place in the plan changed: a namespace folded
       // or unfolded next to it moves its block (collapse.js).

@@ -164,6 +164,8 @@ function foldRules() {
       style: { "line-color": color, "target-arrow-color": color },
     })),
     { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9 } },
+    // A namespace unfolded: the edges between folded boxes behind its block, thin.
+    { selector: "edge.aggregate.behind", style: { opacity: 0.25, width: 2, "z-index": 0 } },
   ];
 }
 
