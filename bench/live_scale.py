@@ -137,6 +137,8 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     result["graph"] = {"nodes": len(graph["elements"]["nodes"]), "edges": len(edges),
                        "failing_edges": sum(e["data"]["healthStatus"] == "Failure"
                                             for e in edges),
+                       "degraded_edges": sum(e["data"]["healthStatus"] == "Degraded"
+                                             for e in edges),
                        "answer_mb": round(len(body) / 1e6, 1)}
     result["build_s"] = [round(b, 3) for b in builds]
     log(f"graph: {result['graph']}")

@@ -98,8 +98,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     const inFold = foldedTallies(model, marks);
     const boxes = summaries(byNs, marks, inFold);
     const summaryAt = new Map(boxes.map((e) => [e.data.id, e]));
-    const rep = (id) => {
-      const node = model.nodes.get(id);
+    const rep = (id, node) => {
       const ns = node ? namespaceOf(node.data) : "";
       return folded.has(ns) && !node.data.isBox ? `${SUMMARY_PREFIX}${ns}` : id;
     };
@@ -108,15 +107,17 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     const pairs = new Map(); // "a\u0000b" -> [a, b]: namespaces that call each other
     for (const edge of model.edges.values()) {
       const { source, target } = edge.data;
-      notePair(model, pairs, source, target);
+      const sourceNode = model.nodes.get(source);
+      const targetNode = model.nodes.get(target);
+      notePair(pairs, sourceNode, targetNode);
       if (shown.has(source) && shown.has(target)) {
         edges.push(edge);
         continue;
       }
       // Hidden (Hide): not drawn, not counted in a sum either.
       if (marks.hidden.has(edge.data.id)) continue;
-      const from = rep(source);
-      const to = rep(target);
+      const from = rep(source, sourceNode);
+      const to = rep(target, targetNode);
       // Inside one folded namespace: not drawn. To or from a folded one: summed.
       if (from === to || !(shown.has(from) || summaryAt.has(from)) || !(shown.has(to) || summaryAt.has(to))) continue;
       const id = `${AGGREGATE_PREFIX}${from}>${to}`;
@@ -136,9 +137,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     return [...nodes, ...boxes, ...edges, ...aggregates];
   }
 
-  function notePair(model, pairs, source, target) {
-    const from = model.nodes.get(source);
-    const to = model.nodes.get(target);
+  function notePair(pairs, from, to) {
     if (!from || !to) return;
     const a = namespaceOf(from.data);
     const b = namespaceOf(to.data);

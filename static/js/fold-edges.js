@@ -8,8 +8,8 @@
 // errors and no-response degraded above 0 %, failure at 10 %; 4xx degraded at 10 %, failure
 // at 20 %. Per-namespace health rules are the server's and are not applied to the sums.
 //
-// The worst few members are kept with each sum, so that hovering or selecting a folded
-// edge can say which real edges make it what it is.
+// The worst few unhealthy members are kept with each sum, so that hovering or selecting a
+// folded edge can say which real edges make it what it is.
 
 import { edgeRates, formatEdgeRate, formatRps, isIdleEdge, num } from "./labels.js";
 
@@ -52,21 +52,28 @@ export function addMember(sum, data, found) {
   if (found) sum.found += 1;
   sum.memberHealth = worse(sum.memberHealth, health);
   const rates = (data.traffic && data.traffic.rates) || null;
-  if (rates) {
-    sum.http += num(rates.http);
-    sum.http4xx += num(rates.http4xx);
-    sum.http5xx += num(rates.http5xx);
-    sum.grpc += num(rates.grpc);
-    sum.grpcErr += num(rates.grpcErr);
-    sum.noResponse += num(rates.httpNoResponse) + num(rates.grpcNoResponse);
-    sum.tcp += num(rates.tcp);
-  }
+  // Only the rates an edge has (most have one or two): this runs once per edge and plan.
+  if (rates) for (const key in rates) if (key in SUMMED) sum[SUMMED[key]] += num(rates[key]);
   keepWorst(sum.worst, data, health);
 }
 
-// Keep the LISTED_MEMBERS worst members: by health, then error share, then rate.
+// The rates summed, by the field of the sum they go to.
+const SUMMED = {
+  http: "http",
+  http4xx: "http4xx",
+  http5xx: "http5xx",
+  grpc: "grpc",
+  grpcErr: "grpcErr",
+  httpNoResponse: "noResponse",
+  grpcNoResponse: "noResponse",
+  tcp: "tcp",
+};
+
+// Keep the LISTED_MEMBERS worst unhealthy members: by health, then error share, then rate.
+// Healthy ones are not listed: they are not what an SRE looks for, and most edges are.
 function keepWorst(list, data, health) {
-  if (list.length === LISTED_MEMBERS && health === "NA") return;
+  if (health !== "Failure" && health !== "Degraded") return;
+  if (list.length === LISTED_MEMBERS && RANK[health] < RANK[list[LISTED_MEMBERS - 1].health]) return;
   const { protocol, rate, errorPercent } = isIdleEdge(data) ? { protocol: "http", rate: 0, errorPercent: 0 } : edgeRates(data);
   const entry = { id: data.id, source: data.source, target: data.target, health, errorPercent, rate, protocol };
   const before = (a, b) => RANK[a.health] - RANK[b.health] || a.errorPercent - b.errorPercent || a.rate - b.rate;
