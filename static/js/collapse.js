@@ -19,8 +19,9 @@ import { arrange, block } from "./fold-layout.js";
 export const SUMMARY_PREFIX = "ml-ns:";
 const AGGREGATE_PREFIX = "ml-agg:";
 const MIN_BOX = 54;
-// Above this many edges from shown nodes to folded boxes, their labels would cover each
-// other: only the edges between two boxes are labelled then.
+// Above this many edges of a kind (from shown nodes to folded boxes; between two boxes),
+// their labels would cover each other: only the unhealthy ones are labelled then (the
+// others say theirs on hover, fold-tip.js).
 const MAX_LABELLED = 24;
 
 function plural(count, noun) {
@@ -126,7 +127,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     }
     const nodes = placed(byNs, shown, boxes, [...pairs.values()]);
     const toBoxes = [...sums.values()].filter((sum) => !(summaryAt.has(sum.source) && summaryAt.has(sum.target))).length;
-    const labelled = toBoxes <= MAX_LABELLED;
+    const labelled = { toBoxes: toBoxes <= MAX_LABELLED, between: sums.size - toBoxes <= MAX_LABELLED };
     const named = (id) => {
       const node = summaryAt.get(id) || model.nodes.get(id);
       return node ? node.data.label || node.data.namespace || id : id;
@@ -283,6 +284,12 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     return out;
   }
 
+  function shownLabel(between, behind, health, labelled) {
+    const unhealthy = health === "Failure" || health === "Degraded";
+    if (between) return !behind && (labelled.between || unhealthy);
+    return labelled.toBoxes || unhealthy;
+  }
+
   // A summed edge: between two folded boxes (class "between": drawn thick, labelled), or
   // between a shown node and a folded box (thin and light: there can be thousands).
   function aggregate(sum, summaryAt, labelled, named, behind) {
@@ -310,8 +317,9 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         members: memberLines(sum, named),
         memberIds: sum.worst.map((m) => m.id),
         rateText: text,
-        summaryLabel: (between && !behind) || (!between && labelled) ? text : "",
-        lineWidth: scale * sumWidth(sum),
+        summaryLabel: shownLabel(between, behind, health, labelled) ? text : "",
+        // Boxes grow with the graph, and their edges with them, but less than the boxes.
+        lineWidth: Math.sqrt(scale) * sumWidth(sum),
         fontSize: scale * 10,
       },
     };

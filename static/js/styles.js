@@ -151,19 +151,19 @@ function foldRules() {
         "min-zoomed-font-size": 0,
         "line-style": "solid",
         // From a shown node to a folded box: many, so light; the unhealthy ones stand out.
-        opacity: 0.35,
+        opacity: 0.25,
       },
     },
     {
       // Between two folded boxes: one per ordered pair, the two directions side by side.
       selector: "edge.aggregate.between",
-      style: { "curve-style": "bezier", "control-point-step-size": "data(fontSize)", opacity: 0.9, "z-index": 10 },
+      style: { "curve-style": "bezier", "control-point-step-size": "data(fontSize)", opacity: 0.6, "z-index": 10 },
     },
     ...Object.entries(HEALTH).map(([status, { color }]) => ({
       selector: `edge.aggregate[health = "${status}"]`,
       style: { "line-color": color, "target-arrow-color": color },
     })),
-    { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9 } },
+    { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9, "z-index": 12 } },
     // A namespace unfolded: the edges between folded boxes behind its block, thin.
     { selector: "edge.aggregate.behind", style: { opacity: 0.25, width: 2, "z-index": 0 } },
   ];
