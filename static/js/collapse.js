@@ -15,6 +15,7 @@
 
 import { addMember, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
 import { arrange, block } from "./fold-layout.js";
+import { bundle } from "./fold-ports.js";
 
 export const SUMMARY_PREFIX = "ml-ns:";
 const AGGREGATE_PREFIX = "ml-agg:";
@@ -56,6 +57,8 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
   // A shown node moved into its namespace's block: the copy drawn, while its element and
   // place stay the same (the worker compares drawn elements by identity first).
   let moved = new Map();
+  // Where the last plan put the unfolded blocks and every piece's centre (fold-ports.js).
+  let layout = null;
 
   if (button) {
     button.addEventListener("click", () => {
@@ -126,16 +129,26 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
       addMember(sums.get(id), edge.data, marks.found.has(edge.data.id));
     }
     const nodes = placed(byNs, shown, boxes, [...pairs.values()]);
-    const toBoxes = [...sums.values()].filter((sum) => !(summaryAt.has(sum.source) && summaryAt.has(sum.target))).length;
-    const labelled = { toBoxes: toBoxes <= MAX_LABELLED, between: sums.size - toBoxes <= MAX_LABELLED };
+    const nsOfShown = new Map();
+    for (const [id, node] of shown) if (!node.data.isBox) nsOfShown.set(id, namespaceOf(node.data));
+    const ported = bundle([...sums.values()], nsOfShown, new Map(boxes.map((b) => [b.data.id, b.data.namespace])), layout, AGGREGATE_PREFIX);
+    // With a namespace unfolded, the view is about it: the pairs of folded boxes step back.
+    const behind = namespaces.some((ns) => !folded.has(ns));
+    const kindOf = (sum) => {
+      if (summaryAt.has(sum.source) && summaryAt.has(sum.target)) return behind ? "between behind" : "between";
+      const ns = nsOfShown.get(summaryAt.has(sum.source) ? sum.target : sum.source);
+      return ported.tucked.has(ns) ? "tucked" : "loose";
+    };
+    const kinds = [...sums.values()].map((sum) => [sum, kindOf(sum)]);
+    for (const sum of ported.sums) kinds.push([sum, "ported"]);
+    const many = (kind) => kinds.filter(([, k]) => k === kind).length > MAX_LABELLED;
+    const crowded = { between: many("between"), loose: many("loose"), ported: many("ported") };
     const named = (id) => {
       const node = summaryAt.get(id) || model.nodes.get(id);
       return node ? node.data.label || node.data.namespace || id : id;
     };
-    // With a namespace unfolded, the view is about it: the pairs of folded boxes step back.
-    const behind = namespaces.some((ns) => !folded.has(ns));
-    const aggregates = [...sums.values()].map((sum) => aggregate(sum, summaryAt, labelled, named, behind));
-    return [...nodes, ...boxes, ...edges, ...aggregates];
+    const aggregates = kinds.map(([sum, kind]) => aggregate(sum, kind, summaryAt, crowded, named));
+    return [...nodes, ...boxes, ...ported.ports, ...edges, ...aggregates];
   }
 
   function notePair(pairs, from, to) {
@@ -153,6 +166,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
    * set here too).
    */
   function placed(byNs, shown, boxes, pairs) {
+    layout = null;
     if (!folded.size) {
       moved = new Map();
       return [...shown.values()];
@@ -170,6 +184,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     }
     pieces.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const { centres, shape } = arrange(pieces, pairs);
+    layout = { blocks, centres };
     for (const box of boxes) {
       box.position = { ...centres.get(box.data.namespace) };
       box.data.arrangement = shape;
@@ -284,24 +299,22 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     return out;
   }
 
-  function shownLabel(between, behind, health, labelled) {
-    const unhealthy = health === "Failure" || health === "Degraded";
-    if (between) return !behind && (labelled.between || unhealthy);
-    return labelled.toBoxes || unhealthy;
-  }
-
-  // A summed edge: between two folded boxes (class "between": drawn thick, labelled), or
-  // between a shown node and a folded box (thin and light: there can be thousands).
-  function aggregate(sum, summaryAt, labelled, named, behind) {
-    const between = summaryAt.has(sum.source) && summaryAt.has(sum.target);
+  // A summed edge of one `kind`: "between" two folded boxes (thick, labelled; "between
+  // behind" when a namespace is unfolded: faint), "loose" from a shown node to a box (thin,
+  // light: there can be thousands), "tucked" (the same, not displayed: its namespace's
+  // edges go through ports) or "ported" (a port on a block's border to a box).
+  function aggregate(sum, kind, summaryAt, crowded, named) {
+    const boxy = kind !== "loose" && kind !== "tucked";
     const height = (id) => (summaryAt.has(id) ? summaryAt.get(id).data.boxHeight : 0);
     // Thickness and text in proportion to the boxes, which grow with the graph.
-    const scale = between ? Math.max(height(sum.source), height(sum.target), MIN_BOX) / MIN_BOX : 1;
+    const scale = boxy ? Math.max(height(sum.source), height(sum.target), MIN_BOX) / MIN_BOX : 1;
     const health = sumHealth(sum);
     const text = sumLabel(sum);
+    const unhealthy = health === "Failure" || health === "Degraded";
+    const labelled = kind !== "tucked" && kind !== "between behind" && (!crowded[kind] || unhealthy);
     return {
       group: "edges",
-      classes: between ? `aggregate between${behind ? " behind" : ""}` : "aggregate",
+      classes: `aggregate ${kind}`,
       data: {
         id: sum.id,
         source: sum.source,
@@ -317,7 +330,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         members: memberLines(sum, named),
         memberIds: sum.worst.map((m) => m.id),
         rateText: text,
-        summaryLabel: shownLabel(between, behind, health, labelled) ? text : "",
+        summaryLabel: labelled ? text : "",
         // Boxes grow with the graph, and their edges with them, but less than the boxes.
         lineWidth: Math.sqrt(scale) * sumWidth(sum),
         fontSize: scale * 10,

@@ -7,10 +7,10 @@ import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
 const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
 
 /** Elements the page adds itself (folded namespaces and their edges), not the server. */
-export const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
+export const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate") || ele.hasClass("port");
 
 // The classes collapse.js gives what it derives; others (find, faded...) are the page's.
-const DERIVED_CLASSES = ["summary", "aggregate", "between", "behind"];
+const DERIVED_CLASSES = ["summary", "port", "aggregate", "between", "behind", "loose", "tucked", "ported"];
 
 // A derived element already drawn: its classes follow the plan's (an edge between folded
 // boxes steps behind when a namespace is unfolded), the page's own stay.
@@ -64,7 +64,8 @@ export function upsert(cy, elements, serverPositions) {
       // A folded namespace goes where the plan puts it; a real node stays where it is (and
       // where the user dragged it) unless its place in the plan changed: a namespace folded
       // or unfolded next to it moves its block (collapse.js).
-      if (element.classes === "summary" || (element.position && planned && moved(planned, element.position))) {
+      const placedByPlan = element.classes === "summary" || element.classes === "port";
+      if (placedByPlan || (element.position && planned && moved(planned, element.position))) {
         existing.position({ ...element.position });
       }
     }

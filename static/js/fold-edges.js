@@ -75,7 +75,19 @@ function keepWorst(list, data, health) {
   if (health !== "Failure" && health !== "Degraded") return;
   if (list.length === LISTED_MEMBERS && RANK[health] < RANK[list[LISTED_MEMBERS - 1].health]) return;
   const { protocol, rate, errorPercent } = isIdleEdge(data) ? { protocol: "http", rate: 0, errorPercent: 0 } : edgeRates(data);
-  const entry = { id: data.id, source: data.source, target: data.target, health, errorPercent, rate, protocol };
+  insertWorst(list, { id: data.id, source: data.source, target: data.target, health, errorPercent, rate, protocol });
+}
+
+const SUM_FIELDS = ["edgeCount", "failing", "found", "http", "http4xx", "http5xx", "grpc", "grpcErr", "noResponse", "tcp"];
+
+/** Add the sum `from` into `into` (a port's edge sums its nodes' edges: fold-ports.js). */
+export function mergeSum(into, from) {
+  for (const key of SUM_FIELDS) into[key] += from[key];
+  into.memberHealth = worse(into.memberHealth, from.memberHealth);
+  for (const entry of from.worst) insertWorst(into.worst, entry);
+}
+
+function insertWorst(list, entry) {
   const before = (a, b) => RANK[a.health] - RANK[b.health] || a.errorPercent - b.errorPercent || a.rate - b.rate;
   let at = list.length;
   while (at > 0 && before(entry, list[at - 1]) > 0) at -= 1;

@@ -1,6 +1,7 @@
 // What a folded edge stands for (collapse.js, fold-edges.js): hovering or selecting an edge
 // that sums many lists its members' totals and its worst few edges, so that a pair that is
-// orange or red says which real edges make it so, without unfolding anything.
+// orange or red says which real edges make it so, without unfolding anything. Also: a
+// selected node shows its own edges to folded boxes where they are tucked behind ports.
 
 import { h } from "./dom.js";
 
@@ -67,6 +68,9 @@ export function createFoldTip(wrap) {
       cy.on("data", "edge.aggregate", (event) => {
         if (pinned && event.target.id() === pinned.id()) show(pinned);
       });
+      // A node of a namespace whose edges go through ports: its own edges while selected.
+      cy.on("select", "node", (event) => event.target.connectedEdges(".tucked").addClass("untucked"));
+      cy.on("unselect", "node", (event) => event.target.connectedEdges(".tucked").removeClass("untucked"));
       cy.on("pan zoom", () => {
         if (pinned) show(pinned);
       });

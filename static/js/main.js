@@ -205,7 +205,7 @@ async function pickEdge(edge) {
 function bindTaps() {
   // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
   cy.on("tap", "node, edge", (event) => {
-    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate")) select(event.target);
+    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate") && !event.target.hasClass("port")) select(event.target);
   });
   cy.on("tap", (event) => {
     if (event.target === cy) panel.close();

@@ -166,6 +166,25 @@ function foldRules() {
     { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9, "z-index": 12 } },
     // A namespace unfolded: the edges between folded boxes behind its block, thin.
     { selector: "edge.aggregate.behind", style: { opacity: 0.25, width: 2, "z-index": 0 } },
+    // A big unfolded namespace's edges to folded boxes go through ports on its border
+    // (fold-ports.js); each node's own are shown while it is selected (fold-tip.js).
+    { selector: "edge.aggregate.ported", style: { "curve-style": "bezier", opacity: 0.75, "z-index": 10 } },
+    { selector: "edge.aggregate.tucked", style: { display: "none" } },
+    { selector: "edge.aggregate.tucked.untucked", style: { display: "element", opacity: 0.9, "z-index": 20 } },
+    {
+      selector: "node.port",
+      style: {
+        shape: "diamond",
+        width: 18,
+        height: 18,
+        label: "",
+        "background-color": "#ffffff",
+        "border-color": "#5b6168",
+        "border-width": 2,
+        "background-image": "none",
+        events: "no",
+      },
+    },
   ];
 }
 

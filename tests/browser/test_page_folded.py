@@ -189,3 +189,53 @@ def test_it_draws_an_unfolded_namespace_as_a_block(graph_page: GraphPage,
         .map(e => e.source().id() + '>' + e.target().id())""")
     assert len(ends) == len(set(ends)) == 4 * 4 + 20
     graph_page.shot("unfolded-block")
+
+
+def busy_graph() -> dict[str, Any]:
+    """
+    dense_graph(), and every workload of ns0 calls ns(q)-w05k of each other namespace q:
+    over 300 (node, folded namespace) pairs once ns0 is unfolded.
+    """
+    graph = dense_graph()
+    elements = graph["elements"]
+    for n in elements["nodes"]:
+        n.pop("position", None)
+    for i in range(PER_NAMESPACE):
+        for q in DENSE[1:]:
+            elements["edges"].append(call(f"ns0-w{i:03d}", f"{q}-w05{i % 10}", CLEAN))
+    add_positions(elements)
+    return graph
+
+
+def test_it_bundles_a_big_namespaces_edges_at_its_border(graph_page: GraphPage,
+                                                         meshlens_url: str) -> None:
+    """ns0 unfolded, its nodes calling every other namespace: one port on its block's border
+    per folded namespace, one summed edge each way between port and box; the per-node edges
+    tucked away until their node is selected."""
+    serve(graph_page.page, busy_graph())
+    opened(graph_page, f"{meshlens_url}/?namespaces={','.join(DENSE)}", len(DENSE))
+    page = graph_page.page
+    page.evaluate("window.meshlens.graph.unfold('ns0')")
+    graph_page.wait_for("cy => cy.getElementById('ml-ns:ns0').empty()"
+                        " && cy.nodes('.port').length === 5")
+    ported = page.evaluate("""() => window.meshlens.cy.edges('.ported').map(e =>
+        [e.source().id(), e.target().id(), e.visible()]).sort()""")
+    assert [p[:2] for p in ported] == sorted(
+        [[f"ml-ns:{q}", f"ml-port:ns0>{q}"] for q in DENSE[1:]]
+        + [[f"ml-port:ns0>{q}", f"ml-ns:{q}"] for q in DENSE[1:]])
+    assert all(visible for *_, visible in ported)
+    tucked = page.evaluate("""() => { const t = window.meshlens.cy.edges('.tucked');
+        return [t.length, t.filter(e => e.visible()).length]; }""")
+    assert tucked[0] > 300 and tucked[1] == 0, tucked
+    cells = page.evaluate(BLOCK, "ns0")
+    xs = [x for x, _ in cells]
+    ys = [y for _, y in cells]
+    for x, y in page.evaluate("() => window.meshlens.cy.nodes('.port').map(n => "
+                              "[n.position('x'), n.position('y')])"):
+        # On the block's border (its padding around the nodes), not inside among them.
+        assert not (min(xs) < x < max(xs) and min(ys) < y < max(ys)), (x, y)
+
+    page.evaluate("window.meshlens.cy.getElementById('ns0-w005').select()")
+    graph_page.wait_for("cy => cy.getElementById('ns0-w005').connectedEdges('.tucked')"
+                        ".filter(e => e.visible()).length === 5")
+    graph_page.shot("unfolded-ports")
