@@ -13,7 +13,7 @@
 // block of its nodes; with nothing folded, every node is where the server put it. The
 // edges that stand for many are coloured by their members' summed error rate (fold-edges.js).
 
-import { addMember, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
+import { addMember, coarse, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
 import { arrange, block } from "./fold-layout.js";
 import { bundle } from "./fold-ports.js";
 
@@ -325,14 +325,14 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
         // The pair's health from its summed errors (the colour), and its worst member's.
         health,
         worstHealth: sum.memberHealth,
-        errorPercent: Number(sumErrorPercent(sum).toFixed(3)),
-        requestRate: Number((sum.http + sum.grpc).toFixed(3)),
+        errorPercent: coarse(sumErrorPercent(sum)),
+        requestRate: coarse(sum.http + sum.grpc),
         members: memberLines(sum, named),
         memberIds: sum.worst.map((m) => m.id),
         rateText: text,
         summaryLabel: labelled ? text : "",
         // Boxes grow with the graph, and their edges with them, but less than the boxes.
-        lineWidth: Math.sqrt(scale) * sumWidth(sum),
+        lineWidth: Math.round(4 * Math.sqrt(scale) * sumWidth(sum)) / 4,
         fontSize: scale * 10,
       },
     };

@@ -127,28 +127,36 @@ export function sumErrorPercent(sum) {
   return requests > 0 ? (100 * (sum.http4xx + sum.http5xx + sum.grpcErr)) / requests : 0;
 }
 
-/** "1.2k rps · 0.4 % err", "12.0 kB/s", "3 idle edges". */
+// Two significant digits: a live update changes rates by a few percent, and a label (or any
+// field of a summed edge) that changes makes the page restyle the edge; most do not, now.
+const rounded = (x) => Number(x.toPrecision(2));
+
+/** "1.3k rps · 0.41 % err", "12 kB/s", "3 idle edges" (two significant digits). */
 export function sumLabel(sum) {
   const requests = sum.http + sum.grpc;
   if (requests > 0) {
     const errors = sumErrorPercent(sum);
-    return errors > 0 ? `${formatRps(requests)} · ${errors.toFixed(errors < 0.1 ? 2 : 1)} % err` : formatRps(requests);
+    return errors > 0 ? `${formatRps(rounded(requests))} · ${rounded(errors)} % err` : formatRps(rounded(requests));
   }
-  if (sum.tcp > 0) return formatEdgeRate({ protocol: "tcp", rate: sum.tcp });
+  if (sum.tcp > 0) return formatEdgeRate({ protocol: "tcp", rate: rounded(sum.tcp) });
   return `${sum.edgeCount.toLocaleString("en")} idle edge${sum.edgeCount === 1 ? "" : "s"}`;
 }
 
-/** The width of a folded edge by its traffic (requests, or TCP bytes scaled down). */
+/** A number of a summed edge's data, as coarse as its label. */
+export const coarse = (x) => (x > 0 ? rounded(x) : 0);
+
+/** The width of a folded edge by its traffic (requests, or TCP bytes scaled down), to a
+ * quarter pixel. */
 export function sumWidth(sum) {
   const requests = sum.http + sum.grpc;
   const load = requests > 0 ? requests : sum.tcp / 1000;
-  return 1.5 + 1.5 * Math.log10(1 + load);
+  return Math.round(4 * (1.5 + 1.5 * Math.log10(1 + load))) / 4;
 }
 
-/** The worst members as lines of text: "a → b: Failure, 35.0 % err, 12.00 rps". */
+/** The worst members as lines of text: "a → b: Failure, 35 % err". */
 export function memberLines(sum, nameOf = (id) => id) {
   return sum.worst.map((m) => {
-    const errors = m.errorPercent > 0 ? `, ${m.errorPercent.toFixed(1)} % err` : "";
-    return `${nameOf(m.source)} → ${nameOf(m.target)}: ${m.health}${errors}, ${formatEdgeRate(m)}`;
+    const errors = m.errorPercent > 0 ? `, ${rounded(m.errorPercent)} % err` : "";
+    return `${nameOf(m.source)} → ${nameOf(m.target)}: ${m.health}${errors}`;
   });
 }
