@@ -339,16 +339,17 @@ def with_positions(written: Written,
     positions by id, in the nodes' order (graph.layout.positions_of)."""
     if len(written.nodes) < layout.MIN_NODES:
         return written, {}
-    placed = layout.place(layout_model(written, written.ends), previous)
+    # A live scope's nodes mostly all stay: then each keeps its cell, no model is read, and
+    # the positions come in the nodes' order.
+    positions = layout.kept_positions([d.id for d in written.drawn if not d.is_box], previous)
+    if positions is None:
+        placed = layout.place(layout_model(written, written.ends), previous)
+        positions = {e.id: placed[e.id] for e in written.nodes if e.id in placed}
     nodes = []
-    positions: layout.Positions = {}
     for e in written.nodes:
-        where = placed.get(e.id)
-        if where is None:
-            nodes.append(e)
-        else:
-            nodes.append(e._replace(position=position_text(where)))
-            positions[e.id] = where
+        found = positions.get(e.id)
+        nodes.append(e if found is None else
+                     Element(e.id, e.pieces, e.names, position_text(found)))
     return written._replace(nodes=nodes), positions
 
 

@@ -202,3 +202,22 @@ def test_it_gives_the_live_path_the_same_snapshot_prints_and_delta() -> None:
     for (group, element), old_form in zip(written_delta.changed, delta.changed, strict=True):
         assert patch.patch_text(before[element.id], group, element) == orjson.dumps(
             patch.patch(before[element.id], group, old_form))
+
+
+def test_it_keeps_the_positions_of_nodes_that_stay_as_the_dict_layout_does() -> None:
+    """A graph laid out, then again from its positions (every node stays), from positions
+    off the grid (snapped to their cells), and from positions that lack one node (placed
+    anew beside the others): the written graph's positions are add_positions's."""
+    g, dicts = laid_out(5)
+    add_positions(dicts["elements"])
+    kept = positions_of(dicts["elements"])
+    off_grid = {i: {"x": p["x"] + 30.0, "y": p["y"] - 20.0} for i, p in kept.items()}
+    one_new = dict(list(kept.items())[1:])
+    for previous in (kept, off_grid, one_new):
+        again = to_config_dicts(g)
+        add_positions(again["elements"], previous)
+        written, positions = with_positions(write_graph(g), previous)
+        assert positions == positions_of(again["elements"])
+        assert list(positions) == list(positions_of(again["elements"]))
+        assert [n.get("position") for n in written.to_dict()["elements"]["nodes"]] == \
+            [n.get("position") for n in again["elements"]["nodes"]]
