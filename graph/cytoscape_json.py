@@ -12,6 +12,8 @@ needs of the nodes (`Drawn`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -230,11 +232,13 @@ class Written(NamedTuple):
         return self.write(self.head, self.tail)
 
     def write(self, head: Mapping[str, Any], tail: Mapping[str, Any]) -> bytes:
+        # One join of every element's pieces and what goes between them: the body (50 MB
+        # at 10,000 workloads) is copied once, not once per element and once per group.
         parts = [orjson.dumps(dict(head))[:-1] + (b"," if head else b"")
                  + b'"elements":{"nodes":[']
-        parts.append(b",".join([e.text() for e in self.nodes]))
+        element_parts(self.nodes, parts)
         parts.append(b'],"edges":[')
-        parts.append(b",".join([e.text() for e in self.edges]))
+        element_parts(self.edges, parts)
         parts.append(b"]}")
         if tail:
             parts.append(b"," + orjson.dumps(dict(tail))[1:-1])
@@ -249,6 +253,27 @@ class Written(NamedTuple):
         """The body as dicts, for whatever reads fields (the side panel, tests)."""
         loaded: dict[str, Any] = orjson.loads(self.body())
         return loaded
+
+
+def element_parts(elements: list[Element], parts: list[bytes]) -> None:
+    """Append to `parts` what b"".join makes the elements' JSON of, comma-separated (each
+    Element.text())."""
+    if not elements:
+        return
+    parts.append(b'{"data":{')
+    joined = map(b",".join, map(attrgetter("pieces"), elements))
+    positions = [e.position for e in elements]
+    if not any(positions):
+        parts += chain.from_iterable(zip(joined, repeat(b'}},{"data":{')))
+        parts[-1] = b"}}"
+        return
+    for text, position in zip(joined, positions, strict=True):
+        parts.append(text)
+        if position is None:
+            parts.append(b'}},{"data":{')
+        else:
+            parts += (b'},"position":', position, b'},{"data":{')
+    parts[-1] = b"}"
 
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
