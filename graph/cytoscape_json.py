@@ -273,7 +273,7 @@ def element_parts(elements: list[Element], parts: list[bytes]) -> None:
             parts.append(b'}},{"data":{')
         else:
             parts += (b'},"position":', position, b'},{"data":{')
-    parts[-1] = b"}"
+    parts[-1] = b"}}" if positions[-1] is None else b"}"
 
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:

@@ -19,14 +19,14 @@ import pytest
 from dashboard import publish
 from graph import ids, patch
 from graph.cytoscape import format_rate, to_config, to_config_dicts
-from graph.cytoscape_json import with_positions, write_graph
+from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.delta import (
     diff_fingerprints,
     diff_written,
     encode_graph,
     encode_written,
 )
-from graph.json_pieces import rate_precision, rate_text
+from graph.json_pieces import Element, rate_precision, rate_text
 from graph.layout import MIN_NODES, add_positions, positions_of
 
 NAMES = ["a", "b-1", 'q"uote', "back\\slash", "50%", "%s%d", "line\nbreak", "ünï", "日本",
@@ -221,3 +221,23 @@ def test_it_keeps_the_positions_of_nodes_that_stay_as_the_dict_layout_does() -> 
         assert list(positions) == list(positions_of(again["elements"]))
         assert [n.get("position") for n in written.to_dict()["elements"]["nodes"]] == \
             [n.get("position") for n in again["elements"]["nodes"]]
+
+
+def test_it_joins_the_body_of_the_elements_texts() -> None:
+    """Nodes with and without a position (a box has none) in every order, and none: the body
+    is the elements' own texts joined."""
+    def element(number: int, position: bytes | None) -> Element:
+        return Element(f"n{number}", (b'"id":"n%d"' % number, b'"nodeType":"app"'),
+                       ("id", "nodeType"), position)
+
+    where = b'{"x":120.0,"y":70.0}'
+    edges = [element(9, None)]
+    for positions in ([], [None], [where], [where, None], [None, where], [None, None],
+                      [where, where, None, where]):
+        nodes = [element(n, p) for n, p in enumerate(positions)]
+        written = Written({"timestamp": 1}, nodes, edges, {}, [], [])
+        assert written.body() == (b'{"timestamp":1,"elements":{"nodes":['
+                                  + b",".join(e.text() for e in nodes) + b'],"edges":['
+                                  + b",".join(e.text() for e in edges) + b"]}}")
+        assert orjson.loads(written.body())["elements"]["nodes"] == \
+            [orjson.loads(e.text()) for e in nodes]
