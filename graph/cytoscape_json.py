@@ -19,7 +19,7 @@ import orjson
 
 from graph import edge_json, ids, layout, memory, traffic_columns
 from graph.cells import COUNTED
-from graph.cytoscape import BOX_RANK, NODE_FLAGS, edge_order, node_label
+from graph.cytoscape import BOX_RANK, NODE_FLAGS, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
@@ -27,6 +27,7 @@ from graph.json_pieces import (
     Piece,
     add_crcs,
     crcs_of,
+    element_writer,
     node_traffic_texts,
     shape_of,
 )
@@ -273,23 +274,25 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     FACTS.unpack()
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
-    ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
+    # Read from the adjacency dicts g.edges(keys=True, data=True) reads: its view's
+    # generator cost 40 ms of a build at 10,000 workloads.
+    sources, targets, protocols, datas = element_writer().edge_columns(g._succ, hashed)
     counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
-    edges = edge_json.edge_elements(ends, extras, edge_health, texts)
+    edges, order = edge_json.edge_elements(sources, targets, protocols, datas,
+                                                    extras, edge_health, texts)
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
             nodes += box_nodes(nodes, kind, extras)
     nodes.sort(key=lambda n: n.sort_key)
-    order = edge_order.positions(tuple([e.id for e in edges]),
-                                 lambda: [(u, v, k) for u, v, k, _ in ends])
     head = {"timestamp": g.graph["timestamp"], "duration": g.graph["duration"],
             "graphType": g.graph["graph_type"]}
-    return Written(head, [node_element(n) for n in nodes], [edges[i] for i in order], {},
+    return Written(head, [node_element(n) for n in nodes], edges, {},
                    [Drawn(n.id, n.cluster, n.namespace, n.label if extras else "", n.parent,
                           n.is_box) for n in nodes],
-                   [(ends[i][0], ends[i][1]) for i in order])
+                   list(zip(map(sources.__getitem__, order), map(targets.__getitem__, order),
+                            strict=True)))
 
 
 def node_element(n: Node) -> Element:

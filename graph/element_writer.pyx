@@ -1,0 +1,284 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The per-element loops of the JSON written per build (graph/cytoscape_json.py), compiled.
+
+At 10,000 workloads a build writes 75,000 edges and 15,000 nodes. Their pieces are kept
+across builds (graph/json_pieces.py); what is left per build is, per element, a dozen dict
+reads, a tuple of pieces, and the rates formatted. Done one Python operation at a time that
+cost 0.6 s of a build (bench/README.md, "seventh round: the JSON written"); the same
+operations here run without the interpreter between them.
+
+`format_rows` applies each row's %-format to its slice of one array of doubles, as
+`fmt % tuple(values[start:stop])` would: the formats are the ones graph/json_pieces.py
+makes, whose only directives are `%%` and `%.<digits>f`, and a float is written with the
+call CPython's `%` makes (`PyOS_double_to_string(x, 'f', digits, 0, NULL)`), so the bytes
+are the same.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_FromVoidPtr
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, strlen
+
+
+cdef extern from "Python.h":
+    char *PyOS_double_to_string(double val, char format_code, int precision, int flags,
+                                int *type) except NULL
+
+
+cdef enum:
+    PERCENT = 37  # '%'
+    DOT = 46  # '.'
+    ZERO = 48  # '0'
+    LETTER_F = 102  # 'f'
+
+
+cdef struct Buffer:
+    char *data
+    Py_ssize_t size
+    Py_ssize_t used
+
+
+cdef int grow(Buffer *b, Py_ssize_t more) except -1:
+    cdef Py_ssize_t size = b.size
+    cdef char *data
+    if b.used + more <= size:
+        return 0
+    while size < b.used + more:
+        size = size * 2 if size else 4096
+    data = <char *>PyMem_Realloc(b.data, size)
+    if data == NULL:
+        raise MemoryError()
+    b.data, b.size = data, size
+    return 0
+
+
+cdef int put(Buffer *b, const char *text, Py_ssize_t n) except -1:
+    grow(b, n)
+    memcpy(b.data + b.used, text, n)
+    b.used += n
+    return 0
+
+
+cdef int apply_format(Buffer *b, bytes fmt, const double *values, Py_ssize_t count) except -1:
+    """fmt % values: `%%` and `%.<digits>f` only."""
+    cdef const char *f = PyBytes_AS_STRING(fmt)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(fmt), i = 0, run, used = 0
+    cdef int digits
+    cdef char *text
+    while i < n:
+        run = i
+        while i < n and f[i] != PERCENT:
+            i += 1
+        if i > run:
+            put(b, f + run, i - run)
+        if i >= n:
+            break
+        if i + 1 < n and f[i + 1] == PERCENT:
+            put(b, b"%", 1)
+            i += 2
+            continue
+        if i + 1 >= n or f[i + 1] != DOT:
+            raise ValueError(f"unsupported %-format: {fmt!r}")
+        i += 2
+        digits = 0
+        while i < n and ZERO <= f[i] <= ZERO + 9:
+            digits = digits * 10 + (f[i] - ZERO)
+            i += 1
+        if i >= n or f[i] != LETTER_F:
+            raise ValueError(f"unsupported %-format: {fmt!r}")
+        i += 1
+        if used >= count:
+            raise TypeError("not enough arguments for format string")
+        text = PyOS_double_to_string(values[used], LETTER_F, digits, 0, NULL)
+        try:
+            put(b, text, strlen(text))
+        finally:
+            PyMem_Free(text)
+        used += 1
+    if used != count:
+        raise TypeError("not all arguments converted during bytes formatting")
+    return 0
+
+
+def format_rows(list formats, const double[::1] values, const int64_t[::1] start,
+                bytes prefix=b""):
+    """`prefix + formats[i] % tuple(values[start[i]:start[i + 1]])` of every row i."""
+    cdef Py_ssize_t rows = len(formats), i
+    cdef Buffer b
+    cdef object fmt, text
+    if start.shape[0] != rows + 1:
+        raise ValueError("start must have one more entry than formats")
+    if rows and (start[0] < 0 or start[rows] > values.shape[0]):
+        raise ValueError("start reaches past values")
+    out = PyList_New(rows)
+    b.data, b.size, b.used = NULL, 0, 0
+    try:
+        for i in range(rows):
+            fmt = formats[i]
+            if type(fmt) is not bytes:
+                raise TypeError(f"format {i} is not bytes")
+            if start[i + 1] < start[i]:
+                raise ValueError("start must not decrease")
+            b.used = 0
+            put(&b, PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix))
+            apply_format(&b, <bytes>fmt, &values[0] + start[i] if values.shape[0] else NULL,
+                         start[i + 1] - start[i])
+            text = PyBytes_FromStringAndSize(b.data, b.used)
+            Py_INCREF(text)
+            PyList_SET_ITEM(out, i, text)
+    finally:
+        PyMem_Free(b.data)
+    return out
+
+
+cdef object new_element(type element, object edge_id, tuple pieces, object names):
+    """element(edge_id, pieces, names, None), made as tuple.__new__ makes a subclass's."""
+    return tuple.__new__(element, (edge_id, pieces, names, None))
+
+
+cdef class EdgeFields:
+    """What edge_elements reads besides the edges: the kept pieces, the field names and
+    the Python calls for what is rare (graph/edge_json.py makes one)."""
+
+    cdef public type element
+    cdef public dict health_pieces  # by status: its "healthStatus" piece
+    cdef public dict values  # json_pieces.PIECES.values: (name, value) -> piece
+    cdef public tuple appended  # graph.cytoscape.APPENDED_EDGE_FIELDS
+    cdef public list shapes  # by mask of fields present: the names, or None
+    cdef public object na  # graph.health.NA
+    cdef public object make_shape  # mask -> names
+    cdef public object health_piece  # status -> piece
+    cdef public object value_piece  # (name, value) -> piece
+    cdef public object sources_piece  # md -> its "sources" piece
+    cdef public object traffic_piece  # (protocol, md, source md) -> its "traffic" piece
+
+    def __init__(self, element, health_pieces, values, appended, na, make_shape,
+                 health_piece, value_piece, sources_piece, traffic_piece):
+        self.element, self.health_pieces, self.values = element, health_pieces, values
+        self.appended, self.na, self.make_shape = tuple(appended), na, make_shape
+        self.shapes = [None] * (1 << (2 + len(self.appended)))
+        self.health_piece, self.value_piece = health_piece, value_piece
+        self.sources_piece, self.traffic_piece = sources_piece, traffic_piece
+
+
+cdef inline object health_of(EdgeFields f, object status):
+    cdef PyObject *found = PyDict_GetItem(f.health_pieces, status)
+    if found != NULL:
+        return <object>found
+    return f.health_piece(status)
+
+
+def edge_elements(EdgeFields f, list edge_ids, list id_pieces, list sources, list targets,
+                  list protocols, list datas, const long[::1] order, bint extras,
+                  bint edge_health, dict texts):
+    """The elements of edges order[0], order[1], ...: each edge's id, id piece, source and
+    target pieces, protocol and data by the edge's position (graph/edge_json.py).
+
+    The elements are made in the edges' own order and then put in `order`: the mds are
+    read in the order the map made them, which at 10,000 workloads took half the time of
+    reading them in Kiali's order (75,000 dicts far apart in memory)."""
+    cdef Py_ssize_t n = len(datas), i, at, j, count
+    cdef int mask
+    cdef object md, d, value, piece, source_md, names, status
+    cdef PyObject *found
+    cdef list out = PyList_New(0)
+    cdef list pieces = []
+    cdef tuple appended = f.appended
+    cdef Py_ssize_t n_appended = len(appended)
+    cdef bint has_texts = texts is not None and len(texts) > 0
+    if order.shape[0] != n:
+        raise ValueError("order must have one position per edge")
+    for at in range(n):
+        d = datas[at]
+        md = <dict?>((<dict?>d)["md"])
+        pieces.clear()
+        pieces.append(id_pieces[at])
+        pieces.append(sources[at])
+        pieces.append(targets[at])
+        mask = 0
+        if extras:
+            found = PyDict_GetItem(md, "healthStatus")
+            status = <object>found if found != NULL else f.na
+            pieces.append(health_of(f, status))
+            mask |= 1
+            if "sources" in <dict>md:  # only in a graph merged from several data sources
+                pieces.append(f.sources_piece(md))
+                mask |= 2
+        elif edge_health:
+            found = PyDict_GetItem(md, "healthStatus")
+            status = <object>found if found != NULL else f.na
+            if status != f.na:
+                pieces.append(health_of(f, status))
+                mask |= 1
+        for j in range(n_appended):
+            found = PyDict_GetItem(md, appended[j])
+            if found == NULL:
+                continue
+            value = <object>found
+            piece = None
+            if type(value) is str or type(value) is bool or value is None:
+                found = PyDict_GetItem(f.values, (appended[j], value))
+                if found != NULL:
+                    piece = <object>found
+            if piece is None:
+                piece = f.value_piece(appended[j], value)
+            pieces.append(piece)
+            mask |= 4 << j
+        source_md = (<dict>d)["source_md"]
+        piece = None
+        if has_texts:
+            found = PyDict_GetItem(texts, PyLong_FromVoidPtr(<void *>md))
+            if found != NULL and (<tuple><object>found)[1] is source_md:
+                piece = (<tuple><object>found)[0]
+        if piece is None:
+            piece = f.traffic_piece(protocols[at], md, source_md)
+        pieces.append(piece)
+        names = f.shapes[mask]
+        if names is None:
+            names = f.shapes[mask] = f.make_shape(mask)
+        out.append(new_element(f.element, edge_ids[at], tuple(pieces), names))
+    for i in range(n):
+        if not 0 <= order[i] < n:
+            raise ValueError(f"order[{i}] is not an edge's position")
+    return [out[order[i]] for i in range(n)]
+
+
+def edge_columns(dict succ, dict hashed):
+    """Each edge's source and target JSON ids (`hashed` by node id), key (its protocol) and
+    data, in the order networkx's g.edges(keys=True, data=True) gives them: `succ` is a
+    MultiDiGraph's adjacency (node -> neighbour -> key -> data), read as that view reads it."""
+    cdef list sources = [], targets = [], protocols = [], datas = []
+    cdef object u, v, k, d, source, target, neighbours, keyed
+    for u, neighbours in succ.items():
+        source = hashed[u]
+        for v, keyed in (<dict?>neighbours).items():
+            target = hashed[v]
+            for k, d in (<dict?>keyed).items():
+                sources.append(source)
+                targets.append(target)
+                protocols.append(k)
+                datas.append(d)
+    return sources, targets, protocols, datas
+
+
+def md_values(list mds, tuple keys, double[:, ::1] out):
+    """out[i, j] = float(mds[i].get(keys[j], 0.0)): each md read once, all its keys in turn
+    (a column a key read every md once per key: 15,000 dicts far apart, a dozen times)."""
+    cdef Py_ssize_t n = len(mds), k = len(keys), i, j
+    cdef PyObject *found
+    cdef object md
+    if out.shape[0] != n or out.shape[1] != k:
+        raise ValueError("out must have a row per md and a column per key")
+    for i in range(n):
+        md = mds[i]
+        if type(md) is not dict:
+            raise TypeError(f"md {i} is not a dict")
+        for j in range(k):
+            found = PyDict_GetItem(md, keys[j])
+            out[i, j] = 0.0 if found == NULL else float(<object>found)
