@@ -1,0 +1,98 @@
+"""graph/element_writer.pyx, the compiled loops of the JSON written per build, against what
+Python writes: its %-formatting of rates (`fmt % values`) and networkx's edge view. The
+elements themselves are checked byte for byte by tests/test_cytoscape_json.py,
+tests/test_traffic_columns.py and the Kiali fixtures (write_graph against the dict writer).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from graph.json_pieces import element_writer
+
+writer = element_writer()
+
+AWKWARD = (0.0, -0.0, math.nan, math.inf, -math.inf, -1.5, -1e-9, 5e-324, 2.5e-308, 0.5,
+           1.5, 2.5, 0.125, 0.375, 0.005, 0.015, 1.005, 2.675, 1e9, 999999999.9999999,
+           1e300, 123456789.125, 0.9999999999, 9.995, 99.995)
+
+
+def awkward_values(rng: random.Random, n: int) -> list[float]:
+    values: list[float] = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.3:  # rates over twenty orders of magnitude
+            values.append(rng.random() * 10 ** rng.randint(-12, 9))
+        elif kind < 0.5:  # exact ties at every decimal
+            values.append(rng.randint(0, 10**6) / 2 ** rng.randint(0, 12))
+        elif kind < 0.6:  # already rounded
+            values.append(round(rng.random() * 1000, rng.randint(0, 6)))
+        elif kind < 0.7:
+            values.append(rng.choice(AWKWARD))
+        else:
+            values.append(rng.randint(0, 10**9 - 1) + rng.random())
+    return values
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_it_formats_rows_as_python_formats_them(seed: int) -> None:
+    """every value at 0-9 decimals, in formats with literal text and %% around them"""
+    rng = random.Random(seed)
+    values = awkward_values(rng, 30_000)
+    formats, start = [], [0]
+    while start[-1] < len(values):
+        count = min(rng.randint(0, 6), len(values) - start[-1])
+        formats.append(b'{"a%%":[' + b",".join(
+            b'"%%.%df"' % rng.randint(0, 9) for _ in range(count)) + b"]}")
+        start.append(start[-1] + count)
+    got = writer.format_rows(formats, np.array(values), np.array(start, np.int64), b'"t":')
+    assert got == [b'"t":' + f % tuple(values[a:b])
+                   for f, a, b in zip(formats, start[:-1], start[1:], strict=True)]
+
+
+def test_it_refuses_formats_and_offsets_it_cannot_apply() -> None:
+    values = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="unsupported"):
+        writer.format_rows([b"%s"], values, np.array([0, 1], np.int64))
+    with pytest.raises(TypeError, match="not all arguments"):
+        writer.format_rows([b"%.1f"], values, np.array([0, 2], np.int64))
+    with pytest.raises(TypeError, match="not enough"):
+        writer.format_rows([b"%.1f %.1f"], values, np.array([0, 1], np.int64))
+    with pytest.raises(ValueError, match="past values"):
+        writer.format_rows([b"%.1f"], values, np.array([2, 3], np.int64))
+    with pytest.raises(ValueError, match="one more entry"):
+        writer.format_rows([b"%.1f"], values, np.array([0], np.int64))
+
+
+def test_it_reads_md_values_as_floats() -> None:
+    """ints, bools, missing keys; a value that is not a number is refused"""
+    mds = [{"a": 1, "b": 2.5}, {}, {"b": True, "c": -0.0}]
+    out = np.empty((3, 3))
+    writer.md_values(mds, ("a", "b", "c"), out)
+    assert out.tolist() == [[1.0, 2.5, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, -0.0]]
+    with pytest.raises(TypeError):
+        writer.md_values([{"a": "x"}], ("a",), np.empty((1, 1)))
+
+
+def test_it_lists_edges_in_networkx_order() -> None:
+    """
+    a --http--> b, a --tcp--> b, b --http--> a, c --grpc--> a (added out of order)
+    """
+    g = nx.MultiDiGraph()
+    g.add_node("c")
+    g.add_edge("b", "a", key="http", md={"n": 1})
+    g.add_edge("a", "b", key="tcp", md={"n": 2})
+    g.add_edge("c", "a", key="grpc", md={"n": 3})
+    g.add_edge("a", "b", key="http", md={"n": 4})
+    hashed = {node: node.upper() for node in g}
+    sources, targets, protocols, datas = writer.edge_columns(g._succ, hashed)
+    edges = list(g.edges(keys=True, data=True))
+    assert sources == [hashed[u] for u, _, _, _ in edges]
+    assert targets == [hashed[v] for _, v, _, _ in edges]
+    assert protocols == [k for _, _, k, _ in edges]
+    assert all(a is b for a, (_, _, _, b) in zip(datas, edges, strict=True))
