@@ -27,7 +27,7 @@ from graph.json_pieces import (
     shape_of,
 )
 
-TrafficTexts = dict[int, tuple[bytes, dict[str, Any]]]  # traffic_columns.traffic_texts
+TrafficTexts = Any  # traffic_columns.traffic_texts: element_writer.MdPieces
 
 ENDS = EdgeEnds()
 

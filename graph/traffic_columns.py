@@ -221,12 +221,12 @@ def format_edges(group: Group, flat: np.ndarray, start: np.ndarray,
     return element_writer().format_rows(formats, flat, start, b'"traffic":')
 
 
-def traffic_texts(counted: Counted) -> dict[int, tuple[bytes, dict[str, Any]]] | None:
+def traffic_texts(counted: Counted) -> Any:
     """The traffic piece (`"traffic":{...}`) of every edge md that the layout filled, by
-    the md's id, with the source md its percentReq was read from (the piece is the edge's
-    only while that is the edge's source md). None on the layout's first map (the columns
-    are made on its second: a mesh whose keys change every tick pays nothing more) and when
-    the sums hold a NaN:
+    the md (graph/element_writer.pyx's MdPieces: by identity), with the source md its
+    percentReq was read from (the piece is the edge's only while that is the edge's source
+    md). None on the layout's first map (the columns are made on its second: a mesh whose
+    keys change every tick pays nothing more) and when the sums hold a NaN:
     edge_traffic_text then writes every edge, from mds given their responses first
     (cells.make_responses)."""
     layout, flag_sums, mds, sums = counted[:4]
@@ -236,13 +236,14 @@ def traffic_texts(counted: Counted) -> dict[int, tuple[bytes, dict[str, Any]]] |
         return None
     rates = np.append(sums, 0.0)  # -1 reads this 0.0: a rate the md has not
     responses = np.concatenate([flag_sums, sums[layout.fill[HOST]]])
-    out: dict[int, tuple[bytes, dict[str, Any]]] = {}
+    edge_mds: list[dict[str, Any]] = []
+    pieces: list[bytes] = []
+    sources: list[dict[str, Any]] = []
     for group in columns.groups:
-        texts = group_texts(group, rates, responses, mds)
-        edge_mds = map(mds.__getitem__, group.mds.tolist())
-        sources = map(mds.__getitem__, group.sources.tolist())
-        out.update(zip(map(id, edge_mds), zip(texts, sources, strict=True), strict=True))
-    return out
+        pieces += group_texts(group, rates, responses, mds)
+        edge_mds += map(mds.__getitem__, group.mds.tolist())
+        sources += map(mds.__getitem__, group.sources.tolist())
+    return element_writer().MdPieces(edge_mds, pieces, sources)
 
 
 # Per Layout its EdgeColumns, handed back from builds in a child process with the layouts

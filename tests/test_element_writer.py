@@ -96,3 +96,19 @@ def test_it_lists_edges_in_networkx_order() -> None:
     assert targets == [hashed[v] for _, v, _, _ in edges]
     assert protocols == [k for _, _, k, _ in edges]
     assert all(a is b for a, (_, _, _, b) in zip(datas, edges, strict=True))
+
+
+def test_it_finds_pieces_by_md_identity() -> None:
+    """equal mds are different entries; an md given twice keeps its last entry"""
+    mds = [{"a": 1} for _ in range(1000)]
+    twice = [*mds, mds[5]]
+    pieces = [b"p%d" % i for i in range(len(twice))]
+    found = writer.MdPieces(twice, pieces, twice)
+    assert len(found) == 1000
+    with pytest.raises(ValueError, match="one entry per md"):
+        writer.MdPieces(mds, pieces, mds)
+    assert found.piece(mds[5], mds[5]) == b"p1000"
+    assert found.piece(mds[7], mds[7]) == b"p7"
+    assert found.piece(mds[7], mds[8]) is None  # written with another source md
+    assert found.piece({"a": 1}, mds[7]) is None
+    assert len(writer.MdPieces([], [], [])) == 0
