@@ -97,35 +97,6 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-def node_pieces(facts: NodeFacts, md: Mapping[str, Any], extras: bool,
-                rates: bytes | None) -> tuple[list[Piece], list[str]]:
-    """A node's pieces, and their names; `rates`: its node_traffic_text."""
-    pieces, names = list(facts.pieces), list(facts.names)
-    dest_services = md.get("destServices")
-    if dest_services:
-        pieces.append(dest_services_piece(dest_services))
-        names.append("destServices")
-    if rates is not None:
-        pieces.append(b'"traffic":' + rates)
-        names.append("traffic")
-    health_data = md.get("healthData")
-    pieces.append(PIECES.get("healthData", health_data) if health_data is None
-                  else PIECES.make("healthData", orjson.dumps(health_data)))
-    names.append("healthData")
-    for flag in NODE_FLAGS:
-        if md.get(flag):
-            pieces.append(PIECES.get(flag, True))
-            names.append(flag)
-    if extras:
-        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
-        pieces.append(facts.label_piece)
-        names += ("healthStatus", "label")
-        if "sources" in md:  # only in a graph merged from several data sources
-            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
-            names.append("sources")
-    return pieces, names
-
-
 class Node:
     """A node while the elements are put together (boxes are added and nodes sorted)."""
 
@@ -253,15 +224,24 @@ class Written(NamedTuple):
 
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
-    nodes = []
-    items = list(g.nodes(data=True))
-    rates = node_traffic_texts([n["md"] for _, n in items])
-    for (node_id, n), text in zip(items, rates, strict=True):
-        md = n["md"]
-        facts = node_facts(node_id, n)
-        nodes.append(Node(facts, *node_pieces(facts, md, extras, text),
-                          (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
-    return nodes
+    """Every node's Node and its pieces, in the graph's order, by the compiled loop
+    (graph/element_writer.pyx's graph_nodes says which pieces)."""
+    attrs = g._node  # what g.nodes(data=True) reads
+    rates = node_traffic_texts([n["md"] for n in attrs.values()])
+    writer = element_writer()
+    return writer.graph_nodes(NODE_FIELDS[0] if NODE_FIELDS else node_fields(writer), attrs,
+                              rates, extras)
+
+
+NODE_FIELDS: list[Any] = []  # element_writer's NodeFields, made on first use
+
+
+def node_fields(writer: Any) -> Any:
+    NODE_FIELDS.append(writer.NodeFields(
+        Node, NODE_FACTS, PIECES.values, NODE_FLAGS, NA, node_facts, PIECES.get,
+        dest_services_piece, lambda value: PIECES.make("healthData", orjson.dumps(value)),
+        lambda md: PIECES.make("sources", orjson.dumps(md["sources"]))))
+    return NODE_FIELDS[0]
 
 
 def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extras: bool = True,
@@ -279,8 +259,8 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     sources, targets, protocols, datas = element_writer().edge_columns(g._succ, hashed)
     counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
-    edges, order = edge_json.edge_elements(sources, targets, protocols, datas,
-                                                    extras, edge_health, texts)
+    edges, order = edge_json.edge_elements(sources, targets, protocols, datas, extras,
+                                           edge_health, texts)
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):

@@ -384,3 +384,95 @@ def md_values(list mds, tuple keys, double[:, ::1] out):
         for j in range(k):
             found = PyDict_GetItem(md, keys[j])
             out[i, j] = 0.0 if found == NULL else PyFloat_AsDouble(<object>found)
+
+
+cdef class NodeFields:
+    """What graph_nodes reads besides the graph: the kept facts and pieces, the flags'
+    names and the Python calls for what is made once (graph/cytoscape_json.py makes one)."""
+
+    cdef public type node  # cytoscape_json.Node
+    cdef public dict facts  # cytoscape_json.NODE_FACTS: by the node's names
+    cdef public dict values  # json_pieces.PIECES.values: (name, value) -> piece
+    cdef public tuple flags  # graph.cytoscape.NODE_FLAGS
+    cdef public object na  # graph.health.NA
+    cdef public object make_facts  # (node id, attrs) -> NodeFacts
+    cdef public object piece  # json_pieces.PIECES.get: (name, value) -> piece
+    cdef public object dest_services_piece  # destServices -> piece
+    cdef public object health_data_piece  # healthData (not None) -> piece
+    cdef public object sources_piece  # md -> its "sources" piece
+
+    def __init__(self, node, facts, values, flags, na, make_facts, piece,
+                 dest_services_piece, health_data_piece, sources_piece):
+        self.node, self.facts, self.values, self.flags = node, facts, values, tuple(flags)
+        self.na, self.make_facts, self.piece = na, make_facts, piece
+        self.dest_services_piece, self.health_data_piece = dest_services_piece, health_data_piece
+        self.sources_piece = sources_piece
+
+
+cdef inline object kept_piece(NodeFields f, str name, object value):
+    cdef PyObject *found = PyDict_GetItem(f.values, (name, value))
+    if found != NULL:
+        return <object>found
+    return f.piece(name, value)
+
+
+cdef inline object get_or_none(dict d, str key):
+    cdef PyObject *found = PyDict_GetItem(d, key)
+    return <object>found if found != NULL else None
+
+
+def graph_nodes(NodeFields f, dict node_attrs, list rates, bint extras):
+    """cytoscape_json's Node of every node (`node_attrs`: node id -> attributes, as
+    g.nodes(data=True) gives them), with its pieces: its facts' (by its names, kept),
+    destServices, traffic (`rates`: each node's json_pieces.node_traffic_texts), healthData,
+    flags, and with `extras` its healthStatus, label and sources."""
+    cdef list out = []
+    cdef list pieces, names
+    cdef Py_ssize_t i = 0, j
+    cdef object node_id, n, md, facts, key, value, text
+    cdef PyObject *found
+    if len(rates) != len(node_attrs):
+        raise ValueError("rates must have one entry per node")
+    for node_id, n in node_attrs.items():
+        md = (<dict?>n)["md"]
+        if type(md) is not dict:
+            raise TypeError(f"node {node_id!r}'s md is not a dict")
+        key = (node_id, (<dict>n)["node_type"], (<dict>n)["cluster"], (<dict>n)["namespace"],
+               get_or_none(n, "workload"), get_or_none(n, "app"), get_or_none(n, "version"),
+               get_or_none(n, "service"))
+        found = PyDict_GetItem(f.facts, key)
+        facts = <object>found if found != NULL else f.make_facts(node_id, n)
+        pieces = list(<tuple?>(facts[1]))
+        names = list(<tuple?>(facts[2]))
+        value = get_or_none(md, "destServices")
+        if value:
+            pieces.append(f.dest_services_piece(value))
+            names.append("destServices")
+        text = rates[i]
+        i += 1
+        if text is not None:
+            pieces.append(b'"traffic":' + <bytes?>text)
+            names.append("traffic")
+        value = get_or_none(md, "healthData")
+        pieces.append(kept_piece(f, "healthData", None) if value is None
+                      else f.health_data_piece(value))
+        names.append("healthData")
+        for j in range(len(f.flags)):
+            value = get_or_none(md, f.flags[j])
+            if value:
+                pieces.append(kept_piece(f, f.flags[j], True))
+                names.append(f.flags[j])
+        if extras:
+            found = PyDict_GetItem(md, "healthStatus")
+            pieces.append(kept_piece(f, "healthStatus", <object>found if found != NULL
+                                     else f.na))
+            pieces.append(facts[4])  # its label's piece
+            names.append("healthStatus")
+            names.append("label")
+            if "sources" in <dict>md:  # only in a graph merged from several data sources
+                pieces.append(f.sources_piece(md))
+                names.append("sources")
+        out.append(f.node(facts, pieces, names,
+                          (bool(get_or_none(md, "isInaccessible")),
+                           bool(get_or_none(md, "isOutside")))))
+    return out
