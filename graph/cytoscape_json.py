@@ -23,13 +23,13 @@ from graph.cytoscape import BOX_RANK, NODE_FLAGS, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
+    SHAPES,
     Element,
     Piece,
     add_crcs,
     crcs_of,
     element_writer,
     node_traffic_texts,
-    shape_of,
 )
 
 # --- nodes -------------------------------------------------------------------------------
@@ -268,18 +268,11 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     nodes.sort(key=lambda n: n.sort_key)
     head = {"timestamp": g.graph["timestamp"], "duration": g.graph["duration"],
             "graphType": g.graph["graph_type"]}
-    return Written(head, [node_element(n) for n in nodes], edges, {},
-                   [Drawn(n.id, n.cluster, n.namespace, n.label if extras else "", n.parent,
-                          n.is_box) for n in nodes],
+    elements, drawn = element_writer().node_elements(nodes, extras, Element, Drawn,
+                                                     PIECES.values, SHAPES, PIECES.get)
+    return Written(head, elements, edges, {}, drawn,
                    list(zip(map(sources.__getitem__, order), map(targets.__getitem__, order),
                             strict=True)))
-
-
-def node_element(n: Node) -> Element:
-    if n.parent:
-        n.pieces.append(PIECES.get("parent", n.parent))
-        n.names.append("parent")
-    return Element(n.id, tuple(n.pieces), shape_of(n.names))
 
 
 # --- positions ---------------------------------------------------------------------------

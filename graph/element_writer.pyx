@@ -476,3 +476,28 @@ def graph_nodes(NodeFields f, dict node_attrs, list rates, bint extras):
                           (bool(get_or_none(md, "isInaccessible")),
                            bool(get_or_none(md, "isOutside")))))
     return out
+
+
+def node_elements(list nodes, bint extras, type element, type drawn, dict values,
+                  dict shapes, piece):
+    """Each of cytoscape_json's Nodes (sorted, boxes added) as its Element, its parent's
+    piece last; and as its Drawn (what the layout reads). `values`: json_pieces.PIECES's
+    kept pieces, `piece` (json_pieces.PIECES.get) making one not kept; `shapes`:
+    json_pieces.SHAPES, the names tuples shared by elements of one shape."""
+    cdef list elements = [], drawn_nodes = []
+    cdef list pieces, names
+    cdef object n, parent, key, shape
+    cdef PyObject *found
+    for n in nodes:
+        pieces, names, parent = n.pieces, n.names, n.parent
+        if parent:
+            key = ("parent", parent)
+            found = PyDict_GetItem(values, key)
+            pieces.append(<object>found if found != NULL else piece("parent", parent))
+            names.append("parent")
+        shape = tuple(names)
+        shape = shapes.setdefault(shape, shape)
+        elements.append(tuple.__new__(element, (n.id, tuple(pieces), shape, None)))
+        drawn_nodes.append(tuple.__new__(drawn, (n.id, n.cluster, n.namespace,
+                                                 n.label if extras else "", parent, n.is_box)))
+    return elements, drawn_nodes
