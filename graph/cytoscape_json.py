@@ -97,19 +97,8 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-class Node:
-    """A node while the elements are put together (boxes are added and nodes sorted)."""
-
-    __slots__ = ("app", "cluster", "flags", "id", "is_box", "label", "names", "namespace",
-                 "parent", "pieces", "sort_key")
-
-    def __init__(self, facts: NodeFacts, pieces: list[Piece], names: list[str],
-                 flags: tuple[bool, bool], is_box: str = "") -> None:
-        self.id, self.pieces, self.names = facts.id, pieces, names
-        self.flags, self.is_box = flags, is_box
-        self.cluster, self.namespace, self.app = facts.cluster, facts.namespace, facts.app
-        self.sort_key, self.label = facts.sort_key, facts.label
-        self.parent = ""
+# A node while the elements are put together: graph/element_writer.pyx's Node (compiled).
+Node = Any
 
 
 def box_key(n: Node, box_by: str) -> str | None:
@@ -167,7 +156,8 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
             names.append("label")
         facts = NodeFacts(hashed, (), (), label, b"", first.cluster, namespace, app,
                           (BOX_RANK[box_by], first.cluster, namespace, app, "", "", ""))
-        boxes.append(Node(facts, pieces, names, (flags[0], flags[1]), box_by))
+        boxes.append(element_writer().Node(facts, pieces, names, (flags[0], flags[1]),
+                                           box_by))
     return boxes
 
 
@@ -238,8 +228,9 @@ NODE_FIELDS: list[Any] = []  # element_writer's NodeFields, made on first use
 
 def node_fields(writer: Any) -> Any:
     NODE_FIELDS.append(writer.NodeFields(
-        Node, NODE_FACTS, PIECES.values, NODE_FLAGS, NA, node_facts, PIECES.get,
-        dest_services_piece, lambda value: PIECES.make("healthData", orjson.dumps(value)),
+        NODE_FACTS, PIECES.values, NODE_FLAGS, NA, node_facts, PIECES.get,
+        dest_services_piece, DEST_SERVICES,
+        lambda value: PIECES.make("healthData", orjson.dumps(value)),
         lambda md: PIECES.make("sources", orjson.dumps(md["sources"]))))
     return NODE_FIELDS[0]
 
