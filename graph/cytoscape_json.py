@@ -6,7 +6,8 @@ wrote of the dicts that graph/cytoscape.py's `to_config_dicts` makes, element by
 (tests/test_cytoscape_json.py compares them). Each element is kept as its fields' JSON
 pieces (graph/json_pieces.py): the body joins them once, a live refresh fingerprints them and
 sends the fields that changed (graph/delta.py, graph/patch.py), and the layout reads what it
-needs of the nodes (`Drawn`).
+needs of the nodes (`Drawn`). The per-element loops run compiled (graph/element_writer.pyx);
+what is made once per node, box or service set is made here.
 """
 
 from __future__ import annotations

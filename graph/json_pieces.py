@@ -5,7 +5,9 @@ edge's ids and ends, a health status, a principal. Those are made once and kept 
 each with its CRC-32 as graph/patch.py prints a field). Per build only the rates are
 formatted, with the float formatting graph/cytoscape.py's dict writer used (`%.2f`, `%.1f`:
 the same C formatting as `format()`): an edge's traffic by one %-format of its shape (the
-rates it has, its codes, flags and hosts), made once and kept (`Templates`).
+rates it has, its codes, flags and hosts), made once and kept (`Templates`). The loops over
+every element (formats applied, mds read, elements made) are compiled:
+graph/element_writer.pyx, required (`make setup` builds it).
 """
 
 from __future__ import annotations
