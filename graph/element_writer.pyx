@@ -22,6 +22,7 @@ from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport frexp, signbit
 from libc.string cimport memcpy, strlen
@@ -31,6 +32,7 @@ cdef extern from *:
     ctypedef unsigned long long u128 "unsigned __int128"
 
 cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object text, Py_ssize_t *size) except NULL
     char *PyOS_double_to_string(double val, char format_code, int precision, int flags,
                                 int *type) except NULL
 
@@ -533,3 +535,52 @@ def node_elements(list nodes, bint extras, type element, type drawn, dict values
         drawn_nodes.append(tuple.__new__(drawn, (n.id, n.cluster, n.namespace,
                                                  n.label if extras else "", parent, n.is_box)))
     return elements, drawn_nodes
+
+
+def numbered(dict numbers, list names, int64_t[::1] out):
+    """out[i] = numbers.get(names[i], -1), for graph/edge_ends.py's table."""
+    cdef Py_ssize_t n = len(names), i
+    cdef PyObject *found
+    if out.shape[0] != n:
+        raise ValueError("out must have one entry per name")
+    for i in range(n):
+        found = PyDict_GetItem(numbers, names[i])
+        out[i] = -1 if found == NULL else <int64_t>(<object>found)
+
+
+def fixed_width(text, const int64_t[::1] rows, Py_ssize_t width):
+    """text[row * width:(row + 1) * width] of each row (a str of ASCII, or bytes)."""
+    cdef Py_ssize_t n = rows.shape[0], i, size = len(text)
+    cdef list out = PyList_New(n)
+    cdef object item
+    cdef const char *data
+    cdef bint is_str = type(text) is str
+    if width <= 0:
+        raise ValueError("width must be positive")
+    if is_str:
+        if not (<str>text).isascii():
+            raise ValueError("text must be ASCII")
+        data = PyUnicode_AsUTF8AndSize(text, NULL)
+    elif type(text) is bytes:
+        data = PyBytes_AS_STRING(text)
+    else:
+        raise TypeError("text must be a str or bytes")
+    for i in range(n):
+        if not 0 <= rows[i] < size // width:
+            raise ValueError(f"row {rows[i]} is past the text")
+        if is_str:
+            item = PyUnicode_DecodeASCII(data + rows[i] * width, width, NULL)
+        else:
+            item = PyBytes_FromStringAndSize(data + rows[i] * width, width)
+        Py_INCREF(item)
+        PyList_SET_ITEM(out, i, item)
+    return out
+
+
+def picked(list items, const int64_t[::1] at):
+    """[items[i] for i in at]."""
+    cdef Py_ssize_t n = at.shape[0], k, size = len(items)
+    for k in range(n):
+        if not 0 <= at[k] < size:
+            raise IndexError(f"{at[k]} is past the items")
+    return [items[at[k]] for k in range(n)]

@@ -112,3 +112,21 @@ def test_it_finds_pieces_by_md_identity() -> None:
     assert found.piece(mds[7], mds[8]) is None  # written with another source md
     assert found.piece({"a": 1}, mds[7]) is None
     assert len(writer.MdPieces([], [], [])) == 0
+
+
+def test_it_numbers_slices_and_picks_as_python_does() -> None:
+    """graph/edge_ends.py's table reads: names numbered (-1: unknown), fixed-width entries
+    of a str or bytes, items picked by position; positions past the end refused"""
+    out = np.empty(3, np.int64)
+    writer.numbered({"a": 0, "b": 7}, ["b", "x", "a"], out)
+    assert out.tolist() == [7, -1, 0]
+    rows = np.array([2, 0, 2], np.int64)
+    assert writer.fixed_width("aabbcc", rows, 2) == ["cc", "aa", "cc"]
+    assert writer.fixed_width(b"aabbcc", rows, 2) == [b"cc", b"aa", b"cc"]
+    assert writer.picked(["x", "y", "z"], rows) == ["z", "x", "z"]
+    with pytest.raises(ValueError, match="past the text"):
+        writer.fixed_width("aabbcc", np.array([3], np.int64), 2)
+    with pytest.raises(ValueError, match="ASCII"):
+        writer.fixed_width("ééé", rows, 1)
+    with pytest.raises(IndexError):
+        writer.picked(["x"], np.array([1], np.int64))
