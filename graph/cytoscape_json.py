@@ -13,6 +13,7 @@ what is made once per node, box or service set is made here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -257,7 +258,7 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
             nodes += box_nodes(nodes, kind, extras)
-    nodes.sort(key=lambda n: n.sort_key)
+    nodes.sort(key=attrgetter("sort_key"))
     head = {"timestamp": g.graph["timestamp"], "duration": g.graph["duration"],
             "graphType": g.graph["graph_type"]}
     elements, drawn = element_writer().node_elements(nodes, extras, Element, Drawn,

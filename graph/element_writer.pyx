@@ -469,8 +469,10 @@ def graph_nodes(NodeFields f, dict node_attrs, list rates, bint extras):
                get_or_none(n, "service"))
         found = PyDict_GetItem(f.facts, key)
         facts = <object>found if found != NULL else f.make_facts(node_id, n)
-        pieces = list(<tuple?>(facts[1]))
-        names = list(<tuple?>(facts[2]))
+        if not isinstance(facts, tuple) or len(<tuple>facts) != 9:
+            raise TypeError(f"node {node_id!r}'s facts are not a NodeFacts")
+        pieces = list(<tuple?>((<tuple>facts)[1]))
+        names = list(<tuple?>((<tuple>facts)[2]))
         value = get_or_none(md, "destServices")
         if value:
             found = NULL
@@ -497,14 +499,12 @@ def graph_nodes(NodeFields f, dict node_attrs, list rates, bint extras):
             found = PyDict_GetItem(md, "healthStatus")
             pieces.append(kept_piece(f, "healthStatus", <object>found if found != NULL
                                      else f.na))
-            pieces.append(facts[4])  # its label's piece
+            pieces.append((<tuple>facts)[4])  # its label's piece
             names.append("healthStatus")
             names.append("label")
             if "sources" in <dict>md:  # only in a graph merged from several data sources
                 pieces.append(f.sources_piece(md))
                 names.append("sources")
-        if not isinstance(facts, tuple) or len(facts) != 9:
-            raise TypeError(f"node {node_id!r}'s facts are not a NodeFacts")
         out.append(new_node(<tuple>facts, pieces, names,
                             (bool(get_or_none(md, "isInaccessible")),
                              bool(get_or_none(md, "isOutside")))))
