@@ -264,8 +264,7 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     elements, drawn = element_writer().node_elements(nodes, extras, Element, Drawn,
                                                      PIECES.values, SHAPES, PIECES.get)
     return Written(head, elements, edges, {}, drawn,
-                   list(zip(map(sources.__getitem__, order), map(targets.__getitem__, order),
-                            strict=True)))
+                   element_writer().ends_in_order(sources, targets, order))
 
 
 # --- positions ---------------------------------------------------------------------------

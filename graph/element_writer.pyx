@@ -25,7 +25,7 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport frexp, signbit
-from libc.string cimport memcpy, strlen
+from libc.string cimport memchr, memcpy, strlen
 
 
 cdef extern from *:
@@ -119,10 +119,11 @@ cdef int apply_format(Buffer *b, bytes fmt, const double *values, Py_ssize_t cou
     cdef Py_ssize_t n = PyBytes_GET_SIZE(fmt), i = 0, run, used = 0
     cdef int digits
     cdef char *text
+    cdef const char *next_percent
     while i < n:
         run = i
-        while i < n and f[i] != PERCENT:
-            i += 1
+        next_percent = <const char *>memchr(f + i, PERCENT, n - i)
+        i = n if next_percent == NULL else next_percent - f
         if i > run:
             put(b, f + run, i - run)
         if i >= n:
@@ -350,6 +351,17 @@ def edge_elements(EdgeFields f, list edge_ids, list id_pieces, list sources, lis
         if not 0 <= order[i] < n:
             raise ValueError(f"order[{i}] is not an edge's position")
     return [out[order[i]] for i in range(n)]
+
+
+def ends_in_order(list sources, list targets, const long[::1] order):
+    """[(sources[i], targets[i]) for i in order]: each edge's ends, in the elements' order."""
+    cdef Py_ssize_t n = order.shape[0], k
+    if len(sources) != n or len(targets) != n:
+        raise ValueError("sources, targets and order must have one entry per edge")
+    for k in range(n):
+        if not 0 <= order[k] < n:
+            raise ValueError(f"order[{k}] is not an edge's position")
+    return [(sources[order[k]], targets[order[k]]) for k in range(n)]
 
 
 def edge_columns(dict succ, dict hashed):
