@@ -4,7 +4,9 @@ An edge's element is its ids and ends (made once per edge and kept as arrays,
 graph/edge_ends.py), its health status, the appenders' fields and its traffic: from the
 Layout's sums where graph/traffic_columns.py has it, else json_pieces.edge_traffic_text
 (tests/test_cytoscape_json.py and tests/test_traffic_columns.py compare the bytes with the
-dict writer's).
+dict writer's). The loop over the edges is graph/element_writer.pyx's edge_elements; what
+it hands back to Python (a piece not kept, an edge's traffic the columns did not write) is
+made here.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def value_piece(name: str, value: Any) -> Piece:
 
 
 def edge_elements(sources: list[str], targets: list[str], protocols: list[str],
-                           datas: list[Mapping[str, Any]], extras: bool, edge_health: bool,
-                           texts: TrafficTexts | None) -> tuple[list[Element], Sequence[int]]:
+                  datas: list[Mapping[str, Any]], extras: bool, edge_health: bool,
+                  texts: TrafficTexts | None) -> tuple[list[Element], Sequence[int]]:
     """The element of every edge (its source and target JSON ids, protocol and data: one
     list each), sorted as Kiali sorts them (cytoscape.edge_order), written by the compiled
     loop (graph/element_writer.pyx's edge_elements says what goes in); and the order (the
