@@ -6,7 +6,8 @@ wrote of the dicts that graph/cytoscape.py's `to_config_dicts` makes, element by
 (tests/test_cytoscape_json.py compares them). Each element is kept as its fields' JSON
 pieces (graph/json_pieces.py): the body joins them once, a live refresh fingerprints them and
 sends the fields that changed (graph/delta.py, graph/patch.py), and the layout reads what it
-needs of the nodes (`Drawn`). The per-element loops run compiled (graph/element_writer.pyx);
+needs of the nodes (`Drawn`). The per-element loops run compiled (graph/element_writer.pyx,
+graph/column_reads.pyx);
 what is made once per node, box or service set is made here.
 """
 
@@ -29,6 +30,7 @@ from graph.json_pieces import (
     Element,
     Piece,
     add_crcs,
+    compiled,
     crcs_of,
     element_writer,
     node_traffic_texts,
@@ -249,7 +251,8 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
     # Read from the adjacency dicts g.edges(keys=True, data=True) reads: its view's
     # generator cost 40 ms of a build at 10,000 workloads.
-    sources, targets, protocols, datas = element_writer().edge_columns(g._succ, hashed)
+    sources, targets, protocols, datas = compiled("column_reads").edge_columns(g._succ,
+                                                                                hashed)
     counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
     edges, order = edge_json.edge_elements(sources, targets, protocols, datas, extras,

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from graph import ids
-from graph.json_pieces import PIECES, Piece, add_crcs, element_writer
+from graph.json_pieces import PIECES, Piece, add_crcs, compiled
 
 Ends = tuple[str, tuple[Piece, Piece, Piece]]  # the edge's id; its id, source, target pieces
 Key = tuple[str, str, str]  # source and target JSON ids, protocol
@@ -71,7 +71,7 @@ class Table:
         """Which edges of `ends` (their sources, targets and protocols) are kept: their
         positions, and their ends."""
         n, size = len(ends[0]), len(self.names)
-        writer = element_writer()
+        writer = compiled("column_reads")
         numbered = np.empty((3, n), np.int64)
         for part, names in enumerate(ends):
             writer.numbered(self.numbers, names, numbered[part])

@@ -3,187 +3,18 @@
 
 At 10,000 workloads a build writes 75,000 edges and 15,000 nodes. Their pieces are kept
 across builds (graph/json_pieces.py); what is left per build is, per element, a dozen dict
-reads, a tuple of pieces, and the rates formatted. Done one Python operation at a time that
-cost 0.6 s of a build (bench/README.md, "seventh round: the JSON written"); the same
-operations here run without the interpreter between them.
-
-`format_rows` applies each row's %-format to its slice of one array of doubles, as
-`fmt % tuple(values[start:stop])` would: the formats are the ones graph/json_pieces.py
-makes, whose only directives are `%%` and `%.<digits>f`, and a float is written with the
-call CPython's `%` makes (`PyOS_double_to_string(x, 'f', digits, 0, NULL)`), so the bytes
-are the same.
+reads, a tuple of pieces and its names. Done one Python operation at a time that cost
+0.35 s of a build (bench/README.md, "seventh round: the JSON written"); the same operations
+here run without the interpreter between them. What is rare (a piece not kept yet, a
+merged graph's sources) goes back to the Python that makes it. The rates' text is
+graph/rate_text.pyx's.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
-from cpython.float cimport PyFloat_AsDouble
-from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Realloc
+from cpython.list cimport PyList_New
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
-from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.stdint cimport int64_t, uint64_t
-from libc.math cimport frexp, signbit
-from libc.string cimport memchr, memcpy, strlen
-
-
-cdef extern from *:
-    ctypedef unsigned long long u128 "unsigned __int128"
-
-cdef extern from "Python.h":
-    const char *PyUnicode_AsUTF8AndSize(object text, Py_ssize_t *size) except NULL
-    char *PyOS_double_to_string(double val, char format_code, int precision, int flags,
-                                int *type) except NULL
-
-
-cdef enum:
-    PERCENT = 37  # '%'
-    DOT = 46  # '.'
-    ZERO = 48  # '0'
-    LETTER_F = 102  # 'f'
-
-
-cdef struct Buffer:
-    char *data
-    Py_ssize_t size
-    Py_ssize_t used
-
-
-cdef int grow(Buffer *b, Py_ssize_t more) except -1:
-    cdef Py_ssize_t size = b.size
-    cdef char *data
-    if b.used + more <= size:
-        return 0
-    while size < b.used + more:
-        size = size * 2 if size else 4096
-    data = <char *>PyMem_Realloc(b.data, size)
-    if data == NULL:
-        raise MemoryError()
-    b.data, b.size = data, size
-    return 0
-
-
-cdef int put(Buffer *b, const char *text, Py_ssize_t n) except -1:
-    grow(b, n)
-    memcpy(b.data + b.used, text, n)
-    b.used += n
-    return 0
-
-
-cdef uint64_t[10] POWERS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                            100000000, 1000000000]
-
-
-cdef int put_fixed(Buffer *b, double v, int digits) except -1:
-    """Writes v with `digits` decimals as PyOS_double_to_string(v, 'f', digits) does, for
-    0 <= v < 1e9 and digits <= 9 (the rates); returns 0, writing nothing, for any other
-    value (the caller writes it so). Exact: v is m * 2**-s, so v * 10**digits is
-    m * 10**digits / 2**s, in integers (at most 83 bits), rounded half to even as
-    CPython's correctly rounded dtoa does; dtoa's own bignum arithmetic cost 60 % of
-    formatting an edge's traffic."""
-    cdef int exponent, shift, i, length = 0
-    cdef uint64_t m, q
-    cdef u128 scaled, rest, half
-    cdef char[32] text
-    if not (0.0 <= v < 1e9) or signbit(v) or digits > 9:
-        return 0
-    m = <uint64_t>(frexp(v, &exponent) * 9007199254740992.0)  # 2**53: exact
-    shift = 53 - exponent  # v = m / 2**shift, shift >= 23 as v < 1e9 < 2**30
-    scaled = <u128>m * POWERS[digits]
-    if shift >= 100:  # scaled < 2**83: below a half
-        q = 0
-    else:
-        q = <uint64_t>(scaled >> shift)
-        rest = scaled & (((<u128>1) << shift) - 1)
-        half = (<u128>1) << (shift - 1)
-        if rest > half or (rest == half and q & 1):
-            q += 1
-    while q or length <= digits:  # the digits, last first; at least one before the point
-        if length == digits and digits:
-            text[length] = DOT
-            length += 1
-        text[length] = ZERO + <int>(q % 10)
-        q //= 10
-        length += 1
-    grow(b, length)
-    for i in range(length):
-        b.data[b.used + i] = text[length - 1 - i]
-    b.used += length
-    return 1
-
-
-cdef int apply_format(Buffer *b, bytes fmt, const double *values, Py_ssize_t count) except -1:
-    """fmt % values: `%%` and `%.<digits>f` only."""
-    cdef const char *f = PyBytes_AS_STRING(fmt)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(fmt), i = 0, run, used = 0
-    cdef int digits
-    cdef char *text
-    cdef const char *next_percent
-    while i < n:
-        run = i
-        next_percent = <const char *>memchr(f + i, PERCENT, n - i)
-        i = n if next_percent == NULL else next_percent - f
-        if i > run:
-            put(b, f + run, i - run)
-        if i >= n:
-            break
-        if i + 1 < n and f[i + 1] == PERCENT:
-            put(b, b"%", 1)
-            i += 2
-            continue
-        if i + 1 >= n or f[i + 1] != DOT:
-            raise ValueError(f"unsupported %-format: {fmt!r}")
-        i += 2
-        digits = 0
-        while i < n and ZERO <= f[i] <= ZERO + 9:
-            digits = digits * 10 + (f[i] - ZERO)
-            i += 1
-        if i >= n or f[i] != LETTER_F:
-            raise ValueError(f"unsupported %-format: {fmt!r}")
-        i += 1
-        if used >= count:
-            raise TypeError("not enough arguments for format string")
-        if not put_fixed(b, values[used], digits):
-            text = PyOS_double_to_string(values[used], LETTER_F, digits, 0, NULL)
-            try:
-                put(b, text, strlen(text))
-            finally:
-                PyMem_Free(text)
-        used += 1
-    if used != count:
-        raise TypeError("not all arguments converted during bytes formatting")
-    return 0
-
-
-def format_rows(list formats, const double[::1] values, const int64_t[::1] start,
-                bytes prefix=b""):
-    """`prefix + formats[i] % tuple(values[start[i]:start[i + 1]])` of every row i."""
-    cdef Py_ssize_t rows = len(formats), i
-    cdef Buffer b
-    cdef object fmt, text
-    if start.shape[0] != rows + 1:
-        raise ValueError("start must have one more entry than formats")
-    if rows and (start[0] < 0 or start[rows] > values.shape[0]):
-        raise ValueError("start reaches past values")
-    out = PyList_New(rows)
-    b.data, b.size, b.used = NULL, 0, 0
-    try:
-        for i in range(rows):
-            fmt = formats[i]
-            if type(fmt) is not bytes:
-                raise TypeError(f"format {i} is not bytes")
-            if start[i + 1] < start[i]:
-                raise ValueError("start must not decrease")
-            b.used = 0
-            put(&b, PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix))
-            apply_format(&b, <bytes>fmt, &values[0] + start[i] if values.shape[0] else NULL,
-                         start[i + 1] - start[i])
-            text = PyBytes_FromStringAndSize(b.data, b.used)
-            Py_INCREF(text)
-            PyList_SET_ITEM(out, i, text)
-    finally:
-        PyMem_Free(b.data)
-    return out
+from libc.stdint cimport uint64_t
 
 
 cdef object new_element(type element, object edge_id, tuple pieces, object names):
@@ -363,42 +194,6 @@ def ends_in_order(list sources, list targets, const long[::1] order):
     return [(sources[order[k]], targets[order[k]]) for k in range(n)]
 
 
-def edge_columns(dict succ, dict hashed):
-    """Each edge's source and target JSON ids (`hashed` by node id), key (its protocol) and
-    data, in the order networkx's g.edges(keys=True, data=True) gives them: `succ` is a
-    MultiDiGraph's adjacency (node -> neighbour -> key -> data), read as that view reads it."""
-    cdef list sources = [], targets = [], protocols = [], datas = []
-    cdef object u, v, k, d, source, target, neighbours, keyed
-    for u, neighbours in succ.items():
-        source = hashed[u]
-        for v, keyed in (<dict?>neighbours).items():
-            target = hashed[v]
-            for k, d in (<dict?>keyed).items():
-                sources.append(source)
-                targets.append(target)
-                protocols.append(k)
-                datas.append(d)
-    return sources, targets, protocols, datas
-
-
-def md_values(list mds, tuple keys, double[:, ::1] out):
-    """out[i, j] = mds[i].get(keys[j], 0.0) as a double (a number, not a str): each md
-    read once, all its keys in turn (a column a key read every md once per key: 15,000
-    dicts far apart, a dozen times)."""
-    cdef Py_ssize_t n = len(mds), k = len(keys), i, j
-    cdef PyObject *found
-    cdef object md
-    if out.shape[0] != n or out.shape[1] != k:
-        raise ValueError("out must have a row per md and a column per key")
-    for i in range(n):
-        md = mds[i]
-        if type(md) is not dict:
-            raise TypeError(f"md {i} is not a dict")
-        for j in range(k):
-            found = PyDict_GetItem(md, keys[j])
-            out[i, j] = 0.0 if found == NULL else PyFloat_AsDouble(<object>found)
-
-
 cdef class Node:
     """A node while graph/cytoscape_json.py puts the elements together (boxes are added and
     nodes sorted): its facts' fields, its pieces and their names so far. A compiled class:
@@ -548,50 +343,3 @@ def node_elements(list nodes, bint extras, type element, type drawn, dict values
     return elements, drawn_nodes
 
 
-def numbered(dict numbers, list names, int64_t[::1] out):
-    """out[i] = numbers.get(names[i], -1), for graph/edge_ends.py's table."""
-    cdef Py_ssize_t n = len(names), i
-    cdef PyObject *found
-    if out.shape[0] != n:
-        raise ValueError("out must have one entry per name")
-    for i in range(n):
-        found = PyDict_GetItem(numbers, names[i])
-        out[i] = -1 if found == NULL else <int64_t>(<object>found)
-
-
-def fixed_width(text, const int64_t[::1] rows, Py_ssize_t width):
-    """text[row * width:(row + 1) * width] of each row (a str of ASCII, or bytes)."""
-    cdef Py_ssize_t n = rows.shape[0], i, size = len(text)
-    cdef list out = PyList_New(n)
-    cdef object item
-    cdef const char *data
-    cdef bint is_str = type(text) is str
-    if width <= 0:
-        raise ValueError("width must be positive")
-    if is_str:
-        if not (<str>text).isascii():
-            raise ValueError("text must be ASCII")
-        data = PyUnicode_AsUTF8AndSize(text, NULL)
-    elif type(text) is bytes:
-        data = PyBytes_AS_STRING(text)
-    else:
-        raise TypeError("text must be a str or bytes")
-    for i in range(n):
-        if not 0 <= rows[i] < size // width:
-            raise ValueError(f"row {rows[i]} is past the text")
-        if is_str:
-            item = PyUnicode_DecodeASCII(data + rows[i] * width, width, NULL)
-        else:
-            item = PyBytes_FromStringAndSize(data + rows[i] * width, width)
-        Py_INCREF(item)
-        PyList_SET_ITEM(out, i, item)
-    return out
-
-
-def picked(list items, const int64_t[::1] at):
-    """[items[i] for i in at]."""
-    cdef Py_ssize_t n = at.shape[0], k, size = len(items)
-    for k in range(n):
-        if not 0 <= at[k] < size:
-            raise IndexError(f"{at[k]} is past the items")
-    return [items[at[k]] for k in range(n)]

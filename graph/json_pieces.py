@@ -7,7 +7,8 @@ formatted, with the float formatting graph/cytoscape.py's dict writer used (`%.2
 the same C formatting as `format()`): an edge's traffic by one %-format of its shape (the
 rates it has, its codes, flags and hosts), made once and kept (`Templates`). The loops over
 every element (formats applied, mds read, elements made) are compiled:
-graph/element_writer.pyx, required (`make setup` builds it).
+graph/element_writer.pyx, graph/rate_text.pyx and graph/column_reads.pyx, required
+(`make setup` builds them).
 """
 
 from __future__ import annotations
@@ -103,13 +104,17 @@ class Element(NamedTuple):
         return data + b'},"position":' + self.position + b"}"
 
 
-def element_writer() -> Any:
-    """graph/element_writer.pyx, compiled by scripts/setup.sh (`make setup`): required."""
+def compiled(name: str) -> Any:
+    """graph/<name>.pyx (element_writer, rate_text, column_reads: the JSON writer's loops),
+    compiled by scripts/setup.sh (`make setup`): required, imported on first use."""
     try:
-        return importlib.import_module("graph.element_writer")
+        return importlib.import_module(f"graph.{name}")
     except ImportError as exc:
-        raise ImportError("graph/element_writer.pyx is not compiled: run `make setup`") \
-            from exc
+        raise ImportError(f"graph/{name}.pyx is not compiled: run `make setup`") from exc
+
+
+def element_writer() -> Any:
+    return compiled("element_writer")
 
 
 
@@ -202,14 +207,14 @@ def node_format(head: int) -> bytes:
 
 def node_traffic_texts(mds: list[Mapping[str, Any]]) -> list[bytes | None]:
     """node_traffic_text of every md, as columns: the rate keys' values read in one C loop
-    over the mds (graph/element_writer.pyx's md_values), the decimals worked out with
+    over the mds (graph/rate_text.pyx's md_values), the decimals worked out with
     numpy, and each node written by one %-format (of which rates it has, with how many
-    decimals) of a slice of one array of floats (element_writer's format_rows)."""
+    decimals) of a slice of one array of floats (rate_text's format_rows)."""
     n = len(mds)
     if not n:
         return []
     values = np.empty((n, len(NODE_KEYS)))
-    writer = element_writer()
+    writer = compiled("rate_text")
     writer.md_values(mds, NODE_KEY_NAMES, values)
     present = values > 0
     precision = rate_precisions(values.ravel()).reshape(values.shape)

@@ -31,6 +31,7 @@ from graph.cytoscape import EDGE_SHAPES, edge_shape
 from graph.json_pieces import (
     EDGE_HEADS,
     TEMPLATES,
+    compiled,
     edge_head,
     element_writer,
     rate_precisions,
@@ -202,7 +203,7 @@ def edge_key(group: Group, i: int, head: int) -> tuple[Any, ...]:
 def format_edges(group: Group, flat: np.ndarray, start: np.ndarray,
                  heads: np.ndarray) -> list[bytes]:
     """Each edge's "traffic" piece: its %-format applied to its arguments (a slice of
-    `flat`), by graph/element_writer.pyx; the format made again only for an edge whose head
+    `flat`), by graph/rate_text.pyx; the format made again only for an edge whose head
     changed."""
     # Builds in threads of one process share the group: each reads one (heads, formats)
     # pair and replaces it whole.
@@ -218,7 +219,7 @@ def format_edges(group: Group, flat: np.ndarray, start: np.ndarray,
                 key = edge_key(group, i, head)
                 formats[i] = TEMPLATES.found.get(key) or TEMPLATES(key)
         group.made = (heads, formats)
-    return element_writer().format_rows(formats, flat, start, b'"traffic":')
+    return compiled("rate_text").format_rows(formats, flat, start, b'"traffic":')
 
 
 def traffic_texts(counted: Counted) -> Any:

@@ -1,7 +1,8 @@
-"""graph/element_writer.pyx, the compiled loops of the JSON written per build, against what
-Python writes: its %-formatting of rates (`fmt % values`) and networkx's edge view. The
-elements themselves are checked byte for byte by tests/test_cytoscape_json.py,
-tests/test_traffic_columns.py and the Kiali fixtures (write_graph against the dict writer).
+"""graph/element_writer.pyx, rate_text.pyx and column_reads.pyx, the compiled loops of the
+JSON written per build, against what Python writes: its %-formatting of rates
+(`fmt % values`) and networkx's edge view. The elements themselves are checked byte for
+byte by tests/test_cytoscape_json.py, tests/test_traffic_columns.py and the Kiali fixtures
+(write_graph against the dict writer).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graph.json_pieces import element_writer
+from graph.json_pieces import compiled
 
-writer = element_writer()
+writer = compiled("element_writer")
+rates = compiled("rate_text")
+columns = compiled("column_reads")
 
 AWKWARD = (0.0, -0.0, math.nan, math.inf, -math.inf, -1.5, -1e-9, 5e-324, 2.5e-308, 0.5,
            1.5, 2.5, 0.125, 0.375, 0.005, 0.015, 1.005, 2.675, 1e9, 999999999.9999999,
@@ -50,7 +53,7 @@ def test_it_formats_rows_as_python_formats_them(seed: int) -> None:
         formats.append(b'{"a%%":[' + b",".join(
             b'"%%.%df"' % rng.randint(0, 9) for _ in range(count)) + b"]}")
         start.append(start[-1] + count)
-    got = writer.format_rows(formats, np.array(values), np.array(start, np.int64), b'"t":')
+    got = rates.format_rows(formats, np.array(values), np.array(start, np.int64), b'"t":')
     assert got == [b'"t":' + f % tuple(values[a:b])
                    for f, a, b in zip(formats, start[:-1], start[1:], strict=True)]
 
@@ -58,25 +61,25 @@ def test_it_formats_rows_as_python_formats_them(seed: int) -> None:
 def test_it_refuses_formats_and_offsets_it_cannot_apply() -> None:
     values = np.array([1.0, 2.0])
     with pytest.raises(ValueError, match="unsupported"):
-        writer.format_rows([b"%s"], values, np.array([0, 1], np.int64))
+        rates.format_rows([b"%s"], values, np.array([0, 1], np.int64))
     with pytest.raises(TypeError, match="not all arguments"):
-        writer.format_rows([b"%.1f"], values, np.array([0, 2], np.int64))
+        rates.format_rows([b"%.1f"], values, np.array([0, 2], np.int64))
     with pytest.raises(TypeError, match="not enough"):
-        writer.format_rows([b"%.1f %.1f"], values, np.array([0, 1], np.int64))
+        rates.format_rows([b"%.1f %.1f"], values, np.array([0, 1], np.int64))
     with pytest.raises(ValueError, match="past values"):
-        writer.format_rows([b"%.1f"], values, np.array([2, 3], np.int64))
+        rates.format_rows([b"%.1f"], values, np.array([2, 3], np.int64))
     with pytest.raises(ValueError, match="one more entry"):
-        writer.format_rows([b"%.1f"], values, np.array([0], np.int64))
+        rates.format_rows([b"%.1f"], values, np.array([0], np.int64))
 
 
 def test_it_reads_md_values_as_floats() -> None:
     """ints, bools, missing keys; a value that is not a number is refused"""
     mds = [{"a": 1, "b": 2.5}, {}, {"b": True, "c": -0.0}]
     out = np.empty((3, 3))
-    writer.md_values(mds, ("a", "b", "c"), out)
+    rates.md_values(mds, ("a", "b", "c"), out)
     assert out.tolist() == [[1.0, 2.5, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, -0.0]]
     with pytest.raises(TypeError):
-        writer.md_values([{"a": "x"}], ("a",), np.empty((1, 1)))
+        rates.md_values([{"a": "x"}], ("a",), np.empty((1, 1)))
 
 
 def test_it_lists_edges_in_networkx_order() -> None:
@@ -90,7 +93,7 @@ def test_it_lists_edges_in_networkx_order() -> None:
     g.add_edge("c", "a", key="grpc", md={"n": 3})
     g.add_edge("a", "b", key="http", md={"n": 4})
     hashed = {node: node.upper() for node in g}
-    sources, targets, protocols, datas = writer.edge_columns(g._succ, hashed)
+    sources, targets, protocols, datas = columns.edge_columns(g._succ, hashed)
     edges = list(g.edges(keys=True, data=True))
     assert sources == [hashed[u] for u, _, _, _ in edges]
     assert targets == [hashed[v] for _, v, _, _ in edges]
@@ -118,15 +121,15 @@ def test_it_numbers_slices_and_picks_as_python_does() -> None:
     """graph/edge_ends.py's table reads: names numbered (-1: unknown), fixed-width entries
     of a str or bytes, items picked by position; positions past the end refused"""
     out = np.empty(3, np.int64)
-    writer.numbered({"a": 0, "b": 7}, ["b", "x", "a"], out)
+    columns.numbered({"a": 0, "b": 7}, ["b", "x", "a"], out)
     assert out.tolist() == [7, -1, 0]
     rows = np.array([2, 0, 2], np.int64)
-    assert writer.fixed_width("aabbcc", rows, 2) == ["cc", "aa", "cc"]
-    assert writer.fixed_width(b"aabbcc", rows, 2) == [b"cc", b"aa", b"cc"]
-    assert writer.picked(["x", "y", "z"], rows) == ["z", "x", "z"]
+    assert columns.fixed_width("aabbcc", rows, 2) == ["cc", "aa", "cc"]
+    assert columns.fixed_width(b"aabbcc", rows, 2) == [b"cc", b"aa", b"cc"]
+    assert columns.picked(["x", "y", "z"], rows) == ["z", "x", "z"]
     with pytest.raises(ValueError, match="past the text"):
-        writer.fixed_width("aabbcc", np.array([3], np.int64), 2)
+        columns.fixed_width("aabbcc", np.array([3], np.int64), 2)
     with pytest.raises(ValueError, match="ASCII"):
-        writer.fixed_width("ééé", rows, 1)
+        columns.fixed_width("ééé", rows, 1)
     with pytest.raises(IndexError):
-        writer.picked(["x"], np.array([1], np.int64))
+        columns.picked(["x"], np.array([1], np.int64))
