@@ -6,7 +6,9 @@ wrote of the dicts that graph/cytoscape.py's `to_config_dicts` makes, element by
 (tests/test_cytoscape_json.py compares them). Each element is kept as its fields' JSON
 pieces (graph/json_pieces.py): the body joins them once, a live refresh fingerprints them and
 sends the fields that changed (graph/delta.py, graph/patch.py), and the layout reads what it
-needs of the nodes (`Drawn`).
+needs of the nodes (`Drawn`). The per-element loops run compiled (graph/element_writer.pyx,
+graph/column_reads.pyx);
+what is made once per node, box or service set is made here.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ import orjson
 
 from graph import edge_json, ids, layout, memory, traffic_columns
 from graph.cells import COUNTED
-from graph.cytoscape import BOX_RANK, NODE_FLAGS, edge_order, node_label
+from graph.cytoscape import BOX_RANK, NODE_FLAGS, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
+    SHAPES,
     Element,
     Piece,
     add_crcs,
+    compiled,
     crcs_of,
+    element_writer,
     node_traffic_texts,
-    shape_of,
 )
 
 # --- nodes -------------------------------------------------------------------------------
@@ -98,48 +102,8 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
     return found
 
 
-def node_pieces(facts: NodeFacts, md: Mapping[str, Any], extras: bool,
-                rates: bytes | None) -> tuple[list[Piece], list[str]]:
-    """A node's pieces, and their names; `rates`: its node_traffic_text."""
-    pieces, names = list(facts.pieces), list(facts.names)
-    dest_services = md.get("destServices")
-    if dest_services:
-        pieces.append(dest_services_piece(dest_services))
-        names.append("destServices")
-    if rates is not None:
-        pieces.append(b'"traffic":' + rates)
-        names.append("traffic")
-    health_data = md.get("healthData")
-    pieces.append(PIECES.get("healthData", health_data) if health_data is None
-                  else PIECES.make("healthData", orjson.dumps(health_data)))
-    names.append("healthData")
-    for flag in NODE_FLAGS:
-        if md.get(flag):
-            pieces.append(PIECES.get(flag, True))
-            names.append(flag)
-    if extras:
-        pieces.append(PIECES.get("healthStatus", md.get("healthStatus", NA)))
-        pieces.append(facts.label_piece)
-        names += ("healthStatus", "label")
-        if "sources" in md:  # only in a graph merged from several data sources
-            pieces.append(PIECES.make("sources", orjson.dumps(md["sources"])))
-            names.append("sources")
-    return pieces, names
-
-
-class Node:
-    """A node while the elements are put together (boxes are added and nodes sorted)."""
-
-    __slots__ = ("app", "cluster", "flags", "id", "is_box", "label", "names", "namespace",
-                 "parent", "pieces", "sort_key")
-
-    def __init__(self, facts: NodeFacts, pieces: list[Piece], names: list[str],
-                 flags: tuple[bool, bool], is_box: str = "") -> None:
-        self.id, self.pieces, self.names = facts.id, pieces, names
-        self.flags, self.is_box = flags, is_box
-        self.cluster, self.namespace, self.app = facts.cluster, facts.namespace, facts.app
-        self.sort_key, self.label = facts.sort_key, facts.label
-        self.parent = ""
+# A node while the elements are put together: graph/element_writer.pyx's Node (compiled).
+Node = Any
 
 
 def box_key(n: Node, box_by: str) -> str | None:
@@ -197,7 +161,8 @@ def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
             names.append("label")
         facts = NodeFacts(hashed, (), (), label, b"", first.cluster, namespace, app,
                           (BOX_RANK[box_by], first.cluster, namespace, app, "", "", ""))
-        boxes.append(Node(facts, pieces, names, (flags[0], flags[1]), box_by))
+        boxes.append(element_writer().Node(facts, pieces, names, (flags[0], flags[1]),
+                                           box_by))
     return boxes
 
 
@@ -277,15 +242,25 @@ def element_parts(elements: list[Element], parts: list[bytes]) -> None:
 
 
 def graph_nodes(g: nx.MultiDiGraph, extras: bool) -> list[Node]:
-    nodes = []
-    items = list(g.nodes(data=True))
-    rates = node_traffic_texts([n["md"] for _, n in items])
-    for (node_id, n), text in zip(items, rates, strict=True):
-        md = n["md"]
-        facts = node_facts(node_id, n)
-        nodes.append(Node(facts, *node_pieces(facts, md, extras, text),
-                          (bool(md.get("isInaccessible")), bool(md.get("isOutside")))))
-    return nodes
+    """Every node's Node and its pieces, in the graph's order, by the compiled loop
+    (graph/element_writer.pyx's graph_nodes says which pieces)."""
+    attrs = g._node  # what g.nodes(data=True) reads
+    rates = node_traffic_texts([n["md"] for n in attrs.values()])
+    writer = element_writer()
+    return writer.graph_nodes(NODE_FIELDS[0] if NODE_FIELDS else node_fields(writer), attrs,
+                              rates, extras)
+
+
+NODE_FIELDS: list[Any] = []  # element_writer's NodeFields, made on first use
+
+
+def node_fields(writer: Any) -> Any:
+    NODE_FIELDS.append(writer.NodeFields(
+        NODE_FACTS, PIECES.values, NODE_FLAGS, NA, node_facts, PIECES.get,
+        dest_services_piece, DEST_SERVICES,
+        lambda value: PIECES.make("healthData", orjson.dumps(value)),
+        lambda md: PIECES.make("sources", orjson.dumps(md["sources"]))))
+    return NODE_FIELDS[0]
 
 
 def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extras: bool = True,
@@ -298,30 +273,25 @@ def write_graph(g: nx.MultiDiGraph, box_by: tuple[str, ...] | None = None, extra
     FACTS.unpack()
     nodes = graph_nodes(g, extras)
     hashed = {node_id: n.id for node_id, n in zip(g.nodes, nodes, strict=True)}
-    ends = [(hashed[u], hashed[v], k, d) for u, v, k, d in g.edges(keys=True, data=True)]
+    # Read from the adjacency dicts g.edges(keys=True, data=True) reads: its view's
+    # generator cost 40 ms of a build at 10,000 workloads.
+    sources, targets, protocols, datas = compiled("column_reads").edge_columns(g._succ,
+                                                                                hashed)
     counted = g.graph.get(COUNTED)
     texts = traffic_columns.traffic_texts(counted) if counted is not None else None
-    edges = edge_json.edge_elements(ends, extras, edge_health, texts)
+    edges, order = edge_json.edge_elements(sources, targets, protocols, datas, extras,
+                                           edge_health, texts)
     graph_type = g.graph.get("graph_type", ids.WORKLOAD)
     for kind in ("app", "namespace", "cluster"):
         if kind in box_by or (kind == "app" and graph_type in (ids.APP, ids.VERSIONED_APP)):
             nodes += box_nodes(nodes, kind, extras)
-    nodes.sort(key=lambda n: n.sort_key)
-    order = edge_order.positions(tuple([e.id for e in edges]),
-                                 lambda: [(u, v, k) for u, v, k, _ in ends])
+    nodes.sort(key=attrgetter("sort_key"))
     head = {"timestamp": g.graph["timestamp"], "duration": g.graph["duration"],
             "graphType": g.graph["graph_type"]}
-    return Written(head, [node_element(n) for n in nodes], [edges[i] for i in order], {},
-                   [Drawn(n.id, n.cluster, n.namespace, n.label if extras else "", n.parent,
-                          n.is_box) for n in nodes],
-                   [(ends[i][0], ends[i][1]) for i in order])
-
-
-def node_element(n: Node) -> Element:
-    if n.parent:
-        n.pieces.append(PIECES.get("parent", n.parent))
-        n.names.append("parent")
-    return Element(n.id, tuple(n.pieces), shape_of(n.names))
+    elements, drawn = element_writer().node_elements(nodes, extras, Element, Drawn,
+                                                     PIECES.values, SHAPES, PIECES.get)
+    return Written(head, elements, edges, {}, drawn,
+                   element_writer().ends_in_order(sources, targets, order))
 
 
 # --- positions ---------------------------------------------------------------------------

@@ -19,13 +19,12 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Sequence
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
 
 from graph import ids
-from graph.json_pieces import PIECES, Piece, add_crcs
+from graph.json_pieces import PIECES, Piece, add_crcs, compiled
 
 Ends = tuple[str, tuple[Piece, Piece, Piece]]  # the edge's id; its id, source, target pieces
 Key = tuple[str, str, str]  # source and target JSON ids, protocol
@@ -72,10 +71,10 @@ class Table:
         """Which edges of `ends` (their sources, targets and protocols) are kept: their
         positions, and their ends."""
         n, size = len(ends[0]), len(self.names)
-        number = self.numbers.get
+        writer = compiled("column_reads")
         numbered = np.empty((3, n), np.int64)
         for part, names in enumerate(ends):
-            numbered[part] = np.fromiter(map(number, names, repeat(-1)), np.int64, n)
+            writer.numbered(self.numbers, names, numbered[part])
         wanted = (numbered[0] * size + numbered[1]) * size + numbered[2]
         kept = self.packed.keys
         if not len(kept):
@@ -83,15 +82,11 @@ class Table:
         at = np.minimum(np.searchsorted(kept, wanted), len(kept) - 1)
         found = np.flatnonzero((numbered >= 0).all(axis=0) & (kept[at] == wanted))
         rows = at[found]
-        starts = rows * WIDTH
-        edge_ids = list(map(self.packed.ids.__getitem__,
-                            map(slice, starts.tolist(), (starts + WIDTH).tolist())))
-        starts = rows * PIECE_WIDTH
-        id_pieces = list(map(self.packed.pieces.__getitem__,
-                             map(slice, starts.tolist(), (starts + PIECE_WIDTH).tolist())))
+        edge_ids = writer.fixed_width(self.packed.ids, rows, WIDTH)
+        id_pieces = writer.fixed_width(self.packed.pieces, rows, PIECE_WIDTH)
         add_crcs(zip(id_pieces, self.packed.crcs[rows].tolist(), strict=True))
-        sources = list(map(self.sources.__getitem__, numbered[0, found].tolist()))
-        targets = list(map(self.targets.__getitem__, numbered[1, found].tolist()))
+        sources = writer.picked(self.sources, np.ascontiguousarray(numbered[0, found]))
+        targets = writer.picked(self.targets, np.ascontiguousarray(numbered[1, found]))
         return found, Found(edge_ids, id_pieces, sources, targets)
 
 

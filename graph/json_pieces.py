@@ -5,16 +5,18 @@ edge's ids and ends, a health status, a principal. Those are made once and kept 
 each with its CRC-32 as graph/patch.py prints a field). Per build only the rates are
 formatted, with the float formatting graph/cytoscape.py's dict writer used (`%.2f`, `%.1f`:
 the same C formatting as `format()`): an edge's traffic by one %-format of its shape (the
-rates it has, its codes, flags and hosts), made once and kept (`Templates`).
+rates it has, its codes, flags and hosts), made once and kept (`Templates`). The loops over
+every element (formats applied, mds read, elements made) are compiled:
+graph/element_writer.pyx, graph/rate_text.pyx and graph/column_reads.pyx, required
+(`make setup` builds them).
 """
 
 from __future__ import annotations
 
-import operator
+import importlib
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
-from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -102,6 +104,20 @@ class Element(NamedTuple):
         return data + b'},"position":' + self.position + b"}"
 
 
+def compiled(name: str) -> Any:
+    """graph/<name>.pyx (element_writer, rate_text, column_reads: the JSON writer's loops),
+    compiled by scripts/setup.sh (`make setup`): required, imported on first use."""
+    try:
+        return importlib.import_module(f"graph.{name}")
+    except ImportError as exc:
+        raise ImportError(f"graph/{name}.pyx is not compiled: run `make setup`") from exc
+
+
+def element_writer() -> Any:
+    return compiled("element_writer")
+
+
+
 # --- rates -------------------------------------------------------------------------------
 
 
@@ -172,6 +188,7 @@ def rate_precisions(values: np.ndarray) -> np.ndarray:
 
 
 NODE_KEYS = [(protocol, key) for protocol in traffic.PROTOCOLS for key in NODE_RATES[protocol]]
+NODE_KEY_NAMES = tuple(key for _, key in NODE_KEYS)
 NODE_FORMATS: dict[int, bytes] = {}  # by head: each key's decimals, 3 bits each (0: absent)
 
 
@@ -189,28 +206,27 @@ def node_format(head: int) -> bytes:
 
 
 def node_traffic_texts(mds: list[Mapping[str, Any]]) -> list[bytes | None]:
-    """node_traffic_text of every md, as columns: each rate key's values read in one C loop
-    over the mds, the decimals worked out with numpy, and each node written by one %-format
-    (of which rates it has, with how many decimals) of a slice of one list of floats."""
+    """node_traffic_text of every md, as columns: the rate keys' values read in one C loop
+    over the mds (graph/rate_text.pyx's md_values), the decimals worked out with
+    numpy, and each node written by one %-format (of which rates it has, with how many
+    decimals) of a slice of one array of floats (rate_text's format_rows)."""
     n = len(mds)
     if not n:
         return []
     values = np.empty((n, len(NODE_KEYS)))
-    for j, (_, key) in enumerate(NODE_KEYS):
-        values[:, j] = np.fromiter(map(dict.get, mds, repeat(key), repeat(0.0)),  # type: ignore[arg-type]
-                                   np.float64, n)
+    writer = compiled("rate_text")
+    writer.md_values(mds, NODE_KEY_NAMES, values)
     present = values > 0
     precision = rate_precisions(values.ravel()).reshape(values.shape)
     heads = (np.where(present, precision, 0) << (3 * np.arange(len(NODE_KEYS)))).sum(axis=1)
     start = np.zeros(n + 1, np.int64)
     np.cumsum(present.sum(axis=1), out=start[1:])
-    flat = tuple(values[present].tolist())  # row by row: each node's rates in key order
+    flat = values[present]  # row by row: each node's rates in key order
     formats = list(map(NODE_FORMATS.get, heads.tolist()))
     for i, found in enumerate(formats):
         if found is None:
             formats[i] = node_format(int(heads[i]))
-    texts = list(map(operator.mod, formats,  # type: ignore[arg-type]
-                     map(flat.__getitem__, map(slice, start[:-1].tolist(), start[1:].tolist()))))
+    texts = writer.format_rows(formats, flat, start)
     return [text if head else None for text, head in zip(texts, heads.tolist(), strict=True)]
 
 

@@ -18,7 +18,6 @@ edge_traffic_text. A build with a NaN among the sums goes through it whole.
 
 from __future__ import annotations
 
-import operator
 import threading
 import weakref
 from itertools import repeat
@@ -29,7 +28,14 @@ import numpy as np
 from graph import memory
 from graph.cells import make_responses
 from graph.cytoscape import EDGE_SHAPES, edge_shape
-from graph.json_pieces import EDGE_HEADS, TEMPLATES, edge_head, rate_precisions
+from graph.json_pieces import (
+    EDGE_HEADS,
+    TEMPLATES,
+    compiled,
+    edge_head,
+    element_writer,
+    rate_precisions,
+)
 
 if TYPE_CHECKING:
     from graph.cells import Counted, Layout
@@ -176,7 +182,7 @@ def group_texts(group: Group, sums: np.ndarray, responses: np.ndarray,
     # Which rates are present with how many decimals (3 bits each), percentErr, percentReq.
     heads = (np.where(present, precision, 0) << (3 * np.arange(present.shape[1]))).sum(axis=1) \
         + (has_err.astype(np.int64) << ERR_BIT) + (has_req.astype(np.int64) << REQ_BIT)
-    return format_edges(group, tuple(args.tolist()), start, np.where(busy, heads, IDLE))
+    return format_edges(group, args, start, np.where(busy, heads, IDLE))
 
 
 ERR_BIT, REQ_BIT = 20, 21  # a head's bits for percentErr and percentReq
@@ -194,10 +200,11 @@ def edge_key(group: Group, i: int, head: int) -> tuple[Any, ...]:
             *((shape.percent_req,) if head >> REQ_BIT & 1 else ()), None, *group.tails[i])
 
 
-def format_edges(group: Group, flat: tuple[float, ...], start: np.ndarray,
+def format_edges(group: Group, flat: np.ndarray, start: np.ndarray,
                  heads: np.ndarray) -> list[bytes]:
-    """Each edge's %-format applied to its arguments (a slice of `flat`); the format made
-    again only for an edge whose head changed."""
+    """Each edge's "traffic" piece: its %-format applied to its arguments (a slice of
+    `flat`), by graph/rate_text.pyx; the format made again only for an edge whose head
+    changed."""
     # Builds in threads of one process share the group: each reads one (heads, formats)
     # pair and replaces it whole.
     last_heads, formats = group.made
@@ -212,16 +219,15 @@ def format_edges(group: Group, flat: tuple[float, ...], start: np.ndarray,
                 key = edge_key(group, i, head)
                 formats[i] = TEMPLATES.found.get(key) or TEMPLATES(key)
         group.made = (heads, formats)
-    # In C: a slice object per edge, the tuple's slice, the format.
-    return list(map(operator.mod, formats,
-                    map(flat.__getitem__, map(slice, start[:-1].tolist(), start[1:].tolist()))))
+    return compiled("rate_text").format_rows(formats, flat, start, b'"traffic":')
 
 
-def traffic_texts(counted: Counted) -> dict[int, tuple[bytes, dict[str, Any]]] | None:
-    """The traffic text of every edge md that the layout filled, by the md's id, with the
-    source md its percentReq was read from (the text is the edge's only while that is the
-    edge's source md). None on the layout's first map (the columns are made on its second:
-    a mesh whose keys change every tick pays nothing more) and when the sums hold a NaN:
+def traffic_texts(counted: Counted) -> Any:
+    """The traffic piece (`"traffic":{...}`) of every edge md that the layout filled, by
+    the md (graph/element_writer.pyx's MdPieces: by identity), with the source md its
+    percentReq was read from (the piece is the edge's only while that is the edge's source
+    md). None on the layout's first map (the columns are made on its second: a mesh whose
+    keys change every tick pays nothing more) and when the sums hold a NaN:
     edge_traffic_text then writes every edge, from mds given their responses first
     (cells.make_responses)."""
     layout, flag_sums, mds, sums = counted[:4]
@@ -231,13 +237,14 @@ def traffic_texts(counted: Counted) -> dict[int, tuple[bytes, dict[str, Any]]] |
         return None
     rates = np.append(sums, 0.0)  # -1 reads this 0.0: a rate the md has not
     responses = np.concatenate([flag_sums, sums[layout.fill[HOST]]])
-    out: dict[int, tuple[bytes, dict[str, Any]]] = {}
+    edge_mds: list[dict[str, Any]] = []
+    pieces: list[bytes] = []
+    sources: list[dict[str, Any]] = []
     for group in columns.groups:
-        texts = group_texts(group, rates, responses, mds)
-        edge_mds = map(mds.__getitem__, group.mds.tolist())
-        sources = map(mds.__getitem__, group.sources.tolist())
-        out.update(zip(map(id, edge_mds), zip(texts, sources, strict=True), strict=True))
-    return out
+        pieces += group_texts(group, rates, responses, mds)
+        edge_mds += map(mds.__getitem__, group.mds.tolist())
+        sources += map(mds.__getitem__, group.sources.tolist())
+    return element_writer().MdPieces(edge_mds, pieces, sources)
 
 
 # Per Layout its EdgeColumns, handed back from builds in a child process with the layouts
