@@ -131,8 +131,8 @@ if [ ! -f "$PIP_STAMP" ] || [ pyproject.toml -nt "$PIP_STAMP" ] || [ "$need_psyc
     touch "$PIP_STAMP"
 fi
 
-# graph/*.pyx (remote read's decoder, issue 7): compiled in place when a module is missing
-# or older than a source. Python's headers come with the interpreter (Debian's python3-dev
+# graph/*.pyx (the compiled loops of issue 7: remote read's decoder, the JSON writer): compiled
+# in place when a module is missing or older than a source or a shared .pxd. Python's headers come with the interpreter (Debian's python3-dev
 # for a Debian Python).
 if ! "$VENV/bin/python" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
     say "installing Debian package: python3-dev (Python's headers, for graph/*.pyx)"
