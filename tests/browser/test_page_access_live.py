@@ -16,12 +16,10 @@ from typing import Any, NamedTuple
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.test_page_access import NODE, PASSWORD, node_data, series, strict_page
+from tests.browser.test_page_access import NODE, PASSWORD, node_data, series
 from tests.support.accounts import make_user, run_django
 from tests.support.meshlens import meshlens
 from tests.support.redis import RedisServer
-
-__all__ = ["strict_page"]  # the fixture, imported for these tests
 
 REGRANT = """
 from dashboard.models import NamespaceAccess
