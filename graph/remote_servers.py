@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import requests
 
+from graph import memory
 from graph.counter_rate import WindowRule, rule_for_version
 from graph.prometheus_answers import (
     SHAPE_ERRORS,
@@ -65,6 +66,31 @@ class Server:
 
 SERVERS: dict[str, Server] = {}
 LOCK = threading.Lock()
+
+
+class Remembered:
+    """SERVERS as graph/memory.py keeps caches: what a build in a forked child learnt of
+    a server (its version, a refusal) is handed back to the process that lives on, so that
+    a refusing server is not asked again on every tick."""
+
+    changed = 0
+
+    def changes(self) -> int:
+        return self.changed
+
+    def state(self) -> object:
+        with LOCK:
+            return dict(SERVERS)
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, dict)
+        with LOCK:
+            SERVERS.clear()
+            SERVERS.update(state)
+
+
+REMEMBERED = Remembered()
+memory.keep("remote read servers", REMEMBERED, dict)
 # Fallbacks since the dashboard last took them (take_fallbacks), by kind.
 FALLBACKS: Counter[str] = Counter()
 _decoder: list[str | None] = []  # [why it cannot be imported, or None], once known
@@ -141,6 +167,7 @@ class RemoteReads:
             rule = self.read_rule()
             with LOCK:
                 server.rule = rule
+                REMEMBERED.changed += 1
         return rule
 
     def read_rule(self) -> WindowRule:
@@ -190,6 +217,7 @@ class RemoteReads:
                 server.refused_until = now + REFUSED_FOR_S
                 server.rule = None  # read again when tried again
                 FALLBACKS[exc.kind] += 1
+                REMEMBERED.changed += 1
         if first:
             log.warning("Prometheus at %s: remote read not used for %.0f s, queries sent as "
                         "PromQL instead (%s=auto): %s", self.url, REFUSED_FOR_S, SETTING, exc)

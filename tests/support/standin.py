@@ -8,6 +8,8 @@ a real Prometheus until told to fail, then fails the way it is told.
         prometheus.down()            # nothing listens on the port any more
         prometheus.heal()            # passes requests on again (listening again if down)
         prometheus.queries           # the PromQL of every query that came, in arrival order
+        prometheus.refuse_reads(404)  # remote read (/api/v1/read) answered 404, the rest passed
+        prometheus.reads             # remote reads that came, refused or not
 
 Only the fault is simulated: the answers it passes on are the real Prometheus's.
 """
@@ -61,6 +63,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, body: bytes | None) -> None:
         stand_in = self.server.stand_in
+        if self.path.startswith("/api/v1/read"):
+            stand_in.reads += 1
+            if stand_in.read_fault is not None:
+                self.reply(*stand_in.read_fault)
+                return
         fault = stand_in.arrived(promql(self.path, body))
         if fault == SLOW:
             time.sleep(stand_in.slow_s)
@@ -70,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
             status, content_type, payload = BODIES[fault]
         else:
             status, content_type, payload = stand_in.forward(self, body)
+        self.reply(status, content_type, payload)
+
+    def reply(self, status: int, content_type: str, payload: bytes) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -106,6 +116,8 @@ class StandIn:
         self.requests = 0
         self.queries: list[str] = []
         self.held = 0  # requests that came since the gate was last closed
+        self.reads = 0  # remote reads that came
+        self.read_fault: tuple[int, str, bytes] | None = None  # how they are answered
         self.lock = threading.Lock()
         self.port = 0
         self.server: Server | None = None
@@ -134,6 +146,12 @@ class StandIn:
                 self.held = 0
             self.gate.clear()
         self.fault = fault
+
+    def refuse_reads(self, status: int, content_type: str = "text/plain",
+                     body: bytes = b"remote read is not allowed here\n") -> None:
+        """Answer every remote read (/api/v1/read) so, as a proxy or another server would;
+        None: pass them on again."""
+        self.read_fault = (status, content_type, body)
 
     def down(self) -> None:
         """Stop listening: connections are refused, as by a Prometheus that is not running."""
