@@ -224,6 +224,6 @@ class RemoteReads:
 
     def error(self, exc: RemoteReadRefused) -> PrometheusError:
         message = f"Prometheus at {self.url}: remote read ({SETTING}=on) failed: {exc}"
-        if exc.kind in ("http-429", "http-503") or exc.kind.startswith("http-5"):
+        if exc.kind == "http-429" or exc.kind.startswith("http-5"):
             return PrometheusUnavailable(message)
         return PrometheusBadAnswer(message)
