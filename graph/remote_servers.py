@@ -66,6 +66,7 @@ class Server:
 
 SERVERS: dict[str, Server] = {}
 LOCK = threading.Lock()
+VERSION_LOCK = threading.Lock()
 
 
 class Remembered:
@@ -164,10 +165,14 @@ class RemoteReads:
                 return None
             rule = server.rule
         if rule is None:
-            rule = self.read_rule()
-            with LOCK:
-                server.rule = rule
-                REMEMBERED.changed += 1
+            # One thread asks the server's version; the batch's others wait for its answer.
+            with VERSION_LOCK:
+                if server.refused_until > time.monotonic() and self.mode == "auto":
+                    return None  # the thread that asked was refused
+                rule = server.rule or self.read_rule()
+                with LOCK:
+                    server.rule = rule
+                    REMEMBERED.changed += 1
         return rule
 
     def read_rule(self) -> WindowRule:
