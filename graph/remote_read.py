@@ -167,7 +167,10 @@ def row_keys(series: Series, labels: Sequence[str]) -> list[str]:
     """Each series' row key as the plan's label_join makes it: the values of `labels`
     joined by KEY_SEPARATOR, "" for a label the series lacks."""
     keys = _compiled("series_keys")
-    return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
+    try:
+        return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
+    except ValueError as exc:  # the compiled DecodeError: a Label that is not well formed
+        raise DecodeError(f"remote read's answer: {exc}") from exc
 
 
 def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int, range_ms: int,
