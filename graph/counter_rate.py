@@ -41,7 +41,6 @@ STALE_NAN_BITS = 0x7FF0000000000002
 EXTRAPOLATION_THRESHOLD = 1.1
 
 
-
 @dataclass(frozen=True)
 class WindowRule:
     """How a Prometheus version selects a range and extrapolates a rate."""
