@@ -73,6 +73,11 @@ TARGET_OVERHEAD_PCT = 25.0
 GRPC_SHARE = 0.2
 HTTP_ERRORS = ("404", "503")
 GRPC_ERRORS = ("grpc:5", "grpc:14")  # NOT_FOUND, UNAVAILABLE
+# The health mix (bench/README.md, issue 7's seventh round): most edges without errors.
+FAILING_SHARE = 0.05  # of request edges, at Kiali's failure mark or above
+FLAKY_SHARE = 0.02  # degraded: a few 5xx
+NOISY_SHARE = 0.1  # of the other HTTP edges: a few 404s, healthy
+TROUBLED_NAMESPACES = 3  # where the failing and flaky workloads are
 
 
 def log(message: str) -> None:
@@ -105,20 +110,55 @@ def random_pairs(count: int, population: int, rng: random.Random) -> list[tuple[
     return sorted(pairs)
 
 
-def response_codes(grpc: bool, rng: random.Random) -> dict[str, float]:
-    """200 plus one or two error codes at a few percent of it."""
+def response_codes(grpc: bool, rng: random.Random, trouble: str | None = None) -> dict[str, float]:
+    """200, and errors as a real mesh has them: a failing edge's at 15-50 % of its requests
+    (Kiali's failure mark is 10 %), a flaky one's 5xx or gRPC errors at 0.5-5 % (degraded),
+    and on a tenth of the rest a few 404s (under 10 %: healthy); most edges none."""
     ok = round(rng.uniform(1.0, 50.0), 3)
-    errors = rng.sample(GRPC_ERRORS if grpc else HTTP_ERRORS, rng.choice((1, 2)))
-    return {"200": ok} | {code: round(ok * rng.uniform(0.005, 0.1), 3) for code in errors}
+    codes = GRPC_ERRORS if grpc else HTTP_ERRORS
+    if trouble == "failing":
+        return {"200": ok, codes[1]: round(ok * rng.uniform(0.15, 0.5), 3)}
+    if trouble == "flaky":
+        return {"200": ok, codes[1]: round(ok * rng.uniform(0.005, 0.05), 3)}
+    if not grpc and rng.random() < NOISY_SHARE:
+        return {"200": ok, codes[0]: round(ok * rng.uniform(0.005, 0.08), 3)}
+    return {"200": ok}
+
+
+def troubled(workloads: Sequence[mesh.Workload], pairs: Sequence[tuple[int, int]],
+             rng: random.Random) -> dict[int, str]:
+    """Workloads whose callers see errors, {index: "failing" | "flaky"}: drawn from a few
+    namespaces (TROUBLED_NAMESPACES) until their callers' edges make FAILING_SHARE and
+    FLAKY_SHARE of the request edges. On a real mesh errors gather around a few services,
+    and a failing service fails all its callers: a few namespace pairs are the problem."""
+    namespaces = rng.sample(sorted({w.namespace for w in workloads}),
+                            min(TROUBLED_NAMESPACES, NAMESPACES))
+    callers = [0] * len(workloads)
+    for _, dst in pairs:
+        callers[dst] += 1
+    candidates = [i for i, w in enumerate(workloads) if w.namespace in namespaces and callers[i]]
+    rng.shuffle(candidates)
+    out: dict[int, str] = {}
+    for kind, share in (("failing", FAILING_SHARE), ("flaky", FLAKY_SHARE)):
+        covered = 0
+        while candidates and covered < share * len(pairs):
+            i = candidates.pop()
+            out[i] = kind
+            covered += callers[i]
+    return out
 
 
 def make_series(workloads: Sequence[mesh.Workload], edges: int, tcp_edges: int,
                 rng: random.Random) -> list[dict[str, Any]]:
-    """Both reporters' series of `edges` request edges and `tcp_edges` TCP edges."""
+    """Both reporters' series of `edges` request edges and `tcp_edges` TCP edges; the edges
+    into the `troubled` workloads fail or are flaky."""
     series: list[dict[str, Any]] = []
-    for src, dst in random_pairs(edges, len(workloads), rng):
+    pairs = random_pairs(edges, len(workloads), rng)
+    trouble = troubled(workloads, pairs, rng)
+    for src, dst in pairs:
         grpc = rng.random() < GRPC_SHARE
-        series += mesh.request_edge(workloads[src], workloads[dst], response_codes(grpc, rng),
+        series += mesh.request_edge(workloads[src], workloads[dst],
+                                    response_codes(grpc, rng, trouble.get(dst)),
                                     protocol="grpc" if grpc else "http")
     for src, dst in random_pairs(tcp_edges, len(workloads), rng):
         sent = round(rng.uniform(100.0, 50_000.0), 3)

@@ -1,11 +1,11 @@
 """The live benchmark's synthetic mesh, backfilled into TSDB blocks that reach past "now".
 
-The mesh is bench/graph_build.py's (workloads, request and TCP edges, both reporters), with
-a share of request edges made to fail. Unlike graph_build.py, which queries at a fixed time,
-the live path always queries now: the samples run from a little before the bench starts
-to well after it ends (promtool backfills future samples, and Prometheus serves them), and
-each series' rate wanders by up to RATE_JITTER from one sample to the next, so that
-refreshes bring changed rates, as on a real mesh.
+The mesh is bench/graph_build.py's (workloads, request and TCP edges, both reporters, its
+health mix: most edges clean, about 5 % failing, a few degraded). Unlike graph_build.py,
+which queries at a fixed time, the live path always queries now: the samples run from a
+little before the bench starts to well after it ends (promtool backfills future samples,
+and Prometheus serves them), and each series' rate wanders by up to RATE_JITTER from one
+sample to the next, so that refreshes bring changed rates, as on a real mesh.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ from typing import Any
 from bench.graph_build import make_series, make_workloads
 from tests.support import prometheus as backfill
 
-FAILING_SHARE = 0.05
-# A failing edge's error codes each run at this share of its 200s: above Kiali's failure
-# marks (5xx and gRPC 10 %, 4xx 20 %). The other edges keep theirs under 10 % in all.
-FAILING_ERRORS = 0.35
-HEALTHY_ERRORS = 0.3
 RATE_JITTER = 0.2
 SERIES_PER_FILE = 40_000  # bounds the OpenMetrics files on disk (~2 GB each at most)
 
@@ -46,24 +41,11 @@ def write_results(name: str, figures: object) -> None:
 
 def make_mesh(workloads: int, seed: int) -> list[dict[str, Any]]:
     """Both reporters' series of `workloads` workloads, 5 request edges per workload (80 %
-    HTTP, 20 % gRPC), a TCP edge per 2 workloads; FAILING_SHARE of request edges failing."""
+    HTTP, 20 % gRPC), a TCP edge per 2 workloads, with graph_build.py's health mix: about
+    5 % of request edges failing and 2 % degraded (the edges into a few workloads of three
+    namespaces), a few healthy 404s, the rest clean."""
     rng = random.Random(seed)
-    series = make_series(make_workloads(workloads, rng), 5 * workloads, workloads // 2, rng)
-    requests = [s for s in series if s["metric"] == "istio_requests_total"]
-
-    def edge(s: dict[str, Any]) -> tuple[str, str]:
-        return s["labels"]["source_workload"], s["labels"]["destination_workload"]
-
-    ok = {edge(s): s["rate"] for s in requests if s["labels"]["response_code"] == "200"
-          and s["labels"].get("grpc_response_status", "0") == "0"}
-    failing = set(rng.sample(sorted(ok), round(FAILING_SHARE * len(ok))))
-    for s in requests:
-        labels = s["labels"]
-        if labels["response_code"] != "200" or labels.get("grpc_response_status", "0") != "0":
-            e = edge(s)
-            s["rate"] = round(ok[e] * FAILING_ERRORS, 3) if e in failing else round(
-                s["rate"] * HEALTHY_ERRORS, 3)
-    return series
+    return make_series(make_workloads(workloads, rng), 5 * workloads, workloads // 2, rng)
 
 
 def write_file(series: Sequence[dict[str, Any]], times: Sequence[int], path: Path,

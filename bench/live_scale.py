@@ -26,13 +26,10 @@ import argparse
 import json
 import os
 import signal
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
@@ -44,69 +41,27 @@ sys.path.insert(0, str(ROOT))
 
 from bench import live_page, live_screens  # noqa: E402
 from bench.graph_build import process_cpu_s  # noqa: E402
+from bench.kiali_queries import NAMESPACES, kiali_queries, kiali_time  # noqa: E402, F401
 from bench.live_exporter import MeshTarget, wait_for_window  # noqa: E402
-from bench.live_memory import RssSampler, children, rss_mb  # noqa: E402
+from bench.live_memory import RssSampler, children, rss_mb  # noqa: E402, F401 (bench/load.py)
 from bench.live_mesh import log, write_results  # noqa: E402
-from tests.support.meshlens import answers  # noqa: E402
-from tests.support.ports import free_port, wait_until  # noqa: E402
-from tests.support.process import spawn, stop, tail  # noqa: E402
+from bench.live_stack import (  # noqa: E402
+    Stack,
+    median_of,
+    meshlens_cpu_s,
+    rss_report,
+    scrape_builds,
+    scrape_cost,
+)
+from tests.support.process import tail  # noqa: E402
 from tests.support.prometheus import PrometheusServer  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
 
-NAMESPACES = tuple(f"ns{i}" for i in range(10))  # as bench/graph_build.py makes them
 CHROMIUM = os.environ.get("MESHLENS_CHROMIUM", "/usr/bin/chromium")
 # As tests/browser/conftest.py launches it.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-quic"]
-
-# Kiali's per-namespace traffic queries (graph/telemetry/istio/istio.go,
-# buildNamespaceTrafficMap) with the defaults of Meshlens's /api/v1/graph: requests for
-# HTTP and gRPC, TCP "sent" (istio_tcp_received_bytes_total: L4 telemetry is reported
-# backwards), no ambient (reporter="source"/"destination", ztunnel left out of TCP).
-REQUEST_GROUP = ("source_cluster,source_workload_namespace,source_workload,"
-                 "source_canonical_service,source_canonical_revision,destination_cluster,"
-                 "destination_service_namespace,destination_service,destination_service_name,"
-                 "destination_workload_namespace,destination_workload,"
-                 "destination_canonical_service,destination_canonical_revision,"
-                 "request_protocol,response_code,grpc_response_status,response_flags")
-TCP_GROUP = ("app,source_cluster,source_workload_namespace,source_workload,"
-             "source_canonical_service,source_canonical_revision,destination_cluster,"
-             "destination_service_namespace,destination_service,destination_service_name,"
-             "destination_workload_namespace,destination_workload,"
-             "destination_canonical_service,destination_canonical_revision,response_flags")
-
-
-def kiali_queries(namespace: str, duration_s: int) -> list[str]:
-    out = []
-    for metric, app, group in (("istio_requests_total", "", REQUEST_GROUP),
-                               ("istio_tcp_received_bytes_total", 'app!="ztunnel",', TCP_GROUP)):
-        for selector in (
-            f'{app}reporter="source",source_workload_namespace!="{namespace}",'
-            f'destination_workload_namespace="unknown",destination_workload="unknown",'
-            f'destination_service=~"^.+\\\\.{namespace}\\\\..+$"',
-            f'{app}reporter="destination",destination_workload_namespace="{namespace}"',
-            f'{app}reporter="source",source_workload_namespace="{namespace}"',
-        ):
-            out.append(f"sum(rate({metric}{{{selector}}} [{duration_s}s])) by ({group}) > 0")
-    return out
-
-
-def kiali_time(prometheus_url: str, at: int, duration_s: int) -> float:
-    """Seconds until the last body of Kiali's query set is read."""
-    def namespace(ns: str) -> None:
-        with requests.Session() as session:
-            for promql in kiali_queries(ns, duration_s):
-                response = session.post(f"{prometheus_url}/api/v1/query",
-                                        data={"query": promql, "time": str(at)}, timeout=120)
-                response.raise_for_status()
-                _ = response.content
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(NAMESPACES)) as pool:
-        list(pool.map(namespace, NAMESPACES))
-    return time.perf_counter() - start
-
 
 def timed_get(url: str) -> tuple[float, bytes]:
     start = time.perf_counter()
@@ -118,111 +73,7 @@ def timed_get(url: str) -> tuple[float, bytes]:
     return elapsed, body
 
 
-# --- the stack ---------------------------------------------------------------------------
-
-
-class Stack:
-    """daphne, a Celery worker and beat, as scripts/run.sh starts them (from the checkout
-    `root`: another version to compare)."""
-
-    def __init__(self, base: Path, env: dict[str, str], root: Path = ROOT) -> None:
-        self.base, self.env, self.root = base, env, root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self) -> None:
-        env = os.environ | self.env
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=self.root, env=env, check=True)
-        celery = [sys.executable, "-m", "celery", "-A", "dashboard"]
-        commands = {
-            "web": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                    "dashboard.asgi:application"],
-            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
-                       "--pool=prefork"],
-            "beat": [*celery, "beat", "--loglevel=INFO",
-                     f"--schedule={self.base / 'beat-schedule'}"],
-        }
-        for name, args in commands.items():
-            self.processes[name] = spawn(args, self.base / f"{name}.log", cwd=self.root,
-                                         env=self.env)
-        web = self.processes["web"]
-        if not wait_until(lambda: answers(self.url), 60, abort=lambda: web.poll() is not None):
-            raise RuntimeError(f"daphne did not start:\n{tail(self.base / 'web.log')}")
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            stop(process)
-
-
-def cpu_with_children_s(pid: int) -> float:
-    """CPU seconds of a process and of its children it has reaped (the builds a worker
-    forks for each answer: graph/forked.py)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def meshlens_cpu_s(stack: Stack) -> float:
-    """CPU seconds so far of a stack's daphne and its Celery worker (main and pool
-    processes, with the builds they forked): where an API answer is built."""
-    pids = [p.pid for name, p in stack.processes.items() if name in ("web", "worker")]
-    if "worker" in stack.processes:
-        pids += children(stack.processes["worker"].pid)
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_with_children_s(pid)
-        except FileNotFoundError:  # a pool process replaced meanwhile
-            pass
-    return total
-
-
-def rss_report(stack: Stack, prometheus_pid: int, redis_pid: int,
-               field: str = "VmRSS") -> dict[str, float]:
-    worker = stack.processes["worker"].pid
-    out = {"web (daphne)": rss_mb(stack.processes["web"].pid, field),
-           "worker (main)": rss_mb(worker, field)}
-    for i, child in enumerate(children(worker), 1):
-        out[f"worker (pool process {i})"] = rss_mb(child, field)
-    out.update({"beat": rss_mb(stack.processes["beat"].pid, field),
-                "Prometheus": rss_mb(prometheus_pid, field), "Redis": rss_mb(redis_pid, field)})
-    return out
-
-
-def scrape_builds(url: str) -> dict[str, float]:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = requests.get(f"{url}/metrics", timeout=30).text
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name in ("meshlens_build_seconds_sum", "meshlens_build_seconds_count"):
-                out[f"{s.name.rsplit('_', 1)[1]} {s.labels['stage']}"] = s.value
-            elif s.name in ("meshlens_refreshes_skipped_total", "meshlens_build_failures_total"):
-                out[s.name] = s.value
-            elif s.name in ("meshlens_sent_bytes_total", "meshlens_messages_sent_total"):
-                out[f"{s.name} {s.labels['type']}"] = s.value
-    return out
-
-
-def scrape_cost(prometheus_url: str, pid: int, cpu_before: float, seconds: float,
-                ) -> dict[str, float]:
-    """What taking the mesh in costs Prometheus: its scrapes' median duration (its own
-    scrape_duration_seconds, over the run) and its CPU share since the data were ready,
-    queries included (the run's and Kiali's set)."""
-    answer = requests.get(f"{prometheus_url}/api/v1/query", timeout=30, params={
-        "query": f"quantile_over_time(0.5, scrape_duration_seconds[{round(seconds)}s])"}).json()
-    durations = [float(r["value"][1]) for r in answer["data"]["result"]]
-    return {"median_scrape_s": round(median_of(durations), 2),
-            "prometheus_cpu_share": round((process_cpu_s(pid) - cpu_before) / seconds, 2)}
-
-
 # --- one size ------------------------------------------------------------------------------
-
-
-def median_of(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitStack,
@@ -286,6 +137,8 @@ def run_size(workloads: int, args: argparse.Namespace, base: Path, exits: ExitSt
     result["graph"] = {"nodes": len(graph["elements"]["nodes"]), "edges": len(edges),
                        "failing_edges": sum(e["data"]["healthStatus"] == "Failure"
                                             for e in edges),
+                       "degraded_edges": sum(e["data"]["healthStatus"] == "Degraded"
+                                             for e in edges),
                        "answer_mb": round(len(body) / 1e6, 1)}
     result["build_s"] = [round(b, 3) for b in builds]
     log(f"graph: {result['graph']}")

@@ -7,7 +7,19 @@ import { classesOf, edgeClasses, parentsFirst, same } from "./elements.js";
 const FIXED_FIELDS = new Set(["id", "source", "target", "parent"]);
 
 /** Elements the page adds itself (folded namespaces and their edges), not the server. */
-export const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate");
+export const isDerived = (ele) => ele.hasClass("summary") || ele.hasClass("aggregate") || ele.hasClass("port");
+
+// The classes collapse.js gives what it derives; others (find, faded...) are the page's.
+const DERIVED_CLASSES = ["summary", "port", "aggregate", "between", "behind", "loose", "tucked", "ported"];
+
+// A derived element already drawn: its classes follow the plan's (an edge between folded
+// boxes steps behind when a namespace is unfolded), the page's own stay.
+function markDerived(ele, classes) {
+  const wanted = new Set(classes.split(" "));
+  for (const name of DERIVED_CLASSES) {
+    if (ele.hasClass(name) !== wanted.has(name)) ele.toggleClass(name, wanted.has(name));
+  }
+}
 
 // An edge already drawn: its classes follow its data again (elements.js edgeClasses).
 function markClasses(ele) {
@@ -38,6 +50,7 @@ export function upsert(cy, elements, serverPositions) {
   for (const element of parentsFirst(elements)) {
     const data = element.data;
     const existing = cy.getElementById(data.id);
+    const planned = serverPositions.get(data.id);
     if (element.position && !element.classes) serverPositions.set(data.id, element.position);
     if (existing.nonempty() && existing.isEdge() && endsChanged(existing, data)) existing.remove();
     if (existing.empty() || existing.removed()) {
@@ -46,9 +59,15 @@ export function upsert(cy, elements, serverPositions) {
       fresh.push(json);
     } else {
       replaceData(existing, data);
-      markClasses(existing);
-      // A folded namespace follows its band; real nodes stay where they are.
-      if (element.classes === "summary") existing.position({ ...element.position });
+      if (element.classes) markDerived(existing, element.classes);
+      else markClasses(existing);
+      // A folded namespace goes where the plan puts it; a real node stays where it is (and
+      // where the user dragged it) unless its place in the plan changed: a namespace folded
+      // or unfolded next to it moves its block (collapse.js).
+      const placedByPlan = element.classes === "summary" || element.classes === "port";
+      if (placedByPlan || (element.position && planned && moved(planned, element.position))) {
+        existing.position({ ...element.position });
+      }
     }
   }
   if (!fresh.length) return cy.collection();
@@ -60,6 +79,8 @@ export function upsert(cy, elements, serverPositions) {
   });
   return nodes.union(cy.add(fresh.filter((e) => e.group === "edges")));
 }
+
+const moved = (a, b) => a.x !== b.x || a.y !== b.y;
 
 function endsChanged(edge, data) {
   return edge.data("source") !== data.source || edge.data("target") !== data.target;

@@ -15,10 +15,10 @@ const HIDDEN = "edge-mode-hidden";
 const UNHEALTHY = new Set(["Failure", "Degraded"]);
 
 /** Whether `mode` hides an edge with this data (a summed edge of folded namespaces:
- * by the worst health of the edges it sums). */
+ * by the health of its summed errors, fold-edges.js). */
 export function hidesEdge(mode, data) {
   if (mode === "none") return true;
-  return mode === "unhealthy" && !UNHEALTHY.has(data.healthStatus || data.worstHealth);
+  return mode === "unhealthy" && !UNHEALTHY.has(data.healthStatus || data.health || data.worstHealth);
 }
 
 /**

@@ -7,6 +7,7 @@ import { createFindBar } from "./find-bar.js";
 import { createEdgeMode } from "./edge-mode.js";
 import { createFailingPanel } from "./failing-panel.js";
 import { createFocus } from "./focus.js";
+import { createFoldTip } from "./fold-tip.js";
 import { createGraphView } from "./graph-view.js";
 import { createBlastRadius } from "./impact.js";
 import { registerKey } from "./keys.js";
@@ -103,6 +104,8 @@ let { cy } = graph;
 const pins = createPins();
 pins.attach(cy);
 let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+const foldTip = createFoldTip(wrap);
+foldTip.attach(cy);
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
   { bar: document.getElementById("status-bar"), banner: document.getElementById("stale-banner") },
@@ -202,7 +205,7 @@ async function pickEdge(edge) {
 function bindTaps() {
   // Folded namespaces and their summed edges unfold on a tap (collapse.js); no details.
   cy.on("tap", "node, edge", (event) => {
-    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate")) select(event.target);
+    if (!event.target.hasClass("summary") && !event.target.hasClass("aggregate") && !event.target.hasClass("port")) select(event.target);
   });
   cy.on("tap", (event) => {
     if (event.target === cy) panel.close();
@@ -213,6 +216,7 @@ graph.onRecreate((next) => {
   badges.setEnabled(false);
   cy = next;
   badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
+  foldTip.attach(cy);
   badges.setEnabled(view.badge_security);
   bindTaps();
   blast.attach(cy);

@@ -22,7 +22,7 @@ function peerName(edge, other) {
 
 function peerRow(edge, other, onSelect) {
   const data = edge.data();
-  const health = data.healthStatus || data.worstHealth;
+  const health = data.healthStatus || data.health || data.worstHealth;
   const status = HEALTH[health] ? health : "NA";
   const headline = edgeRates(data);
   const traffic = Boolean(data.traffic && data.traffic.rates);

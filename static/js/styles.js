@@ -150,21 +150,41 @@ function foldRules() {
         "font-size": "data(fontSize)",
         "min-zoomed-font-size": 0,
         "line-style": "solid",
-        opacity: 0.85,
+        // From a shown node to a folded box: many, so light; the unhealthy ones stand out.
+        opacity: 0.25,
       },
     },
     {
-      selector: "edge.aggregate.arc",
-      style: {
-        "curve-style": "unbundled-bezier",
-        "control-point-distances": "data(arc)",
-        "control-point-weights": 0.5,
-      },
+      // Between two folded boxes: one per ordered pair, the two directions side by side.
+      selector: "edge.aggregate.between",
+      style: { "curve-style": "bezier", "control-point-step-size": "data(fontSize)", opacity: 0.6, "z-index": 10 },
     },
     ...Object.entries(HEALTH).map(([status, { color }]) => ({
-      selector: `edge.aggregate[worstHealth = "${status}"]`,
+      selector: `edge.aggregate[health = "${status}"]`,
       style: { "line-color": color, "target-arrow-color": color },
     })),
+    { selector: 'edge.aggregate[health = "Failure"], edge.aggregate[health = "Degraded"]', style: { opacity: 0.9, "z-index": 12 } },
+    // A namespace unfolded: the edges between folded boxes behind its block, thin.
+    { selector: "edge.aggregate.behind", style: { opacity: 0.25, width: 2, "z-index": 0 } },
+    // A big unfolded namespace's edges to folded boxes go through ports on its border
+    // (fold-ports.js); each node's own are shown while it is selected (fold-tip.js).
+    { selector: "edge.aggregate.ported", style: { "curve-style": "bezier", opacity: 0.75, "z-index": 10 } },
+    { selector: "edge.aggregate.tucked", style: { display: "none" } },
+    { selector: "edge.aggregate.tucked.untucked", style: { display: "element", opacity: 0.9, "z-index": 20 } },
+    {
+      selector: "node.port",
+      style: {
+        shape: "diamond",
+        width: 18,
+        height: 18,
+        label: "",
+        "background-color": "#ffffff",
+        "border-color": "#5b6168",
+        "border-width": 2,
+        "background-image": "none",
+        events: "no",
+      },
+    },
   ];
 }
 

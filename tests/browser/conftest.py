@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests import mesh
+from tests.browser.csp import RECORD_VIOLATIONS
 from tests.support.meshlens import meshlens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,3 +254,18 @@ def query_of(url: str) -> dict[str, str]:
 @pytest.fixture
 def graph_page(page: Page) -> GraphPage:
     return GraphPage(page)
+
+
+@pytest.fixture
+def strict_page(browser: Browser) -> Iterator[Page]:
+    """A page under the CSP Meshlens sends (the `page` fixture bypasses it)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.add_init_script(RECORD_VIOLATIONS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield page
+    violations = page.evaluate("window.cspViolations")
+    context.close()
+    assert errors == [], f"browser errors: {errors} {violations}"

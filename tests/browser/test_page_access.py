@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from tests import mesh
-from tests.browser.test_page_security import RECORD_VIOLATIONS, until
+from tests.browser.csp import until
 from tests.support.accounts import make_user
 from tests.support.meshlens import meshlens
 from tests.support.redis import RedisServer
@@ -48,20 +48,6 @@ def signed_meshlens(prometheus_with: Any, tmp_path_factory: pytest.TempPathFacto
         with meshlens(workdir / "meshlens", env, live=True) as url:
             make_user(workdir / "meshlens", "bob", PASSWORD, "bookinfo")
             yield url
-
-
-@pytest.fixture
-def strict_page(browser: Browser) -> Iterator[Page]:
-    """A page under Meshlens's CSP, every violation and console error collected."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.add_init_script(RECORD_VIOLATIONS)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield page
-    context.close()
-    assert errors == [], f"browser errors: {errors}"
 
 
 def no_violations(page: Page) -> None:

@@ -18,43 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Frame, Page
 
 from tests.browser.conftest import GraphPage
+from tests.browser.csp import RECORD_VIOLATIONS, until
 from tests.support.meshlens import meshlens
 from tests.support.ports import free_port
-
-# Collects every violation from the first script on: a violation would also be a console
-# error, which the `page` fixture fails on, but this names the directive.
-RECORD_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(
-    {directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample,
-     source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`}));
-"""
-
-
-def until(target: Page | Frame, expression: str) -> None:
-    """Wait until `expression` holds in `target`. Polled with evaluate(), which the page's
-    CSP allows, where wait_for_function's eval() of its predicate is refused."""
-    for _ in range(300):
-        if target.evaluate(expression):
-            return
-        target.wait_for_timeout(50)
-    raise AssertionError(f"never true: {expression}")
-
-
-@pytest.fixture
-def strict_page(browser: Browser) -> Iterator[Page]:
-    """A page under the CSP Meshlens sends (the `page` fixture bypasses it)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.add_init_script(RECORD_VIOLATIONS)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield page
-    violations = page.evaluate("window.cspViolations")
-    context.close()
-    assert errors == [], f"browser errors: {errors} {violations}"
-
 
 HAS_REVIEWS_V2 = ("window.meshlens && window.meshlens.cy"
                   " && window.meshlens.cy.nodes().some(n => n.data('label') === 'reviews-v2')")

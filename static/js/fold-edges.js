@@ -1,0 +1,162 @@
+// The edges that stand for many (collapse.js): one per ordered pair of a folded namespace
+// and what it talks to, coloured by the pair's aggregate error rate, not by its worst member.
+//
+// A folded edge that took the worst health of its members was red whenever one member of
+// hundreds failed: at 10,000 workloads every namespace pair was red, and nobody could tell
+// which pair was the problem. Here the members' requests and errors are summed and the
+// sums judged as one edge is (graph/health.py's default tolerances, Kiali's): 5xx, gRPC
+// errors and no-response degraded above 0 %, failure at 10 %; 4xx degraded at 10 %, failure
+// at 20 %. Per-namespace health rules are the server's and are not applied to the sums.
+//
+// The worst few unhealthy members are kept with each sum, so that hovering or selecting a
+// folded edge can say which real edges make it what it is.
+
+import { edgeRates, formatEdgeRate, formatRps, isIdleEdge, num } from "./labels.js";
+
+const WORST = ["Failure", "Degraded", "Healthy", "NA"];
+const RANK = Object.fromEntries(WORST.map((status, i) => [status, WORST.length - i]));
+// How many members a folded edge lists (worst first).
+export const LISTED_MEMBERS = 5;
+
+/** The worse of two health statuses. */
+export function worse(a, b) {
+  return WORST.indexOf(a) <= WORST.indexOf(b) ? a : b;
+}
+
+/** An empty sum for the folded edge `id`, from `source` to `target`. */
+export function newSum(id, source, target) {
+  return {
+    id,
+    source,
+    target,
+    edgeCount: 0,
+    failing: 0,
+    found: 0,
+    http: 0,
+    http4xx: 0,
+    http5xx: 0,
+    grpc: 0,
+    grpcErr: 0,
+    noResponse: 0,
+    tcp: 0,
+    memberHealth: "NA",
+    worst: [], // [{id, source, target, health, errorPercent, rate, text}], worst first
+  };
+}
+
+/** Add one member edge (element JSON data) to `sum`; `found`: Find matched it. */
+export function addMember(sum, data, found) {
+  sum.edgeCount += 1;
+  const health = data.healthStatus || "NA";
+  if (health === "Failure") sum.failing += 1;
+  if (found) sum.found += 1;
+  sum.memberHealth = worse(sum.memberHealth, health);
+  const rates = (data.traffic && data.traffic.rates) || null;
+  // Only the rates an edge has (most have one or two): this runs once per edge and plan.
+  if (rates) for (const key in rates) if (key in SUMMED) sum[SUMMED[key]] += num(rates[key]);
+  keepWorst(sum.worst, data, health);
+}
+
+// The rates summed, by the field of the sum they go to.
+const SUMMED = {
+  http: "http",
+  http4xx: "http4xx",
+  http5xx: "http5xx",
+  grpc: "grpc",
+  grpcErr: "grpcErr",
+  httpNoResponse: "noResponse",
+  grpcNoResponse: "noResponse",
+  tcp: "tcp",
+};
+
+// Keep the LISTED_MEMBERS worst unhealthy members: by health, then error share, then rate.
+// Healthy ones are not listed: they are not what an SRE looks for, and most edges are.
+function keepWorst(list, data, health) {
+  if (health !== "Failure" && health !== "Degraded") return;
+  if (list.length === LISTED_MEMBERS && RANK[health] < RANK[list[LISTED_MEMBERS - 1].health]) return;
+  const { protocol, rate, errorPercent } = isIdleEdge(data) ? { protocol: "http", rate: 0, errorPercent: 0 } : edgeRates(data);
+  insertWorst(list, { id: data.id, source: data.source, target: data.target, health, errorPercent, rate, protocol });
+}
+
+const SUM_FIELDS = ["edgeCount", "failing", "found", "http", "http4xx", "http5xx", "grpc", "grpcErr", "noResponse", "tcp"];
+
+/** Add the sum `from` into `into` (a port's edge sums its nodes' edges: fold-ports.js). */
+export function mergeSum(into, from) {
+  for (const key of SUM_FIELDS) into[key] += from[key];
+  into.memberHealth = worse(into.memberHealth, from.memberHealth);
+  for (const entry of from.worst) insertWorst(into.worst, entry);
+}
+
+function insertWorst(list, entry) {
+  const before = (a, b) => RANK[a.health] - RANK[b.health] || a.errorPercent - b.errorPercent || a.rate - b.rate;
+  let at = list.length;
+  while (at > 0 && before(entry, list[at - 1]) > 0) at -= 1;
+  if (at >= LISTED_MEMBERS) return;
+  list.splice(at, 0, entry);
+  if (list.length > LISTED_MEMBERS) list.pop();
+}
+
+// Kiali's default tolerances (graph/health.py DEFAULT_TOLERANCES): [degraded, failure] %.
+function judged(percent, degraded, failure) {
+  if (percent <= 0) return "Healthy";
+  if (percent >= failure) return "Failure";
+  if (percent >= degraded) return "Degraded";
+  return "Healthy";
+}
+
+/**
+ * The health of the pair from its sums: each error class judged on its share of the
+ * requests it belongs to, the worst taken. Without request traffic: Healthy when some
+ * TCP bytes flowed, else what the members say (NA for idle ones).
+ */
+export function sumHealth(sum) {
+  const requests = sum.http + sum.grpc;
+  if (requests <= 0) return sum.tcp > 0 || sum.memberHealth !== "NA" ? "Healthy" : "NA";
+  const pct = (part, whole) => (whole > 0 ? (100 * part) / whole : 0);
+  let health = "Healthy";
+  health = worse(health, judged(pct(sum.http5xx, sum.http), 0, 10));
+  health = worse(health, judged(pct(sum.http4xx, sum.http), 10, 20));
+  health = worse(health, judged(pct(sum.grpcErr, sum.grpc), 0, 10));
+  health = worse(health, judged(pct(sum.noResponse, requests), 0, 10));
+  return health;
+}
+
+/** The pair's error share, % of its requests (HTTP 4xx and 5xx, gRPC errors). */
+export function sumErrorPercent(sum) {
+  const requests = sum.http + sum.grpc;
+  return requests > 0 ? (100 * (sum.http4xx + sum.http5xx + sum.grpcErr)) / requests : 0;
+}
+
+// Two significant digits: a live update changes rates by a few percent, and a label (or any
+// field of a summed edge) that changes makes the page restyle the edge; most do not, now.
+const rounded = (x) => Number(x.toPrecision(2));
+
+/** "1.3k rps · 0.41 % err", "12 kB/s", "3 idle edges" (two significant digits). */
+export function sumLabel(sum) {
+  const requests = sum.http + sum.grpc;
+  if (requests > 0) {
+    const errors = sumErrorPercent(sum);
+    return errors > 0 ? `${formatRps(rounded(requests))} · ${rounded(errors)} % err` : formatRps(rounded(requests));
+  }
+  if (sum.tcp > 0) return formatEdgeRate({ protocol: "tcp", rate: rounded(sum.tcp) });
+  return `${sum.edgeCount.toLocaleString("en")} idle edge${sum.edgeCount === 1 ? "" : "s"}`;
+}
+
+/** A number of a summed edge's data, as coarse as its label. */
+export const coarse = (x) => (x > 0 ? rounded(x) : 0);
+
+/** The width of a folded edge by its traffic (requests, or TCP bytes scaled down), to a
+ * quarter pixel. */
+export function sumWidth(sum) {
+  const requests = sum.http + sum.grpc;
+  const load = requests > 0 ? requests : sum.tcp / 1000;
+  return Math.round(4 * (1.5 + 1.5 * Math.log10(1 + load))) / 4;
+}
+
+/** The worst members as lines of text: "a → b: Failure, 35 % err". */
+export function memberLines(sum, nameOf = (id) => id) {
+  return sum.worst.map((m) => {
+    const errors = m.errorPercent > 0 ? `, ${rounded(m.errorPercent)} % err` : "";
+    return `${nameOf(m.source)} → ${nameOf(m.target)}: ${m.health}${errors}`;
+  });
+}
