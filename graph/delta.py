@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -128,17 +129,22 @@ def diff_fingerprints(before: Fingerprints, graph: dict[str, Any],
 def encode_written(written: Written) -> Encoded:
     """encode_graph of a written graph: each element's JSON joined once, and fingerprinted."""
     fingerprints: Fingerprints = {}
-    texts: dict[str, bytes] = {}
-    for group, elements in written.groups():
-        element_texts = [e.text() for e in elements]
-        for e, text in zip(elements, element_texts, strict=True):
-            fingerprints[e.id] = fingerprint(text, group)
-        texts[group] = b",".join(element_texts)
-        del element_texts
     head = orjson.dumps({**written.head, **written.tail})[:-1]
-    body = b"".join([head, b"," if len(head) > 1 else b"", b'"elements":{"nodes":[',
-                     texts["nodes"], b'],"edges":[', texts["edges"], b"]}}"])
-    return Encoded(body, fingerprints)
+    # The texts and what goes between them in one list, joined once: the body (50 MB at
+    # 10,000 workloads) is copied once, not once per group and once more.
+    parts = [head, b"," if len(head) > 1 else b"", b'"elements":{']
+    for number, (group, elements) in enumerate(written.groups()):
+        parts.append((b',"' if number else b'"') + group.encode() + b'":[')
+        texts = [e.text() for e in elements]
+        for e, text in zip(elements, texts, strict=True):
+            fingerprints[e.id] = fingerprint(text, group)
+        parts += chain.from_iterable(zip(texts, repeat(b",")))
+        if texts:
+            parts.pop()
+        parts.append(b"]")
+        del texts
+    parts.append(b"}}")
+    return Encoded(b"".join(parts), fingerprints)
 
 
 @dataclass

@@ -111,6 +111,21 @@ def place(model: Model, previous: Mapping[str, Mapping[str, float]] | None = Non
     return {i: {"x": c * CELL_X, "y": r * CELL_Y} for i, (c, r) in cells.items()}
 
 
+def kept_positions(leaves: Iterable[str], previous: Mapping[str, Mapping[str, float]] | None,
+                   ) -> Positions | None:
+    """place()'s answer when every leaf was placed before, without the model: each keeps
+    its cell (a live scope whose nodes stay, tick after tick). None when a leaf is new."""
+    if not previous:
+        return None
+    out: Positions = {}
+    for i in leaves:
+        p = previous.get(i)
+        if p is None:
+            return None
+        out[i] = {"x": round(p["x"] / CELL_X) * CELL_X, "y": round(p["y"] / CELL_Y) * CELL_Y}
+    return out
+
+
 def add_positions(elements: dict[str, Any],
                   previous: Mapping[str, Mapping[str, float]] | None = None) -> None:
     """Give every drawn node of a graph of `MIN_NODES` nodes or more a `position` member

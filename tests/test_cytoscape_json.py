@@ -19,14 +19,14 @@ import pytest
 from dashboard import publish
 from graph import ids, patch
 from graph.cytoscape import format_rate, to_config, to_config_dicts
-from graph.cytoscape_json import with_positions, write_graph
+from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.delta import (
     diff_fingerprints,
     diff_written,
     encode_graph,
     encode_written,
 )
-from graph.json_pieces import rate_precision, rate_text
+from graph.json_pieces import Element, rate_precision, rate_text
 from graph.layout import MIN_NODES, add_positions, positions_of
 
 NAMES = ["a", "b-1", 'q"uote', "back\\slash", "50%", "%s%d", "line\nbreak", "ünï", "日本",
@@ -202,3 +202,42 @@ def test_it_gives_the_live_path_the_same_snapshot_prints_and_delta() -> None:
     for (group, element), old_form in zip(written_delta.changed, delta.changed, strict=True):
         assert patch.patch_text(before[element.id], group, element) == orjson.dumps(
             patch.patch(before[element.id], group, old_form))
+
+
+def test_it_keeps_the_positions_of_nodes_that_stay_as_the_dict_layout_does() -> None:
+    """A graph laid out, then again from its positions (every node stays), from positions
+    off the grid (snapped to their cells), and from positions that lack one node (placed
+    anew beside the others): the written graph's positions are add_positions's."""
+    g, dicts = laid_out(5)
+    add_positions(dicts["elements"])
+    kept = positions_of(dicts["elements"])
+    off_grid = {i: {"x": p["x"] + 30.0, "y": p["y"] - 20.0} for i, p in kept.items()}
+    one_new = dict(list(kept.items())[1:])
+    for previous in (kept, off_grid, one_new):
+        again = to_config_dicts(g)
+        add_positions(again["elements"], previous)
+        written, positions = with_positions(write_graph(g), previous)
+        assert positions == positions_of(again["elements"])
+        assert list(positions) == list(positions_of(again["elements"]))
+        assert [n.get("position") for n in written.to_dict()["elements"]["nodes"]] == \
+            [n.get("position") for n in again["elements"]["nodes"]]
+
+
+def test_it_joins_the_body_of_the_elements_texts() -> None:
+    """Nodes with and without a position (a box has none) in every order, and none: the body
+    is the elements' own texts joined."""
+    def element(number: int, position: bytes | None) -> Element:
+        return Element(f"n{number}", (b'"id":"n%d"' % number, b'"nodeType":"app"'),
+                       ("id", "nodeType"), position)
+
+    where = b'{"x":120.0,"y":70.0}'
+    edges = [element(9, None)]
+    for positions in ([], [None], [where], [where, None], [None, where], [None, None],
+                      [where, where, None, where]):
+        nodes = [element(n, p) for n, p in enumerate(positions)]
+        written = Written({"timestamp": 1}, nodes, edges, {}, [], [])
+        assert written.body() == (b'{"timestamp":1,"elements":{"nodes":['
+                                  + b",".join(e.text() for e in nodes) + b'],"edges":['
+                                  + b",".join(e.text() for e in edges) + b"]}}")
+        assert orjson.loads(written.body())["elements"]["nodes"] == \
+            [orjson.loads(e.text()) for e in nodes]

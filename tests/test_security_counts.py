@@ -24,8 +24,10 @@ import networkx as nx
 import pytest
 
 from graph import ids
+from graph.cells import COUNTED
 from graph.options import GraphOptions
 from graph.prometheus import Row
+from graph.sources.istio import security_counts
 from graph.sources.istio.labels import SecurityLabels
 from graph.sources.istio.queries import secured_record
 from graph.sources.istio.security import (
@@ -158,3 +160,52 @@ def test_it_counts_afresh_when_the_rows_change_and_not_on_a_nan() -> None:
     assert counted_policies(more, options) is None
     more[0][0] = (more[0][0][0] + "\ud800", 1.0)  # a key orjson cannot write
     assert counted_policies(more, options) is None
+
+
+@pytest.mark.parametrize("graph_options", [
+    {"inject_service_nodes": True}, {"inject_service_nodes": False},
+    {"graph_type": ids.APP}, {"graph_type": ids.VERSIONED_APP},
+], ids=["workload", "workload-no-services", "app", "versioned-app"])
+def test_it_writes_by_md_number_what_it_writes_edge_by_edge(
+        graph_options: dict[str, Any]) -> None:
+    """The mesh above, three builds of new values on one layout: the fields written into
+    the layout's mds by number are those found edge by edge in the graph, in the same
+    order among each md's keys (after what other appenders set before)."""
+    options = GraphOptions(namespaces=("bookinfo",), query_time=1000, **graph_options)
+    appender = SecurityPolicy()
+    for scale in (1.0, 3.0, 0.1 + 0.2):
+        g = build(mesh_series(scale), **graph_options)
+        for _, _, d in g.edges(data=True):
+            d["md"]["responseTime"] = "12"  # an appender before this one
+        counted = appender.prepare(answers(options, scale), context(options))
+        assert isinstance(counted, Counted)
+        by_edge, by_number = g, copy.deepcopy(g)
+        security_counts.annotate_by_edge(by_edge, counted)
+        appender.annotate(by_number, counted, context(options))
+        # Written by number: the placement in the graph's layout is kept.
+        layout = by_number.graph[COUNTED].layout
+        assert security_counts.placement_of(layout, counted.counting) is not None
+        assert counted.counting.digest in security_counts._placements[layout]
+        assert security_of(by_number) == security_of(by_edge)
+        assert [list(d["md"]) for _, _, d in by_number.edges(data=True)] == \
+            [list(d["md"]) for _, _, d in by_edge.edges(data=True)]
+    assert any(share is not None for share, _, _ in security_of(by_number).values())
+
+
+def test_it_finds_edges_one_by_one_in_a_graph_not_its_layouts() -> None:
+    """The mesh above, in a graph without its layout's numbers, and in one with a node
+    fewer than its layout (ratings-v1 gone): the fields are found edge by edge"""
+    options = GraphOptions(namespaces=("bookinfo",), query_time=1000)
+    counted = SecurityPolicy().prepare(answers(options, 1.0), context(options))
+    assert isinstance(counted, Counted)
+    without_numbers = build(mesh_series(1.0))
+    del without_numbers.graph[COUNTED]
+    node_fewer = build(mesh_series(1.0))
+    node_fewer.remove_node(next(n for n, d in node_fewer.nodes(data=True)
+                                if d.get("workload") == "ratings-v1"))
+    for g in (without_numbers, node_fewer):
+        expected = copy.deepcopy(g)
+        security_counts.annotate_by_edge(expected, counted)
+        SecurityPolicy().annotate(g, counted, context(options))
+        assert security_of(g) == security_of(expected)
+        assert any(share is not None for share, _, _ in security_of(g).values())

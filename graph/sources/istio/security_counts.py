@@ -18,9 +18,13 @@ count there depends on their values); nor when a value is NaN (the row path skip
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
+from collections import deque
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -28,8 +32,12 @@ import orjson
 
 from graph import answer_columns, ids, memory, traffic
 from graph.answer_columns import Vector
+from graph.cells import COUNTED
 from graph.options import GraphOptions
 from graph.prometheus import Row
+
+if TYPE_CHECKING:
+    from graph.cells import Layout
 
 EdgeKey = tuple[str, str, str]  # source id, destination id, protocol
 MTLS = "mutual_tls"
@@ -160,12 +168,29 @@ def add_up(counting: Counting, values: np.ndarray) -> Counted:
 
 def annotate(g: nx.MultiDiGraph, counted: Counted) -> None:
     """security.Policy.annotate on every edge of the graph that the rows name: isMTLS (a
-    "%.0f" share) where some traffic is on mTLS, and the principals."""
-    counting = counted.counting
+    "%.0f" share) where some traffic is on mTLS, and the principals. By the md numbers of
+    the graph's Layout where it has one (graph/cells.py), else edge by edge."""
+    cells_counted = g.graph.get(COUNTED)
+    if cells_counted is not None and len(g) == len(cells_counted.layout.nodes):
+        placement = placement_of(cells_counted.layout, counted.counting)
+        if placement is not None:
+            annotate_by_number(cells_counted.mds, placement, counted)
+            return
+    annotate_by_edge(g, counted)
+
+
+def mtls_shares(counted: Counted) -> tuple[list[float], list[bool]]:
+    """Each edge's mTLS share in percent (0 where none is on mTLS), and whether some is."""
     positive = counted.mtls > 0
-    share = np.zeros(len(counting.ends))
+    share = np.zeros(len(counted.counting.ends))
     share[positive] = counted.mtls[positive] / counted.total[positive] * 100
-    shares, is_mtls = share.tolist(), positive.tolist()
+    return share.tolist(), positive.tolist()
+
+
+def annotate_by_edge(g: nx.MultiDiGraph, counted: Counted) -> None:
+    """annotate, finding each edge in the graph."""
+    counting = counted.counting
+    shares, is_mtls = mtls_shares(counted)
     principals = counting.principals
     succ = g._succ  # networkx's adjacency: g.has_edge and g.edges[...] without the views
     # The names as the graph's own strings, where it has them: a dict finds its own key
@@ -184,6 +209,99 @@ def annotate(g: nx.MultiDiGraph, counted: Counted) -> None:
             md["sourcePrincipal"] = principals[source]
         if dest:
             md["destPrincipal"] = principals[dest]
+
+
+class Placement(NamedTuple):
+    """Where a Counting's edges are among a Layout's mds: per edge its md number (-1: not
+    in the graph); the md numbers of the edges with a source principal, and those
+    principals (numbers into the Counting's `principals`); the same for destinations."""
+
+    mds: np.ndarray
+    source_mds: np.ndarray
+    sources: np.ndarray
+    dest_mds: np.ndarray
+    dests: np.ndarray
+
+
+def make_placement(layout: Layout, counting: Counting) -> Placement | None:
+    """The Placement of a Counting's edges in a Layout's merged map; None if two of its
+    edges had one md (never in a map a Layout made: then edge by edge, as before)."""
+    md_of = {(node_id, target, protocol): e
+             for (node_id, _, _), node_edges in zip(layout.nodes, layout.edges, strict=True)
+             for (target, protocol), e, _ in node_edges}
+    names = counting.names
+    mds = np.array([md_of.get((names[u], names[v], names[p]), -1)
+                    for u, v, p in counting.ends.tolist()], np.int32)
+    placed = mds[mds >= 0]
+    if len(np.unique(placed)) != len(placed):
+        return None
+    source, dest = counting.held[:, 0], counting.held[:, 1]
+    with_source = np.flatnonzero((mds >= 0) & (source > 0))
+    with_dest = np.flatnonzero((mds >= 0) & (dest > 0))
+    return Placement(mds, mds[with_source], source[with_source], mds[with_dest],
+                     dest[with_dest])
+
+
+def annotate_by_number(mds: list[dict[str, Any]], placement: Placement,
+                       counted: Counted) -> None:
+    """annotate by md number, each field set for every edge in one pass that runs in C:
+    an md gets isMTLS, then its principals, as edge by edge."""
+    found = placement.mds >= 0
+    with_mtls = np.flatnonzero(found & (counted.mtls > 0))
+    shares = counted.mtls[with_mtls] / counted.total[with_mtls] * 100
+    principals = counted.counting.principals.__getitem__
+    md = mds.__getitem__
+    for key, at, values in (
+            ("isMTLS", placement.mds[with_mtls], map("{:.0f}".format, shares.tolist())),
+            ("sourcePrincipal", placement.source_mds, map(principals, placement.sources.tolist())),
+            ("destPrincipal", placement.dest_mds, map(principals, placement.dests.tolist()))):
+        deque(map(dict.__setitem__, map(md, at.tolist()), repeat(key), values), maxlen=0)
+
+
+PLACEMENTS_PER_LAYOUT = 2  # countings placed per layout: one per scope, a spare
+
+
+def placement_of(layout: Layout, counting: Counting) -> Placement | None:
+    """The Placement of a Counting in a Layout, made once and kept with the layout."""
+    with _lock:
+        found = _placements.setdefault(layout, {}).get(counting.digest, False)
+    if found is not False:
+        return found
+    placement = make_placement(layout, counting)
+    with _lock:
+        by_digest = _placements.setdefault(layout, {})
+        while len(by_digest) >= PLACEMENTS_PER_LAYOUT:
+            del by_digest[next(iter(by_digest))]
+        by_digest[counting.digest] = placement
+        _made[0] += 1
+    return placement
+
+
+_placements: weakref.WeakKeyDictionary[Layout, dict[bytes, Placement | None]] = \
+    weakref.WeakKeyDictionary()
+_made = [0]  # placements made in this process: grows with every one, replaced or not
+_lock = threading.Lock()
+
+
+class KeptPlacements:
+    """_placements handed back from builds in a child process (graph/forked.py), in one
+    pickle with the layouts (graph/memory.py kept_state)."""
+
+    def changes(self) -> int:
+        return _made[0]
+
+    def state(self) -> object:
+        with _lock:
+            return dict(_placements)
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, dict)
+        with _lock:
+            _placements.clear()
+            _placements.update(state)
+
+
+memory.keep("security placements", KeptPlacements(), dict)
 
 
 class Countings(memory.ByScope[Counting]):
