@@ -10,7 +10,9 @@ headers (Prometheus writes its answer whole, so the headers come with its first 
 last byte and parse; each answer's traffic stage on the build thread; the merge, the
 appenders, the JSON (pieces written, positions, bytes joined) and every pass of the cyclic garbage
 collector; and Prometheus's CPU in each. `--keep DIR` keeps the backfilled blocks in DIR
-and reuses them on the next run (same mesh, same query time).
+and reuses them on the next run (same mesh, same query time). `--remote-read on,off` runs
+the API once per setting of MESHLENS_REMOTE_READ in each round (their order rotating),
+side by side with Kiali's set, and prints each one's ratio.
 
 Timing points are added by wrapping the functions they time (no fault is simulated); the
 wrappers cost a few microseconds per call.
@@ -199,7 +201,12 @@ def main() -> int:
                         "Meshlens's)")
     parser.add_argument("--code", help="import graph/ and dashboard/ from this checkout "
                         "(to compare another version on the same data)")
+    parser.add_argument("--remote-read", default="",
+                        help="MESHLENS_REMOTE_READ settings to run side by side, e.g. on,off")
     args = parser.parse_args()
+    modes = [m for m in args.remote_read.split(",") if m]
+    if len(modes) > 1:
+        return compare_modes(args, modes)
     with ExitStack() as exits:
         base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
         tsdb, at = tsdb_for(args, base)
@@ -265,6 +272,68 @@ def main() -> int:
             chosen = min(mine, key=lambda m: abs(m[0] - median))
             log(f"timeline of the median round ({chosen[0]:.3f} s), ms from the request:")
             print_timeline(chosen[2])
+    return 0
+
+
+def compare_modes(args: argparse.Namespace, modes: list[str]) -> int:
+    """Rounds of Kiali's set and one GET per MESHLENS_REMOTE_READ setting, the order
+    rotating round by round; the medians and ratios of each setting."""
+    from django.conf import settings
+
+    with ExitStack() as exits:
+        base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
+        tsdb, at = tsdb_for(args, base)
+        duration = 4 * json.loads((tsdb.parent / "at.json").read_text())["step"]
+        prometheus = PrometheusServer(tsdb, base / "prometheus")
+        prometheus.start(timeout=300)
+        exits.callback(prometheus.stop)
+        redis_server = RedisServer(base / "redis").start()
+        exits.callback(redis_server.stop)
+        client = setup_django(prometheus.url, redis_server.url, base)
+        path = (f"/api/v1/graph?namespaces={','.join(NAMESPACES)}&duration={duration}s"
+                f"&query_time={at}")
+        pid = prometheus.pid or 0
+        bodies: dict[str, bytes] = {}
+
+        def ours(mode: str) -> tuple[float, float, float]:
+            settings.MESHLENS_REMOTE_READ = mode
+            cpu, mine, start = process_cpu_s(pid), time.process_time(), time.perf_counter()
+            response = client.get(path)
+            wall = time.perf_counter() - start
+            assert response.status_code == 200, response.content[:300]
+            bodies[mode] = response.content
+            return wall, process_cpu_s(pid) - cpu, time.process_time() - mine
+
+        def kiali() -> tuple[float, float, float]:
+            cpu = process_cpu_s(pid)
+            wall = kiali_time(prometheus.url, at, duration)
+            return wall, process_cpu_s(pid) - cpu, 0.0
+
+        runs: dict[str, list[tuple[float, float, float]]] = {m: [] for m in [*modes, "kiali"]}
+        for mode in modes:
+            ours(mode)
+        kiali()
+        same = len({bodies[m] for m in modes}) == 1
+        log(f"the same body with every setting: {same}")
+        order = [*modes, "kiali"]
+        for round_no in range(args.rounds):
+            turn = order[round_no % len(order):] + order[:round_no % len(order)]
+            for mode in turn:
+                runs[mode].append(kiali() if mode == "kiali" else ours(mode))
+            log(f"round {round_no + 1}: " + ", ".join(
+                f"{m} {runs[m][-1][0]:.3f} s (Prometheus CPU {runs[m][-1][1]:.2f} s, "
+                f"Meshlens CPU {runs[m][-1][2]:.2f} s)" for m in order))
+        kiali_wall = statistics.median(r[0] for r in runs["kiali"])
+        kiali_cpu = statistics.median(r[1] for r in runs["kiali"])
+        for mode in modes:
+            wall = statistics.median(r[0] for r in runs[mode])
+            prom_cpu = statistics.median(r[1] for r in runs[mode])
+            own_cpu = statistics.median(r[2] for r in runs[mode])
+            log(f"MESHLENS_REMOTE_READ={mode}: API median {wall:.3f} s, Kiali's "
+                f"{kiali_wall:.3f} s, ratio {wall / kiali_wall:.2f}; Prometheus CPU "
+                f"{prom_cpu:.2f} s, Meshlens CPU {own_cpu:.2f} s, Kiali's CPU {kiali_cpu:.2f} s;"
+                f" (Prometheus + Meshlens CPU) / Kiali's CPU "
+                f"{(prom_cpu + own_cpu) / kiali_cpu:.2f}")
     return 0
 
 

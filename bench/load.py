@@ -194,7 +194,9 @@ def minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]
 
 
 def queries(counts: dict[str, float]) -> float:
-    return counts.get("/api/v1/query", 0) + counts.get("/api/v1/query_range", 0)
+    # Remote reads too: the request shares go as such with MESHLENS_REMOTE_READ=auto.
+    return (counts.get("/api/v1/query", 0) + counts.get("/api/v1/query_range", 0)
+            + counts.get("/api/v1/read", 0))
 
 
 # --- the run -----------------------------------------------------------------------------

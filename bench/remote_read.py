@@ -15,7 +15,11 @@ graph/sources/istio/queries.py):
 3. Meshlens's CPU for the shares, in this process: the instant answers fetched and
    parsed (orjson, rows) against the remote answers fetched, decoded, rated and summed,
    and the parts alone;
-4. the projected API / Kiali ratio: (Prometheus for the batch with the shares by remote
+4. (`--designs`, issue 7's seventh round) two more designs for Prometheus's part: the
+   shares read as two remote reads (one per direction, every namespace: fewer, bigger
+   requests) instead of ten, and the XOR chunks' answer read off the socket whole
+   (urllib3's raw read) instead of through requests' 10 kB iterations;
+5. the projected API / Kiali ratio: (Prometheus for the batch with the shares by remote
    read + Meshlens's CPU per GET with the shares' parse swapped for the remote path) /
    Kiali's set, with Meshlens's CPU per GET now given by --meshlens-cpu (default: the
    figure api_timeline.py measured on the same kept data, MESHLENS_CPU_S).
@@ -111,6 +115,15 @@ class Bench:
                                   self.end_ms, response_type)
         return rr.post_read(self.session, self.url, request, timeout=600)
 
+    def remote_raw(self, share: Share, response_type: int) -> tuple[str, bytes]:
+        """remote(), the body read off the socket in one call (no 10 kB iterations)."""
+        request = rr.read_request(istio.REQUESTS, share.matchers, self.start_ms,
+                                  self.end_ms, response_type)
+        response = self.session.post(f"{self.url}/api/v1/read", data=request,
+                                     headers=rr.HEADERS, timeout=600, stream=True)
+        response.raise_for_status()
+        return response.headers.get("Content-Type", ""), response.raw.read()
+
     def parallel(self, run: Callable[[object], object], items: Sequence[object]) -> list:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
             return list(pool.map(run, items))
@@ -136,6 +149,52 @@ class Bench:
         series = rr.decode(*answer, mint=self.start_ms, maxt=self.end_ms)
         return rr.rate_sums(series, labels, at_ms=self.end_ms,
                             range_ms=self.end_ms - self.start_ms)
+
+
+def whole_shares(options: GraphOptions, mesh: MeshConfig) -> list[Share]:
+    """The ten shares as two: inbound and outbound over every namespace."""
+    out: list[Share] = []
+    for share in shares(options, mesh):
+        if out and out[-1].kind == share.kind:
+            continue
+        label = share.matchers[-1].label
+        out.append(Share(share.kind, "", (*share.matchers[:-1],
+                                          any_of(label, options.namespaces)), share.labels))
+    return out
+
+
+def designs(bench: Bench, plan_shares: list[Share], two: list[Share], rounds: int) -> None:
+    """Prometheus's CPU for the shares as ten remote reads and as two; Meshlens's for the
+    chunks read through requests and read raw."""
+    runs: dict[str, Callable[[], object]] = {
+        "ten reads, SAMPLES": lambda: bench.parallel(
+            lambda s: bench.remote(s, rr.SAMPLES), plan_shares),
+        "two reads, SAMPLES": lambda: bench.parallel(lambda s: bench.remote(s, rr.SAMPLES), two),
+        "ten reads, XOR chunks": lambda: bench.parallel(
+            lambda s: bench.remote(s, rr.STREAMED_XOR_CHUNKS), plan_shares),
+        "two reads, XOR chunks": lambda: bench.parallel(
+            lambda s: bench.remote(s, rr.STREAMED_XOR_CHUNKS), two),
+    }
+    got: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            wall, cpu, _ = bench.timed(run)
+            got.setdefault(name, []).append((wall, cpu))
+    log(f"designs, Prometheus (median of {rounds} rounds, interleaved): wall, CPU")
+    for name, times in got.items():
+        log(f"  {name:24s} {statistics.median(t[0] for t in times) * 1000:7.0f} ms "
+            f"{statistics.median(t[1] for t in times) * 1000:7.0f} ms CPU")
+    mine: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, fetch in (("chunks via requests", bench.remote),
+                            ("chunks read raw", bench.remote_raw)):
+            start = time.process_time()
+            bench.parallel(lambda s, f=fetch: bench.rows(f(s, rr.STREAMED_XOR_CHUNKS),
+                                                         s.labels), plan_shares)
+            mine.setdefault(name, []).append(time.process_time() - start)
+    for name, times in mine.items():
+        log(f"  Meshlens, {name}: fetch, decode, rates, sums "
+            f"{statistics.median(times) * 1000:7.1f} ms CPU")
 
 
 def instant_rows(body: bytes, labels: tuple[str, ...]) -> dict[str, float]:
@@ -208,6 +267,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", help="keep (and reuse) the backfilled blocks here")
+    parser.add_argument("--designs", action="store_true",
+                        help="only the designs of point 4 (and the exactness of two reads)")
     parser.add_argument("--meshlens-cpu", type=float, help="Meshlens's CPU seconds per GET "
                         "now (default: bench/README.md's figure for 1,000 or 10,000)")
     args = parser.parse_args()
@@ -224,6 +285,17 @@ def main() -> int:
         server.start(timeout=300)
         try:
             bench = Bench(server.url, int(server.pid or 0), at, duration)
+            if args.designs:
+                two = whole_shares(options, mesh)
+                for share in two:
+                    ten = {}
+                    for part in plan_shares:
+                        if part.kind == share.kind:
+                            ten |= bench.rows(bench.remote(part, rr.SAMPLES), part.labels)
+                    whole = bench.rows(bench.remote(share, rr.SAMPLES), share.labels)
+                    log(f"two reads: {share.kind} rows equal the ten's: {whole == ten}")
+                designs(bench, plan_shares, two, args.rounds)
+                return 0
             exactness(bench, plan_shares)
             prometheus_side(bench, plan_shares, batch, args)
             cpu = meshlens_cpu(bench, plan_shares, args.rounds)

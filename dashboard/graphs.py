@@ -47,6 +47,7 @@ def prometheus(timeout: float | None = None) -> Prometheus:
         url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
         ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
         timeout=configured if timeout is None else min(timeout, configured),
+        remote_read=settings.MESHLENS_REMOTE_READ,
     ))
 
 

@@ -44,6 +44,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from dashboard import live
+from graph import remote_servers
 from graph.build import BuildTimings
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,13 @@ LIVE_SCOPES = Definition("meshlens_live_scopes", "gauge",
 VIEWERS = Definition("meshlens_viewers", "gauge", "WebSockets connected now")
 REDIS_UP = Definition("meshlens_metrics_redis_up", "gauge",
                       "1 if the metrics could be read from Redis, else 0")
+REMOTE_FALLBACKS = Definition(
+    "meshlens_remote_read_fallbacks", "counter",
+    "Times a Prometheus refused remote read and its queries went as PromQL for a while "
+    "(MESHLENS_REMOTE_READ=auto), by reason: http-<status>, answer, version, decoder",
+    ("reason",))
 DEFINITIONS = (BUILD_SECONDS, QUERY_SECONDS, ROWS, FAILURES, SKIPPED, MESSAGES, BYTES,
-               LIVE_SCOPES, VIEWERS, REDIS_UP)
+               LIVE_SCOPES, VIEWERS, REDIS_UP, REMOTE_FALLBACKS)
 
 
 def field(name: str, part: str, labels: Iterable[str]) -> str:
@@ -148,6 +154,8 @@ def record_build(timings: BuildTimings | None, serialise_s: float, total_s: floa
     for kind, seconds, rows in timings.queries if timings else ():
         batch.observe(QUERY_SECONDS, seconds, kind)
         batch.add(ROWS, rows, kind)
+    for reason, times in remote_servers.take_fallbacks().items():
+        batch.add(REMOTE_FALLBACKS, times, reason)
     batch.send()
 
 

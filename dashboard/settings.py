@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.oidc import settings_from_env
+from graph import remote_servers
 from graph.access import parse_patterns
 from graph.exemplars import TraceLinks
 from graph.options import OptionError, parse_duration, parse_namespaces
@@ -179,6 +180,11 @@ if PROMETHEUS_CA and not Path(PROMETHEUS_CA).is_file():
     raise ImproperlyConfigured(f"Unexpected value PROMETHEUS_CA={PROMETHEUS_CA}, no such file")
 PROMETHEUS_VERIFY = envbool("PROMETHEUS_VERIFY", "True")
 PROMETHEUS_TIMEOUT = envint("MESHLENS_PROMETHEUS_TIMEOUT", 10)
+# The request queries by Prometheus's remote read, rates computed here (graph/remote_servers.py):
+# `auto` falls back to PromQL where a server refuses it, `on` makes a refusal an error.
+MESHLENS_REMOTE_READ = envchoice("MESHLENS_REMOTE_READ", "auto", ("auto", "on", "off"))
+if MESHLENS_REMOTE_READ == "on" and (_missing := remote_servers.decoder_missing()):
+    raise ImproperlyConfigured(f"Unexpected value MESHLENS_REMOTE_READ=on: {_missing}")
 # Where users' browsers reach PROMETHEUS_URL (the side panel's links to its graph page),
 # when the server reaches it at another address.
 # (Never with PROMETHEUS_URL's user and password: browsers are given it.)

@@ -71,7 +71,8 @@ def default_source() -> Source:
     return Source(DEFAULT, PrometheusSettings(
         url=settings.PROMETHEUS_URL, token=settings.PROMETHEUS_TOKEN,
         ca_file=settings.PROMETHEUS_CA, verify=settings.PROMETHEUS_VERIFY,
-        timeout=float(settings.PROMETHEUS_TIMEOUT)),
+        timeout=float(settings.PROMETHEUS_TIMEOUT),
+        remote_read=settings.MESHLENS_REMOTE_READ),
         dialects=tuple(settings.MESHLENS_DIALECTS) or None)
 
 
@@ -84,7 +85,8 @@ def configured() -> list[Source]:
         out.append(Source(
             row.name,
             PrometheusSettings(url=row.url.rstrip("/"), token=row.token, ca_file=row.ca_file,
-                               verify=row.verify, timeout=float(settings.PROMETHEUS_TIMEOUT)),
+                               verify=row.verify, timeout=float(settings.PROMETHEUS_TIMEOUT),
+                               remote_read=settings.MESHLENS_REMOTE_READ),
             basic_auth=(row.username, row.password) if row.username else None,
             default_namespace=row.default_namespace,
             dialects=tuple(dialect_list(row.dialects)) or None))

@@ -17,10 +17,19 @@ out as its range selection leaves them out:
 A series with fewer than two samples has no rate (PromQL drops it). Every operation is
 written in the order Go evaluates it, so each IEEE rounding is the same.
 
+Later Prometheus changed two things (WindowRule, by the server's version): 3.0 made the
+range left-open, T - W < t <= T; and newer engines apply the threshold to the start
+before the zero floor instead of after it (`threshold_first`: to_start becomes
+average / 2 when past the threshold, then min(to_start, to_zero)), which differs for a
+counter that starts near 0 inside the window.
+
     rates, present = window_rates(offsets, times, values, at_ms=T, range_ms=W)
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +39,36 @@ STALE_NAN_BITS = 0x7FF0000000000002
 # How far past the average interval a first or last sample may be and still be
 # extrapolated to the window's end (extrapolatedRate's threshold).
 EXTRAPOLATION_THRESHOLD = 1.1
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """How a Prometheus version selects a range and extrapolates a rate."""
+
+    left_open: bool  # T - W < t <= T (3.0 on), else T - W <= t <= T
+    threshold_first: bool  # the start's threshold before the zero floor (newer engines)
+
+
+CLOSED_2_42 = WindowRule(left_open=False, threshold_first=False)
+# The first version with the threshold applied before the zero floor (Prometheus's fix of
+# the limiting of extrapolation to negative values): read from the engine's source, not
+# tested against that release (the Debian package here is 2.42).
+THRESHOLD_FIRST_SINCE = (2, 52)
+VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+def rule_for_version(version: str) -> WindowRule | None:
+    """The rule of a Prometheus version string ("2.42.0", "3.1.0+stringlabels", ...);
+    None for one this module does not know (not 2.x or 3.x, or not a version)."""
+    found = VERSION.match(version.strip())
+    if found is None:
+        return None
+    major, minor = int(found.group(1)), int(found.group(2))
+    if major not in (2, 3):
+        return None
+    return WindowRule(left_open=major >= 3,
+                      threshold_first=(major, minor) >= THRESHOLD_FIRST_SINCE)
+
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -75,10 +114,10 @@ def counter_increase(offsets: Ints, values: Floats, present: Bools) -> Floats:
 
 
 def window_rates(offsets: Ints, times: Ints, values: Floats, *, at_ms: int,
-                 range_ms: int) -> tuple[Floats, Bools]:
+                 range_ms: int, threshold_first: bool = False) -> tuple[Floats, Bools]:
     """`rate(metric[range])` at `at_ms` for each series (samples of series i at
     offsets[i]:offsets[i + 1], already limited to the window, in time order): the rates,
-    and which series have one (two samples or more)."""
+    and which series have one (two samples or more). `threshold_first`: WindowRule's."""
     offsets, times, values = without_stale(offsets, times, values)
     counts = np.diff(offsets)
     present = counts >= 2
@@ -90,13 +129,17 @@ def window_rates(offsets: Ints, times: Ints, values: Floats, *, at_ms: int,
     to_end = (at_ms - times[lasts]).astype(np.float64) / 1000
     interval = (times[lasts] - times[firsts]).astype(np.float64) / 1000
     average = interval / (counts[present] - 1).astype(np.float64)
+    threshold = average * EXTRAPOLATION_THRESHOLD
+    if threshold_first:
+        to_start = np.where(to_start < threshold, to_start, average / 2)
     # Counters cannot go below zero: extrapolate no further back than where this one
     # would have been 0.
     to_zero = interval * (first_value / np.where(result > 0, result, 1.0))
     floor = (result > 0) & (first_value >= 0) & (to_zero < to_start)
     to_start = np.where(floor, to_zero, to_start)
-    threshold = average * EXTRAPOLATION_THRESHOLD
-    extrapolated = interval + np.where(to_start < threshold, to_start, average / 2)
+    if not threshold_first:
+        to_start = np.where(to_start < threshold, to_start, average / 2)
+    extrapolated = interval + to_start
     extrapolated = extrapolated + np.where(to_end < threshold, to_end, average / 2)
     factor = extrapolated / interval
     factor /= range_seconds(range_ms)

@@ -2,9 +2,10 @@
 set of matchers selects, over a time range, with nothing computed by Prometheus; and
 the rows of `sum by (key) (rate(...))` made from them here (graph/counter_rate.py).
 
-A prototype of issue 7's sixth round (bench/README.md, "sixth round: remote read,
-measured"): not yet on the production plan. The request is a snappy-compressed
-ReadRequest; the answer is either a snappy-compressed ReadResponse of samples
+Measured in issue 7's sixth round (bench/README.md, "sixth round: remote read,
+measured") and on the plan since the seventh: a Query with a `remote` (RemoteRead) may
+be answered this way (graph/remote_servers.py decides, per server). The request is a
+snappy-compressed ReadRequest; the answer is either a snappy-compressed ReadResponse of samples
 (response type SAMPLES) or a stream of ChunkedReadResponse frames of XOR chunks
 (STREAMED_XOR_CHUNKS). Field numbers are those of Prometheus's prompb/remote.proto and
 types.proto; the messages are written here and read by the compiled walkers
@@ -26,10 +27,12 @@ from typing import Any
 import cramjam
 import numpy as np
 import numpy.typing as npt
+import orjson
 import requests
 
-from graph.counter_rate import sums_by, window_rates
-from graph.prometheus import KEY_SEPARATOR
+from graph.answer_columns import Keys, Vector, digest_of
+from graph.counter_rate import CLOSED_2_42, WindowRule, sums_by, window_rates
+from graph.prometheus_answers import KEY_SEPARATOR
 from graph.promql import Matcher
 
 SAMPLES, STREAMED_XOR_CHUNKS = 0, 1
@@ -38,6 +41,23 @@ HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf
            "X-Prometheus-Remote-Read-Version": "0.1.0"}
 # prompb.LabelMatcher.Type.
 MATCHER_TYPES = {"=": 0, "!=": 1, "=~": 2, "!~": 3}
+
+
+@dataclass(frozen=True)
+class RemoteRead:
+    """A query kind beside Query's PromQL text: `sum by (key) (rate(metric{matchers}
+    [range_s]))`, answered by remote reading the counter's series over the rate window and
+    computing the rates and sums here. The key's labels are its Query's wire_labels()."""
+
+    metric: str
+    matchers: tuple[Matcher, ...]
+    range_s: int
+
+    def window_ms(self, at: int, rule: WindowRule) -> tuple[int, int]:
+        """The first and last ms whose samples the rate reads at Unix time `at`, both
+        included: [T - W, T] (Prometheus 2.x), or (T - W, T] = [T - W + 1, T] (3.x)."""
+        end = at * 1000
+        return end - self.range_s * 1000 + (1 if rule.left_open else 0), end
 
 
 class DecodeError(ValueError):
@@ -147,20 +167,43 @@ def row_keys(series: Series, labels: Sequence[str]) -> list[str]:
     """Each series' row key as the plan's label_join makes it: the values of `labels`
     joined by KEY_SEPARATOR, "" for a label the series lacks."""
     keys = _compiled("series_keys")
-    return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
+    try:
+        return list(keys.row_keys(series.body, series.spans, tuple(labels), KEY_SEPARATOR))
+    except ValueError as exc:  # the compiled DecodeError: a Label that is not well formed
+        raise DecodeError(f"remote read's answer: {exc}") from exc
 
 
-def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int,
-              range_ms: int) -> dict[str, float]:
+def rate_sums(series: Series, labels: Sequence[str], *, at_ms: int, range_ms: int,
+              rule: WindowRule = CLOSED_2_42) -> dict[str, float]:
     """`sum by (key) (rate(metric[range]))` at at_ms, the key made of `labels`: key ->
     value, for the keys with at least one series that has a rate (the rows the instant
     query answers), in the order it answers them (each key where its first series with
     a rate stands, as PromQL's aggregation orders its groups)."""
+    keys, values = key_sums(series, labels, at_ms=at_ms, range_ms=range_ms, rule=rule)
+    return dict(zip(keys, values.tolist(), strict=True))
+
+
+def key_sums(series: Series, labels: Sequence[str], *, at_ms: int, range_ms: int,
+             rule: WindowRule) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """rate_sums as its keys and a float64 array of their sums."""
     rates, present = window_rates(series.offsets, series.times, series.values,
-                                  at_ms=at_ms, range_ms=range_ms)
+                                  at_ms=at_ms, range_ms=range_ms,
+                                  threshold_first=rule.threshold_first)
     keys = row_keys(series, labels)
     index: dict[str, int] = {}
     rated = np.flatnonzero(present)
     groups = np.fromiter((index.setdefault(keys[i], len(index)) for i in rated.tolist()),
                          dtype=np.int64, count=len(rated))
-    return dict(zip(index, sums_by(groups, rates[rated], len(index)).tolist(), strict=True))
+    return list(index), sums_by(groups, rates[rated], len(index))
+
+
+def read_rows(query: RemoteRead, labels: Sequence[str], content_type: str, body: bytes,
+              at: int, rule: WindowRule) -> Vector:
+    """The rows of a remote read's answer, as the instant query's joined answer reads
+    (graph/answer_columns.py's Vector: the same keys, values and order), for Query.read."""
+    mint, maxt = query.window_ms(at, rule)
+    series = decode(content_type, body, mint=mint, maxt=maxt)
+    keys, values = key_sums(series, labels, at_ms=at * 1000, range_ms=query.range_s * 1000,
+                            rule=rule)
+    # orjson writes a list of strings unambiguously: equal digests, equal key lists.
+    return Vector(values, Keys(digest_of(b"remote read", orjson.dumps(keys)), None, keys))

@@ -98,3 +98,13 @@ def test_it_builds_an_image_that_runs_daphne_as_a_user() -> None:
     assert re.search(r"^FROM python:3\.\d+-slim-bookworm$", dockerfile, re.M)
     assert re.search(r"^USER 10001$", dockerfile, re.M)
     assert '"daphne"' in dockerfile.splitlines()[-1]
+
+
+def test_it_compiles_the_remote_read_decoder_into_the_image() -> None:
+    """graph/*.pyx is compiled after the code is copied and checked importable, as
+    `make setup` does: without it MESHLENS_REMOTE_READ=auto falls back to PromQL."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = dockerfile.index("COPY graph graph")
+    compiled = dockerfile.index("cythonize --inplace")
+    assert copied < compiled < dockerfile.index("USER 10001")
+    assert "import graph.remote_decode, graph.series_keys" in dockerfile

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from graph.build import build_graph
 from graph.cytoscape import to_config
@@ -42,14 +43,30 @@ def test_it_finds_the_fixtures() -> None:
     assert len(NAMESPACE_GRAPHS) >= 10, f"kiali fixtures missing under {kiali.FIXTURES}"
 
 
+def remote_reads(url: str) -> float:
+    """How many remote reads the Prometheus at `url` has answered (its own /metrics)."""
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("prometheus_http_requests_total{")
+               and 'handler="/api/v1/read"' in line)
+
+
+@pytest.mark.parametrize("remote_read", ["on", "off"])
 @pytest.mark.parametrize("name", NAMESPACE_GRAPHS)
-def test_it_draws_kiali_namespace_graph(name: str, prometheus_with: Any) -> None:
+def test_it_draws_kiali_namespace_graph(name: str, remote_read: str,
+                                        prometheus_with: Any) -> None:
+    """With MESHLENS_REMOTE_READ on (the request shares by remote read, any refusal an
+    error) and off (PromQL only), the same graph: Kiali's."""
     request = kiali.load(name, "request")
     server = prometheus_with(kiali.load(name, "series"), request["query_time"])
     options, mesh = options_of(request)
-    prom = Prometheus(PrometheusSettings(url=server.url))
+    reads_before = remote_reads(server.url)
+    prom = Prometheus(PrometheusSettings(url=server.url, remote_read=remote_read))
     graph = to_config(build_graph(prom, options, mesh, with_appenders=False), extras=False)
     assert graph == kiali.expected(name)
+    reads = remote_reads(server.url) - reads_before
+    assert reads > 0 if remote_read == "on" and "requests" in (
+        options.rates.http, options.rates.grpc) else reads == 0
 
 
 class ArrivingBackwards:

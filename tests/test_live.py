@@ -58,12 +58,13 @@ def labels(graph: dict[str, Any]) -> set[str]:
 
 
 def query_count(server: Any) -> float:
-    """How many instant queries Prometheus says it has answered (its own /metrics)."""
+    """How many instant queries and remote reads (the request shares' queries, by
+    MESHLENS_REMOTE_READ=auto) Prometheus says it has answered (its own /metrics)."""
     text = requests.get(f"{server.url}/metrics", timeout=5).text
     return sum(sample.value for family in text_string_to_metric_families(text)
                for sample in family.samples
                if sample.name == "prometheus_http_requests_total"
-               and sample.labels.get("handler") == "/api/v1/query")
+               and sample.labels.get("handler") in ("/api/v1/query", "/api/v1/read"))
 
 
 async def next_of(communicator: WebsocketCommunicator, *types: str) -> dict[str, Any]:

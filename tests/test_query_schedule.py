@@ -17,7 +17,7 @@ from graph.prometheus import MAX_PARALLEL, Prometheus, PrometheusSettings, Query
 from graph.sources.istio import queries as istio
 from tests import mesh
 from tests.support.prometheus import PrometheusPool
-from tests.support.standin import StandIn
+from tests.support.standin import REMOTE_READ, StandIn
 
 QUERY_TIME = 1700000000
 
@@ -30,13 +30,14 @@ def recorder(prometheus_with: PrometheusPool) -> Iterator[StandIn]:
 
 @pytest.fixture
 def sent(recorder: StandIn) -> list[str]:
-    recorder.queries.clear()
-    return recorder.queries
+    recorder.arrivals.clear()
+    return recorder.arrivals
 
 
 @pytest.fixture(scope="module")
 def prom(recorder: StandIn) -> Prometheus:
-    return Prometheus(PrometheusSettings(url=recorder.url), max_parallel=1)
+    # PromQL only: the order of the queries' texts (remote reads: see below).
+    return Prometheus(PrometheusSettings(url=recorder.url, remote_read="off"), max_parallel=1)
 
 
 def test_it_sends_the_heaviest_query_first(prom: Prometheus, sent: list[str]) -> None:
@@ -71,6 +72,20 @@ def test_it_sends_the_request_shares_of_a_namespace_graph_first(
     assert len(shares) == 10
     assert set(sent[:10]) == shares
     assert len(set(sent)) == len(sent)
+    assert sorted(answered) == list(range(len(batch)))
+
+
+def test_it_sends_the_request_shares_first_by_remote_read_too(recorder: StandIn,
+                                                              sent: list[str]) -> None:
+    """The same plan with MESHLENS_REMOTE_READ=auto: the ten shares, first, as remote
+    reads; the rest as PromQL, each once."""
+    prom = Prometheus(PrometheusSettings(url=recorder.url, remote_read="auto"), max_parallel=1)
+    options = GraphOptions(namespaces=tuple(f"ns{i}" for i in range(10)),
+                           appenders=frozenset(("securityPolicy", "throughput")))
+    batch = plan(options, MeshConfig()).batch()
+    answered = [index for index, _ in prom.query_each(batch, QUERY_TIME)]
+    assert sent[:10] == [REMOTE_READ] * 10
+    assert REMOTE_READ not in sent[10:] and len(set(sent[10:])) == len(sent[10:])
     assert sorted(answered) == list(range(len(batch)))
 
 

@@ -22,6 +22,7 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("REDIS_URL", "http://127.0.0.1:6379"),
     ("MESHLENS_REFRESH_SECONDS", "ten"),
     ("MESHLENS_AUTH", "maybe"),
+    ("MESHLENS_REMOTE_READ", "sometimes"),
     ("MESHLENS_TRACE_URL", "http://jaeger:16686/search"),
     ("MESHLENS_TRACE_URL", "jaeger:16686/trace/{trace_id}"),
     ("MESHLENS_PROMETHEUS_PUBLIC_URL", "prometheus.example.com"),

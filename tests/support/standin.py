@@ -8,6 +8,9 @@ a real Prometheus until told to fail, then fails the way it is told.
         prometheus.down()            # nothing listens on the port any more
         prometheus.heal()            # passes requests on again (listening again if down)
         prometheus.queries           # the PromQL of every query that came, in arrival order
+        prometheus.refuse_reads(404)  # remote read (/api/v1/read) answered 404, the rest passed
+        prometheus.reads             # remote reads that came, refused or not
+        prometheus.arrivals          # every query's PromQL, or "remote read", in arrival order
 
 Only the fault is simulated: the answers it passes on are the real Prometheus's.
 """
@@ -31,6 +34,7 @@ ERROR_500 = "500"  # Prometheus's own error page: HTTP 500, not JSON
 GARBAGE = "garbage"  # HTTP 200, JSON of the wrong shape (a proxy's, another API's)
 NOT_JSON = "not-json"  # HTTP 200, an HTML page (a login portal in front of Prometheus)
 HELD = "held"  # holds every request until heal(), then passes it on
+REMOTE_READ = "remote read"  # what `arrivals` says of a remote read (/api/v1/read)
 
 BODIES: dict[str, tuple[int, str, bytes]] = {
     ERROR_500: (500, "text/plain", b"internal server error\n"),
@@ -61,7 +65,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, body: bytes | None) -> None:
         stand_in = self.server.stand_in
-        fault = stand_in.arrived(promql(self.path, body))
+        remote = self.path.startswith("/api/v1/read")
+        if remote:
+            stand_in.reads += 1
+            if stand_in.read_fault is not None:
+                stand_in.arrivals.append(REMOTE_READ)
+                self.reply(*stand_in.read_fault)
+                return
+        fault = stand_in.arrived(REMOTE_READ if remote else promql(self.path, body))
         if fault == SLOW:
             time.sleep(stand_in.slow_s)
         elif fault == HELD:
@@ -70,6 +81,9 @@ class Handler(BaseHTTPRequestHandler):
             status, content_type, payload = BODIES[fault]
         else:
             status, content_type, payload = stand_in.forward(self, body)
+        self.reply(status, content_type, payload)
+
+    def reply(self, status: int, content_type: str, payload: bytes) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -106,6 +120,9 @@ class StandIn:
         self.requests = 0
         self.queries: list[str] = []
         self.held = 0  # requests that came since the gate was last closed
+        self.reads = 0  # remote reads that came
+        self.arrivals: list[str] = []  # queries and remote reads (REMOTE_READ), in order
+        self.read_fault: tuple[int, str, bytes] | None = None  # how they are answered
         self.lock = threading.Lock()
         self.port = 0
         self.server: Server | None = None
@@ -135,6 +152,12 @@ class StandIn:
             self.gate.clear()
         self.fault = fault
 
+    def refuse_reads(self, status: int, content_type: str = "text/plain",
+                     body: bytes = b"remote read is not allowed here\n") -> None:
+        """Answer every remote read (/api/v1/read) so, as a proxy or another server would;
+        None: pass them on again."""
+        self.read_fault = (status, content_type, body)
+
     def down(self) -> None:
         """Stop listening: connections are refused, as by a Prometheus that is not running."""
         self.stop()
@@ -152,6 +175,8 @@ class StandIn:
         with self.lock:
             self.requests += 1
             if query is not None:
+                self.arrivals.append(query)
+            if query is not None and query != REMOTE_READ:
                 self.queries.append(query)
             if self.fault == HELD:
                 self.held += 1

@@ -10,17 +10,19 @@ queries in SHARDS disjoint shares of the namespaces) and splits the rows per nam
 cost. Rates are rounded as Kiali rounds them and idle rows dropped as its `> 0` drops
 them, but on reading (Query.round_to, Query.positive), and the inbound queries carry the
 connection's security for the security appender when it runs (inbound_query), so that
-Prometheus reads those series once.
+Prometheus reads those series once. The request shares in and out may be answered by
+remote read (Query.remote, `remote_share`): the engine decides per server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graph.options import GraphOptions, MeshConfig, Rates
 from graph.prometheus import Query, joined_sum
 from graph.promql import Matcher, alternation, any_of, eq, matches, ne
+from graph.remote_read import RemoteRead
 from graph.sources.istio.labels import (
     EdgeLabels,
     RequestLabels,
@@ -121,6 +123,18 @@ def promql(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
                  round_to=ROUND_TO, weight=weight, positive=drops_idle(options))
 
 
+def remote_share(metric: str, matchers: Sequence[Matcher], options: GraphOptions,
+                 mesh: MeshConfig) -> RemoteRead | None:
+    """What a request share's rows are by remote read (its series over the rate window,
+    the rates and sums computed by Meshlens): the ten request shares are most of the
+    plan's Prometheus time, and remote read costs Prometheus 0.65-0.73 x their instant
+    queries (bench/README.md, "sixth round: remote read, measured"). The other queries
+    are small, and stay PromQL."""
+    if metric != REQUESTS:
+        return None
+    return RemoteRead(metric, (*mesh.scope().matchers, *matchers), options.duration)
+
+
 def secured_record(metric: str) -> type[SecuredRequestLabels] | type[SecuredTcpLabels] | None:
     """The labels a metric's inbound query groups by when the security appender reads its
     answer too; None for a metric that appender does not read."""
@@ -187,13 +201,26 @@ def inbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
     policy and principals added up)."""
     record = secured_record(metric)
     wanted = options.appenders is None or SECURITY_POLICY in options.appenders
+    matchers = inbound_matchers(metric, options, namespaces)
+    remote = remote_share(metric, matchers, options, mesh)
     if record is None or not wanted:
-        return promql(metric, inbound_matchers(metric, options, namespaces), options, mesh,
-                      weight(metric, namespaces))
+        return replace(promql(metric, matchers, options, mesh, weight(metric, namespaces)),
+                       remote=remote)
     labels = labels_for(metric)
     return Query(secured_inbound(metric, options, mesh, namespaces), labels, joined=True,
                  round_to=ROUND_TO, summed_away=record._fields[len(labels):],
-                 weight=weight(metric, namespaces), positive=drops_idle(options))
+                 weight=weight(metric, namespaces), positive=drops_idle(options),
+                 remote=remote)
+
+
+def outbound_query(metric: str, options: GraphOptions, mesh: MeshConfig,
+                   namespaces: Sequence[str]) -> Query:
+    """The traffic's outbound query over `namespaces`, by the metric's labels."""
+    app = tcp_app_filter(options.rates) if metric.startswith("istio_tcp") else ()
+    matchers = (*app, reporter("source", options.rates),
+                any_of("source_workload_namespace", namespaces))
+    return replace(promql(metric, matchers, options, mesh, weight(metric, namespaces)),
+                   remote=remote_share(metric, matchers, options, mesh))
 
 
 def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[NamespaceQuery]:
@@ -215,8 +242,6 @@ def namespace_queries(options: GraphOptions, mesh: MeshConfig) -> list[Namespace
                                   promql(metric, unserviced, options, mesh)))
         out += [NamespaceQuery(metric, INBOUND, inbound_query(metric, options, mesh, share))
                 for share in shares(metric, ns)]
-        out += [NamespaceQuery(metric, OUTBOUND, promql(
-                    metric, (*app, source, any_of("source_workload_namespace", share)),
-                    options, mesh, weight(metric, share)))
+        out += [NamespaceQuery(metric, OUTBOUND, outbound_query(metric, options, mesh, share))
                 for share in shares(metric, ns)]
     return out
