@@ -27,15 +27,16 @@ COPY demo demo
 # Editable: settings find templates/, static/ and node_modules/ beside the code, in /app.
 # psycopg (the postgres extra) for DATABASE_URL=postgres://...
 RUN pip install --no-cache-dir -e '.[postgres]'
-# Remote read's decoder (graph/*.pyx, Cython; MESHLENS_REMOTE_READ): compiled as `make setup`
-# compiles it, against the image's Python headers, with a compiler removed again after.
+# The compiled loops (graph/*.pyx, Cython): the JSON writer's, which every build needs, and
+# remote read's decoder (MESHLENS_REMOTE_READ). Compiled as `make setup` compiles them,
+# against the image's Python headers, with a compiler removed again after; each one imported.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && cythonize --inplace --force -3 graph/*.pyx \
     && rm -rf graph/*.c build \
     && apt-get purge -y --auto-remove gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/* \
-    && python -c "import graph.remote_decode, graph.series_keys"
+    && python -c "import importlib, pathlib; [importlib.import_module('graph.' + p.stem) for p in pathlib.Path('graph').glob('*.pyx')]"
 COPY manage.py ./
 COPY templates templates
 COPY static static

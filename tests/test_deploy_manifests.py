@@ -100,11 +100,13 @@ def test_it_builds_an_image_that_runs_daphne_as_a_user() -> None:
     assert '"daphne"' in dockerfile.splitlines()[-1]
 
 
-def test_it_compiles_the_remote_read_decoder_into_the_image() -> None:
-    """graph/*.pyx is compiled after the code is copied and checked importable, as
-    `make setup` does: without it MESHLENS_REMOTE_READ=auto falls back to PromQL."""
+def test_it_compiles_every_graph_pyx_into_the_image() -> None:
+    """graph/*.pyx is compiled after the code is copied, and every module of it is imported,
+    as `make setup` does: a build needs the JSON writer's, and without the decoder
+    MESHLENS_REMOTE_READ=auto falls back to PromQL."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     copied = dockerfile.index("COPY graph graph")
     compiled = dockerfile.index("cythonize --inplace")
     assert copied < compiled < dockerfile.index("USER 10001")
-    assert "import graph.remote_decode, graph.series_keys" in dockerfile
+    assert "import_module('graph.' + p.stem) for p in pathlib.Path('graph').glob('*.pyx')" in (
+        dockerfile)
