@@ -10,8 +10,8 @@ the page, so above `MIN_NODES` nodes the server gives every node a position. The
   units of a component of several take the layers of a breadth-first walk from where
   traffic enters it (a random mesh is mostly one big cycle: it still gets columns);
 - rows are bands, one per namespace (and cluster), stacked top to bottom, so that a
-  namespace is one horizontal strip: its box never overlaps another, and a namespace
-  folded into one node sits where its members were;
+  namespace is one horizontal strip: its box never overlaps another (the page arranges
+  folded namespaces itself: static/js/collapse.js);
 - within a band and a layer, units are ordered by the barycentre of what calls them
   (fewer crossings), then by name; a column too tall for the picture wraps into several
   sub-columns, as many as keep the whole graph about as wide as a screen is.
@@ -32,63 +32,22 @@ import hashlib
 import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
 from graph import memory
+from graph.layout_model import BAND_GAP, Cell, Leaf, Model, Positions, read_elements
+from graph.layout_new_nodes import place_new
+
+__all__ = ["BAND_GAP", "Cell", "Leaf", "Model", "Positions", "read_elements", "place_new"]
 
 MIN_NODES = 300  # below this, the browser lays the graph out itself
 CELL_X = 120.0  # px between sub-columns; a layer ends with one empty column
 CELL_Y = 70.0  # px between rows (a 34 px node and its label)
-BAND_GAP = 2  # empty rows between namespaces: room for a box's padding and name
 ASPECT = 1.6  # the width : height the wrapping of tall columns aims at
 MAX_WRAP = 64
-SEARCH_RADIUS = 400  # cells searched around a new node's ideal spot
 LAYOUTS_KEPT = 4  # fresh layouts kept, by digest of what they laid out
-
-Cell = tuple[int, int]  # (column, row)
-Positions = dict[str, dict[str, float]]
-
-
-@dataclass
-class Leaf:
-    """A node that is drawn (not a box), with what places it."""
-
-    id: str
-    band: str  # cluster/namespace
-    unit: str  # its own id, or its app box
-    key: str  # sort key: namespace, label, id
-
-
-@dataclass
-class Model:
-    leaves: dict[str, Leaf]
-    edges: list[tuple[str, str]]
-    units: dict[str, list[str]] = field(default_factory=dict)  # unit -> leaf ids, sorted
-
-
-def read_elements(elements: Mapping[str, Any]) -> Model:
-    """The leaves and edges of Cytoscape elements ({"nodes": [...], "edges": [...]})."""
-    nodes = [n["data"] for n in elements.get("nodes", [])]
-    app_boxes = {d["id"] for d in nodes if d.get("isBox") == "app"}
-    leaves: dict[str, Leaf] = {}
-    for d in nodes:
-        if d.get("isBox"):
-            continue
-        band = f"{d.get('cluster', '')}/{d.get('namespace', '')}"
-        parent = d.get("parent")
-        unit = parent if parent in app_boxes else d["id"]
-        key = f"{d.get('namespace', '')}/{d.get('label', '')}/{d['id']}"
-        leaves[d["id"]] = Leaf(d["id"], band, unit, key)
-    edges = [(e["data"]["source"], e["data"]["target"]) for e in elements.get("edges", [])
-             if e["data"]["source"] in leaves and e["data"]["target"] in leaves]
-    model = Model(leaves, edges)
-    for leaf in sorted(leaves.values(), key=lambda item: item.key):
-        model.units.setdefault(leaf.unit, []).append(leaf.id)
-    return model
-
 
 def positions(elements: Mapping[str, Any],
               previous: Mapping[str, Mapping[str, float]] | None = None) -> Positions:
@@ -337,87 +296,3 @@ def fill(order: Iterable[str], model: Model, need: Mapping[str, int], rows: int,
 
 
 # --- new nodes among kept ones ---------------------------------------------------------------
-
-
-def place_new(model: Model, kept: Mapping[str, Cell]) -> dict[str, Cell]:
-    """Kept nodes where they were; each new one in the free cell nearest to its placed
-    neighbours (or its app box's other members), inside its namespace's band."""
-    cells = dict(kept)
-    taken = set(kept.values())
-    band_rows: dict[str, list[int]] = defaultdict(list)
-    for i, (_, r) in kept.items():
-        band_rows[model.leaves[i].band].append(r)
-    spans = {b: (min(rs), max(rs)) for b, rs in band_rows.items()}
-    pending = sorted((i for i in model.leaves if i not in cells), key=lambda i: model.leaves[i].key)
-    new = set(pending)
-    neighbours: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for s, t in model.edges:
-        if t in new:
-            neighbours[t].append((s, 2))  # a caller: one layer (two columns) to the left
-        if s in new:
-            neighbours[s].append((t, -2))
-    while pending:
-        left = []
-        for i in pending:
-            ideal = ideal_cell(model, i, cells, neighbours)
-            if ideal is None:
-                left.append(i)
-                continue
-            put(model, i, ideal, cells, taken, spans)
-        if len(left) == len(pending):  # connected to nothing placed: below its band
-            i = left.pop(0)
-            put(model, i, below(model.leaves[i].band, spans, cells), cells, taken, spans)
-        pending = left
-    return cells
-
-
-def ideal_cell(model: Model, node: str, cells: Mapping[str, Cell],
-               neighbours: Mapping[str, list[tuple[str, int]]]) -> Cell | None:
-    siblings = [cells[s] for s in model.units[model.leaves[node].unit] if s in cells]
-    if siblings:
-        return siblings[0]
-    spots = [(cells[n][0] + dx, cells[n][1]) for n, dx in neighbours.get(node, []) if n in cells]
-    if not spots:
-        return None
-    return (round(sum(c for c, _ in spots) / len(spots)),
-            round(sum(r for _, r in spots) / len(spots)))
-
-
-def below(band: str, spans: Mapping[str, tuple[int, int]], cells: Mapping[str, Cell]) -> Cell:
-    if band in spans:
-        return (0, spans[band][1] + 1)
-    return (0, max((r for _, r in cells.values()), default=-BAND_GAP - 1) + BAND_GAP + 1)
-
-
-def put(model: Model, node: str, ideal: Cell, cells: dict[str, Cell], taken: set[Cell],
-        spans: dict[str, tuple[int, int]]) -> None:
-    band = model.leaves[node].band
-    others = [span for b, span in spans.items() if b != band]
-    if band in spans:  # stay in the band: the search need not cross other bands
-        ideal = (ideal[0], min(max(ideal[1], spans[band][0]), spans[band][1]))
-    else:  # a new namespace: a band of its own below everything
-        ideal = below(band, spans, cells)
-    cell = nearest_free(ideal, taken, others)
-    cells[node] = cell
-    taken.add(cell)
-    low, high = spans.get(band, (cell[1], cell[1]))
-    spans[band] = (min(low, cell[1]), max(high, cell[1]))
-
-
-def nearest_free(ideal: Cell, taken: set[Cell], others: list[tuple[int, int]]) -> Cell:
-    """The free cell nearest to `ideal` (rings of growing radius, in a fixed order) whose
-    row is outside the other bands' rows (and the gap around them)."""
-
-    def free(c: int, r: int) -> bool:
-        return (c, r) not in taken and c >= 0 and not any(
-            low - BAND_GAP <= r <= high + BAND_GAP for low, high in others)
-
-    c0, r0 = ideal
-    for radius in range(SEARCH_RADIUS):
-        for dr in sorted(range(-radius, radius + 1), key=abs):
-            for dc in ((radius, -radius) if abs(dr) != radius else
-                       sorted(range(-radius, radius + 1), key=abs)):
-                if free(c0 + dc, r0 + dr):
-                    return (c0 + dc, r0 + dr)
-    bottom = max([r for _, r in taken] + [high for _, high in others] + [r0])
-    return (c0, bottom + BAND_GAP + 1)
