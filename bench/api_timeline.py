@@ -189,6 +189,22 @@ def tsdb_for(args: argparse.Namespace, base: Path) -> tuple[Path, int]:
     return tsdb, at
 
 
+def started(args: argparse.Namespace, exits: ExitStack,
+            ) -> tuple[PrometheusServer, Any, int, int]:
+    """The mesh's Prometheus (backfilled, or the kept data set), a Redis and Django in this
+    process, stopped by `exits`: the Prometheus, Django's test client, the query time and
+    the rate window."""
+    base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
+    tsdb, at = tsdb_for(args, base)
+    duration = 4 * json.loads((tsdb.parent / "at.json").read_text())["step"]
+    prometheus = PrometheusServer(tsdb, base / "prometheus")
+    prometheus.start(timeout=300)
+    exits.callback(prometheus.stop)
+    redis_server = RedisServer(base / "redis").start()
+    exits.callback(redis_server.stop)
+    return prometheus, setup_django(prometheus.url, redis_server.url, base), at, duration
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", type=int, default=1000)
@@ -208,16 +224,7 @@ def main() -> int:
     if len(modes) > 1:
         return compare_modes(args, modes)
     with ExitStack() as exits:
-        base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
-        tsdb, at = tsdb_for(args, base)
-        step = json.loads((tsdb.parent / "at.json").read_text())["step"]
-        duration = 4 * step
-        prometheus = PrometheusServer(tsdb, base / "prometheus")
-        prometheus.start(timeout=300)
-        exits.callback(prometheus.stop)
-        redis_server = RedisServer(base / "redis").start()
-        exits.callback(redis_server.stop)
-        client = setup_django(prometheus.url, redis_server.url, base)
+        prometheus, client, at, duration = started(args, exits)
         if not args.no_timeline:
             instrument()
         if args.parallel:  # every client made from now on (dashboard/sources.py's too)
@@ -281,15 +288,7 @@ def compare_modes(args: argparse.Namespace, modes: list[str]) -> int:
     from django.conf import settings
 
     with ExitStack() as exits:
-        base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
-        tsdb, at = tsdb_for(args, base)
-        duration = 4 * json.loads((tsdb.parent / "at.json").read_text())["step"]
-        prometheus = PrometheusServer(tsdb, base / "prometheus")
-        prometheus.start(timeout=300)
-        exits.callback(prometheus.stop)
-        redis_server = RedisServer(base / "redis").start()
-        exits.callback(redis_server.stop)
-        client = setup_django(prometheus.url, redis_server.url, base)
+        prometheus, client, at, duration = started(args, exits)
         path = (f"/api/v1/graph?namespaces={','.join(NAMESPACES)}&duration={duration}s"
                 f"&query_time={at}")
         pid = prometheus.pid or 0

@@ -58,23 +58,7 @@ _marks: weakref.WeakKeyDictionary[Layout, dict[Hashable, Marks]] = \
 _lock = threading.Lock()
 
 
-class KeptMarks:
-    """_marks handed back from builds in a child process (graph/forked.py), in one pickle
-    with the layouts (graph/memory.py kept_state)."""
-
-    def changes(self) -> int:
-        with _lock:
-            return sum(len(by_key) for by_key in _marks.values())
-
-    def state(self) -> object:
-        with _lock:
-            return dict(_marks)
-
-    def restore(self, state: object) -> None:
-        assert isinstance(state, dict)
-        with _lock:
-            _marks.clear()
-            _marks.update(state)
-
-
-memory.keep("finalizer marks", KeptMarks(), dict)
+# Handed back from builds in a child process (graph/forked.py), in one pickle with the
+# layouts (graph/memory.py kept_state).
+memory.keep_locked("finalizer marks", _marks, _lock,
+                   lambda: sum(len(by_key) for by_key in _marks.values()))

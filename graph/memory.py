@@ -15,7 +15,7 @@ import ctypes.util
 import pickle
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 
@@ -139,6 +139,36 @@ def keep_dicts(name: str, *dicts: dict[Any, Any]) -> None:
     """keep() for plain dicts."""
     kept = KeptDicts(*dicts)
     keep(name, kept, kept.empty)
+
+
+class LockedDict:
+    """A module's dict (or WeakKeyDictionary) of what builds learnt, kept across builds
+    under the module's lock: handed back as a copy, restored in place. `count()` (called
+    under the lock) grows whenever the dict gains or changes an entry worth handing back."""
+
+    def __init__(self, kept: MutableMapping[Any, Any], lock: threading.Lock,
+                 count: Callable[[], int]) -> None:
+        self.kept, self.lock, self.count = kept, lock, count
+
+    def changes(self) -> int:
+        with self.lock:
+            return self.count()
+
+    def state(self) -> object:
+        with self.lock:
+            return dict(self.kept)
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, dict)
+        with self.lock:
+            self.kept.clear()
+            self.kept.update(state)
+
+
+def keep_locked(name: str, kept: MutableMapping[Any, Any], lock: threading.Lock,
+                count: Callable[[], int]) -> None:
+    """keep() for a module's dict guarded by its lock (LockedDict)."""
+    keep(name, LockedDict(kept, lock, count), dict)
 
 
 class Packed(NamedTuple):

@@ -69,29 +69,11 @@ LOCK = threading.Lock()
 VERSION_LOCK = threading.Lock()
 
 
-class Remembered:
-    """SERVERS as graph/memory.py keeps caches: what a build in a forked child learnt of
-    a server (its version, a refusal) is handed back to the process that lives on, so that
-    a refusing server is not asked again on every tick."""
-
-    changed = 0
-
-    def changes(self) -> int:
-        return self.changed
-
-    def state(self) -> object:
-        with LOCK:
-            return dict(SERVERS)
-
-    def restore(self, state: object) -> None:
-        assert isinstance(state, dict)
-        with LOCK:
-            SERVERS.clear()
-            SERVERS.update(state)
-
-
-REMEMBERED = Remembered()
-memory.keep("remote read servers", REMEMBERED, dict)
+# SERVERS as graph/memory.py keeps caches: what a build in a forked child learnt of a
+# server (its version, a refusal) is handed back to the process that lives on, so that a
+# refusing server is not asked again on every tick. CHANGED grows with each thing learnt.
+CHANGED = [0]
+memory.keep_locked("remote read servers", SERVERS, LOCK, lambda: CHANGED[0])
 # Fallbacks since the dashboard last took them (take_fallbacks), by kind.
 FALLBACKS: Counter[str] = Counter()
 _decoder: list[str | None] = []  # [why it cannot be imported, or None], once known
@@ -172,7 +154,7 @@ class RemoteReads:
                 rule = server.rule or self.read_rule()
                 with LOCK:
                     server.rule = rule
-                    REMEMBERED.changed += 1
+                    CHANGED[0] += 1
         return rule
 
     def read_rule(self) -> WindowRule:
@@ -222,7 +204,7 @@ class RemoteReads:
                 server.refused_until = now + REFUSED_FOR_S
                 server.rule = None  # read again when tried again
                 FALLBACKS[exc.kind] += 1
-                REMEMBERED.changed += 1
+                CHANGED[0] += 1
         if first:
             log.warning("Prometheus at %s: remote read not used for %.0f s, queries sent as "
                         "PromQL instead (%s=auto): %s", self.url, REFUSED_FOR_S, SETTING, exc)

@@ -268,20 +268,5 @@ def columns_of(layout: Layout) -> EdgeColumns | None:
     return found
 
 
-class KeptColumns:
-    def changes(self) -> int:
-        with _lock:
-            return len(_columns) + sum(found is not False for found in _columns.values())
-
-    def state(self) -> object:
-        with _lock:
-            return dict(_columns)
-
-    def restore(self, state: object) -> None:
-        assert isinstance(state, dict)
-        with _lock:
-            _columns.clear()
-            _columns.update(state)
-
-
-memory.keep("traffic columns", KeptColumns(), dict)
+memory.keep_locked("traffic columns", _columns, _lock,
+                   lambda: len(_columns) + sum(found is not False for found in _columns.values()))

@@ -283,25 +283,9 @@ _made = [0]  # placements made in this process: grows with every one, replaced o
 _lock = threading.Lock()
 
 
-class KeptPlacements:
-    """_placements handed back from builds in a child process (graph/forked.py), in one
-    pickle with the layouts (graph/memory.py kept_state)."""
-
-    def changes(self) -> int:
-        return _made[0]
-
-    def state(self) -> object:
-        with _lock:
-            return dict(_placements)
-
-    def restore(self, state: object) -> None:
-        assert isinstance(state, dict)
-        with _lock:
-            _placements.clear()
-            _placements.update(state)
-
-
-memory.keep("security placements", KeptPlacements(), dict)
+# Handed back from builds in a child process (graph/forked.py), in one pickle with the
+# layouts (graph/memory.py kept_state).
+memory.keep_locked("security placements", _placements, _lock, lambda: _made[0])
 
 
 class Countings(memory.ByScope[Counting]):
