@@ -189,17 +189,24 @@ def tsdb_for(args: argparse.Namespace, base: Path) -> tuple[Path, int]:
     return tsdb, at
 
 
-def started(args: argparse.Namespace, exits: ExitStack,
-            ) -> tuple[PrometheusServer, Any, int, int]:
-    """The mesh's Prometheus (backfilled, or the kept data set), a Redis and Django in this
-    process, stopped by `exits`: the Prometheus, Django's test client, the query time and
-    the rate window."""
+def mesh_prometheus(args: argparse.Namespace, exits: ExitStack,
+                    ) -> tuple[PrometheusServer, Path, int, int]:
+    """The mesh's Prometheus (backfilled, or the kept data set), stopped by `exits`: it, a
+    temporary folder, the query time and the rate window (four scrape steps)."""
     base = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="timeline-")))
     tsdb, at = tsdb_for(args, base)
     duration = 4 * json.loads((tsdb.parent / "at.json").read_text())["step"]
     prometheus = PrometheusServer(tsdb, base / "prometheus")
     prometheus.start(timeout=300)
     exits.callback(prometheus.stop)
+    return prometheus, base, at, duration
+
+
+def started(args: argparse.Namespace, exits: ExitStack,
+            ) -> tuple[PrometheusServer, Any, int, int]:
+    """mesh_prometheus(), a Redis and Django in this process, stopped by `exits`: the
+    Prometheus, Django's test client, the query time and the rate window."""
+    prometheus, base, at, duration = mesh_prometheus(args, exits)
     redis_server = RedisServer(base / "redis").start()
     exits.callback(redis_server.stop)
     return prometheus, setup_django(prometheus.url, redis_server.url, base), at, duration

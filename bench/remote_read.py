@@ -30,10 +30,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ from requests.adapters import HTTPAdapter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api_timeline import tsdb_for  # noqa: E402
+from bench.api_timeline import mesh_prometheus  # noqa: E402
 from bench.graph_build import process_cpu_s  # noqa: E402
 from bench.live_mesh import log  # noqa: E402
 from bench.live_scale import NAMESPACES, kiali_queries  # noqa: E402
@@ -54,7 +54,6 @@ from graph.options import GraphOptions, MeshConfig  # noqa: E402
 from graph.prometheus import MAX_PARALLEL, read_vector  # noqa: E402
 from graph.promql import Matcher, any_of  # noqa: E402
 from graph.sources.istio import queries as istio  # noqa: E402
-from tests.support.prometheus import PrometheusServer  # noqa: E402
 
 # Meshlens's CPU per GET now, seconds: api_timeline.py's "Meshlens CPU" on the same kept
 # data (1,000 workloads: this round, main at daebb5d; 10,000: the fifth round's 3.9-4.5 s).
@@ -272,39 +271,31 @@ def main() -> int:
     parser.add_argument("--meshlens-cpu", type=float, help="Meshlens's CPU seconds per GET "
                         "now (default: bench/README.md's figure for 1,000 or 10,000)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="remote-read-") as tmp:
-        base = Path(tmp)
-        tsdb, at = tsdb_for(args, base)
-        step = 15 if args.workloads <= 3000 else 30
-        duration = 4 * step  # as api_timeline.py asks
+    with ExitStack() as exits:
+        server, _, at, duration = mesh_prometheus(args, exits)
         options = GraphOptions(namespaces=NAMESPACES, query_time=at, duration=duration)
         mesh = MeshConfig()
         plan_shares = shares(options, mesh)
         batch = list(dict.fromkeys(q.promql for q in plan(options, mesh).batch()))
-        server = PrometheusServer(tsdb, base / "prometheus")
-        server.start(timeout=300)
-        try:
-            bench = Bench(server.url, int(server.pid or 0), at, duration)
-            if args.designs:
-                two = whole_shares(options, mesh)
-                for share in two:
-                    ten = {}
-                    for part in plan_shares:
-                        if part.kind == share.kind:
-                            ten |= bench.rows(bench.remote(part, rr.SAMPLES), part.labels)
-                    whole = bench.rows(bench.remote(share, rr.SAMPLES), share.labels)
-                    log(f"two reads: {share.kind} rows equal the ten's: {whole == ten}")
-                designs(bench, plan_shares, two, args.rounds)
-                return 0
-            exactness(bench, plan_shares)
-            prometheus_side(bench, plan_shares, batch, args)
-            cpu = meshlens_cpu(bench, plan_shares, args.rounds)
-            log("Meshlens CPU for the ten shares' answers (median):")
-            for name, seconds in cpu.items():
-                log(f"  {name:28s} {seconds * 1000:7.1f} ms")
-            project(args, cpu)
-        finally:
-            server.stop()
+        bench = Bench(server.url, int(server.pid or 0), at, duration)
+        if args.designs:
+            two = whole_shares(options, mesh)
+            for share in two:
+                ten = {}
+                for part in plan_shares:
+                    if part.kind == share.kind:
+                        ten |= bench.rows(bench.remote(part, rr.SAMPLES), part.labels)
+                whole = bench.rows(bench.remote(share, rr.SAMPLES), share.labels)
+                log(f"two reads: {share.kind} rows equal the ten's: {whole == ten}")
+            designs(bench, plan_shares, two, args.rounds)
+            return 0
+        exactness(bench, plan_shares)
+        prometheus_side(bench, plan_shares, batch, args)
+        cpu = meshlens_cpu(bench, plan_shares, args.rounds)
+        log("Meshlens CPU for the ten shares' answers (median):")
+        for name, seconds in cpu.items():
+            log(f"  {name:28s} {seconds * 1000:7.1f} ms")
+        project(args, cpu)
     return 0
 
 
