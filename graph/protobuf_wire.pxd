@@ -56,3 +56,20 @@ cdef inline void skip(Cursor *c, uint64_t wire) noexcept nogil:
         c.bad = 1
     if c.pos > c.end:
         c.bad = 1
+
+
+cdef inline bint next_message(Cursor *c, uint64_t field, Cursor *inner) noexcept nogil:
+    """Moves `c` past its next LEN field numbered `field` (skipping the other fields) and
+    points `inner` at that field's payload; false at the end of `c` or once it is bad."""
+    cdef uint64_t key
+    cdef Py_ssize_t n
+    while c.pos < c.end and not c.bad:
+        key = varint(c)
+        if key != (field << 3 | LEN):
+            skip(c, key & 7)
+            continue
+        n = length(c)
+        inner.buf, inner.pos, inner.end, inner.bad = c.buf, c.pos, c.pos + n, 0
+        c.pos += n
+        return True
+    return False

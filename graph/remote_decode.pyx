@@ -24,7 +24,8 @@ import numpy as np
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
-from graph.protobuf_wire cimport FIXED64, LEN, VARINT, Cursor, length, skip, varint
+from graph.protobuf_wire cimport (FIXED64, LEN, VARINT, Cursor, length, next_message, skip,
+                                  varint)
 
 
 class DecodeError(ValueError):
@@ -119,25 +120,9 @@ cdef void time_series(Cursor *c, Out *out, int64_t mint, int64_t maxt) noexcept 
 cdef void read_response(const uint8_t *buf, Py_ssize_t size, Out *out, int64_t mint,
                         int64_t maxt, int *bad) noexcept nogil:
     cdef Cursor c, r, ts
-    cdef uint64_t key
-    cdef Py_ssize_t n
     c.buf, c.pos, c.end, c.bad = buf, 0, size, 0
-    while c.pos < c.end and not c.bad:
-        key = varint(&c)
-        if key != (1 << 3 | LEN):
-            skip(&c, key & 7)
-            continue
-        n = length(&c)
-        r.buf, r.pos, r.end, r.bad = buf, c.pos, c.pos + n, 0
-        c.pos += n
-        while r.pos < r.end and not r.bad:
-            key = varint(&r)
-            if key != (1 << 3 | LEN):
-                skip(&r, key & 7)
-                continue
-            n = length(&r)
-            ts.buf, ts.pos, ts.end, ts.bad = buf, r.pos, r.pos + n, 0
-            r.pos += n
+    while next_message(&c, 1, &r):  # a QueryResult
+        while next_message(&r, 1, &ts):  # a TimeSeries
             time_series(&ts, out, mint, maxt)
             r.bad |= ts.bad
         c.bad |= r.bad
@@ -261,7 +246,7 @@ cdef void chunked_series(Cursor *c, Out *out, int64_t mint, int64_t maxt,
                          Py_ssize_t *last_start, Py_ssize_t *last_stop) noexcept nogil:
     """One ChunkedSeries; a series split over frames (the same labels again right after)
     goes on as the same series."""
-    cdef Py_ssize_t start, stop, n, data, data_size
+    cdef Py_ssize_t start, stop, data, data_size
     cdef uint64_t key, ctype
     cdef int64_t cmin, cmax
     cdef Cursor k
@@ -272,14 +257,7 @@ cdef void chunked_series(Cursor *c, Out *out, int64_t mint, int64_t maxt,
             and memcmp(c.buf + last_start[0], c.buf + start, stop - start) == 0):
         begin_series(out, start, stop)
     last_start[0], last_stop[0] = start, stop
-    while c.pos < c.end and not c.bad:
-        key = varint(c)
-        if key != (2 << 3 | LEN):
-            skip(c, key & 7)
-            continue
-        n = length(c)
-        k.buf, k.pos, k.end, k.bad = c.buf, c.pos, c.pos + n, 0
-        c.pos += n
+    while next_message(c, 2, &k):  # a Chunk
         cmin, cmax, ctype, data, data_size = 0, 0, 0, 0, -1
         while k.pos < k.end and not k.bad:
             key = varint(&k)
@@ -309,7 +287,6 @@ cdef void chunked_response(const uint8_t *buf, Py_ssize_t size, Out *out, int64_
     answer comes over one TCP connection whose own checksums cover it) and a
     ChunkedReadResponse."""
     cdef Cursor f, m, cs
-    cdef uint64_t key
     cdef Py_ssize_t n, last_start = 0, last_stop = 0
     f.buf, f.pos, f.end, f.bad = buf, 0, size, 0
     while f.pos < f.end and not f.bad:
@@ -319,14 +296,7 @@ cdef void chunked_response(const uint8_t *buf, Py_ssize_t size, Out *out, int64_
             break
         m.buf, m.pos, m.end, m.bad = buf, f.pos + 4, f.pos + 4 + n, 0
         f.pos += 4 + n
-        while m.pos < m.end and not m.bad:
-            key = varint(&m)
-            if key != (1 << 3 | LEN):
-                skip(&m, key & 7)
-                continue
-            n = length(&m)
-            cs.buf, cs.pos, cs.end, cs.bad = buf, m.pos, m.pos + n, 0
-            m.pos += n
+        while next_message(&m, 1, &cs):  # a ChunkedSeries
             chunked_series(&cs, out, mint, maxt, &last_start, &last_stop)
             m.bad |= cs.bad
         f.bad |= m.bad
