@@ -2,176 +2,64 @@
 
 Each query names its labels in a record's field order (`Record._fields`), so that
 `prometheus.read(Record, key)` gives the row's values by name. Every record starts with,
-or holds in one run, the thirteen labels of an edge (`EdgeLabels`); `edge_of` takes them
-out, as the traffic builder and the appenders' resolvers read them.
+or holds in one run, the thirteen labels of an edge (`EDGE`, `EdgeLabels`); `edge_of`
+takes them out, as the traffic builder and the appenders' resolvers read them. The records
+are built from the runs of labels they share (graph/sources/label_records.py); the order
+of each is the order Kiali's queries group by.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from graph.sources.label_records import label_record
 
+SOURCE = ("source_cluster", "source_workload_namespace", "source_workload",
+          "source_canonical_service", "source_canonical_revision")
+DESTINATION = ("destination_cluster", "destination_service_namespace", "destination_service",
+               "destination_service_name", "destination_workload_namespace",
+               "destination_workload", "destination_canonical_service",
+               "destination_canonical_revision")
+EDGE = SOURCE + DESTINATION
+RESPONSE = ("response_code", "grpc_response_status", "response_flags")
+SECURITY = ("connection_security_policy", "source_principal", "destination_principal")
 
-class EdgeLabels(NamedTuple):
-    """The source and destination of a row: what Kiali's queries group every edge by."""
-
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-
+EdgeLabels = label_record(
+    "EdgeLabels",
+    "The source and destination of a row: what Kiali's queries group every edge by.",
+    *EDGE)
 
 EDGE_FIELDS = EdgeLabels._fields
 
+RequestLabels = label_record(
+    "RequestLabels", "istio_requests_total: the edge, then protocol and response.",
+    *EDGE, "request_protocol", *RESPONSE)
 
-class RequestLabels(NamedTuple):
-    """istio_requests_total: the edge, then protocol and response."""
+TcpLabels = label_record(
+    "TcpLabels",
+    "istio_tcp_*_bytes_total: `app` first (Kiali's order), the edge, then the flags.",
+    "app", *EDGE, "response_flags")
 
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    request_protocol: str
-    response_code: str
-    grpc_response_status: str
-    response_flags: str
+ResponseTimeLabels = label_record(
+    "ResponseTimeLabels", "istio_request_duration_milliseconds: the edge and the protocol.",
+    *EDGE, "request_protocol")
 
+SecurityLabels = label_record(
+    "SecurityLabels",
+    "Destination-reported traffic by connection security policy and principals.",
+    *EDGE, "request_protocol", *SECURITY)
 
-class TcpLabels(NamedTuple):
-    """istio_tcp_*_bytes_total: `app` first (Kiali's order), the edge, then the flags."""
+# The records of traffic and security at once start with the record their traffic reads,
+# which sums the rest away.
+SecuredRequestLabels = label_record(
+    "SecuredRequestLabels",
+    "istio_requests_total grouped as for traffic and security at once: RequestLabels, "
+    "then the connection's security (the traffic sums those three away).",
+    *RequestLabels._fields, *SECURITY)
 
-    app: str
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    response_flags: str
-
-
-class ResponseTimeLabels(NamedTuple):
-    """istio_request_duration_milliseconds: the edge and the protocol."""
-
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    request_protocol: str
-
-
-class SecurityLabels(NamedTuple):
-    """Destination-reported traffic by connection security policy and principals."""
-
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    request_protocol: str
-    connection_security_policy: str
-    source_principal: str
-    destination_principal: str
-
-
-class SecuredRequestLabels(NamedTuple):
-    """istio_requests_total grouped as for traffic and security at once: RequestLabels,
-    then the connection's security (the traffic sums those three away)."""
-
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    request_protocol: str
-    response_code: str
-    grpc_response_status: str
-    response_flags: str
-    connection_security_policy: str
-    source_principal: str
-    destination_principal: str
-
-
-class SecuredTcpLabels(NamedTuple):
-    """istio_tcp_*_bytes_total grouped as for traffic and security at once: TcpLabels, then
-    the protocol and the connection's security (the traffic sums those four away)."""
-
-    app: str
-    source_cluster: str
-    source_workload_namespace: str
-    source_workload: str
-    source_canonical_service: str
-    source_canonical_revision: str
-    destination_cluster: str
-    destination_service_namespace: str
-    destination_service: str
-    destination_service_name: str
-    destination_workload_namespace: str
-    destination_workload: str
-    destination_canonical_service: str
-    destination_canonical_revision: str
-    response_flags: str
-    request_protocol: str
-    connection_security_policy: str
-    source_principal: str
-    destination_principal: str
-
-
-# Each record of both traffic and security, and the record its traffic reads (a prefix).
-SECURED = {SecuredRequestLabels: RequestLabels, SecuredTcpLabels: TcpLabels}
-for _secured, _plain in SECURED.items():
-    if _secured._fields[:len(_plain._fields)] != _plain._fields or not set(
-            SecurityLabels._fields) <= set(_secured._fields):
-        raise ImportError(f"{_secured.__name__} is not {_plain.__name__} and SecurityLabels")
+SecuredTcpLabels = label_record(
+    "SecuredTcpLabels",
+    "istio_tcp_*_bytes_total grouped as for traffic and security at once: TcpLabels, then "
+    "the protocol and the connection's security (the traffic sums those four away).",
+    *TcpLabels._fields, "request_protocol", *SECURITY)
 
 # Where the edge's thirteen labels start in each record.
 EDGE_AT = {record: record._fields.index("source_cluster")

@@ -9,94 +9,41 @@ label: the cluster is MESHLENS_CLUSTER_NAME.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from graph.sources.label_records import label_record
 
 # The reporting pod's workload: the first of these labels that is set.
 WORKLOAD_KINDS = ("deployment", "statefulset", "daemonset")
 
 
-class PodLabels(NamedTuple):
-    """The reporting proxy's pod: its namespace, owner and app/version pod labels."""
+# The runs of labels the records share, each written once.
+POD = ("namespace", "deployment", "statefulset", "daemonset", "app", "version")
+DESTINATION = ("dst_namespace", "dst_deployment", "dst_statefulset", "dst_daemonset",
+               "dst_service")
+OUTBOUND = POD + DESTINATION
+RESPONSE = ("status_code", "grpc_status_code", "classification")
 
-    namespace: str
-    deployment: str
-    statefulset: str
-    daemonset: str
-    app: str
-    version: str
+PodLabels = label_record(
+    "PodLabels", "The reporting proxy's pod: its namespace, owner and app/version pod labels.",
+    *POD)
 
+OutboundLabels = label_record(
+    "OutboundLabels", "An outbound series: the caller's pod, then the destination (dst_*).",
+    *OUTBOUND)
 
-class OutboundLabels(NamedTuple):
-    """An outbound series: the caller's pod, then the destination (dst_*)."""
+RequestLabels = label_record(
+    "RequestLabels",
+    "response_total, outbound: the edge, the response and the connection's TLS.",
+    *OUTBOUND, *RESPONSE, "tls")
 
-    namespace: str
-    deployment: str
-    statefulset: str
-    daemonset: str
-    app: str
-    version: str
-    dst_namespace: str
-    dst_deployment: str
-    dst_statefulset: str
-    dst_daemonset: str
-    dst_service: str
+UnmeshedLabels = label_record(
+    "UnmeshedLabels",
+    "response_total, inbound from a caller without a mesh identity: the callee's pod and "
+    "the response.",
+    *POD, *RESPONSE)
 
-
-class RequestLabels(NamedTuple):
-    """response_total, outbound: the edge, the response and the connection's TLS."""
-
-    namespace: str
-    deployment: str
-    statefulset: str
-    daemonset: str
-    app: str
-    version: str
-    dst_namespace: str
-    dst_deployment: str
-    dst_statefulset: str
-    dst_daemonset: str
-    dst_service: str
-    status_code: str
-    grpc_status_code: str
-    classification: str
-    tls: str
-
-
-class UnmeshedLabels(NamedTuple):
-    """response_total, inbound from a caller without a mesh identity: the callee's pod and
-    the response."""
-
-    namespace: str
-    deployment: str
-    statefulset: str
-    daemonset: str
-    app: str
-    version: str
-    status_code: str
-    grpc_status_code: str
-    classification: str
-
-
-class TcpLabels(NamedTuple):
-    """tcp_*_bytes_total, outbound: the edge and the connection's TLS."""
-
-    namespace: str
-    deployment: str
-    statefulset: str
-    daemonset: str
-    app: str
-    version: str
-    dst_namespace: str
-    dst_deployment: str
-    dst_statefulset: str
-    dst_daemonset: str
-    dst_service: str
-    tls: str
-
-
-POD = PodLabels._fields
-OUTBOUND = OutboundLabels._fields
-DESTINATION = OutboundLabels._fields[len(POD):]
+TcpLabels = label_record(
+    "TcpLabels", "tcp_*_bytes_total, outbound: the edge and the connection's TLS.",
+    *OUTBOUND, "tls")
 
 
 def workload_of(deployment: str, statefulset: str, daemonset: str) -> str:
