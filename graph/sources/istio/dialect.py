@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graph.appenders import Appender
-from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.options import GraphOptions
+from graph.sources.dialect import Discovery
 from graph.sources.istio import appenders, node, queries, series
 from graph.sources.istio.namespace_maps import NamespaceTraffic
 
@@ -19,13 +19,11 @@ class Istio:
         labels=("destination_workload_namespace", "source_workload_namespace"),
     )
 
-    def namespace_queries(self, options: GraphOptions,
-                          mesh: MeshConfig) -> list[queries.NamespaceQuery]:
-        return queries.namespace_queries(options, mesh)
-
-    def node_queries(self, options: GraphOptions, target: NodeTarget,
-                     mesh: MeshConfig) -> list[node.NodeQuery]:
-        return node.node_queries(options, target, mesh)
+    # The protocol's calls that are a module's function, with the same arguments.
+    namespace_queries = staticmethod(queries.namespace_queries)
+    node_queries = staticmethod(node.node_queries)
+    exemplar_query = staticmethod(node.exemplar_query)
+    request_series = staticmethod(series.request_series)
 
     def namespace_traffic(self, options: GraphOptions,
                           namespaces: Sequence[str] | None = None) -> NamespaceTraffic:
@@ -33,15 +31,6 @@ class Istio:
 
     def appenders(self, options: GraphOptions) -> list[Appender]:
         return appenders.appenders_for(options)
-
-    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
-                       mesh: MeshConfig) -> ExemplarQuery | None:
-        return node.exemplar_query(source, dest, mesh)
-
-    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
-                       namespaces: Sequence[str],
-                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
-        return series.request_series(source, dest, namespaces, mesh)
 
 
 ISTIO = Istio()

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from graph import ids
 from graph.appenders import Appender
-from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.options import GraphOptions
+from graph.sources.dialect import Discovery
 from graph.sources.linkerd import exemplars, queries, series
 from graph.sources.linkerd.idle import IdleNodes
 from graph.sources.linkerd.response_time import ResponseTime
@@ -19,13 +19,11 @@ class Linkerd:
     # Each proxy's series name its own namespace; outbound ones their destination's too.
     discovery = Discovery(metrics=(queries.RESPONSES,), labels=("namespace", "dst_namespace"))
 
-    def namespace_queries(self, options: GraphOptions,
-                          mesh: MeshConfig) -> list[queries.LinkerdQuery]:
-        return queries.namespace_queries(options, mesh)
-
-    def node_queries(self, options: GraphOptions, target: NodeTarget,
-                     mesh: MeshConfig) -> list[queries.LinkerdQuery]:
-        return queries.node_queries(options, target, mesh)
+    # The protocol's calls that are a module's function, with the same arguments.
+    namespace_queries = staticmethod(queries.namespace_queries)
+    node_queries = staticmethod(queries.node_queries)
+    exemplar_query = staticmethod(exemplars.exemplar_query)
+    request_series = staticmethod(series.request_series)
 
     def namespace_traffic(self, options: GraphOptions,
                           namespaces: Sequence[str] | None = None) -> LinkerdTraffic:
@@ -45,15 +43,6 @@ class Linkerd:
         if options.include_idle_nodes:
             out.append(IdleNodes())
         return out
-
-    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
-                       mesh: MeshConfig) -> ExemplarQuery | None:
-        return exemplars.exemplar_query(source, dest, mesh)
-
-    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
-                       namespaces: Sequence[str],
-                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
-        return series.request_series(source, dest, namespaces, mesh)
 
 
 LINKERD = Linkerd()

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from graph import ids
 from graph.appenders import Appender
-from graph.options import GraphOptions, MeshConfig
-from graph.sources.dialect import Discovery, Endpoint, ExemplarQuery, NodeTarget, RequestSeries
+from graph.options import GraphOptions
+from graph.sources.dialect import Discovery
 from graph.sources.traces import exemplars, queries, series
 from graph.sources.traces.response_time import ResponseTime
 from graph.sources.traces.traffic import NamespaceTraffic
@@ -22,13 +22,11 @@ class Traces:
                           labels=(queries.CLIENT_NS, queries.SERVER_NS),
                           default_when_unnamed=True)
 
-    def namespace_queries(self, options: GraphOptions,
-                          mesh: MeshConfig) -> list[queries.TracesQuery]:
-        return queries.namespace_queries(options, mesh)
-
-    def node_queries(self, options: GraphOptions, target: NodeTarget,
-                     mesh: MeshConfig) -> list[queries.TracesQuery]:
-        return queries.node_queries(options, target, mesh)
+    # The protocol's calls that are a module's function, with the same arguments.
+    namespace_queries = staticmethod(queries.namespace_queries)
+    node_queries = staticmethod(queries.node_queries)
+    exemplar_query = staticmethod(exemplars.exemplar_query)
+    request_series = staticmethod(series.request_series)
 
     def namespace_traffic(self, options: GraphOptions,
                           namespaces: Sequence[str] | None = None) -> NamespaceTraffic:
@@ -42,15 +40,6 @@ class Traces:
                 and options.rates.http == "requests"):
             return [ResponseTime()]
         return []
-
-    def exemplar_query(self, source: Endpoint | None, dest: Endpoint,
-                       mesh: MeshConfig) -> ExemplarQuery | None:
-        return exemplars.exemplar_query(source, dest, mesh)
-
-    def request_series(self, source: Endpoint | None, dest: Endpoint | None,
-                       namespaces: Sequence[str],
-                       mesh: MeshConfig) -> dict[str, RequestSeries] | None:
-        return series.request_series(source, dest, namespaces, mesh)
 
 
 TRACES = Traces()
