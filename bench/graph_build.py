@@ -33,314 +33,46 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import orjson
-import requests
-from requests.adapters import HTTPAdapter
 
-# Run as a script from the repository root: make `graph` and `tests` importable.
+# Run as a script from the repository root: make `bench`, `graph` and `tests` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph import build, ids  # noqa: E402
-from graph.appender_context import AppenderContext  # noqa: E402
-from graph.build import build_graph, gc_paused, plan  # noqa: E402
-from graph.cytoscape_json import write_graph  # noqa: E402
-from graph.delta import encode_written  # noqa: E402
-from graph.health import HealthConfig  # noqa: E402
-from graph.options import GraphOptions, MeshConfig  # noqa: E402
-from graph.prometheus import (  # noqa: E402
-    MAX_PARALLEL,
-    Prometheus,
-    PrometheusSettings,
-    Query,
-    Row,
-    parse_vector,
+# What other bench scripts import from here, where it lives now: the names stay importable
+# from bench/graph_build.py (and from graph_build, with bench/ on the path).
+from bench.build_timing import (  # noqa: E402, F401
+    CpuUse,
+    Replay,
+    fetch_raw,
+    meshlens_get,
+    process_cpu_s,
+    python_only,
+    raw_session,
+    run_rounds,
+    stage_times,
 )
+from bench.synthetic_mesh import (  # noqa: E402, F401
+    DURATION_S,
+    NAMESPACES,
+    QUERY_TIME,
+    backfill,
+    backfill_blocks,
+    log,
+    make_series,
+    make_workloads,
+    random_pairs,
+)
+from graph.build import build_graph  # noqa: E402
+from graph.options import GraphOptions, MeshConfig  # noqa: E402
+from graph.prometheus import MAX_PARALLEL, Prometheus, PrometheusSettings  # noqa: E402, F401
 from graph.sources.istio import queries as istio  # noqa: E402
-from graph.sources.istio.namespace_maps import NamespaceTraffic  # noqa: E402
-from tests import mesh  # noqa: E402
-from tests.support import prometheus as backfill  # noqa: E402
 
-QUERY_TIME = 1_700_000_000
-DURATION_S = 60
-NAMESPACES = 10
 PROMETHEUS_TIMEOUT_S = 300
 TARGET_OVERHEAD_PCT = 25.0
-GRPC_SHARE = 0.2
-HTTP_ERRORS = ("404", "503")
-GRPC_ERRORS = ("grpc:5", "grpc:14")  # NOT_FOUND, UNAVAILABLE
-# The health mix (bench/README.md, issue 7's seventh round): most edges without errors.
-FAILING_SHARE = 0.05  # of request edges, at Kiali's failure mark or above
-FLAKY_SHARE = 0.02  # degraded: a few 5xx
-NOISY_SHARE = 0.1  # of the other HTTP edges: a few 404s, healthy
-TROUBLED_NAMESPACES = 3  # where the failing and flaky workloads are
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --- the synthetic mesh --------------------------------------------------------------------
-
-
-def make_workloads(count: int, rng: random.Random) -> list[mesh.Workload]:
-    """`count` workloads: apps of 1-3 versions behind one service each, round-robin over
-    the namespaces ns0..ns9."""
-    workloads: list[mesh.Workload] = []
-    app_index = 0
-    while len(workloads) < count:
-        namespace, app = f"ns{app_index % NAMESPACES}", f"app-{app_index:04d}"
-        for v in range(1, rng.choice((1, 1, 2, 3)) + 1):
-            if len(workloads) < count:
-                workloads.append(mesh.Workload(namespace, f"{app}-v{v}", app, f"v{v}", app))
-        app_index += 1
-    return workloads
-
-
-def random_pairs(count: int, population: int, rng: random.Random) -> list[tuple[int, int]]:
-    pairs: set[tuple[int, int]] = set()
-    while len(pairs) < count:
-        src, dst = rng.randrange(population), rng.randrange(population)
-        if src != dst:
-            pairs.add((src, dst))
-    return sorted(pairs)
-
-
-def response_codes(grpc: bool, rng: random.Random, trouble: str | None = None) -> dict[str, float]:
-    """200, and errors as a real mesh has them: a failing edge's at 15-50 % of its requests
-    (Kiali's failure mark is 10 %), a flaky one's 5xx or gRPC errors at 0.5-5 % (degraded),
-    and on a tenth of the rest a few 404s (under 10 %: healthy); most edges none."""
-    ok = round(rng.uniform(1.0, 50.0), 3)
-    codes = GRPC_ERRORS if grpc else HTTP_ERRORS
-    if trouble == "failing":
-        return {"200": ok, codes[1]: round(ok * rng.uniform(0.15, 0.5), 3)}
-    if trouble == "flaky":
-        return {"200": ok, codes[1]: round(ok * rng.uniform(0.005, 0.05), 3)}
-    if not grpc and rng.random() < NOISY_SHARE:
-        return {"200": ok, codes[0]: round(ok * rng.uniform(0.005, 0.08), 3)}
-    return {"200": ok}
-
-
-def troubled(workloads: Sequence[mesh.Workload], pairs: Sequence[tuple[int, int]],
-             rng: random.Random) -> dict[int, str]:
-    """Workloads whose callers see errors, {index: "failing" | "flaky"}: drawn from a few
-    namespaces (TROUBLED_NAMESPACES) until their callers' edges make FAILING_SHARE and
-    FLAKY_SHARE of the request edges. On a real mesh errors gather around a few services,
-    and a failing service fails all its callers: a few namespace pairs are the problem."""
-    namespaces = rng.sample(sorted({w.namespace for w in workloads}),
-                            min(TROUBLED_NAMESPACES, NAMESPACES))
-    callers = [0] * len(workloads)
-    for _, dst in pairs:
-        callers[dst] += 1
-    candidates = [i for i, w in enumerate(workloads) if w.namespace in namespaces and callers[i]]
-    rng.shuffle(candidates)
-    out: dict[int, str] = {}
-    for kind, share in (("failing", FAILING_SHARE), ("flaky", FLAKY_SHARE)):
-        covered = 0
-        while candidates and covered < share * len(pairs):
-            i = candidates.pop()
-            out[i] = kind
-            covered += callers[i]
-    return out
-
-
-def make_series(workloads: Sequence[mesh.Workload], edges: int, tcp_edges: int,
-                rng: random.Random) -> list[dict[str, Any]]:
-    """Both reporters' series of `edges` request edges and `tcp_edges` TCP edges; the edges
-    into the `troubled` workloads fail or are flaky."""
-    series: list[dict[str, Any]] = []
-    pairs = random_pairs(edges, len(workloads), rng)
-    trouble = troubled(workloads, pairs, rng)
-    for src, dst in pairs:
-        grpc = rng.random() < GRPC_SHARE
-        series += mesh.request_edge(workloads[src], workloads[dst],
-                                    response_codes(grpc, rng, trouble.get(dst)),
-                                    protocol="grpc" if grpc else "http")
-    for src, dst in random_pairs(tcp_edges, len(workloads), rng):
-        sent = round(rng.uniform(100.0, 50_000.0), 3)
-        series += mesh.tcp_edge(workloads[src], workloads[dst], sent, round(sent * 0.3, 3))
-    return series
-
-
-# --- the Prometheus ------------------------------------------------------------------------
-
-
-def backfill_blocks(series: Sequence[dict[str, Any]], base: Path, history_s: int) -> Path:
-    """TSDB blocks of `series`, printing progress and timings."""
-    # sample_times() reads these at call time: a shorter span keeps the OpenMetrics file
-    # small. A 60 s rate at QUERY_TIME reads the same few samples either way.
-    step = backfill.STEP_SECONDS
-    backfill.HISTORY_SECONDS, backfill.FUTURE_SECONDS = history_s, step * 4
-    samples = len(backfill.sample_times(QUERY_TIME))
-    if samples != history_s // step + 5:
-        raise RuntimeError("tests/support/prometheus.py no longer takes its span from "
-                           "HISTORY_SECONDS and FUTURE_SECONDS: update this benchmark")
-    log(f"backfill: {len(series):,} series x {samples} samples "
-        f"({history_s} s of history, every {step} s)")
-    start = time.perf_counter()
-    text = backfill.write_openmetrics(series, QUERY_TIME, base / "series.om.txt")
-    log(f"  OpenMetrics written: {text.stat().st_size / 1e6:,.0f} MB "
-        f"in {time.perf_counter() - start:.1f} s")
-    start = time.perf_counter()
-    blocks = backfill.create_blocks(text, base / "tsdb")
-    text.unlink()
-    log(f"  promtool tsdb create-blocks-from openmetrics: {time.perf_counter() - start:.1f} s")
-    return blocks
-
-
-# --- what is timed -------------------------------------------------------------------------
-
-
-class Replay:
-    """Stands in for graph.prometheus.Prometheus: the first batch goes to `prom` and is
-    recorded (the exact queries build_graph sends, appenders included); later batches get
-    the same rows back without HTTP."""
-
-    def __init__(self, prom: Prometheus) -> None:
-        self.prom = prom
-        self.queries: list[Query] = []
-        self.results: list[list[Row]] | None = None
-
-    def query_each(self, queries: Sequence[Query], at: int) -> Iterator[tuple[int, list[Row]]]:
-        if self.results is None:
-            self.queries, self.results = list(queries), self.prom.query_all(queries, at)
-        return iter(enumerate(self.results))
-
-
-def raw_session() -> requests.Session:
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(pool_maxsize=MAX_PARALLEL))
-    session.headers["Accept-Encoding"] = "identity"  # as Meshlens asks a loopback Prometheus
-    return session
-
-
-def fetch_raw(session: requests.Session, url: str, promqls: Sequence[str]) -> list[bytes]:
-    """Send the queries in parallel as Meshlens does; return the bodies, fully read."""
-
-    def send(promql: str) -> bytes:
-        response = session.post(f"{url}/api/v1/query",
-                                data={"query": promql, "time": str(QUERY_TIME)})
-        response.raise_for_status()
-        return response.content
-
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(promqls))) as pool:
-        return list(pool.map(send, promqls))
-
-
-def meshlens_get(client: Any, path: str) -> bytes:
-    response = client.get(path)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path}: HTTP {response.status_code}: {response.content[:500]!r}")
-    return cast(bytes, response.content)
-
-
-def python_only(replay: Replay, options: GraphOptions) -> bytes:
-    """What dashboard/graphs.py does around a build: the collector held off."""
-    with gc_paused():
-        graph = build_graph(cast(Prometheus, replay), options, MeshConfig())
-        return write_graph(graph).body()
-
-
-class Laps:
-    """Timings of named steps, each with the cyclic GC's pauses inside it (from gc.callbacks):
-    `with Laps() as laps: laps.start(); step(); laps.lap("step")`."""
-
-    def __init__(self) -> None:
-        self.samples: dict[str, list[tuple[float, float]]] = {}
-        self.cpu: dict[str, list[float]] = {}  # process CPU ms of each step (all threads)
-        self._gc_s = self._gc_start = 0.0
-        self._at = (0.0, 0.0, 0.0)
-
-    def __call__(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self._gc_start = time.perf_counter()
-        else:
-            self._gc_s += time.perf_counter() - self._gc_start
-
-    def __enter__(self) -> Laps:
-        gc.callbacks.append(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        gc.callbacks.remove(self)
-
-    def start(self) -> None:
-        self._at = (time.perf_counter(), self._gc_s, time.process_time())
-
-    def lap(self, name: str) -> float:
-        (start, gc_start, cpu_start) = self._at
-        self._at = (time.perf_counter(), self._gc_s, time.process_time())
-        ms = (self._at[0] - start) * 1000
-        self.samples.setdefault(name, []).append((ms, (self._at[1] - gc_start) * 1000))
-        self.cpu.setdefault(name, []).append((self._at[2] - cpu_start) * 1000)
-        return ms
-
-    def medians(self) -> dict[str, tuple[float, float]]:
-        """Per step: median wall ms and median CPU ms (CPU: steady when the machine is
-        shared)."""
-        return {name: (statistics.median(ms for ms, _ in runs),
-                       statistics.median(self.cpu[name]))
-                for name, runs in self.samples.items()}
-
-
-def stage_times(url: str, options: GraphOptions, session: requests.Session,
-                repeat: int) -> dict[str, tuple[float, float]]:
-    """Each stage of build_graph and of the view's answer, one after the other (in
-    Meshlens the parse runs in the query threads and the traffic is applied as answers
-    come), with the collector held off as the app holds it; the last stage drops what the
-    build made, as the view does before the collector is back on. The stages call what
-    build.combine and build.Assembly call, in the same order."""
-    queries = plan(options, MeshConfig())
-    batch, count = queries.batch(), len(queries.traffic)
-    # Queries with equal answers are sent (and parsed) once, as Prometheus.query_each does.
-    first = {q.answer(): q for q in reversed(batch)}
-    responses = {answer: session.post(f"{url}/api/v1/query",
-                                      data={"query": q.promql, "time": str(QUERY_TIME)})
-                 for answer, q in first.items()}
-    mesh = MeshConfig()
-    with Laps() as laps:
-        for _ in range(repeat):
-            gc.collect()
-            with gc_paused():
-                laps.start()
-                answers = {answer: parse_vector(responses[answer], q.wire_labels(), url,
-                                                q.joined) for answer, q in first.items()}
-                results = [q.read(answers[q.answer()]) for q in batch]
-                laps.lap("parse_vector: JSON to rows (graph/prometheus.py)")
-                built = NamespaceTraffic(options)
-                for query, rows in zip(queries.traffic, results[:count], strict=True):
-                    built.apply(query, rows)
-                tm = build.merged(built)
-                laps.lap("rows to the merged map (istio/traffic.py, graph/cells.py)")
-                build.mark_outsiders(tm, options.namespaces, mesh)
-                build.mark_roots(tm)
-                if options.graph_type == ids.SERVICE:
-                    tm = build.reduce_to_service_graph(tm)
-                laps.lap("finalizers (graph/build.py)")
-                build.judge_map(tm, HealthConfig.default())
-                laps.lap("health (graph/health.py, graph/health_arrays.py)")
-                graph = tm.to_networkx()
-                laps.lap("to_networkx (graph/traffic.py)")
-                offset = count
-                for appender, qs in queries.appenders:
-                    appender.apply(graph, results[offset:offset + len(qs)],
-                                   AppenderContext(options, MeshConfig()))
-                    offset += len(qs)
-                build.stamp(graph, options)
-                laps.lap("appenders (graph/sources/istio/response_time.py, security.py, ...)")
-                written = write_graph(graph)
-                laps.lap("write_graph: elements as JSON pieces (graph/cytoscape_json.py)")
-                written.body()
-                laps.lap("body: the pieces joined (as dashboard/views.py sends it)")
-                encode_written(written)
-                laps.lap("or encode_written, JSON and fingerprints (live path: graph/delta.py)")
-                del results, built, tm, graph, written
-                laps.lap("freeing it all")
-    return laps.medians()
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -364,54 +96,6 @@ def setup_django(prometheus_url: str, base: Path) -> Any:
 
     call_command("migrate", verbosity=0, interactive=False)
     return Client(HTTP_HOST="localhost")
-
-
-def process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuUse:
-    """CPU milliseconds of each run: this process (all its threads) and Prometheus."""
-
-    def __init__(self, prometheus_pid: int) -> None:
-        self.pid = prometheus_pid
-        self.samples: dict[str, list[tuple[float, float]]] = {}
-        self._at = (0.0, 0.0)
-
-    def start(self) -> None:
-        self._at = (time.process_time(), process_cpu_s(self.pid))
-
-    def stop(self, key: str) -> None:
-        own, prometheus = time.process_time(), process_cpu_s(self.pid)
-        self.samples.setdefault(key, []).append(
-            ((own - self._at[0]) * 1000, (prometheus - self._at[1]) * 1000))
-
-    def medians(self, key: str) -> tuple[float, float]:
-        runs = self.samples[key]
-        return (statistics.median(own for own, _ in runs),
-                statistics.median(prom for _, prom in runs))
-
-
-def run_rounds(runs: dict[str, Callable[[], object]], repeat: int,
-               cpu: CpuUse) -> dict[str, list[tuple[float, float]]]:
-    """Warm up once, then `repeat` rounds of every run: (ms, ms of GC inside) per run, and
-    the CPU each run took in `cpu`."""
-    for run in runs.values():
-        run()
-    with Laps() as laps:
-        for round_no in range(1, repeat + 1):
-            took = []
-            for key, run in runs.items():
-                gc.collect()  # start each run without the garbage of the one before
-                cpu.start()
-                laps.start()
-                run()
-                took.append(f"{key} {laps.lap(key):.0f} ms")
-                cpu.stop(key)
-            log(f"  round {round_no}: " + ", ".join(took))
-    return laps.samples
 
 
 def print_cpu(cpu: CpuUse, median: dict[str, float]) -> None:
