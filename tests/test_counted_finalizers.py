@@ -15,9 +15,8 @@ import pytest
 from graph import build, ids
 from graph.cells import CountedMap
 from graph.options import GraphOptions, MeshConfig
-from tests.mesh import traffic_answers
-from tests.test_counted_responses import TYPES, in_order
-from tests.test_traffic_layout import jitter, merged, mesh
+from tests.test_counted_responses import in_order
+from tests.traffic_mesh import TYPES, jitter, merged, mesh_answers, options_of
 
 MESHES = [MeshConfig(), MeshConfig(accessible=frozenset({("Kubernetes", "a")})),
           MeshConfig(accessible=frozenset({("Kubernetes", "b"), ("Kubernetes", "c")}))]
@@ -26,10 +25,8 @@ MESHES = [MeshConfig(), MeshConfig(accessible=frozenset({("Kubernetes", "a")})),
 @pytest.mark.parametrize("graph_type,inject", TYPES)
 def test_it_sets_the_flags_the_finalizers_set(graph_type: str, inject: bool) -> None:
     rng = random.Random(9)
-    options = GraphOptions(namespaces=("a", "b"), graph_type=graph_type, query_time=1000,
-                           inject_service_nodes=inject)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    options = options_of(graph_type, inject)
+    answers = mesh_answers(options, rng)
     for namespaces in (("a", "b"), ("a",), ("b",)):
         for mesh_config in MESHES:
             for _ in range(2):  # the flags set by the finalizers, then by number
@@ -52,8 +49,7 @@ def test_it_keeps_flags_of_another_value_to_the_finalizers() -> None:
     """a finalizer that sets a flag other than True: never recorded, run every time"""
     rng = random.Random(2)
     options = GraphOptions(namespaces=("a", "b"), graph_type=ids.WORKLOAD, query_time=1000)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    answers = mesh_answers(options, rng)
     from graph import counted_finalizers
 
     runs = []

@@ -25,23 +25,13 @@ from graph.health import HealthConfig
 from graph.merge import Sourced, merge_sources
 from graph.options import GraphOptions, MeshConfig
 from graph.sources.istio import namespace_maps
-from tests.mesh import traffic_answers
 from tests.test_traffic_columns import awkward, built
-from tests.test_traffic_layout import last_layout, merged, mesh
-
-TYPES = [(ids.WORKLOAD, True), (ids.WORKLOAD, False), (ids.APP, True),
-         (ids.VERSIONED_APP, False), (ids.SERVICE, True)]
-
-
-def options_of(graph_type: str, inject: bool) -> GraphOptions:
-    return GraphOptions(namespaces=("a", "b"), graph_type=graph_type, query_time=1000,
-                        inject_service_nodes=inject)
+from tests.traffic_mesh import TYPES, last_layout, merged, mesh_answers, options_of
 
 
 def answers_of(options: GraphOptions, seed: int) -> list[list[tuple[str, float]]]:
     rng = random.Random(seed)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    return awkward(traffic_answers(queries, mesh(rng)), rng)
+    return awkward(mesh_answers(options, rng), rng)
 
 
 def in_order(value: Any) -> Any:
@@ -86,8 +76,7 @@ def test_it_writes_what_whole_maps_write_through_every_reader(graph_type: str,
     the same build of a layout seen for the first time"""
     options = options_of(graph_type, inject)
     rng = random.Random(4)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    answers = mesh_answers(options, rng)
     for _ in range(4):
         answers = awkward(answers, rng)
         reused = [built(options, answers) for _ in range(2)]

@@ -12,7 +12,17 @@ from graph.health_arrays import annotate_counted
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
 from tests.mesh import request_edge, traffic_answers
-from tests.test_traffic_layout import A1, A2, B1, B2, jitter, last_layout, merged, mesh
+from tests.traffic_mesh import (
+    A1,
+    A2,
+    B1,
+    B2,
+    jitter,
+    last_layout,
+    merged,
+    mesh,
+    traffic_queries,
+)
 
 Statuses = tuple[dict[str, str], dict[tuple[str, str, str], str]]
 
@@ -49,16 +59,12 @@ def warm(options: GraphOptions, answers: list[list[Row]], config: HealthConfig) 
         annotate_health(tm.nodes, tm.edges(), config)
 
 
-def plan(options: GraphOptions) -> list:
-    return build.plan(options, MeshConfig(), with_appenders=False).traffic
-
-
 def test_it_falls_on_a_band_edge_as_the_loops_do() -> None:
     """a1 -> b1 (HTTP 200 at 9/s, 503 at 1/s: 10.0 % exactly, Failure), a2 -> b1 (HTTP
     200 at 9/s, 404 at 1/s: 10.0 %, Degraded), b1-v2 -> a1 (HTTP 200 at 0.7, 503 at 0.2,
     500 at 0.1: an error sum whose value depends on its addition order); no service nodes"""
     options = GraphOptions(namespaces=("a", "b"), query_time=1000, inject_service_nodes=False)
-    answers = traffic_answers(plan(options), (
+    answers = traffic_answers(traffic_queries(options), (
         request_edge(A1, B1, {"200": 9.0, "503": 1.0})
         + request_edge(A2, B1, {"200": 9.0, "404": 1.0})
         + request_edge(B2, A1, {"200": 0.7, "503": 0.2, "500": 0.1})))
@@ -77,7 +83,7 @@ def test_it_matches_the_dicts_on_a_mixed_mesh_build_after_build() -> None:
     of new, awkward values on one layout"""
     rng = random.Random(7)
     options = GraphOptions(namespaces=("a", "b"), query_time=1000)
-    answers = traffic_answers(plan(options), mesh(rng))
+    answers = traffic_answers(traffic_queries(options), mesh(rng))
     config = HealthConfig.default()
     warm(options, answers, config)
     layout = last_layout()
@@ -94,7 +100,7 @@ def test_it_follows_a_custom_rule_and_a_changed_config_on_the_same_layout() -> N
     for b1-v1 only (inbound 5XX Failure at 5 %): a1 -> b1 Failure, a2 -> b1-v2 still
     Degraded, on the layout the default config was judged on; no service nodes"""
     options = GraphOptions(namespaces=("a", "b"), query_time=1000, inject_service_nodes=False)
-    answers = traffic_answers(plan(options), (
+    answers = traffic_answers(traffic_queries(options), (
         request_edge(A1, B1, {"200": 9.5, "503": 0.5})
         + request_edge(A2, B2, {"200": 9.5, "503": 0.5})
         + request_edge(B2, A1, {"200": 9.5, "404": 0.5})))
@@ -126,7 +132,7 @@ def test_it_reads_a_nan_rate_as_the_dicts_do() -> None:
     (`total <= 0` is false: Healthy, no band reached) on the edge and leaves it out of its
     nodes (`total > 0` is false); health on numbers must say the same on a reused layout."""
     options = GraphOptions(namespaces=("a", "b"), query_time=1000, inject_service_nodes=False)
-    answers = traffic_answers(plan(options), (
+    answers = traffic_answers(traffic_queries(options), (
         request_edge(A1, B1, {"200": 9.0, "503": 1.0})
         + request_edge(A2, B1, {"200": 9.0, "404": 1.0})))
     config = HealthConfig.default()

@@ -15,22 +15,27 @@ import random
 import numpy as np
 import pytest
 
-from graph import build, ids, packed_layout
-from graph.options import GraphOptions, MeshConfig
+from graph import ids, packed_layout
+from graph.options import GraphOptions
 from graph.sources.istio import namespace_maps
 from graph.sources.istio import plan_tables as pt
-from tests.mesh import traffic_answers
-from tests.test_traffic_layout import assert_same_map, jitter, last_layout, merged, mesh
+from tests.traffic_mesh import (
+    assert_same_map,
+    jitter,
+    last_layout,
+    merged,
+    mesh_answers,
+    options_of,
+    traffic_queries,
+)
 
 
 @pytest.mark.parametrize("graph_type,inject", [
     (ids.WORKLOAD, True), (ids.APP, False), (ids.SERVICE, True)])
 def test_it_unpacks_a_layout_as_it_was_made(graph_type: str, inject: bool) -> None:
     rng = random.Random(3)
-    options = GraphOptions(namespaces=("a", "b"), graph_type=graph_type, query_time=1000,
-                           inject_service_nodes=inject)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    options = options_of(graph_type, inject)
+    answers = mesh_answers(options, rng)
     made = merged(options, answers)
     layout = last_layout()
     copy = pickle.loads(pickle.dumps(layout))
@@ -49,8 +54,7 @@ def test_it_unpacks_a_layout_as_it_was_made(graph_type: str, inject: bool) -> No
 def namespace_maps_answers(options: GraphOptions,
                            answers: list[list[tuple[str, float]]]) -> list[namespace_maps.Answer]:
     nt = namespace_maps.NamespaceTraffic(options)
-    for query, rows in zip(build.plan(options, MeshConfig(), with_appenders=False).traffic,
-                           answers, strict=True):
+    for query, rows in zip(traffic_queries(options), answers, strict=True):
         nt.apply(query, rows)
     return nt.answers
 
@@ -60,8 +64,7 @@ def test_it_keeps_plans_as_numbers_naming_one_string_table() -> None:
     same plan numbers for the same keys, and a layout made from them the same map"""
     rng = random.Random(5)
     options = GraphOptions(namespaces=("a", "b"), query_time=1000)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    answers = mesh_answers(options, rng)
     expected = merged(options, answers)
     state = pickle.loads(pickle.dumps(pt.PLANS.state()))
     names, tables, size, _ = state

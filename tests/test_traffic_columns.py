@@ -27,9 +27,8 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Row
 from graph.sources.istio.dialect import ISTIO
 from graph.traffic_columns import traffic_texts
-from tests.mesh import traffic_answers
 from tests.test_cytoscape_json import random_graph
-from tests.test_traffic_layout import mesh
+from tests.traffic_mesh import TYPES, mesh_answers, options_of
 
 # Values on the edges of json_pieces.rate_precision's decimals and of "%.2f"'s rounding.
 AWKWARD = (1e-7, 4e-6, 5e-6, 4.4e-5, 3e-4, 0.0015, 0.005, 0.0449, 0.125, 0.5, 0.999996,
@@ -48,15 +47,11 @@ def built(options: GraphOptions, answers: list[list[Row]]):  # type: ignore[no-u
     return assemble(Assembly(plan, options, MeshConfig(), None), enumerate(answers))
 
 
-@pytest.mark.parametrize("graph_type,inject", [
-    (ids.WORKLOAD, True), (ids.WORKLOAD, False), (ids.APP, True), (ids.VERSIONED_APP, False),
-    (ids.SERVICE, True)])
+@pytest.mark.parametrize("graph_type,inject", TYPES)
 def test_it_writes_the_rates_the_md_dicts_give(graph_type: str, inject: bool) -> None:
     rng = random.Random(11)
-    options = GraphOptions(namespaces=("a", "b"), graph_type=graph_type, query_time=1000,
-                           inject_service_nodes=inject)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = traffic_answers(queries, mesh(rng))
+    options = options_of(graph_type, inject)
+    answers = mesh_answers(options, rng)
     for round_no in range(6):
         answers = awkward(answers, rng)
         g = built(options, answers)
@@ -79,8 +74,7 @@ def test_it_leaves_a_build_with_a_nan_to_the_md_dicts() -> None:
     """as above, one row's value NaN (Prometheus can answer NaN; Kiali adds it)"""
     rng = random.Random(5)
     options = GraphOptions(namespaces=("a", "b"), query_time=1000)
-    queries = build.plan(options, MeshConfig(), with_appenders=False).traffic
-    answers = awkward(traffic_answers(queries, mesh(rng)), rng)
+    answers = awkward(mesh_answers(options, rng), rng)
     built(options, answers)  # the layout's first map
     first = next(i for i, rows in enumerate(answers) if rows)
     answers[first][0] = (answers[first][0][0], math.nan)
