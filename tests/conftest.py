@@ -37,3 +37,4 @@ from tests.live_env import (  # noqa: E402,F401
     celery_worker,
     meshlens_redis,
 )
+from tests.logged_prometheus import hostile_prom, hostile_prometheus  # noqa: E402,F401

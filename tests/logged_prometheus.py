@@ -77,6 +77,28 @@ def logged_prometheus(pool: PrometheusPool,
         yield LoggedPrometheus(server, log, now)
 
 
+
+# The hostile-input modules' fixtures (tests/conftest.py imports them): one logged
+# Prometheus per module that uses it.
+@pytest.fixture(scope="module")
+def hostile_prometheus(prometheus_with: PrometheusPool,
+                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedPrometheus]:
+    yield from logged_prometheus(prometheus_with, tmp_path_factory)
+
+
+@pytest.fixture
+def hostile_prom(hostile_prometheus: LoggedPrometheus, meshlens_redis: str,
+                 settings: Any) -> LoggedPrometheus:
+    """Meshlens on the logged Prometheus, without a query scope, and Redis emptied: no
+    worker runs here, and without the heartbeat an earlier test's worker left, a cold scope
+    is built at once in this process, not queued for a worker that never takes it."""
+    from dashboard import live
+
+    settings.PROMETHEUS_URL = hostile_prometheus.server.url
+    settings.MESHLENS_QUERY_SCOPE = []
+    live.client().flushdb()
+    return hostile_prometheus
+
 LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 OPERATOR = re.compile(r"(=~|!~|!=|=)S")
 

@@ -15,7 +15,6 @@ changed a query's shape), and a legal name must reach Prometheus as itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,30 +34,15 @@ from tests.logged_prometheus import (
     LoggedPrometheus,
     api_params,
     literals,
-    logged_prometheus,
     shape,
 )
 from tests.openapi_spec import Operation
-from tests.support.prometheus import PrometheusPool
 
 pytestmark = pytest.mark.django_db
 
 # Values that pass validation yet mean something in PromQL or RE2.
 LEGAL = {"namespace": ["0-a"], "workload": ["a.b"], "service": ["a.b"], "app": ["A_b.c"],
          "version": ["1.0_rc-2"], "clusterName": ["east_1.b"]}
-
-
-@pytest.fixture(scope="module")
-def prometheus(prometheus_with: PrometheusPool, tmp_path_factory: pytest.TempPathFactory,
-               ) -> Iterator[LoggedPrometheus]:
-    yield from logged_prometheus(prometheus_with, tmp_path_factory)
-
-
-@pytest.fixture
-def prom(prometheus: LoggedPrometheus, meshlens_redis: str, settings: Any) -> LoggedPrometheus:
-    settings.PROMETHEUS_URL = prometheus.server.url
-    settings.MESHLENS_QUERY_SCOPE = []
-    return prometheus
 
 
 def kiali_params(t: int) -> dict[str, str]:
@@ -201,15 +185,15 @@ def slots(op: Operation) -> list[str]:
 
 @pytest.mark.parametrize("op", openapi_spec.operations(), ids=lambda op: op.operation_id)
 def test_it_answers_hostile_values_with_a_clear_error_or_a_legal_answer(
-        prom: LoggedPrometheus, op: Operation) -> None:
-    tried = route(op, prom)
-    base, base_queries = get(prom, tried, tried.segments, tried.params)
+        hostile_prom: LoggedPrometheus, op: Operation) -> None:
+    tried = route(op, hostile_prom)
+    base, base_queries = get(hostile_prom, tried, tried.segments, tried.params)
     assert base.status_code == (503 if op.operation_id == "healthz" else 200), base.content
     shapes = {shape(q) for q in base_queries}
     if "appenders" in tried.params:
         # Without the security appender the inbound queries group by fewer labels (they
         # group by its labels too only when it reads their answer): legal shapes as well.
-        _, plain = get(prom, tried, tried.segments,
+        _, plain = get(hostile_prom, tried, tried.segments,
                        tried.params | {"appenders": "responseTime"})
         shapes |= {shape(q) for q in plain}
     problems: list[str] = []
@@ -225,7 +209,7 @@ def test_it_answers_hostile_values_with_a_clear_error_or_a_legal_answer(
                 if slot in NODE_OR_EDGE:
                     params.pop("edge" if slot == "node" else "node", None)
                 params[slot] = value
-            response, queries = get(prom, tried, segments, params)
+            response, queries = get(hostile_prom, tried, segments, params)
             problems += problems_with(response, base, op,
                                       value or "-" if slot == "<name>" else slot, value)
             if slot == "<name>" and response.status_code == 400:
@@ -233,7 +217,7 @@ def test_it_answers_hostile_values_with_a_clear_error_or_a_legal_answer(
             if any(shape(q) not in shapes for q in queries) and slot in params:
                 # A legal value that reads as the default ("" for duration): the queries
                 # are those of the request without it.
-                _, default_queries = get(prom, tried, segments,
+                _, default_queries = get(hostile_prom, tried, segments,
                                          {k: v for k, v in params.items() if k != slot})
                 shapes |= {shape(q) for q in default_queries}
             problems += [f"{slot}={value[:40]!r} changed a query's shape: {q[:300]}"
@@ -259,11 +243,13 @@ def edge_pairs(body: dict[str, Any]) -> set[tuple[str, str]]:
             for e in body["elements"]["edges"]}
 
 
-def test_it_reads_a_service_name_as_itself_not_as_a_pattern(prom: LoggedPrometheus) -> None:
+def test_it_reads_a_service_name_as_itself_not_as_a_pattern(hostile_prom: LoggedPrometheus) -> None:
     """productpage -> axb: the service node graph of "a.b" is empty, that of "axb" is not"""
-    service = route(openapi_spec.operation("kialiServiceGraph"), prom)
-    like, _ = get(prom, service, {"namespace": "bookinfo", "service": "a.b"}, service.params)
-    real, _ = get(prom, service, {"namespace": "bookinfo", "service": "axb"}, service.params)
+    service = route(openapi_spec.operation("kialiServiceGraph"), hostile_prom)
+    like, _ = get(hostile_prom, service, {"namespace": "bookinfo", "service": "a.b"},
+                  service.params)
+    real, _ = get(hostile_prom, service, {"namespace": "bookinfo", "service": "axb"},
+                  service.params)
     assert like.status_code == real.status_code == 200
     assert like.json()["elements"]["nodes"] == []
     assert {"axb", "productpage-v1"} <= node_labels(real.json())
@@ -273,11 +259,11 @@ def test_it_reads_a_service_name_as_itself_not_as_a_pattern(prom: LoggedPromethe
     "graph", "edges", "impact", "graphDiff", "series", "kialiGraph", "kialiWorkloadGraph",
     "kialiServiceGraph", "kialiAppGraph", "kialiAppVersionGraph"])
 def test_it_scopes_every_selector_with_any_scope_value(
-        prom: LoggedPrometheus, settings: Any, operation_id: str) -> None:
+        hostile_prom: LoggedPrometheus, settings: Any, operation_id: str) -> None:
     """With mesh_id=SCOPE, each selector starts with it, and only SCOPE's series count."""
     settings.MESHLENS_QUERY_SCOPE = [("mesh_id", SCOPE)]
-    scoped = route(openapi_spec.operation(operation_id), prom)
-    response, queries = get(prom, scoped, scoped.segments, scoped.params)
+    scoped = route(openapi_spec.operation(operation_id), hostile_prom)
+    response, queries = get(hostile_prom, scoped, scoped.segments, scoped.params)
     assert response.status_code == 200, response.content
     assert queries
     for query in queries:
@@ -286,16 +272,16 @@ def test_it_scopes_every_selector_with_any_scope_value(
 
 
 def test_it_keeps_to_the_scope_in_graphs_and_namespaces(
-        prom: LoggedPrometheus, settings: Any) -> None:
+        hostile_prom: LoggedPrometheus, settings: Any) -> None:
     """details-v1 -> ratings and othermesh are outside the scope SCOPE, inside NEAR"""
-    graph_route = route(openapi_spec.operation("graph"), prom)
-    namespaces_route = route(openapi_spec.operation("namespaces"), prom)
+    graph_route = route(openapi_spec.operation("graph"), hostile_prom)
+    namespaces_route = route(openapi_spec.operation("namespaces"), hostile_prom)
     seen: dict[str, tuple[set[tuple[str, str]], list[str]]] = {}
     for name, scope in (("none", []), ("scope", [("mesh_id", SCOPE)]),
                          ("near", [("mesh_id", NEAR)])):
         settings.MESHLENS_QUERY_SCOPE = scope
-        graph, _ = get(prom, graph_route, {}, graph_route.params)
-        namespaces, _ = get(prom, namespaces_route, {}, {})
+        graph, _ = get(hostile_prom, graph_route, {}, graph_route.params)
+        namespaces, _ = get(hostile_prom, namespaces_route, {}, {})
         seen[name] = (edge_pairs(graph.json()), namespaces.json()["namespaces"])
     near = {("details-v1", "ratings"), ("ratings", "ratings-v1")}
     assert near | {("reviews-v2", "ratings"), ("productpage-v1", "axb")} <= seen["none"][0]

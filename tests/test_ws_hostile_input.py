@@ -13,7 +13,6 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,29 +35,11 @@ from tests.logged_prometheus import (
     LoggedPrometheus,
     api_params,
     literals,
-    logged_prometheus,
 )
 from tests.support.meshlens import meshlens
-from tests.support.prometheus import PrometheusPool
 from tests.support.websocket import Listener, WebSocket, WebSocketClosed
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def prometheus(prometheus_with: PrometheusPool, tmp_path_factory: pytest.TempPathFactory,
-               ) -> Iterator[LoggedPrometheus]:
-    yield from logged_prometheus(prometheus_with, tmp_path_factory)
-
-
-@pytest.fixture
-def prom(prometheus: LoggedPrometheus, meshlens_redis: str, settings: Any) -> LoggedPrometheus:
-    settings.PROMETHEUS_URL = prometheus.server.url
-    settings.MESHLENS_QUERY_SCOPE = []
-    # No worker runs here: without the heartbeat an earlier test's worker left, a cold scope
-    # is built at once in this process, not queued for a worker that never takes it.
-    live.client().flushdb()
-    return prometheus
 
 
 # The description's parameters of the WebSocket, each at a legal value.
@@ -103,7 +84,7 @@ def test_it_describes_the_websockets_parameters_as_the_consumer_reads_them() -> 
 
 
 async def test_it_turns_hostile_websocket_parameters_away_with_a_message(
-        prom: LoggedPrometheus) -> None:
+        hostile_prom: LoggedPrometheus) -> None:
     problems: list[str] = []
     for slot in [*WS_PARAMS, "query_time", "<name>"]:
         for value in HOSTILE:
@@ -120,14 +101,15 @@ async def test_it_turns_hostile_websocket_parameters_away_with_a_message(
     assert not problems, "\n".join(p[:300] for p in problems[:20])
 
 
-async def test_it_scopes_the_live_graphs_queries(prom: LoggedPrometheus, settings: Any) -> None:
+async def test_it_scopes_the_live_graphs_queries(hostile_prom: LoggedPrometheus,
+                                                 settings: Any) -> None:
     settings.MESHLENS_QUERY_SCOPE = [("mesh_id", SCOPE)]
     live.client().flushdb()
-    prom.mark()
+    hostile_prom.mark()
     communicator, message = await ws_first(b"namespaces=bookinfo&duration=60s")
     await communicator.disconnect()
     assert message["type"] == "graph.snapshot"
-    queries = prom.queries()
+    queries = hostile_prom.queries()
     assert queries
     for query in queries:
         masked = LITERAL.sub("S", query)
@@ -150,7 +132,7 @@ def group_message(text: str) -> dict[str, Any]:
 
 
 async def test_it_ignores_hostile_messages_and_keeps_the_scope_for_every_viewer(
-        prom: LoggedPrometheus, caplog: pytest.LogCaptureFixture) -> None:
+        hostile_prom: LoggedPrometheus, caplog: pytest.LogCaptureFixture) -> None:
     """Viewer A sends every hostile message; A and B, on the same scope, both still get the
     scope's next message; A's consumer ends cleanly when it leaves, having answered none of
     them; B gets the one after that."""
@@ -221,10 +203,10 @@ def next_text(inbox: Listener, expected: str, within_s: float = 120) -> str | No
 
 
 def test_it_closes_only_the_socket_that_sends_a_frame_too_big(
-        prom: LoggedPrometheus, meshlens_redis: str, tmp_path: Path, settings: Any) -> None:
+        hostile_prom: LoggedPrometheus, meshlens_redis: str, tmp_path: Path, settings: Any) -> None:
     """On a real daphne: A's garbage is ignored; A's 2 MiB frame closes A's socket (daphne
     refuses messages over 1 MiB), not B's, and nothing is logged as an error."""
-    env = {"PROMETHEUS_URL": prom.server.url, "REDIS_URL": meshlens_redis}
+    env = {"PROMETHEUS_URL": hostile_prom.server.url, "REDIS_URL": meshlens_redis}
     path = "/ws/graph?" + urlencode(WS_PARAMS)
     scope = graph_options_from_query(WS_PARAMS).scope_key()
     layer = get_channel_layer()
