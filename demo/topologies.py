@@ -48,9 +48,19 @@ UNKNOWN = Workload(
 
 
 @dataclass(frozen=True)
-class RequestEdge:
+class Edge:
+    """What request and TCP edges have in common: their ends, the first two fields."""
+
     source: Workload
     destination: Workload
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source.name, self.destination.name)
+
+
+@dataclass(frozen=True)
+class RequestEdge(Edge):
     protocol: Protocol
     rate: float  # requests per second
     latency_ms: tuple[float, float]  # mean, standard deviation
@@ -64,23 +74,13 @@ class RequestEdge:
     connection_type: str | None = None
     broker: str = ""  # messaging_system: the producer's messaging.system
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source.name, self.destination.name)
-
 
 @dataclass(frozen=True)
-class TcpEdge:
-    source: Workload
-    destination: Workload
+class TcpEdge(Edge):
     sent_bytes: float  # per second, server to client (Istio's "sent" is the response side)
     received_bytes: float  # per second, client to server
     connections: float  # opened per second
     mtls: bool = True
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source.name, self.destination.name)
 
 
 @dataclass(frozen=True)
