@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import networkx as nx
 
@@ -201,25 +201,45 @@ def edge_data(u: str, v: str, protocol: str, d: dict[str, Any], extras: bool,
     return data
 
 
-def box_nodes(nodes: list[dict[str, Any]], box_by: str) -> list[dict[str, Any]]:
-    """Compound parent nodes for every app (or namespace, cluster) with more than one member."""
-    members: dict[str, list[dict[str, Any]]] = {}
-    for n in nodes:
-        if box_by == "app" and n.get("app") not in (None, "", ids.UNKNOWN):
-            key = f"box_{n['cluster']}_{n['namespace']}_{n['app']}"
-        elif box_by == "namespace" and "parent" not in n and n["namespace"] != ids.UNKNOWN:
-            key = f"box_{n['cluster']}_{n['namespace']}"
-        elif box_by == "cluster" and "parent" not in n and n["cluster"] != ids.UNKNOWN:
-            key = f"box_{n['cluster']}"
-        else:
-            continue
-        members.setdefault(key, []).append(n)
+Member = TypeVar("Member")  # a node as a writer holds it: a dict, or a Node
+
+
+def box_key(box_by: str, cluster: str, namespace: str, app: str, boxed: bool) -> str | None:
+    """The key of the box a node goes in when boxing by `box_by` (the box's id is its hash),
+    or None: an app's box holds the nodes of a known app; a namespace's or a cluster's box
+    holds the nodes of a known one that are not `boxed` already (in an app's box)."""
+    if box_by == "app":
+        return f"box_{cluster}_{namespace}_{app}" if app not in ("", ids.UNKNOWN) else None
+    if boxed:
+        return None
+    if box_by == "namespace":
+        return f"box_{cluster}_{namespace}" if namespace != ids.UNKNOWN else None
+    if box_by == "cluster":
+        return f"box_{cluster}" if cluster != ids.UNKNOWN else None
+    return None
+
+
+def box_groups(keyed: Iterable[tuple[str | None, Member]],
+               box_by: str) -> list[tuple[str, list[Member]]]:
+    """The boxes to draw, as (key, members), from each node's box key (None: no box): every
+    key with more than one member, none at all when boxing by namespace or cluster would
+    put everything in one box. For both writers (dicts here, graph/cytoscape_json.py's
+    Nodes), so that they box the same nodes."""
+    members: dict[str, list[Member]] = {}
+    for key, n in keyed:
+        if key is not None:
+            members.setdefault(key, []).append(n)
     if box_by != "app" and len(members) < 2:
         return []
+    return [(key, group) for key, group in members.items() if len(group) > 1]
+
+
+def box_nodes(nodes: list[dict[str, Any]], box_by: str) -> list[dict[str, Any]]:
+    """Compound parent nodes for every app (or namespace, cluster) with more than one member."""
+    keyed = ((box_key(box_by, n["cluster"], n["namespace"], n.get("app") or "", "parent" in n),
+              n) for n in nodes)
     boxes = []
-    for key, group in members.items():
-        if len(group) < 2:
-            continue
+    for key, group in box_groups(keyed, box_by):
         first = group[0]
         box: dict[str, Any] = {"id": ids.hash_id(key), "nodeType": ids.NODE_BOX,
                                "cluster": first["cluster"],

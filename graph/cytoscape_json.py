@@ -23,7 +23,7 @@ import orjson
 
 from graph import edge_json, ids, layout, memory, traffic_columns
 from graph.cells import COUNTED
-from graph.cytoscape import BOX_RANK, NODE_FLAGS, node_label
+from graph.cytoscape import BOX_RANK, NODE_FLAGS, box_groups, box_key, node_label
 from graph.health import NA
 from graph.json_pieces import (
     PIECES,
@@ -106,33 +106,12 @@ def dest_services_piece(dest_services: Iterable[tuple[str, str, str]]) -> Piece:
 Node = Any
 
 
-def box_key(n: Node, box_by: str) -> str | None:
-    if box_by == "app":
-        return f"box_{n.cluster}_{n.namespace}_{n.app}" if n.app not in ("", ids.UNKNOWN) \
-            else None
-    if n.parent:
-        return None
-    if box_by == "namespace":
-        return f"box_{n.cluster}_{n.namespace}" if n.namespace != ids.UNKNOWN else None
-    if box_by == "cluster":
-        return f"box_{n.cluster}" if n.cluster != ids.UNKNOWN else None
-    return None
-
-
 def box_nodes(nodes: list[Node], box_by: str, extras: bool) -> list[Node]:
     """graph.cytoscape.box_nodes on Nodes: a compound parent for every app (or namespace,
     cluster) with more than one member; members get their `parent`."""
-    members: dict[str, list[Node]] = {}
-    for n in nodes:
-        key = box_key(n, box_by)
-        if key is not None:
-            members.setdefault(key, []).append(n)
-    if box_by != "app" and len(members) < 2:
-        return []
+    keyed = ((box_key(box_by, n.cluster, n.namespace, n.app, bool(n.parent)), n) for n in nodes)
     boxes = []
-    for key, group in members.items():
-        if len(group) < 2:
-            continue
+    for key, group in box_groups(keyed, box_by):
         first = group[0]
         namespace = first.namespace if box_by != "cluster" else ""
         app = first.app if box_by == "app" else ""
