@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -64,19 +64,25 @@ def bob_client(bob: User) -> Client:
     return client
 
 
-def api_routes() -> Iterator[str]:
-    """Every route of the URLconf under /api/, its path variables filled in: a namespace
-    variable with `shop`, any other with a name."""
+def url_routes(keep: Callable[[str], bool], fill: Callable[[str], str]) -> Iterator[str]:
+    """Every route of the URLconf that `keep` keeps (a pattern as Django writes it, without
+    the leading slash), each path variable `<name>` or `<type:name>` replaced by fill(name)."""
     def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
         for p in patterns:
             if isinstance(p, URLResolver):
                 yield from walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern):
                 route = prefix + str(p.pattern)
-                if route.startswith("api/"):
-                    yield "/" + re.sub(r"<(?:\w+:)?(\w+)>",
-                                       lambda m: "shop" if m[1] == "namespace" else "x", route)
+                if keep(route):
+                    yield "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: fill(m[1]), route)
     return walk(get_resolver().url_patterns, "")
+
+
+def api_routes() -> Iterator[str]:
+    """Every route of the URLconf under /api/, its path variables filled in: a namespace
+    variable with `shop`, any other with a name."""
+    return url_routes(lambda route: route.startswith("api/"),
+                      lambda name: "shop" if name == "namespace" else "x")
 
 
 def test_it_finds_the_api_routes() -> None:

@@ -16,7 +16,6 @@ pay-v1 is drawn without details.)
 from __future__ import annotations
 
 import gzip
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from dashboard import graphs, live, publish, tasks
 from dashboard.models import ApiToken
@@ -36,7 +34,7 @@ from graph.export import FORMAT_NAMES
 from graph.options import graph_options_from_query
 from tests import mesh
 from tests.mesh import Workload
-from tests.test_access_namespaces import connect, next_graph, user_seeing
+from tests.test_access_namespaces import connect, next_graph, url_routes, user_seeing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,16 +121,8 @@ PATH_VALUES = {"namespace": "bookinfo", "workload": "productpage-v1", "service":
 def walked_routes() -> Iterator[str]:
     """Every route of the URLconf that shows the graph or its data: the API's, Kiali's,
     the page and the embed view; their path variables filled in."""
-    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern):
-                route = prefix + str(p.pattern)
-                if route.startswith(("api/", "embed/")) or route == "":
-                    yield "/" + re.sub(r"<(?:\w+:)?(\w+)>",
-                                       lambda m: PATH_VALUES.get(m[1], "x"), route)
-    return walk(get_resolver().url_patterns, "")
+    return url_routes(lambda route: route.startswith(("api/", "embed/")) or route == "",
+                      lambda name: PATH_VALUES.get(name, "x"))
 
 
 def base_query(route: str, at: int) -> dict[str, str]:
