@@ -15,11 +15,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from dashboard import live
-from dashboard.asgi import application
 from dashboard.models import NamespaceAccess
 from tests import mesh
 from tests.live_env import QUERY_TIME
 from tests.mesh import Workload
+from tests.support.websocket import opened
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,12 +172,7 @@ def clean_redis(meshlens_redis: str) -> Iterator[None]:
 
 
 async def connect(path: str, session: str) -> WebsocketCommunicator:
-    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1"),
-               (b"cookie", f"sessionid={session}".encode())]
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator
+    return await opened(path, (b"cookie", f"sessionid={session}".encode()))
 
 
 async def next_graph(communicator: WebsocketCommunicator) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tests import mesh as istio
 from tests.linkerd_mesh import emojivoto
 from tests.support.ports import free_port
 from tests.support.prometheus import PrometheusPool, PrometheusServer
+from tests.support.websocket import opened
 
 QUERY_TIME = 1700000000
 CRON = istio.Workload("batch", "cron", "cron")
@@ -312,15 +313,7 @@ def test_it_edits_data_sources_in_the_admin() -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_it_refuses_a_live_graph_of_an_unknown_source(meshlens_redis: str) -> None:
     """/ws/graph?sources=nope: a graph.error naming the parameter, close code 4400"""
-    from channels.testing import WebsocketCommunicator
-
-    from dashboard.asgi import application
-
-    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
-    communicator = WebsocketCommunicator(application, "/ws/graph?namespaces=a&sources=nope",
-                                         headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
+    communicator = await opened("/ws/graph?namespaces=a&sources=nope")
     message = await communicator.receive_json_from(timeout=5)
     assert message["type"] == "graph.error" and message["stale"] is False
     assert message["message"].startswith("sources: no data source 'nope'")

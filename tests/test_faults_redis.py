@@ -11,12 +11,11 @@ from typing import Any
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from dashboard import live
-from dashboard.asgi import application
 from dashboard.consumers import RESUBSCRIBE
 from graph.options import graph_options_from_query
+from tests.support.websocket import opened
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,11 +36,7 @@ async def test_it_closes_a_viewer_that_updates_no_longer_reach(settings: Any) ->
     settings.MESHLENS_LIVE_TTL_SECONDS = 15  # renewals every 5 s, the shortest
     scope_key = graph_options_from_query(QUERY).scope_key()
     await sync_to_async(live.save)(scope_key, EMPTY, {})  # fresh: no build is asked for
-    communicator = WebsocketCommunicator(
-        application, "/ws/graph?namespaces=bookinfo&duration=60s",
-        headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
+    communicator = await opened("/ws/graph?namespaces=bookinfo&duration=60s")
     first = await communicator.receive_json_from(timeout=5)
     assert first["type"] == "graph.snapshot" and first["version"] == 1
 

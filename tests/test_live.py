@@ -14,11 +14,11 @@ from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard import live, metrics, publish
-from dashboard.asgi import application
 from dashboard.tasks import tick
 from graph.build import plan
 from graph.options import MeshConfig, graph_options_from_query
 from tests import mesh
+from tests.support.websocket import opened
 
 WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 
@@ -46,11 +46,7 @@ def clean_redis(meshlens_redis: str) -> Iterator[None]:
 
 
 async def connect(path: str = WS) -> WebsocketCommunicator:
-    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    return communicator
+    return await opened(path)
 
 
 def labels(graph: dict[str, Any]) -> set[str]:

@@ -18,8 +18,8 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from dashboard import layer_calls, live, publish
-from dashboard.asgi import application
 from graph.options import graph_options_from_query
+from tests.support.websocket import opened
 
 VIEW = "namespaces=bookinfo&duration=60s"
 SCOPE = graph_options_from_query({"namespaces": "bookinfo", "duration": "60s"}).scope_key()
@@ -50,11 +50,7 @@ def publish_next() -> int:
 
 
 async def connect() -> WebsocketCommunicator:
-    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
-    communicator = WebsocketCommunicator(application, f"/ws/graph?{VIEW}", headers=headers)
-    connected, _ = await communicator.connect(timeout=30)
-    assert connected
-    return communicator
+    return await opened(f"/ws/graph?{VIEW}", within_s=30)
 
 
 async def test_it_drops_a_delta_to_the_version_a_joining_viewer_was_sent(

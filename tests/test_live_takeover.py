@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from dashboard import live, locks, tasks
-from dashboard.asgi import application
 from graph.options import graph_options_from_query
 from tests import mesh
+from tests.support.websocket import opened
 
 WS = "/ws/graph?namespaces=bookinfo&duration=60s"
 SCOPE = graph_options_from_query({"namespaces": "bookinfo", "duration": "60s"}).scope_key()
@@ -47,10 +46,7 @@ async def test_it_builds_here_a_queued_build_no_worker_begins(
         return new
 
     monkeypatch.setattr(tasks, "take_over", recorded)
-    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
-    communicator = WebsocketCommunicator(application, WS, headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
+    communicator = await opened(WS)
     message = await communicator.receive_json_from(timeout=5)
     while message["type"] == "graph.progress":
         message = await communicator.receive_json_from(timeout=10)

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from dashboard import retention
-from dashboard.asgi import application
 from graph.options import OptionError
 from graph.retention import check_window, describe, parse_retention
 from tests.support.prometheus import PrometheusServer
+from tests.support.websocket import opened
 
 pytestmark = pytest.mark.django_db
 
@@ -78,11 +77,7 @@ async def test_it_refuses_a_live_window_beyond_retention(short_prometheus: str,
                                                          meshlens_redis: str) -> None:
     """The page read the retention first; the socket checks what is known, naming duration."""
     assert await sync_to_async(retention.retention_seconds)() == 7200
-    communicator = WebsocketCommunicator(
-        application, "/ws/graph?namespaces=bookinfo&duration=3h",
-        headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
+    communicator = await opened("/ws/graph?namespaces=bookinfo&duration=3h")
     message = await communicator.receive_json_from(timeout=5)
     assert message["type"] == "graph.error"
     assert message["message"].startswith("duration: 10800s is longer than Prometheus keeps")

@@ -6,6 +6,11 @@ project has no WebSocket client library, and a browser is more than these tests 
 
     with Listener(WebSocket(port, "/ws/graph?namespaces=bookinfo")) as viewer:
         message = viewer.receive(within_s=1.0)  # read meanwhile, pings answered; or None
+
+And, without a server, a socket to the ASGI application (channels' communicator), opened
+as the page opens it:
+
+    communicator = await opened("/ws/graph?namespaces=bookinfo")
 """
 
 from __future__ import annotations
@@ -17,9 +22,25 @@ import socket
 import struct
 import threading
 
+from channels.testing import WebsocketCommunicator
+
 from tests.support.ports import LOOPBACK
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
+# What a browser sends with the page's own socket: the origin is the host's.
+SAME_ORIGIN = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+
+
+async def opened(path: str, *headers: tuple[bytes, bytes],
+                 within_s: float = 5) -> WebsocketCommunicator:
+    """A socket to the ASGI application at `path`, from the page's origin with any more
+    `headers` (a session cookie, a token), accepted within `within_s` seconds."""
+    from dashboard.asgi import application  # once the test's settings are in place
+
+    communicator = WebsocketCommunicator(application, path, headers=[*SAME_ORIGIN, *headers])
+    connected, _ = await communicator.connect(timeout=within_s)
+    assert connected, f"{path}: not accepted"
+    return communicator
 
 
 class WebSocketClosed(Exception):
