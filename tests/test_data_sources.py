@@ -27,6 +27,7 @@ from graph.merge import Sourced, detail, merge_sources
 from graph.options import GraphOptions, MeshConfig, graph_options_from_query
 from graph.prometheus import Prometheus, PrometheusSettings
 from tests import mesh as istio
+from tests.graph_elements import elements
 from tests.linkerd_mesh import emojivoto
 from tests.support.ports import free_port
 from tests.support.prometheus import PrometheusPool, PrometheusServer
@@ -40,9 +41,6 @@ VOTING = istio.Workload("emojivoto", "voting", "voting-api", "v11", service="vot
 GRAPH = f"/api/v1/graph?namespaces=batch,emojivoto&query_time={QUERY_TIME}&duration=600s"
 
 pytestmark = pytest.mark.django_db
-
-Nodes = dict[str, dict[str, Any]]
-Edges = dict[tuple[str, str, str], dict[str, Any]]
 
 
 def istio_mesh() -> list[dict[str, Any]]:
@@ -68,14 +66,6 @@ def two_sources(servers: tuple[PrometheusServer, PrometheusServer], settings: An
     settings.PROMETHEUS_URL = servers[0].url
     settings.MESHLENS_DIALECTS = ["istio"]
     return DataSource.objects.create(name="edge", url=servers[1].url)
-
-
-def elements(body: dict[str, Any]) -> tuple[Nodes, Edges]:
-    """Nodes by label, edges by (source label, target label, protocol)."""
-    nodes = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
-    edges = {(nodes[e["data"]["source"]]["label"], nodes[e["data"]["target"]]["label"],
-              e["data"]["traffic"]["protocol"]): e["data"] for e in body["elements"]["edges"]}
-    return {d["label"]: d for d in nodes.values()}, edges
 
 
 def get(path: str) -> tuple[int, dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,6 +23,7 @@ from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings, Query, Row, read
 from graph.promql import any_of, label_list
 from graph.sources.dialect import Discovery, NodeTarget
+from tests import graph_elements
 from tests.mesh import CLUSTER, Workload, request_edge
 from tests.support.prometheus import PrometheusPool
 
@@ -132,14 +134,8 @@ def prom(prometheus_with: PrometheusPool) -> Prometheus:
 OPTIONS = GraphOptions(namespaces=("shop",), query_time=QUERY_TIME, duration=600)
 
 
-def elements(body: dict[str, Any]) -> tuple[dict[str, dict[str, Any]],
-                                           dict[tuple[str, str], dict[str, Any]]]:
-    """Nodes by workload name, edges by (source, target) workload names."""
-    nodes = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
-    names = {i: d["workload"] for i, d in nodes.items()}
-    edges = {(names[e["data"]["source"]], names[e["data"]["target"]]): e["data"]
-             for e in body["elements"]["edges"]}
-    return {d["workload"]: d for d in nodes.values()}, edges
+# Nodes by workload name, edges by (source, target) workload names.
+elements = partial(graph_elements.elements, name="workload", protocol=False)
 
 
 def test_it_builds_a_graph_from_a_dialect_the_engine_does_not_know(

@@ -18,6 +18,7 @@ from graph.prometheus import Prometheus, PrometheusSettings
 from graph.sources.dialect import NodeTarget
 from graph.sources.linkerd.traffic import response_of
 from tests import mesh as istio
+from tests.graph_elements import Edges, Nodes, elements
 from tests.linkerd_mesh import WEB, emojivoto
 from tests.support.prometheus import PrometheusPool
 
@@ -34,18 +35,6 @@ def prom(prometheus_with: PrometheusPool) -> Prometheus:
     server = prometheus_with(emojivoto() + istio.request_edge(CRON, ISTIO_WEB, {"200": 3.0}),
                              QUERY_TIME)
     return Prometheus(PrometheusSettings(url=server.url))
-
-
-Nodes = dict[str, dict[str, Any]]
-Edges = dict[tuple[str, str, str], dict[str, Any]]
-
-
-def elements(body: dict[str, Any]) -> tuple[Nodes, Edges]:
-    """Nodes by label, edges by (source label, target label, protocol)."""
-    nodes = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
-    edges = {(nodes[e["data"]["source"]]["label"], nodes[e["data"]["target"]]["label"],
-              e["data"]["traffic"]["protocol"]): e["data"] for e in body["elements"]["edges"]}
-    return {d["label"]: d for d in nodes.values()}, edges
 
 
 def graph(prom: Prometheus, options: GraphOptions = OPTIONS,

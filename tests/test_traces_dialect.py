@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from graph.cytoscape import to_config
 from graph.options import GraphOptions, MeshConfig
 from graph.prometheus import Prometheus, PrometheusSettings
 from graph.sources.dialect import NodeTarget
+from tests import graph_elements
+from tests.graph_elements import Edges, Nodes
 from tests.mesh import Workload
 from tests.mesh import request_edge as istio_edge
 from tests.support.prometheus import PrometheusPool
@@ -73,16 +76,8 @@ def prom(prometheus_with: PrometheusPool) -> Prometheus:
     return Prometheus(PrometheusSettings(url=server.url))
 
 
-Nodes = dict[str, dict[str, Any]]
-Edges = dict[tuple[str, str], dict[str, Any]]
-
-
-def elements(body: dict[str, Any]) -> tuple[Nodes, Edges]:
-    """Nodes by label, edges by (source label, target label)."""
-    by_id = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
-    edges = {(by_id[e["data"]["source"]]["label"], by_id[e["data"]["target"]]["label"]):
-             e["data"] for e in body["elements"]["edges"]}
-    return {d["label"]: d for d in by_id.values()}, edges
+# Edges by their ends only: each pair of services has one edge in these graphs.
+elements = partial(graph_elements.elements, protocol=False)
 
 
 def graph(prom: Prometheus, options: GraphOptions = OPTIONS,
