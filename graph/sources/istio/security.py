@@ -49,9 +49,8 @@ from graph.sources.istio.queries import (
     shares,
     tcp_app_filter,
 )
-from graph.sources.istio.security_counts import Counted, kiali_order
+from graph.sources.istio.security_counts import Counted, kiali_order, secured_rows
 
-MTLS = "mutual_tls"
 LABELS = SecurityLabels._fields
 EdgeKey = tuple[str, str, str]  # source id, destination id, protocol
 
@@ -174,12 +173,8 @@ def policies_by_row(results: Sequence[list[Row]], options: GraphOptions,
         if options.include_idle_edges:  # the inbound query keeps idle rows then
             inbound = busy(inbound)
         outside = resolved(next(answers), EdgeResolver(options, SecurityLabels))
-        for row, edge, value in kiali_order(inbound, outside, options.namespaces):
-            edge_protocol = protocol or row.request_protocol
-            if edge_protocol not in traffic.PROTOCOLS:
-                continue
-            is_mtls = row.connection_security_policy == MTLS
-            principals = (row.source_principal, row.destination_principal)
+        for edge, value, edge_protocol, is_mtls, principals in secured_rows(
+                kiali_order(inbound, outside, options.namespaces), protocol):
             for u, v in edge.hops():
                 policies.setdefault((u, v, edge_protocol), Policy()).add(
                     value, is_mtls, principals)

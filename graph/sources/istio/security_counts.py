@@ -81,6 +81,19 @@ def kiali_order(inbound: list[Any], outside: list[Any],
                     and r[0].destination_service_namespace in wanted)
 
 
+def secured_rows(rows: Iterator[Any], protocol: str,
+                 ) -> Iterator[tuple[Any, Any, str, bool, tuple[str, str]]]:
+    """kiali_order's rows as (edge, the row's third item, the edge's protocol, on mTLS,
+    principals): the protocol is the metric's, or for requests ("") the row's own; a row
+    of any other protocol is left out. Both walks (security.policies_by_row and
+    make_counting) read rows so."""
+    for row, edge, third in rows:
+        edge_protocol = protocol or row.request_protocol
+        if edge_protocol in traffic.PROTOCOLS:
+            yield (edge, third, edge_protocol, row.connection_security_policy == MTLS,
+                   (row.source_principal, row.destination_principal))
+
+
 def applies(options: GraphOptions) -> bool:
     return options.graph_type != ids.SERVICE and not options.include_idle_edges
 
@@ -130,12 +143,8 @@ def make_counting(digest: bytes, found: list[list[Any]], protocols: Sequence[str
     for protocol, n in zip(protocols, parts, strict=True):
         inbound = rows_of(n)
         outside = rows_of(1)
-        for row, edge, at in kiali_order(inbound, outside, namespaces):
-            edge_protocol = protocol or row.request_protocol
-            if edge_protocol not in traffic.PROTOCOLS:
-                continue
-            is_mtls = row.connection_security_policy == MTLS
-            offered = (row.source_principal, row.destination_principal)
+        for edge, at, edge_protocol, is_mtls, offered in secured_rows(
+                kiali_order(inbound, outside, namespaces), protocol):
             for u, v in edge.hops():
                 e = index.setdefault((u, v, edge_protocol), len(index))
                 if e == len(principals):
