@@ -49,6 +49,9 @@ Query = Mapping[str, str]
 # A build a worker may be asked for: (query parameters, route variables) -> JSON.
 Builder = Callable[[Query, Query], bytes]
 BUILDERS: dict[str, Builder] = {}
+# The scope key a build's size is kept under (graphs.apart), from the same arguments.
+Sizer = Callable[[Query, Query], str]
+SIZERS: dict[str, Sizer] = {}
 
 
 class Reply(NamedTuple):
@@ -56,14 +59,29 @@ class Reply(NamedTuple):
     body: bytes  # gzip-compressed JSON
 
 
-def builder(name: str) -> Callable[[Builder], Builder]:
-    """Register a build the web process may hand to a worker under `name`."""
+def builder(name: str, sizer: Sizer | None = None) -> Callable[[Builder], Builder]:
+    """Register a build the web process may hand to a worker under `name`; `sizer` names
+    the scope it builds (without one, every such build is taken for a big one)."""
 
     def register(build: Builder) -> Builder:
         BUILDERS[name] = build
+        if sizer is not None:
+            SIZERS[name] = sizer
         return build
 
     return register
+
+
+def scope_of(kind: str, query: Query, path: Query) -> str | None:
+    """The scope key a build's size is kept under; None when it names none, or its input
+    is bad (the build then says what is wrong)."""
+    sizer = SIZERS.get(kind)
+    if sizer is None:
+        return None
+    try:
+        return sizer(query, path)
+    except Exception:  # the same error comes again from the build itself, answered there
+        return None
 
 
 def status_of(exc: Exception) -> int | None:
@@ -185,10 +203,11 @@ def run(kind: str, query: Query, path: Query, reply_id: str,
     r = live.client()
     r.rpush(key, STARTED)
     r.expire(key, REPLY_TTL_S)
-    # Built apart, as a refresh is: the worker keeps no build's memory. A forked child
-    # runs in the context it was forked in, limit included.
+    # A big scope is built apart, as a refresh is: the worker keeps no big build's memory.
+    # A forked child runs in the context it was forked in, limit included.
     with access.limited_to(None if patterns is None else tuple(patterns)):
-        status, body = graphs.apart(lambda: compressed(*build(kind, query, path)))
+        status, body = graphs.apart(lambda: compressed(*build(kind, query, path)),
+                                    scope_of(kind, query, path))
     pipe = r.pipeline()
     pipe.rpush(key, orjson.dumps({"status": status}), body)
     pipe.expire(key, REPLY_TTL_S)
