@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dashboard import answers, builds, graphs, live
+from dashboard import answers, builds, graphs, live, metrics
 from graph import build_sizes, forked, memory
 from graph.options import GraphOptions
 from tests.live_env import QUERY_TIME
@@ -108,6 +108,25 @@ def test_it_sizes_the_workers_answers_by_their_scope(
     assert forks == [1, 1]
     stored = live.client().lrange(answers.reply_key(reply), 0, -1)
     assert stored[1] == b'{"status":400}'
+
+
+def test_it_hands_over_an_answer_built_here_before_its_metrics(
+        bookinfo_prometheus: Any, meshlens_redis: str, settings: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build in the worker's own process: the view has the answer before the build's
+    /metrics are written (they are written all the same)."""
+    settings.MESHLENS_BUILD_APART = False
+    reply = "metrics" + os.urandom(4).hex()
+    seen: list[int] = []
+    real = metrics.record_build
+
+    def record_build(*args: Any) -> None:
+        seen.append(live.client().llen(answers.reply_key(reply)))
+        real(*args)
+
+    monkeypatch.setattr(metrics, "record_build", record_build)
+    answers.run("graph", QUERY, {}, reply)
+    assert seen == [3]  # started, the status, the body
 
 
 def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
