@@ -16,7 +16,6 @@ begins, then the answer's status and body.
 
 from __future__ import annotations
 
-import gzip
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -30,6 +29,7 @@ from django.conf import settings
 from dashboard import access, graphs, live
 from graph.access import Patterns
 from graph.build import gc_paused
+from graph.compression import gzipped
 from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
@@ -169,9 +169,8 @@ def wait_for_worker(kind: str, query: dict[str, str], path: dict[str, str],
         begun = waiting.blpop([key], timeout=timeout)  # claimed just as this one gave up
     got = None if begun is None else waiting.blpop([key], timeout=timeout)
     if got is None:
-        return Reply(503, gzip.compress(error_body(
-            f"the worker building this graph gave no answer within {timeout:.0f} s"),
-            compresslevel=1, mtime=0))
+        return Reply(503, gzipped(error_body(
+            f"the worker building this graph gave no answer within {timeout:.0f} s")))
     body = waiting.lpop(key)
     waiting.delete(key)
     return Reply(int(orjson.loads(got[1])["status"]), bytes(body or b""))
@@ -191,7 +190,7 @@ def build(kind: str, query: Query, path: Query) -> tuple[int, bytes]:
 
 
 def compressed(status: int, body: bytes) -> tuple[int, bytes]:
-    return status, gzip.compress(body, compresslevel=1, mtime=0)
+    return status, gzipped(body)
 
 
 def run(kind: str, query: Query, path: Query, reply_id: str,
