@@ -178,7 +178,10 @@ def counted(build: Callable[[], nx.MultiDiGraph], serialise: Callable[[nx.MultiD
             # waits for the collector.
             g.clear()
 
-        afterwards(finish)
+        if g.number_of_edges() > settings.MESHLENS_BUILD_APART_ABOVE:
+            finish()  # a big graph built here (MESHLENS_BUILD_APART off): its memory first
+        else:
+            afterwards(finish)
         return payload
 
 

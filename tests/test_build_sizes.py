@@ -127,6 +127,11 @@ def test_it_hands_over_an_answer_built_here_before_its_metrics(
     monkeypatch.setattr(metrics, "record_build", record_build)
     answers.run("graph", QUERY, {}, reply)
     assert seen == [3]  # started, the status, the body
+    # A graph above the limit built here (building apart off) goes first: its memory.
+    settings.MESHLENS_BUILD_APART_ABOVE = 1
+    reply = "big" + os.urandom(4).hex()
+    answers.run("graph", QUERY, {}, reply)
+    assert seen == [3, 1]  # started only
 
 
 def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
