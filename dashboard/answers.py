@@ -16,7 +16,6 @@ begins, then the answer's status and body.
 
 from __future__ import annotations
 
-import gzip
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -29,6 +28,8 @@ from django.conf import settings
 
 from dashboard import access, graphs, live
 from graph.access import Patterns
+from graph.build import gc_paused
+from graph.compression import gzipped
 from graph.export_svg import GraphvizError
 from graph.ids import NodeIdError
 from graph.kiali_params import ForbiddenNamespace
@@ -49,6 +50,9 @@ Query = Mapping[str, str]
 # A build a worker may be asked for: (query parameters, route variables) -> JSON.
 Builder = Callable[[Query, Query], bytes]
 BUILDERS: dict[str, Builder] = {}
+# The scope key a build's size is kept under (graphs.apart), from the same arguments.
+Sizer = Callable[[Query, Query], str]
+SIZERS: dict[str, Sizer] = {}
 
 
 class Reply(NamedTuple):
@@ -56,14 +60,29 @@ class Reply(NamedTuple):
     body: bytes  # gzip-compressed JSON
 
 
-def builder(name: str) -> Callable[[Builder], Builder]:
-    """Register a build the web process may hand to a worker under `name`."""
+def builder(name: str, sizer: Sizer | None = None) -> Callable[[Builder], Builder]:
+    """Register a build the web process may hand to a worker under `name`; `sizer` names
+    the scope it builds (without one, every such build is taken for a big one)."""
 
     def register(build: Builder) -> Builder:
         BUILDERS[name] = build
+        if sizer is not None:
+            SIZERS[name] = sizer
         return build
 
     return register
+
+
+def scope_of(kind: str, query: Query, path: Query) -> str | None:
+    """The scope key a build's size is kept under; None when it names none, or its input
+    is bad (the build then says what is wrong)."""
+    sizer = SIZERS.get(kind)
+    if sizer is None:
+        return None
+    try:
+        return sizer(query, path)
+    except Exception:  # the same error comes again from the build itself, answered there
+        return None
 
 
 def status_of(exc: Exception) -> int | None:
@@ -150,9 +169,8 @@ def wait_for_worker(kind: str, query: dict[str, str], path: dict[str, str],
         begun = waiting.blpop([key], timeout=timeout)  # claimed just as this one gave up
     got = None if begun is None else waiting.blpop([key], timeout=timeout)
     if got is None:
-        return Reply(503, gzip.compress(error_body(
-            f"the worker building this graph gave no answer within {timeout:.0f} s"),
-            compresslevel=1, mtime=0))
+        return Reply(503, gzipped(error_body(
+            f"the worker building this graph gave no answer within {timeout:.0f} s")))
     body = waiting.lpop(key)
     waiting.delete(key)
     return Reply(int(orjson.loads(got[1])["status"]), bytes(body or b""))
@@ -172,7 +190,7 @@ def build(kind: str, query: Query, path: Query) -> tuple[int, bytes]:
 
 
 def compressed(status: int, body: bytes) -> tuple[int, bytes]:
-    return status, gzip.compress(body, compresslevel=1, mtime=0)
+    return status, gzipped(body)
 
 
 def run(kind: str, query: Query, path: Query, reply_id: str,
@@ -185,11 +203,16 @@ def run(kind: str, query: Query, path: Query, reply_id: str,
     r = live.client()
     r.rpush(key, STARTED)
     r.expire(key, REPLY_TTL_S)
-    # Built apart, as a refresh is: the worker keeps no build's memory. A forked child
-    # runs in the context it was forked in, limit included.
-    with access.limited_to(None if patterns is None else tuple(patterns)):
-        status, body = graphs.apart(lambda: compressed(*build(kind, query, path)))
-    pipe = r.pipeline()
-    pipe.rpush(key, orjson.dumps({"status": status}), body)
-    pipe.expire(key, REPLY_TTL_S)
-    pipe.execute()
+    # A big scope is built apart, as a refresh is: the worker keeps no big build's memory.
+    # A forked child runs in the context it was forked in, limit included. The answer is
+    # handed over before the collector runs again and the freed memory is given back, and
+    # before the build's /metrics (a build here: about 30 ms at 1,000 workloads that the
+    # view need not wait for).
+    with access.limited_to(None if patterns is None else tuple(patterns)), gc_paused(), \
+            graphs.answered_first():
+        status, body = graphs.apart(lambda: compressed(*build(kind, query, path)),
+                                    scope_of(kind, query, path))
+        pipe = r.pipeline()
+        pipe.rpush(key, orjson.dumps({"status": status}), body)
+        pipe.expire(key, REPLY_TTL_S)
+        pipe.execute()

@@ -47,7 +47,11 @@ def current_graph(options: GraphOptions) -> dict[str, Any]:
     return graphs.graph_payload(options)
 
 
-@answers.builder("graph")
+def graph_scope(query: Query, path: Query) -> str:
+    return graphs.options_from_query(query).scope_key()
+
+
+@answers.builder("graph", graph_scope)
 def graph_json(query: Query, path: Query) -> bytes:
     """GET /api/v1/graph, built now. The body is made, encoded and dropped with the
     collector held off: back on with the graph still alive, it would walk all of it for
@@ -67,7 +71,12 @@ def last_graph(options: GraphOptions) -> dict[str, Any] | None:
     return None if body is None else orjson.loads(gzip.decompress(body))
 
 
-@answers.builder("edges")
+def edges_scope(query: Query, path: Query) -> str:
+    rest = {k: v for k, v in query.items() if k not in ("health", "limit")}
+    return graphs.options_from_query(rest).scope_key()
+
+
+@answers.builder("edges", edges_scope)
 def edges_json(query: Query, path: Query) -> bytes:
     """GET /api/v1/edges: the failing edges of the cached graph, or of a new build. When
     Prometheus cannot be reached, those of a live scope's last graph, marked stale: the page
@@ -107,7 +116,11 @@ def edges_json(query: Query, path: Query) -> bytes:
         return orjson.dumps(body)
 
 
-@answers.builder("kiali")
+def kiali_scope(query: Query, path: Query) -> str:
+    return graphs.kiali_scope(graphs.kiali_request(query, path))
+
+
+@answers.builder("kiali", kiali_scope)
 def kiali_json(query: Query, path: Query) -> bytes:
     """Kiali's graph routes (`path`: the route's variables)."""
     return graphs.kiali_body(graphs.kiali_request(query, path))

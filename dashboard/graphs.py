@@ -7,7 +7,9 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -18,7 +20,7 @@ from django.conf import settings
 
 from dashboard import access, metrics, sources
 from graph import access as graph_access
-from graph import forked, kiali_params
+from graph import build_sizes, forked, kiali_params
 from graph.build import build_graph, build_node_graph, gc_paused
 from graph.cytoscape_json import Written, with_positions, write_graph
 from graph.health import DEFAULT_TOLERANCES, HealthConfig, Rule
@@ -89,28 +91,69 @@ def health_config() -> HealthConfig:
     return HealthConfig((*rules, Rule(DEFAULT_TOLERANCES)))
 
 
-def apart(work: Callable[[], T]) -> T:
-    """work() (a refresh, a build for the API) in a child process forked for it
-    (graph/forked.py) where MESHLENS_BUILD_APART and the process allow, else here. Either
-    way the build allocates a whole graph or two: here the collector is held off until
-    they are dropped, so that it never walks them; a child never collects (it exits, and a
-    collection would touch, and so copy, the pages it shares with its parent)."""
-    if settings.MESHLENS_BUILD_APART and forked.can_fork():
+def apart(work: Callable[[], T], scope: str | None = None) -> T:
+    """work() (a refresh, a build for the API of `scope`, a scope key) in a child process
+    forked for it (graph/forked.py) where MESHLENS_BUILD_APART and the process allow and
+    the scope is big (builds_apart), else here. Either way the build allocates a whole
+    graph or two: here the collector is held off until they are dropped, so that it never
+    walks them; a child never collects (it exits, and a collection would touch, and so
+    copy, the pages it shares with its parent)."""
+    if builds_apart(scope) and forked.can_fork():
         return forked.run_forked(lambda: uncollected(work))
     with gc_paused():
         return work()
 
 
+def builds_apart(scope: str | None) -> bool:
+    """Whether a build of `scope` runs in a child: with MESHLENS_BUILD_APART, when the
+    scope's last graph had more than MESHLENS_BUILD_APART_ABOVE edges or is not known."""
+    return settings.MESHLENS_BUILD_APART and build_sizes.builds_apart(
+        scope, settings.MESHLENS_BUILD_APART_ABOVE)
+
+
 def uncollected(work: Callable[[], T]) -> T:
     gc.disable()
     log.info("building apart in process %d, forked from %d", os.getpid(), os.getppid())
+    # A child does all of its work before it answers: what the parent put off (answered_first)
+    # would be lost with the child, and a graph kept until then is its peak's (see counted).
+    AFTER_ANSWER.set(None)
     return work()
 
 
+# Work a build in this process leaves until its answer is handed over (answered_first).
+AFTER_ANSWER: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_answer",
+                                                                       default=None)
+
+
+@contextmanager
+def answered_first() -> Iterator[None]:
+    """Within it, what a build here does after its JSON is made that its answer need not wait
+    for (its /metrics, emptying its graph: about 10 ms at 1,000 workloads) waits until the
+    end: around a build and the hand-over of its answer (dashboard/answers.run)."""
+    todo: list[Callable[[], None]] = []
+    reset = AFTER_ANSWER.set(todo)
+    try:
+        yield
+    finally:
+        AFTER_ANSWER.reset(reset)
+        for then in todo:
+            then()
+
+
+def afterwards(then: Callable[[], None]) -> None:
+    """then() now, or once the answer is handed over within answered_first."""
+    todo = AFTER_ANSWER.get()
+    if todo is None:
+        then()
+    else:
+        todo.append(then)
+
+
 def counted(build: Callable[[], nx.MultiDiGraph], serialise: Callable[[nx.MultiDiGraph], T],
-            record: bool = True) -> T:
+            record: bool = True, scope: str | None = None) -> T:
     """build() then serialise() it, with the collector held off; with `record`, the build
-    is counted in /metrics (in Redis: the command line goes without)."""
+    is counted in /metrics (in Redis: the command line goes without); its size is kept
+    under `scope` (a scope key), for the next build's choice of where to run (apart)."""
     with gc_paused():
         start = time.perf_counter()
         try:
@@ -120,15 +163,25 @@ def counted(build: Callable[[], nx.MultiDiGraph], serialise: Callable[[nx.MultiD
                 metrics.build_failed()
             raise
         built = time.perf_counter()
+        if scope is not None:
+            build_sizes.record(scope, g.number_of_edges())
         payload = serialise(g)
         end = time.perf_counter()
-        if record:
-            metrics.record_build(g.graph.get("timings"), end - built, end - start)
-        # A graph whose edges were read through a view is in a reference cycle (the view
-        # holds the graph): with the collector held off it would outlive this call, alive
-        # beside its JSON while that is encoded, compressed and cached (170 MB at 10,000
-        # workloads). Emptied now, only its shell waits for the collector.
-        g.clear()
+
+        def finish() -> None:
+            if record:
+                metrics.record_build(g.graph.get("timings"), end - built, end - start)
+            # A graph whose edges were read through a view is in a reference cycle (the view
+            # holds the graph): with the collector held off it would outlive this call, alive
+            # beside its JSON while that is encoded, compressed and cached (170 MB at 10,000
+            # workloads, whose builds run apart: there, at once). Emptied, only its shell
+            # waits for the collector.
+            g.clear()
+
+        if g.number_of_edges() > settings.MESHLENS_BUILD_APART_ABOVE:
+            finish()  # a big graph built here (MESHLENS_BUILD_APART off): its memory first
+        else:
+            afterwards(finish)
         return payload
 
 
@@ -165,7 +218,8 @@ def graph_written(options: GraphOptions,
     (laid_out)."""
     health = health_config()
     return counted(lambda: sources.build(options, mesh_config(), health),
-                   lambda g: laid_out(g, previous, options.access), record)
+                   lambda g: laid_out(g, previous, options.access), record,
+                   options.scope_key())
 
 
 def graph_payload(options: GraphOptions,
@@ -179,7 +233,8 @@ def graph_body(options: GraphOptions, record: bool = True) -> bytes:
     """graph_written's body, the JSON bytes (joined while the collector is held off)."""
     health = health_config()
     return counted(lambda: sources.build(options, mesh_config(), health),
-                   lambda g: laid_out(g, limit=options.access).written.body(), record)
+                   lambda g: laid_out(g, limit=options.access).written.body(), record,
+                   options.scope_key())
 
 
 def namespaces(lookback_s: int = 3600, timeout: float | None = None,
@@ -253,7 +308,15 @@ def kiali_body(request: KialiRequest) -> bytes:
         return build_node_graph(prometheus(), request.options, request.target, mesh, health)
 
     return counted(build, lambda g: limited(
-        write_graph(g, extras=False, edge_health=request.health), request.options.access).body())
+        write_graph(g, extras=False, edge_health=request.health), request.options.access).body(),
+        scope=kiali_scope(request))
+
+
+def kiali_scope(request: KialiRequest) -> str:
+    """The key a Kiali route's build is sized under (build_sizes): its options', and its
+    node's for a node graph (a graph of its own, and a smaller one)."""
+    key = "kiali&" + request.options.scope_key()
+    return key if request.target is None else f"{key}&node={request.target!r}"
 
 
 def kiali_request(query: Mapping[str, str], path: Mapping[str, str]) -> KialiRequest:

@@ -318,6 +318,9 @@ MESHLENS_LIVE_TTL_SECONDS = max(30, 3 * MESHLENS_REFRESH_SECONDS)
 # A worker's refresh builds in a child process forked for it (graph/forked.py): the worker
 # keeps its caches, not a build's memory.
 MESHLENS_BUILD_APART = envbool("MESHLENS_BUILD_APART", "True")
+# ... when its scope's last graph had more edges than this, or is not known yet: a small
+# scope's build costs less in the worker's own process than a fork (graph/build_sizes.py).
+MESHLENS_BUILD_APART_ABOVE = envint("MESHLENS_BUILD_APART_ABOVE", 10_000, minimum=0)
 
 CACHES = {
     "default": {

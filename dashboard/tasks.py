@@ -48,7 +48,7 @@ def refresh_holding(scope_key: str, token: str) -> None:
             metrics.refresh_skipped()
             return
         locks.mark_started(token)  # a viewer waiting on this refresh no longer takes it over
-        graphs.apart(lambda: publish.refresh_and_report(scope_key))
+        graphs.apart(lambda: publish.refresh_and_report(scope_key), scope_key)
 
 
 QUEUED, HERE, BUSY = "queued", "here", "busy"

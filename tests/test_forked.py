@@ -69,6 +69,27 @@ def test_it_says_so_when_the_child_dies_without_an_answer() -> None:
         forked.run_forked(lambda: os.kill(os.getpid(), signal.SIGKILL))
 
 
+def test_it_answers_without_waiting_for_the_child_to_end() -> None:
+    """The answer is taken as soon as the child has written it, not at the pipe's end:
+    here a grandchild holds the pipe open until the test lets it go, after the answer."""
+    hold, let_go = os.pipe()
+
+    def work() -> str:
+        if os.fork() == 0:  # the grandchild: every fd of the child, the answer's pipe too
+            os.close(let_go)
+            os.read(hold, 1)  # until the test closes let_go
+            os._exit(0)
+        return "answered"
+
+    try:
+        assert forked.run_forked(work) == "answered"
+    finally:
+        os.close(let_go)
+        os.close(hold)
+    forked.run_forked(os.getpid)  # reaps the first child (exited by now, or it stays listed)
+    assert len(forked.EXITING) <= 2
+
+
 def test_it_builds_the_same_graph_and_keeps_the_caches_the_child_filled(
         bookinfo: Prometheus, cold_caches: None) -> None:
     made_apart = forked.run_forked(lambda: json_of(bookinfo))

@@ -23,6 +23,8 @@ def check(**env: str) -> subprocess.CompletedProcess[str]:
     ("MESHLENS_REFRESH_SECONDS", "ten"),
     ("MESHLENS_AUTH", "maybe"),
     ("MESHLENS_REMOTE_READ", "sometimes"),
+    ("MESHLENS_BUILD_APART_ABOVE", "-1"),
+    ("MESHLENS_BUILD_APART_ABOVE", "10k"),
     ("MESHLENS_TRACE_URL", "http://jaeger:16686/search"),
     ("MESHLENS_TRACE_URL", "jaeger:16686/trace/{trace_id}"),
     ("MESHLENS_PROMETHEUS_PUBLIC_URL", "prometheus.example.com"),

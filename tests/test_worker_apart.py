@@ -35,8 +35,9 @@ def stack(prometheus_with: Any, tmp_path_factory: pytest.TempPathFactory,
     prometheus = prometheus_with(mesh.bookinfo(ratings_503=1.5), now)
     tmp_path = tmp_path_factory.mktemp("apart")
     with RedisServer(tmp_path / "redis") as redis_server:
+        # Every build apart, however small (tests/test_build_sizes.py: which builds go apart).
         env = {"PROMETHEUS_URL": prometheus.url, "REDIS_URL": redis_server.url,
-               "MESHLENS_REFRESH_SECONDS": "1"}
+               "MESHLENS_REFRESH_SECONDS": "1", "MESHLENS_BUILD_APART_ABOVE": "0"}
         with meshlens(tmp_path / "meshlens", env, live=True) as url:
             yield url, tmp_path / "meshlens", prometheus.url, now
 
