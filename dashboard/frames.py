@@ -17,7 +17,6 @@ viewer's frames are built limited and kept apart.
 
 from __future__ import annotations
 
-import gzip
 import time
 from collections.abc import Mapping
 from uuid import uuid4
@@ -27,6 +26,7 @@ from django.conf import settings
 
 from dashboard import access, answers, graphs, live, shared_answers
 from dashboard.answers import Query
+from graph.compression import gzipped
 from graph.options import GraphOptions, OptionError
 
 MAX_FRAMES = 8
@@ -120,7 +120,7 @@ def frame_json(query: Query, path: Query) -> bytes:
     try:
         body = graphs.graph_body(options)
         if b'"failedSources"' not in body:  # partial: asking again may give it whole
-            r.set(key, gzip.compress(body, compresslevel=1, mtime=0), ex=FRAME_TTL_S)
+            r.set(key, gzipped(body), ex=FRAME_TTL_S)
     finally:
         r.delete(f"{key}:building")
     return b'{"kept": true}'

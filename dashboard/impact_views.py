@@ -17,6 +17,7 @@ from dashboard import shared_answers
 from dashboard.auth import api_login
 from dashboard.graphs import graph_body, options_from_query
 from dashboard.views import current_graph, graph_response, json_errors
+from graph.compression import gzipped
 from graph.diff import graph_diff, mark_diff, parse_compare_to, parse_thresholds
 from graph.impact import blast_radius
 from graph.options import GraphOptions
@@ -72,7 +73,7 @@ def earlier_graph(options: GraphOptions) -> dict[str, Any]:
         "prometheus": str(settings.PROMETHEUS_URL)}, {}, None, options.access)
     ttl = max(EARLIER_TTL_MIN_S, 3 * settings.MESHLENS_REFRESH_SECONDS)
     _, body = shared_answers.shared(key, ttl, EARLIER_WAIT_S, lambda: (
-        200, gzip.compress(graph_body(options), compresslevel=1, mtime=0)))
+        200, gzipped(graph_body(options))))
     graph: dict[str, Any] = orjson.loads(gzip.decompress(body))
     return graph
 

@@ -9,7 +9,6 @@ grows, with what is known of it (when, how big, whether stale) in a small record
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import time
 from dataclasses import asdict, dataclass
@@ -20,6 +19,8 @@ import orjson
 import redis
 from django.conf import settings
 from kombu.exceptions import OperationalError
+
+from graph.compression import gzipped
 
 LIVE_KEY = "meshlens:live"
 # What talking to Redis raises when it is down or restarting: redis-py's errors, a socket's,
@@ -110,7 +111,7 @@ def save(scope_key: str, body: bytes, carried: dict[str, Any]) -> Cached:
     cached = Cached(version=version, updated=time.time(), size=len(body))
     key, replaced = body_key(scope_key, version), body_key(scope_key, version - 1)
     pipe = r.pipeline()
-    pipe.set(key, gzip.compress(body, compresslevel=1, mtime=0), ex=KEPT_TTL_S)
+    pipe.set(key, gzipped(body), ex=KEPT_TTL_S)
     pipe.set(key + ":carried", orjson.dumps(carried), ex=KEPT_TTL_S)
     pipe.set(meta_key(scope_key), orjson.dumps(asdict(cached)), ex=KEPT_TTL_S)
     pipe.expire(replaced, REPLACED_TTL_S)
@@ -126,7 +127,7 @@ def delta_key(scope_key: str, version: int) -> str:
 def save_delta(scope_key: str, version: int, text: bytes) -> None:
     """A graph.delta too big for the socket, to version `version`, gzip-compressed: kept as
     long as a replaced version, for the browsers told of it to fetch."""
-    client().set(delta_key(scope_key, version), gzip.compress(text, compresslevel=1, mtime=0),
+    client().set(delta_key(scope_key, version), gzipped(text),
                  ex=REPLACED_TTL_S)
 
 

@@ -3,7 +3,6 @@ graph/series.py), from the first data source and dialect that has them."""
 
 from __future__ import annotations
 
-import gzip
 from typing import Any
 
 import orjson
@@ -16,6 +15,7 @@ from dashboard.auth import api_login
 from dashboard.graphs import mesh_config
 from dashboard.views import gzip_response, json_errors
 from graph import series
+from graph.compression import gzipped
 from graph.options import GraphOptions
 from graph.prometheus import PrometheusError, without_credentials
 
@@ -102,8 +102,7 @@ def api_series(request: HttpRequest) -> HttpResponse:
         return JsonResponse(series_payload(asked))
     status, body = shared_answers.shared(
         shared_key(asked), settings.MESHLENS_REFRESH_SECONDS, WAIT_S,
-        lambda: (200, gzip.compress(orjson.dumps(series_payload(asked)), compresslevel=1,
-                                    mtime=0)))
+        lambda: (200, gzipped(orjson.dumps(series_payload(asked)))))
     response = gzip_response(body, request)
     response.status_code = status
     return response

@@ -24,6 +24,7 @@ from dashboard.graphs import namespaces, options_from_query, prometheus
 from graph import find
 from graph.access import visible
 from graph.build import gc_paused
+from graph.compression import gzipped
 from graph.edges import parse_edge_limit, parse_health_filter
 from graph.export import DEFAULT_FORMAT, Exported, export, parse_format
 from graph.options import GraphOptions, OptionError, parse_names, shown
@@ -82,7 +83,7 @@ def shared_built(request: HttpRequest, kind: str, query: Query, path: Query | No
         response = built(request, kind, query, path)
         body = response.content
         if response.get("Content-Encoding") != "gzip":
-            body = gzip.compress(body, compresslevel=1, mtime=0)
+            body = gzipped(body)
         return response.status_code, body
 
     key = shared_answers.key_of(kind, query, path or {}, version,
@@ -202,7 +203,7 @@ def past_response(response: HttpResponse, options: GraphOptions,
     if b'"failedSources"' in body:  # partial: asking again may give it whole
         return response
     if not compressed and "gzip" in request.headers.get("Accept-Encoding", ""):
-        response.content = gzip.compress(body, compresslevel=1)
+        response.content = gzipped(body)
         response["Content-Encoding"] = "gzip"
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = "private, max-age=3600, immutable"
