@@ -11,9 +11,11 @@
 // Where they go: once anything is folded, fold-layout.js arranges the folded boxes (a ring,
 // or layers when the namespaces form a hierarchy) and each unfolded namespace as a compact
 // block of its nodes; with nothing folded, every node is where the server put it. The
-// edges that stand for many are coloured by their members' summed error rate (fold-edges.js).
+// edges that stand for many are coloured by their members' summed error rate (fold-edges.js),
+// judged by the admin's health rules (`book`: fold-health.js).
 
 import { addMember, coarse, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
+import { createRuleBook } from "./fold-health.js";
 import { arrange, block } from "./fold-layout.js";
 import { bundle } from "./fold-ports.js";
 
@@ -48,9 +50,10 @@ const boxHeight = (count) => MIN_BOX * (1 + Math.log10(Math.max(1, count)));
 
 /**
  * `onChange()` is called when the user folds or unfolds something (the view then draws
- * the new plan); `button` (optional) folds every namespace, or unfolds them all.
+ * the new plan); `button` (optional) folds every namespace, or unfolds them all; `book`:
+ * the health rules the summed edges are judged by (fold-health.js createRuleBook).
  */
-export function createCollapse({ onChange = () => {}, button = null } = {}) {
+export function createCollapse({ onChange = () => {}, button = null, book = createRuleBook(null) } = {}) {
   let folded = new Set(); // namespaces shown as one node
   let decided = false; // the namespaces were folded once for this graph
   let namespaces = []; // those with two nodes or more, at the last plan
@@ -126,7 +129,8 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
       if (from === to || !(shown.has(from) || summaryAt.has(from)) || !(shown.has(to) || summaryAt.has(to))) continue;
       const id = `${AGGREGATE_PREFIX}${from}>${to}`;
       if (!sums.has(id)) sums.set(id, newSum(id, from, to));
-      addMember(sums.get(id), edge.data, marks.found.has(edge.data.id));
+      const rules = [sourceNode ? book.ruleOf(sourceNode.data) : -1, targetNode ? book.ruleOf(targetNode.data) : -1];
+      addMember(sums.get(id), edge.data, marks.found.has(edge.data.id), ...rules);
     }
     const nodes = placed(byNs, shown, boxes, [...pairs.values()]);
     const nsOfShown = new Map();
@@ -308,7 +312,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     const height = (id) => (summaryAt.has(id) ? summaryAt.get(id).data.boxHeight : 0);
     // Thickness and text in proportion to the boxes, which grow with the graph.
     const scale = boxy ? Math.max(height(sum.source), height(sum.target), MIN_BOX) / MIN_BOX : 1;
-    const health = sumHealth(sum);
+    const health = sumHealth(sum, book);
     const text = sumLabel(sum);
     const unhealthy = health === "Failure" || health === "Degraded";
     const labelled = kind !== "tucked" && kind !== "between behind" && (!crowded[kind] || unhealthy);

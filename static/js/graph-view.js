@@ -27,9 +27,10 @@ const SMALL_MIN_ZOOM = 0.15;
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
  * the button that folds and unfolds namespaces; `progress`: where to say how far the
- * drawing of many elements has come (unfolding every namespace of a big graph).
+ * drawing of many elements has come (unfolding every namespace of a big graph);
+ * `healthRules`: the admin's rules, which a folded namespace's summed edges are judged by.
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false, healthRules = null }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
@@ -48,7 +49,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   const marksListeners = [];
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
-  const model = createModel({ onPart: applyPart });
+  const model = createModel({ onPart: applyPart, healthRules });
   const upsert = (elements) => upsertInto(cy, elements, serverPositions);
   // The chosen layout's options (layouts.js); dagre until the page says otherwise.
   let chosenLayout = layoutOptions("dagre");

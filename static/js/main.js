@@ -98,6 +98,7 @@ const graph = createGraphView(document.getElementById("graph"), {
   progress: document.getElementById("draw-progress"),
   // Nodes the user dragged stay where they were put when hidden ones come back.
   isPinned: (id) => pins.has(id),
+  healthRules: config.healthRules,
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;

@@ -15,6 +15,7 @@
 //   {op: "fold", action: "unfold" | "toggle", namespace}
 //   {op: "find", find, hide}             the Find and Hide expressions (text)
 //   {op: "clear"}
+//   {op: "rules", rules}                    the admin's health rules (config.healthRules)
 // Answers: {seq, part: {remove, add, update}} any number of times, then
 // {seq, done: true, kind: "big" | "small" | "none", graph, delta, counts, folds, timestamp,
 //  duration, marks, error}.
@@ -25,6 +26,7 @@
 // hiddenTotal}) tells the find bar what to mark among the elements drawn.
 
 import { createCollapse } from "./collapse.js";
+import { createRuleBook } from "./fold-health.js";
 import { parentsFirst } from "./elements.js";
 import { FindError, foundIds, hiddenIds, parseFind } from "./find.js";
 
@@ -37,7 +39,10 @@ const model = { nodes: new Map(), edges: new Map() };
 let big = false;
 let timestamp = null;
 let duration = null;
-let collapse = createCollapse();
+// The health rules the summed edges of folded namespaces are judged by (fold-health.js).
+let rules = null;
+const newCollapse = () => createCollapse({ book: createRuleBook(rules) });
+let collapse = newCollapse();
 // What the main thread draws: id -> the element JSON it was given (real elements) or the
 // JSON text of a derived one (folded namespaces, summed edges).
 let drawn = new Map();
@@ -113,7 +118,7 @@ function loadSnapshot(graph, reset) {
   timestamp = graph.timestamp ?? null;
   duration = graph.duration ?? null;
   if (!big || !wasBig || reset) {
-    collapse = createCollapse();
+    collapse = newCollapse();
     drawn = new Map();
     clearFirst = true;
   }
@@ -259,11 +264,15 @@ async function handle(request) {
     if (big) postPlan(seq);
     return done(seq, {});
   }
+  if (op === "rules") {
+    rules = request.rules || null;
+    return done(seq, {});
+  }
   if (op === "clear") {
     model.nodes.clear();
     model.edges.clear();
     big = false;
-    collapse = createCollapse();
+    collapse = newCollapse();
     drawn = new Map();
     clearFirst = true;
     return done(seq, {});
