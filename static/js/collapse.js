@@ -14,7 +14,7 @@
 // edges that stand for many are coloured by their members' summed error rate (fold-edges.js),
 // judged by the admin's health rules (`book`: fold-health.js).
 
-import { addMember, coarse, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
+import { addMember, coarse, memberLines, newSum, peerFigures, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
 import { createRuleBook } from "./fold-health.js";
 import { arrange, block } from "./fold-layout.js";
 import { bundle } from "./fold-ports.js";
@@ -338,6 +338,8 @@ export function createCollapse({ onChange = () => {}, button = null, book = crea
         // Boxes grow with the graph, and their edges with them, but less than the boxes.
         lineWidth: Math.round(4 * Math.sqrt(scale) * sumWidth(sum)) / 4,
         fontSize: scale * 10,
+        // A real node's edges with a folded namespace: the side panel's figures of that peer.
+        ...(boxy ? {} : peerFigures(sum)),
       },
     };
   }

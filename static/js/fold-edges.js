@@ -11,7 +11,7 @@
 // folded edge can say which real edges make it what it is.
 
 import { responseRates } from "./fold-health.js";
-import { edgeRates, formatEdgeRate, formatRps, isIdleEdge, num } from "./labels.js";
+import { edgeRates, formatEdgeRate, formatPercent, formatRps, isIdleEdge, num } from "./labels.js";
 
 const WORST = ["Failure", "Degraded", "Healthy", "NA"];
 const RANK = Object.fromEntries(WORST.map((status, i) => [status, WORST.length - i]));
@@ -40,6 +40,7 @@ export function newSum(id, source, target) {
     noResponse: 0,
     tcp: 0,
     memberHealth: "NA",
+    responseTime: undefined, // its member's, when it has one member
     // Requests by response code, in groups by the rules of the members' ends (fold-health.js).
     groups: new Map(), // "from|to|protocol" -> {from, to, protocol, codes, total, memberHealth}
     worst: [], // [{id, source, target, health, errorPercent, rate, text}], worst first
@@ -52,6 +53,7 @@ export function newSum(id, source, target) {
  */
 export function addMember(sum, data, found, from = -1, to = -1) {
   sum.edgeCount += 1;
+  sum.responseTime = sum.edgeCount === 1 ? data.responseTime : undefined;
   const health = data.healthStatus || "NA";
   if (health === "Failure") sum.failing += 1;
   if (found) sum.found += 1;
@@ -108,6 +110,7 @@ const SUM_FIELDS = ["edgeCount", "failing", "found", "http", "http4xx", "http5xx
 /** Add the sum `from` into `into` (a port's edge sums its nodes' edges: fold-ports.js). */
 export function mergeSum(into, from) {
   for (const key of SUM_FIELDS) into[key] += from[key];
+  into.responseTime = undefined;
   into.memberHealth = worse(into.memberHealth, from.memberHealth);
   for (const group of from.groups.values()) {
     const to = groupOf(into.groups, group.from, group.to, group.protocol);
@@ -159,6 +162,25 @@ export function sumLabel(sum) {
   }
   if (sum.tcp > 0) return formatEdgeRate({ protocol: "tcp", rate: rounded(sum.tcp) });
   return `${sum.edgeCount.toLocaleString("en")} idle edge${sum.edgeCount === 1 ? "" : "s"}`;
+}
+
+/**
+ * A node's peer in a folded namespace, as the side panel's peer tables show a real peer
+ * (peer-tables.js): the exact rate and error share of the node's edges with it, and the
+ * response time of its one edge. As text: a live update restyles the edge only when what
+ * the panel would show changes.
+ */
+export function peerFigures(sum) {
+  const requests = sum.http + sum.grpc;
+  const figures = {};
+  if (requests > 0) {
+    figures.peerRate = formatRps(requests);
+    figures.peerErrors = formatPercent(sumErrorPercent(sum));
+  } else if (sum.tcp > 0) {
+    figures.peerRate = formatEdgeRate({ protocol: "tcp", rate: sum.tcp });
+  }
+  if (sum.responseTime !== undefined) figures.peerResponseTime = sum.responseTime;
+  return figures;
 }
 
 /** A number of a summed edge's data, as coarse as its label. */

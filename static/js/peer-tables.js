@@ -20,12 +20,29 @@ function peerName(edge, other) {
   return `${other.data("namespace")} (folded, ${count} edge${count === 1 ? "" : "s"})`;
 }
 
+// The figures of a row: a real peer's from its edge; a folded namespace's from the node's
+// edges with it, summed in the graph's worker (fold-edges.js peerFigures).
+function figures(edge, other) {
+  const data = edge.data();
+  if (other.hasClass("summary")) {
+    const rate = data.peerRate === undefined ? -1 : num(data.requestRate);
+    return { rate, text: data.peerRate ?? "–", errors: data.peerErrors ?? "–", responseTime: data.peerResponseTime };
+  }
+  const headline = edgeRates(data);
+  const traffic = Boolean(data.traffic && data.traffic.rates);
+  return {
+    rate: traffic ? headline.rate : -1,
+    text: traffic ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle" : "–",
+    errors: traffic && headline.protocol !== "tcp" ? formatPercent(headline.errorPercent) : "–",
+    responseTime: data.responseTime,
+  };
+}
+
 function peerRow(edge, other, onSelect) {
   const data = edge.data();
   const health = data.healthStatus || data.health || data.worstHealth;
   const status = HEALTH[health] ? health : "NA";
-  const headline = edgeRates(data);
-  const traffic = Boolean(data.traffic && data.traffic.rates);
+  const shown = figures(edge, other);
   const peer = h(
     "button",
     { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
@@ -33,14 +50,14 @@ function peerRow(edge, other, onSelect) {
     peerName(edge, other),
   );
   return {
-    rate: traffic ? headline.rate : -1,
+    rate: shown.rate,
     row: h(
       "tr",
       { dataset: { edgeId: edge.id() } },
       h("td", {}, peer),
-      h("td", {}, traffic ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle" : "–"),
-      h("td", {}, traffic && headline.protocol !== "tcp" ? formatPercent(headline.errorPercent) : "–"),
-      h("td", {}, data.responseTime === undefined ? "–" : formatMs(num(data.responseTime))),
+      h("td", {}, shown.text),
+      h("td", {}, shown.errors),
+      h("td", {}, shown.responseTime === undefined ? "–" : formatMs(num(shown.responseTime))),
     ),
   };
 }
