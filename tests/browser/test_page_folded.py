@@ -156,6 +156,31 @@ def test_it_colours_a_folded_edge_by_its_summed_error_rate(graph_page: GraphPage
     graph_page.shot("folded-edge-selected")
 
 
+# Where an edge's midpoint is on the page (its rendered midpoint is the graph's own).
+MIDPOINT = """id => { const cy = window.meshlens.cy;
+    const mid = cy.getElementById(id).renderedMidpoint();
+    const box = cy.container().getBoundingClientRect();
+    return [box.x + mid.x, box.y + mid.y]; }"""
+
+
+def test_it_tells_a_folded_edge_on_hover(graph_page: GraphPage, meshlens_url: str) -> None:
+    """The mouse over ns0 -> ns1's midpoint: the tip names the pair, its totals and its
+    failing member; the mouse away: the tip goes."""
+    serve(graph_page.page, dense_graph())
+    opened(graph_page, f"{meshlens_url}/?namespaces={','.join(DENSE)}", len(DENSE))
+    page = graph_page.page
+    x, y = page.evaluate(MIDPOINT, "ml-agg:ml-ns:ns0>ml-ns:ns1")
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_function("!document.getElementById('fold-tip').hidden")
+    tip = page.inner_text("#fold-tip")
+    assert "ns0 → ns1" in tip and "20 edges · 1 failing" in tip
+    assert "ns0-w017 → ns1-w037: Failure, 35 % err" in tip
+    graph_page.shot("folded-edge-hovered")
+    page.mouse.move(2, 2, steps=5)
+    page.wait_for_function("document.getElementById('fold-tip').hidden")
+
+
 BLOCK = """ns => window.meshlens.cy.nodes().filter(n => n.data('namespace') === ns
     && !n.hasClass('summary')).map(n => [n.position('x'), n.position('y')])"""
 
