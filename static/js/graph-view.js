@@ -15,6 +15,7 @@ import { layoutOptions, layoutTargets } from "./layouts.js";
 import { createReturning, placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
+import { createSummedDetails } from "./summed-details.js";
 
 // The same threshold as graph/layout.py MIN_NODES.
 export const BIG_GRAPH_NODES = 300;
@@ -50,6 +51,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
   const model = createModel({ onPart: applyPart, healthRules });
+  // What summed edges tell (their tip, the side panel), off Cytoscape.
+  const details = createSummedDetails();
   const upsert = (elements) => upsertInto(cy, elements, serverPositions);
   // The chosen layout's options (layouts.js); dagre until the page says otherwise.
   let chosenLayout = layoutOptions("dagre");
@@ -210,6 +213,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       serverPositions.clear();
     }
     if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
+    details.apply(part);
     const added = upsert(part.add || part.update || []);
     added.nodes().forEach((node) => {
       if (!serverPositions.has(node.id()) && !isDerived(node)) arrived.push(node);
@@ -338,6 +342,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   }
 
   function clear() {
+    details.clear();
     if (layout) layout.stop();
     cy.elements().remove();
     serverPositions.clear();
@@ -385,6 +390,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       const real = cy.elements().not(".diff-ghost");
       return { nodes: tally(real.nodes().not("[isBox]")), edges: tally(real.edges()) };
     },
+    /** An element's data with what it tells but does not draw (summed-details.js). */
+    dataOf: (ele) => details.dataOf(ele),
+    onDetails: (listener) => details.onChange(listener),
     unfold: (namespace) => fold("unfold", namespace),
     find,
     /** What Find and Hide mark in a big graph (null in a small one), and who hears of it. */

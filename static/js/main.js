@@ -105,7 +105,7 @@ let { cy } = graph;
 const pins = createPins();
 pins.attach(cy);
 let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
-const foldTip = createFoldTip(wrap);
+const foldTip = createFoldTip(wrap, { dataOf: graph.dataOf, onDetails: graph.onDetails });
 foldTip.attach(cy);
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
@@ -115,6 +115,7 @@ const statusBar = createStatusBar(
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
   refreshSeconds: config.refreshSeconds,
+  dataOf: graph.dataOf,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();

@@ -16,7 +16,7 @@
 //   {op: "find", find, hide}             the Find and Hide expressions (text)
 //   {op: "clear"}
 //   {op: "rules", rules}                    the admin's health rules (config.healthRules)
-// Answers: {seq, part: {remove, add, update}} any number of times, then
+// Answers: {seq, part: {remove, add, update, tell}} any number of times, then
 // {seq, done: true, kind: "big" | "small" | "none", graph, delta, counts, folds, timestamp,
 //  duration, marks, error}.
 //
@@ -46,6 +46,8 @@ let collapse = newCollapse();
 // What the main thread draws: id -> the element JSON it was given (real elements) or the
 // JSON text of a derived one (folded namespaces, summed edges).
 let drawn = new Map();
+// What each derived element drawn tells (JSON text of its `told`), as the page has it.
+let toldBefore = new Map();
 // The next plan starts from an empty drawing: the page must drop what it drew before.
 let clearFirst = false;
 // The Find and Hide expressions, as text and parsed (a bad one matches nothing).
@@ -183,15 +185,23 @@ function postPlan(seq) {
   const next = new Map();
   const add = [];
   const update = [];
+  const tell = [];
+  const nextTold = new Map();
   match();
   for (const element of collapse.plan(model, matched)) {
     const id = element.data.id;
     const before = drawn.get(id);
     if (isDerived(element)) {
-      const text = JSON.stringify(element);
+      // Drawn and told apart: a change of what a summed edge tells alone goes to the page
+      // without touching Cytoscape (summed-details.js).
+      const { told, ...shown } = element;
+      const text = JSON.stringify(shown);
+      const toldText = told ? JSON.stringify(told) : "";
       next.set(id, text);
+      nextTold.set(id, toldText);
       if (before === undefined) add.push(element);
       else if (before !== text) update.push(element);
+      else if (toldBefore.get(id) !== toldText) tell.push({ id, told });
       continue;
     }
     next.set(id, element);
@@ -200,13 +210,15 @@ function postPlan(seq) {
   }
   const remove = [...drawn.keys()].filter((id) => !next.has(id));
   drawn = next;
+  toldBefore = nextTold;
   // Each part says how the graph stands (counts, folds): the page is right from the first.
-  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length] };
+  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length + tell.length] };
   if (clearFirst) self.postMessage({ seq, ...meta, part: { clear: true } });
   clearFirst = false;
   postParts(seq, meta, "remove", remove);
   postParts(seq, meta, "add", parentsFirst(add));
   postParts(seq, meta, "update", parentsFirst(update));
+  postParts(seq, meta, "tell", tell);
 }
 
 // `meta.progress`: [elements sent with this part and those before it, all to send].

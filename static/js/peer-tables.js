@@ -14,16 +14,15 @@ export function responseTimeHeading(stat) {
 // A peer in a folded namespace is that namespace's box, and the edge to it sums the node's
 // edges with the namespace (collapse.js): name the namespace and how many edges it stands
 // for, where the box's own data would give "unknown".
-function peerName(edge, other) {
+function peerName(data, other) {
   if (!other.hasClass("summary")) return nodeName(other.data());
-  const count = edge.data("edgeCount") || 1;
+  const count = data.edgeCount || 1;
   return `${other.data("namespace")} (folded, ${count} edge${count === 1 ? "" : "s"})`;
 }
 
 // The figures of a row: a real peer's from its edge; a folded namespace's from the node's
 // edges with it, summed in the graph's worker (fold-edges.js peerFigures).
-function figures(edge, other) {
-  const data = edge.data();
+function figures(data, other) {
   if (other.hasClass("summary")) {
     const rate = data.peerRate === undefined ? -1 : num(data.requestRate);
     return { rate, text: data.peerRate ?? "–", errors: data.peerErrors ?? "–", responseTime: data.peerResponseTime };
@@ -38,16 +37,16 @@ function figures(edge, other) {
   };
 }
 
-function peerRow(edge, other, onSelect) {
-  const data = edge.data();
+function peerRow(edge, other, onSelect, dataOf) {
+  const data = dataOf(edge);
   const health = data.healthStatus || data.health || data.worstHealth;
   const status = HEALTH[health] ? health : "NA";
-  const shown = figures(edge, other);
+  const shown = figures(data, other);
   const peer = h(
     "button",
     { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
     h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
-    peerName(edge, other),
+    peerName(data, other),
   );
   return {
     rate: shown.rate,
@@ -62,9 +61,9 @@ function peerRow(edge, other, onSelect) {
   };
 }
 
-function peerTable(title, direction, edges, otherEnd, view, onSelect) {
+function peerTable(title, direction, edges, otherEnd, view, onSelect, dataOf) {
   if (edges.empty()) return null;
-  const rows = edges.map((edge) => peerRow(edge, otherEnd(edge), onSelect)).sort((a, b) => b.rate - a.rate);
+  const rows = edges.map((edge) => peerRow(edge, otherEnd(edge), onSelect, dataOf)).sort((a, b) => b.rate - a.rate);
   const head = ["Peer", "Rate", "Error %", responseTimeHeading(view.response_time)];
   return h(
     "table",
@@ -78,12 +77,12 @@ function peerTable(title, direction, edges, otherEnd, view, onSelect) {
 /**
  * The node's inbound and outbound peer tables; clicking a peer selects the edge. They read
  * the graph on screen: at a past moment or a replay frame, that moment's window, as a note
- * above them says.
+ * above them says. `dataOf(edge)`: its data with what a summed edge tells (summed-details.js).
  */
-export function peerTables(node, view, onSelect) {
+export function peerTables(node, view, onSelect, dataOf = (ele) => ele.data()) {
   const tables = [
-    peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect),
-    peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect),
+    peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect, dataOf),
+    peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect, dataOf),
   ];
   const past = view.query_time !== null && view.query_time !== undefined;
   const note = past && tables.some(Boolean)

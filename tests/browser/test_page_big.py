@@ -126,8 +126,9 @@ def test_it_folds_namespaces_with_counts_and_worst_health(graph_page: GraphPage,
     # Only the folded namespaces are drawn, with the edges between them added up.
     assert page.evaluate("window.meshlens.cy.nodes().not('.summary').length") == 0
     aggregates = page.evaluate("""() => window.meshlens.cy.edges('.aggregate').map(e =>
-        [e.source().data('namespace'), e.target().data('namespace'), e.data('edgeCount'),
-         e.data('worstHealth')]).sort()""")
+        [e.source().data('namespace'), e.target().data('namespace'),
+         window.meshlens.graph.dataOf(e).edgeCount,
+         window.meshlens.graph.dataOf(e).worstHealth]).sort()""")
     assert aggregates == [["ns0", "ns1", 10, "Healthy"], ["ns1", "ns2", 10, "Healthy"],
                           ["ns2", "ns3", 10, "Healthy"]]
     # The status bar still counts the real graph.

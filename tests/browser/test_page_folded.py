@@ -123,9 +123,11 @@ def test_it_lays_a_hierarchy_of_namespaces_out_in_layers(graph_page: GraphPage,
     assert not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
+# What a summed edge draws (its data) and tells (graph.dataOf: summed-details.js).
 EDGE = """([s, t]) => { const e = window.meshlens.cy.getElementById(`ml-agg:ml-ns:${s}>ml-ns:${t}`);
-    return {health: e.data('health'), worst: e.data('worstHealth'), count: e.data('edgeCount'),
-            failing: e.data('failing'), label: e.data('summaryLabel'),
+    const told = window.meshlens.graph.dataOf(e);
+    return {health: e.data('health'), worst: told.worstHealth, count: told.edgeCount,
+            failing: told.failing, label: e.data('summaryLabel'),
             color: e.style('line-color')}; }"""
 
 
