@@ -28,7 +28,8 @@
 import { createCollapse } from "./collapse.js";
 import { createRuleBook } from "./fold-health.js";
 import { parentsFirst } from "./elements.js";
-import { FindError, foundIds, hiddenIds, parseFind } from "./find.js";
+import { FindError, parseFind } from "./find.js";
+import { foundIds, hiddenIds } from "./find-match.js";
 
 // The same threshold as graph-view.js and graph/layout.py MIN_NODES.
 const BIG_GRAPH_NODES = 300;
