@@ -9,10 +9,10 @@
 // parts applied one per task; it is drawn at the positions the server gives, never
 // through dagre, by WebGL when the browser has a GPU (renderer.js).
 
-import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
+import { fitsGraph, isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
 import { layoutOptions, layoutTargets } from "./layouts.js";
-import { createReturning, placeNewNodes } from "./placement.js";
+import { createReturning, placeBeside, placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
 import { createSummedDetails } from "./summed-details.js";
@@ -281,7 +281,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function applyDelta(delta) {
     const incoming = [...(delta.added || []), ...(delta.changed || [])];
     const removedIds = new Set(delta.removed || []);
-    if (!fitsGraph(incoming, removedIds)) return false;
+    if (!fitsGraph(cy, incoming, removedIds)) return false;
     let added = [];
     cy.batch(() => {
       const removed = cy.collection();
@@ -293,20 +293,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     return true;
   }
 
-  // Every edge in a delta must end at nodes that exist once the delta is applied.
-  function fitsGraph(incoming, removedIds) {
-    const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
-    const known = (id) => cy.getElementById(id).nonempty();
-    const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
-    return incoming
-      .filter((e) => e.group === "edges")
-      .every((e) => exists(e.data.source) && exists(e.data.target));
-  }
-
   function settle(added, relayout) {
     const addedNodes = added.nodes();
     if (big) {
-      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
+      placeBeside(cy, addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
       if (relayout) runLayout({ fit: true, animate: false });
       return relayout || addedNodes.nonempty();
     }
@@ -320,25 +310,6 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       if (!userMovedViewport) fit();
     }
     return relayout || addedNodes.nonempty();
-  }
-
-  // Nodes that came without a position in a big graph (a server that does not lay it
-  // out): beside a neighbour, or below the graph; never a layout of the whole graph.
-  function placeBeside(nodes) {
-    if (nodes.empty()) return;
-    const others = cy.nodes().difference(nodes);
-    const bb = others.nonempty() ? others.boundingBox() : { x1: 0, y2: 0 };
-    let spare = 0;
-    nodes.forEach((node, i) => {
-      const anchor = node.neighborhood("node").difference(nodes);
-      if (anchor.nonempty()) {
-        const p = anchor[0].position();
-        node.position({ x: p.x + 120, y: p.y + 40 * ((i % 5) + 1) });
-      } else {
-        node.position({ x: bb.x1 + 120 * (spare % 40), y: bb.y2 + 100 + 70 * Math.floor(spare / 40) });
-        spare += 1;
-      }
-    });
   }
 
   function clear() {
