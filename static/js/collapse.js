@@ -14,7 +14,18 @@
 // edges that stand for many are coloured by their members' summed error rate (fold-edges.js),
 // judged by the admin's health rules (`book`: fold-health.js).
 
-import { addMember, coarse, memberLines, newSum, peerFigures, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
+import {
+  addMember,
+  coarse,
+  createSteadyLook,
+  memberLines,
+  newSum,
+  peerFigures,
+  sumErrorPercent,
+  sumHealth,
+  sumLabel,
+  worse,
+} from "./fold-edges.js";
 import { createRuleBook } from "./fold-health.js";
 import { arrange, block } from "./fold-layout.js";
 import { bundle } from "./fold-ports.js";
@@ -60,6 +71,8 @@ export function createCollapse({ onChange = () => {}, button = null, book = crea
   // A shown node moved into its namespace's block: the copy drawn, while its element and
   // place stay the same (the worker compares drawn elements by identity first).
   let moved = new Map();
+  // The summed edges' labels and widths, held still through small moves (fold-edges.js).
+  const steady = createSteadyLook();
   // Where the last plan put the unfolded blocks and every piece's centre (fold-ports.js).
   let layout = null;
 
@@ -152,6 +165,7 @@ export function createCollapse({ onChange = () => {}, button = null, book = crea
       return node ? node.data.label || node.data.namespace || id : id;
     };
     const aggregates = kinds.map(([sum, kind]) => aggregate(sum, kind, summaryAt, crowded, named));
+    steady.next();
     return [...nodes, ...boxes, ...ported.ports, ...edges, ...aggregates];
   }
 
@@ -314,6 +328,7 @@ export function createCollapse({ onChange = () => {}, button = null, book = crea
     const scale = boxy ? Math.max(height(sum.source), height(sum.target), MIN_BOX) / MIN_BOX : 1;
     const health = sumHealth(sum, book);
     const text = sumLabel(sum);
+    const look = steady.look(sum);
     const unhealthy = health === "Failure" || health === "Degraded";
     const labelled = kind !== "tucked" && kind !== "between behind" && (!crowded[kind] || unhealthy);
     return {
@@ -327,9 +342,9 @@ export function createCollapse({ onChange = () => {}, button = null, book = crea
         foundCount: sum.found,
         // The pair's health from its summed errors (the colour).
         health,
-        summaryLabel: labelled ? text : "",
+        summaryLabel: labelled ? look.text : "",
         // Boxes grow with the graph, and their edges with them, but less than the boxes.
-        lineWidth: Math.round(4 * Math.sqrt(scale) * sumWidth(sum)) / 4,
+        lineWidth: Math.round(4 * Math.sqrt(scale) * look.width) / 4,
         fontSize: scale * 10,
       },
       // What it tells on hover and in the side panel, kept off Cytoscape (summed-details.js):

@@ -144,7 +144,7 @@ def test_it_colours_a_folded_edge_by_its_summed_error_rate(graph_page: GraphPage
     clean = page.evaluate(EDGE, ["ns1", "ns0"])
     assert (mixed["health"], mixed["worst"], mixed["count"], mixed["failing"]) == \
         ("Degraded", "Failure", 20, 1)
-    assert mixed["label"] == "200.0 rps · 1.8 % err"
+    assert mixed["label"] == "200 rps · 1.8 % err"
     assert failing["health"] == "Failure" and clean["health"] == "Healthy"
     assert mixed["color"] != failing["color"] and mixed["color"] != clean["color"]
 

@@ -67,7 +67,7 @@ def test_it_judges_a_folded_edge_by_the_admins_rules(graph_page: GraphPage,
     assert clean["health"] == "Healthy"
     assert mixed["color"] == clean["color"] != failing["color"]
     # Its worst member still names the failing edge, whose own health is the server's.
-    assert failing["label"] == "40.0 rps · 35 % err"
+    assert failing["label"] == "40 rps · 35 % err"
     graph_page.shot("folded-edge-by-rules")
 
 
