@@ -1,15 +1,17 @@
 """The main thread's work per live update of a big folded graph, in headless Chromium.
 
     .venv/bin/python bench/page_updates.py [--workloads 10000] [--deltas 8]
-                                           [--against DIR] [--rounds 2] [--trace FILE]
+                                           [--against DIR] [--rounds 2]
 
 Makes bench/page_render.py's synthetic graph (10 namespaces, folded on the page), hands it
 to a real Meshlens page (the WebSocket stood in for), then sends `--deltas` graph.delta
 messages by reference, as the live path sends big ones (the page's worker fetches them):
-every edge's rate moved by up to 2 %, as in a live mesh. For each delta it prints the time
-until drawn (the second frame after it) and the page's long tasks (over 50 ms, the main
-thread's: the worker's work is not among them). `--trace FILE` writes a Chromium trace of
-the deltas (open it in the devtools' Performance panel).
+every edge's rate moved by up to 2 %, as in a live mesh. Each delta is traced (Chromium's
+own trace), and for each it prints the time until drawn (the second frame after it), the
+page's long tasks (over 50 ms of wall time, as the page's PerformanceObserver reports them),
+and from the trace the CPU time of the main thread's longest task and of all its tasks, and
+the worker's CPU time. On a shared machine a task's wall time stretches whenever the
+machine is busy; its CPU time does not, which is what makes the trace's figures comparable.
 
 `--against DIR`: the same, alternately, `--rounds` times each, in another checkout (its own
 daphne and page; it needs bench/page_render.py): on a shared machine only figures of one run
@@ -55,7 +57,27 @@ def moved_rates(graph: dict[str, Any], tick: int, rng: random.Random) -> dict[st
             "removed": [], "changed": changed}
 
 
-def run(root: Path, workloads: int, deltas: int, trace: Path | None) -> None:
+def thread_cpu(trace: Path) -> tuple[float, float, float]:
+    """(longest task, all tasks) of the page's main thread and all tasks of its workers, in
+    ms of CPU time, from a Chromium trace."""
+    events = json.loads(trace.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+             if e.get("name") == "thread_name"}
+    main: list[float] = []
+    worker = 0.0
+    for e in events:
+        if e.get("ph") != "X" or e.get("name") != "ThreadControllerImpl::RunTask":
+            continue
+        thread = names.get((e["pid"], e["tid"]), "")
+        if thread == "CrRendererMain":
+            main.append(e.get("tdur", 0) / 1000)
+        elif thread.startswith("DedicatedWorker"):
+            worker += e.get("tdur", 0) / 1000
+    return max(main, default=0.0), sum(main), worker
+
+
+def run(root: Path, workloads: int, deltas: int) -> None:
     """One page of the checkout `root`, its figures printed."""
     sys.path.insert(0, str(root))
     from playwright.sync_api import sync_playwright
@@ -92,16 +114,18 @@ def run(root: Path, workloads: int, deltas: int, trace: Path | None) -> None:
                                   "window.meshlens.cy.edges().length]")
             print(f"{root}: {workloads:,} workloads, {drawn[0]} nodes and {drawn[1]} edges "
                   "drawn (folded)")
-            if trace:
-                browser.start_tracing(page=page, path=str(trace), categories=[
-                    "devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute"])
             for href in bodies:
+                trace = Path(tmp) / "trace.json"
+                browser.start_tracing(page=page, path=str(trace),
+                                      categories=["toplevel", "devtools.timeline"])
                 got = page.evaluate(DELTA, href)
+                browser.stop_tracing()
+                longest, main_cpu, worker_cpu = thread_cpu(trace)
                 tasks = sorted(got["tasks"], reverse=True)
                 print(f"  delta {href.rsplit('/', 1)[1]}: drawn in {got['ms']:.0f} ms; long "
-                      f"tasks {[round(t) for t in tasks]} ms")
-            if trace:
-                browser.stop_tracing()
+                      f"tasks {[round(t) for t in tasks]} ms (wall); main thread CPU: longest "
+                      f"task {longest:.0f} ms, all {main_cpu:.0f} ms; worker CPU "
+                      f"{worker_cpu:.0f} ms")
             browser.close()
 
 
@@ -109,7 +133,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--workloads", type=int, default=10000)
     parser.add_argument("--deltas", type=int, default=8)
-    parser.add_argument("--trace", type=Path, help="write a Chromium trace of the deltas")
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="another checkout, run alternately with this one")
     parser.add_argument("--rounds", type=int, default=2, help="with --against (default 2)")
@@ -117,7 +140,7 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.against:
-        run(args.root.resolve(), args.workloads, args.deltas, args.trace)
+        run(args.root.resolve(), args.workloads, args.deltas)
         return
     here = Path(__file__).resolve().parent.parent
     for _ in range(args.rounds):
