@@ -20,8 +20,8 @@ from dashboard import access, answers, live, metrics, retention, shared_answers
 from dashboard.answers import Query
 from dashboard.auth import api_login, page_login
 from dashboard.builds import cached_body, current_graph
-from dashboard.graphs import namespaces, options_from_query, prometheus
-from graph import find
+from dashboard.graphs import health_config, namespaces, options_from_query, prometheus
+from graph import find, health
 from graph.access import visible
 from graph.build import gc_paused
 from graph.compression import gzipped
@@ -146,6 +146,8 @@ def index(request: HttpRequest, embed: bool = False) -> HttpResponse:
         "apiPath": "/api/v1/graph",
         "edgesPath": "/api/v1/edges",
         "namespacesPath": "/api/v1/namespaces",
+        # The admin's health rules, for the page's summed edges of folded namespaces.
+        "healthRules": health.plain_rules(health_config()),
         "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
                      "inject_service_nodes": True},

@@ -100,6 +100,18 @@ class HealthConfig:
         return DEFAULT_TOLERANCES
 
 
+def plain_rules(config: HealthConfig) -> list[dict[str, Any]]:
+    """The rules as JSON for the page, which judges its summed edges (folded namespaces)
+    with them as the server judges real ones: the first rule whose namespace, kind and
+    name match a node gives its tolerances (Kiali's defaults after the last). A code is
+    sent as the regular expression it stands for (`5XX` -> `^5\\d\\d$`)."""
+    return [{"namespace": rule.namespace, "kind": rule.kind, "name": rule.name,
+             "tolerances": [{"code": code_pattern(t.code).pattern, "protocol": t.protocol,
+                             "direction": t.direction, "degraded": t.degraded,
+                             "failure": t.failure} for t in rule.tolerances]}
+            for rule in config.rules]
+
+
 Counts = dict[str, float]  # response code -> requests per second
 
 # Statuses by rank, so that the worst of several is a max() of small integers.

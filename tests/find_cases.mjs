@@ -1,7 +1,8 @@
 // Runs static/js/find.js over tests/find_cases.json and prints what it makes of each case,
 // in the case file's terms (tests/test_find.py compares them with the Python parser's).
 import { readFileSync } from "node:fs";
-import { FindError, foundIds, hiddenIds, parseFind } from "../static/js/find.js";
+import { FindError, parseFind } from "../static/js/find.js";
+import { foundIds, hiddenIds } from "../static/js/find-match.js";
 
 const { elements, cases } = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const nodes = elements.nodes.map((e) => e.data);

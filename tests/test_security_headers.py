@@ -18,8 +18,9 @@ PORTAL = "https://portal.example.com"
 
 
 @pytest.fixture
-def client(settings: Settings) -> Client:
-    """The page names its namespaces itself: no Prometheus is asked."""
+def client(settings: Settings, db: None) -> Client:
+    """The page names its namespaces itself: no Prometheus is asked (the database: the
+    page carries the health rules)."""
     settings.MESHLENS_DEFAULT_NAMESPACES = ["bookinfo"]
     settings.MESHLENS_EMBED_ORIGINS = [PORTAL]
     settings.CORS_ALLOWED_ORIGINS = [PORTAL]

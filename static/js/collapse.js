@@ -11,9 +11,22 @@
 // Where they go: once anything is folded, fold-layout.js arranges the folded boxes (a ring,
 // or layers when the namespaces form a hierarchy) and each unfolded namespace as a compact
 // block of its nodes; with nothing folded, every node is where the server put it. The
-// edges that stand for many are coloured by their members' summed error rate (fold-edges.js).
+// edges that stand for many are coloured by their members' summed error rate (fold-edges.js),
+// judged by the admin's health rules (`book`: fold-health.js).
 
-import { addMember, coarse, memberLines, newSum, sumErrorPercent, sumHealth, sumLabel, sumWidth, worse } from "./fold-edges.js";
+import {
+  addMember,
+  coarse,
+  createSteadyLook,
+  memberLines,
+  newSum,
+  peerFigures,
+  sumErrorPercent,
+  sumHealth,
+  sumLabel,
+  worse,
+} from "./fold-edges.js";
+import { createRuleBook } from "./fold-health.js";
 import { arrange, block } from "./fold-layout.js";
 import { bundle } from "./fold-ports.js";
 
@@ -48,15 +61,18 @@ const boxHeight = (count) => MIN_BOX * (1 + Math.log10(Math.max(1, count)));
 
 /**
  * `onChange()` is called when the user folds or unfolds something (the view then draws
- * the new plan); `button` (optional) folds every namespace, or unfolds them all.
+ * the new plan); `button` (optional) folds every namespace, or unfolds them all; `book`:
+ * the health rules the summed edges are judged by (fold-health.js createRuleBook).
  */
-export function createCollapse({ onChange = () => {}, button = null } = {}) {
+export function createCollapse({ onChange = () => {}, button = null, book = createRuleBook(null) } = {}) {
   let folded = new Set(); // namespaces shown as one node
   let decided = false; // the namespaces were folded once for this graph
   let namespaces = []; // those with two nodes or more, at the last plan
   // A shown node moved into its namespace's block: the copy drawn, while its element and
   // place stay the same (the worker compares drawn elements by identity first).
   let moved = new Map();
+  // The summed edges' labels and widths, held still through small moves (fold-edges.js).
+  const steady = createSteadyLook();
   // Where the last plan put the unfolded blocks and every piece's centre (fold-ports.js).
   let layout = null;
 
@@ -126,7 +142,8 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
       if (from === to || !(shown.has(from) || summaryAt.has(from)) || !(shown.has(to) || summaryAt.has(to))) continue;
       const id = `${AGGREGATE_PREFIX}${from}>${to}`;
       if (!sums.has(id)) sums.set(id, newSum(id, from, to));
-      addMember(sums.get(id), edge.data, marks.found.has(edge.data.id));
+      const rules = [sourceNode ? book.ruleOf(sourceNode.data) : -1, targetNode ? book.ruleOf(targetNode.data) : -1];
+      addMember(sums.get(id), edge.data, marks.found.has(edge.data.id), ...rules);
     }
     const nodes = placed(byNs, shown, boxes, [...pairs.values()]);
     const nsOfShown = new Map();
@@ -148,6 +165,7 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
       return node ? node.data.label || node.data.namespace || id : id;
     };
     const aggregates = kinds.map(([sum, kind]) => aggregate(sum, kind, summaryAt, crowded, named));
+    steady.next();
     return [...nodes, ...boxes, ...ported.ports, ...edges, ...aggregates];
   }
 
@@ -308,32 +326,41 @@ export function createCollapse({ onChange = () => {}, button = null } = {}) {
     const height = (id) => (summaryAt.has(id) ? summaryAt.get(id).data.boxHeight : 0);
     // Thickness and text in proportion to the boxes, which grow with the graph.
     const scale = boxy ? Math.max(height(sum.source), height(sum.target), MIN_BOX) / MIN_BOX : 1;
-    const health = sumHealth(sum);
+    const health = sumHealth(sum, book);
     const text = sumLabel(sum);
+    const look = steady.look(sum);
     const unhealthy = health === "Failure" || health === "Degraded";
     const labelled = kind !== "tucked" && kind !== "between behind" && (!crowded[kind] || unhealthy);
     return {
       group: "edges",
       classes: `aggregate ${kind}`,
+      // What is drawn: a change restyles and redraws the edge.
       data: {
         id: sum.id,
         source: sum.source,
         target: sum.target,
+        foundCount: sum.found,
+        // The pair's health from its summed errors (the colour).
+        health,
+        summaryLabel: labelled ? look.text : "",
+        // Boxes grow with the graph, and their edges with them, but less than the boxes.
+        lineWidth: Math.round(4 * Math.sqrt(scale) * look.width) / 4,
+        fontSize: scale * 10,
+      },
+      // What it tells on hover and in the side panel, kept off Cytoscape (summed-details.js):
+      // these move on nearly every live update, and each change of an edge's data restyles
+      // and redraws it (at 10,000 workloads, frames of 50-140 ms after an update).
+      told: {
         edgeCount: sum.edgeCount,
         failing: sum.failing,
-        foundCount: sum.found,
-        // The pair's health from its summed errors (the colour), and its worst member's.
-        health,
-        worstHealth: sum.memberHealth,
+        worstHealth: sum.memberHealth, // its worst member's health
         errorPercent: coarse(sumErrorPercent(sum)),
         requestRate: coarse(sum.http + sum.grpc),
         members: memberLines(sum, named),
         memberIds: sum.worst.map((m) => m.id),
         rateText: text,
-        summaryLabel: labelled ? text : "",
-        // Boxes grow with the graph, and their edges with them, but less than the boxes.
-        lineWidth: Math.round(4 * Math.sqrt(scale) * sumWidth(sum)) / 4,
-        fontSize: scale * 10,
+        // A real node's edges with a folded namespace: the side panel's figures of that peer.
+        ...(boxy ? {} : peerFigures(sum)),
       },
     };
   }

@@ -101,3 +101,13 @@ function replaceData(ele, data) {
   }
   if (Object.keys(fresh).length) ele.data(fresh);
 }
+
+/** Whether every edge in a delta ends at nodes that exist once the delta is applied. */
+export function fitsGraph(cy, incoming, removedIds) {
+  const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
+  const known = (id) => cy.getElementById(id).nonempty();
+  const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
+  return incoming
+    .filter((e) => e.group === "edges")
+    .every((e) => exists(e.data.source) && exists(e.data.target));
+}

@@ -5,6 +5,7 @@
 // that leave with the overlay; the changes are listed in `panel`.
 
 import { h } from "./dom.js";
+import { createOverlayAnswer } from "./overlay-answer.js";
 import { formatMs, nodeName } from "./labels.js";
 
 export const COMPARE_CHOICES = [
@@ -88,9 +89,15 @@ const edgeName = (entry) => `${nodeName(entry.source)} → ${nodeName(entry.targ
  */
 export function createDiffOverlay({ view, apiPath, select, panel, query, onChange, onSelect }) {
   let cy = null;
-  let shown = null; // the last answer
-  let fetchedAt = 0;
   let pending = false;
+  const answer = createOverlayAnswer({
+    everyMs: REFETCH_MS,
+    isOn: () => Boolean(view.compare_to && cy),
+    mark: (body) => mark(body),
+    unmark: () => unmark(),
+    render: (body, error) => render(body, error),
+    load: () => load(),
+  });
   const styled = new WeakSet();
 
   select.replaceChildren(...COMPARE_CHOICES.map(([value, text]) => h("option", { value }, text)));
@@ -229,7 +236,7 @@ export function createDiffOverlay({ view, apiPath, select, panel, query, onChang
     const choice = view.compare_to;
     if (!choice || pending) return;
     pending = true;
-    fetchedAt = Date.now();
+    answer.asked();
     let body = null;
     let error = null;
     try {
@@ -244,12 +251,12 @@ export function createDiffOverlay({ view, apiPath, select, panel, query, onChang
       pending = false;
     }
     if (view.compare_to !== choice) return;
-    shown = error ? null : body;
+    answer.keep(error ? null : body);
     if (cy) {
-      if (shown) mark(shown);
+      if (answer.shown()) mark(answer.shown());
       else unmark();
     }
-    render(shown, error);
+    render(answer.shown(), error);
     document.body.dataset.compareTo = error ? `error:${choice}` : `${choice}@${body.timestamp}`;
   }
 
@@ -257,8 +264,7 @@ export function createDiffOverlay({ view, apiPath, select, panel, query, onChang
   function set(choice) {
     view.compare_to = choice || "";
     select.value = view.compare_to;
-    shown = null;
-    fetchedAt = 0;
+    answer.forget();
     unmark();
     delete document.body.dataset.compareTo;
     render(null, null);
@@ -266,21 +272,6 @@ export function createDiffOverlay({ view, apiPath, select, panel, query, onChang
     if (view.compare_to) load();
   }
 
-  /** After a graph update: ghosts again (a snapshot removes them), a fresh answer now and then. */
-  function refresh() {
-    if (!view.compare_to || !cy) return;
-    if (shown) mark(shown);
-    if (fetchedAt === 0 || Date.now() - fetchedAt > REFETCH_MS) load();
-  }
-
-  /** Another graph (the scope changed): ask again when it arrives. */
-  function reload() {
-    shown = null;
-    fetchedAt = 0;
-    unmark();
-    render(null, null);
-  }
-
   if (view.compare_to) render(null, null);
-  return { attach, refresh, reload, set, clear: () => set("") };
+  return { attach, refresh: answer.refresh, reload: answer.reload, set, clear: () => set("") };
 }

@@ -10,7 +10,8 @@
 
 import { isDerived } from "./cy-apply.js";
 import { h } from "./dom.js";
-import { FIND_PRESETS, FindError, HIDE_PRESETS, foundIds, hiddenIds, parseFind } from "./find.js";
+import { FIND_PRESETS, FindError, HIDE_PRESETS, parseFind } from "./find.js";
+import { foundIds, hiddenIds } from "./find-match.js";
 
 const CLASSES = { find: "find", hide: "find-hidden" };
 const NOTHING = { clauses: [] };

@@ -1,13 +1,14 @@
-// The Find/Hide language of Kiali's graph page, for the page: the same tokenizer, parser
-// and tests as graph/find.py and graph/find_match.py (both are checked against
-// tests/find_cases.json, so keep them in step). No DOM here: Node runs it in the tests.
+// The Find/Hide language of Kiali's graph page, for the page: the same tokenizer and parser
+// as graph/find.py (what an expression matches: find-match.js, as graph/find_match.py; both
+// are checked against tests/find_cases.json, so keep them in step). No DOM here: Node runs
+// it in the tests.
 //
 // An expression is clauses joined by `or`, each clause terms joined by `and`: `a and b or c`
 // is `(a and b) or c` (Kiali splits on OR first). A term tests nodes or edges; the terms of
 // a clause all test the same kind.
 
-const NODE = "node";
-const EDGE = "edge";
+export const NODE = "node";
+export const EDGE = "edge";
 
 const SYMBOLS = ["!*=", "!$=", "!^=", "!=", ">=", "<=", "*=", "$=", "^=", "=", ">", "<", "!"];
 const WORD_OPS = { contains: "*=", startswith: "^=", endswith: "$=" };
@@ -21,7 +22,7 @@ const NODE_TEXT = {
   app: "app", cluster: "cluster", namespace: "namespace", ns: "namespace", service: "service",
   svc: "service", version: "version", workload: "workload", wl: "workload", node: "nodeType",
 };
-const NODE_NUMBERS = {
+export const NODE_NUMBERS = {
   httpin: "httpIn", httpout: "httpOut", grpcin: "grpcIn", grpcout: "grpcOut", tcpin: "tcpIn", tcpout: "tcpOut",
 };
 const EDGE_TEXT = { protocol: "protocol", destprincipal: "destPrincipal", sourceprincipal: "sourcePrincipal" };
@@ -60,7 +61,7 @@ const NOT_KNOWN = new Set([
 ]);
 const NODE_TYPES = { app: "app", service: "service", svc: "service", workload: "workload", wl: "workload", unknown: "unknown", box: "box" };
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+export const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
 
 /** A bad expression: `message` is "find: unknown operand 'foo' at 5". */
 export class FindError extends Error {
@@ -263,133 +264,6 @@ class Parser {
 export function parseFind(text, param = "find") {
   if (text && text.length > 2000) throw new FindError(param, "expression longer than 2000 characters", 2001);
   return new Parser(text || "", param).expression();
-}
-
-// What a test reads from an element's data, as graph/find_match.py reads it.
-const NODE_RATES = new Set(Object.values(NODE_NUMBERS));
-const EDGE_RATES = new Set(["http", "grpc", "tcp", "httpPercentErr", "grpcPercentErr", "httpPercentReq", "grpcPercentReq"]);
-const PROTOCOL_FIELDS = {
-  http: ["http", "httpPercentErr", "httpPercentReq"], grpc: ["grpc", "grpcPercentErr", "grpcPercentReq"], tcp: ["tcp"],
-};
-const NAME_FIELDS = ["app", "service", "workload"];
-
-const number = (text) => (text === undefined || text === null || text === "" ? NaN : Number(text));
-
-function value(field, data) {
-  const isEdge = data.source !== undefined;
-  if (!isEdge && NODE_RATES.has(field)) {
-    for (const protocol of data.traffic || []) {
-      if (protocol.rates && has(protocol.rates, field)) return number(protocol.rates[field]);
-    }
-    return NaN;
-  }
-  if (isEdge) {
-    const traffic = data.traffic || {};
-    const rates = traffic.rates;
-    if (field === "protocol") return traffic.protocol;
-    if (field === "hasTraffic") return rates !== undefined;
-    if (field === "responseTime" || field === "throughput") return number(data[field]);
-    if (field === "isMTLS") return has(data, "isMTLS") ? number(data.isMTLS) : -1;
-    if (EDGE_RATES.has(field)) {
-      if (rates !== undefined && has(rates, field)) return number(rates[field]);
-      const own = rates !== undefined && (PROTOCOL_FIELDS[traffic.protocol] || []).includes(field);
-      return own ? 0 : NaN;
-    }
-  }
-  if (field === "sidecarLess") return Boolean(data.hasMissingSC || data.isOutOfMesh);
-  if (field.startsWith("label:")) return (data.labels || {})[field.slice(6)];
-  return data[field];
-}
-
-function compare(op, have, want) {
-  if (op === "truthy") return Boolean(have);
-  if (op === "falsy") return !have;
-  if (typeof want === "number") {
-    switch (op) {
-      case "=": return have === want;
-      case "!=": return have !== want;
-      case ">": return have > want;
-      case ">=": return have >= want;
-      case "<": return have < want;
-      default: return have <= want;
-    }
-  }
-  const text = have === undefined || have === null ? "" : String(have);
-  switch (op) {
-    case "=": return text === want;
-    case "!=": return text !== want;
-    case "*=": return text.includes(want);
-    case "!*=": return !text.includes(want);
-    case "^=": return text.startsWith(want);
-    case "!^=": return !text.startsWith(want);
-    case "$=": return text.endsWith(want);
-    default: return !text.endsWith(want);
-  }
-}
-
-function passes(test, data) {
-  if (test.field === "name") {
-    // Kiali expands name to app OR service OR workload; negated, to AND.
-    const results = NAME_FIELDS.map((f) => compare(test.op, data[f], test.value));
-    return test.op.startsWith("!") ? results.every(Boolean) : results.some(Boolean);
-  }
-  return compare(test.op, value(test.field, data), test.value);
-}
-
-/** Whether the expression matches an element's data (an edge has a `source`). */
-export function matches(expression, data) {
-  const target = data.source !== undefined ? EDGE : NODE;
-  return expression.clauses.some((c) => c.target === target && c.tests.every((t) => passes(t, data)));
-}
-
-/** Ids of the node and edge data (two arrays) that the expression matches. */
-export function foundIds(expression, nodes, edges) {
-  const ids = new Set();
-  if (!expression.clauses.length) return ids;
-  for (const data of nodes) if (matches(expression, data)) ids.add(data.id);
-  for (const data of edges) if (matches(expression, data)) ids.add(data.id);
-  return ids;
-}
-
-/**
- * Ids that Hide takes out, as Kiali's page does: the matches; then nodes whose edges are
- * all hidden (idle nodes stay); then edges left without a node; boxes only when nothing
- * is left in them.
- */
-export function hiddenIds(expression, nodes, edges) {
-  const gone = new Set();
-  if (!expression.clauses.length) return gone;
-  for (const d of nodes) if (!d.isBox && matches(expression, d)) gone.add(d.id);
-  const goneEdges = new Set();
-  for (const d of edges) if (matches(expression, d)) goneEdges.add(d.id);
-  if (goneEdges.size) {
-    const shownEdges = new Map();
-    for (const d of edges) {
-      const seen = !goneEdges.has(d.id);
-      for (const end of [d.source, d.target]) shownEdges.set(end, shownEdges.get(end) || seen);
-    }
-    for (const d of nodes) {
-      if (!d.isBox && !d.isIdle && shownEdges.get(d.id) === false) gone.add(d.id);
-    }
-  }
-  for (const d of edges) if (gone.has(d.source) || gone.has(d.target)) goneEdges.add(d.id);
-  for (const id of goneEdges) gone.add(id);
-  for (const id of emptyBoxes(nodes, gone)) gone.add(id);
-  return gone;
-}
-
-function emptyBoxes(nodes, gone) {
-  const parent = new Map(nodes.map((d) => [d.id, d.parent]));
-  const held = new Set();
-  const kept = new Set();
-  for (const d of nodes) {
-    if (d.isBox) continue;
-    for (let box = d.parent; box; box = parent.get(box)) {
-      held.add(box);
-      if (!gone.has(d.id)) kept.add(box);
-    }
-  }
-  return [...held].filter((box) => !kept.has(box));
 }
 
 // Kiali's presets of its Find and Hide menus first (its ranking ones aside), then a few more.

@@ -4,14 +4,17 @@
 // A folded edge that took the worst health of its members was red whenever one member of
 // hundreds failed: at 10,000 workloads every namespace pair was red, and nobody could tell
 // which pair was the problem. Here the members' requests and errors are summed and the
-// sums judged as one edge is (graph/health.py's default tolerances, Kiali's): 5xx, gRPC
-// errors and no-response degraded above 0 %, failure at 10 %; 4xx degraded at 10 %, failure
-// at 20 %. Per-namespace health rules are the server's and are not applied to the sums.
+// sums judged as one edge is, with the tolerances the server judges its members with (the
+// admin's health rules, Kiali's defaults where none matches: fold-health.js).
 //
 // The worst few unhealthy members are kept with each sum, so that hovering or selecting a
 // folded edge can say which real edges make it what it is.
 
-import { edgeRates, formatEdgeRate, formatRps, isIdleEdge, num } from "./labels.js";
+import { responseRates } from "./fold-health.js";
+import { edgeRates, formatEdgeRate, formatPercent, formatRps, isIdleEdge, num } from "./labels.js";
+
+// How far a summed edge's figures move before its label and width follow (steadyLook).
+const STEADY = 0.1;
 
 const WORST = ["Failure", "Degraded", "Healthy", "NA"];
 const RANK = Object.fromEntries(WORST.map((status, i) => [status, WORST.length - i]));
@@ -40,13 +43,20 @@ export function newSum(id, source, target) {
     noResponse: 0,
     tcp: 0,
     memberHealth: "NA",
+    responseTime: undefined, // its member's, when it has one member
+    // Requests by response code, in groups by the rules of the members' ends (fold-health.js).
+    groups: new Map(), // "from|to|protocol" -> {from, to, protocol, codes, total, memberHealth}
     worst: [], // [{id, source, target, health, errorPercent, rate, text}], worst first
   };
 }
 
-/** Add one member edge (element JSON data) to `sum`; `found`: Find matched it. */
-export function addMember(sum, data, found) {
+/**
+ * Add one member edge (element JSON data) to `sum`; `found`: Find matched it; `from`, `to`:
+ * the rules its source and target follow (fold-health.js ruleOf).
+ */
+export function addMember(sum, data, found, from = -1, to = -1) {
   sum.edgeCount += 1;
+  sum.responseTime = sum.edgeCount === 1 ? data.responseTime : undefined;
   const health = data.healthStatus || "NA";
   if (health === "Failure") sum.failing += 1;
   if (found) sum.found += 1;
@@ -54,7 +64,27 @@ export function addMember(sum, data, found) {
   const rates = (data.traffic && data.traffic.rates) || null;
   // Only the rates an edge has (most have one or two): this runs once per edge and plan.
   if (rates) for (const key in rates) if (key in SUMMED) sum[SUMMED[key]] += num(rates[key]);
+  if (rates && REQUESTS.has(data.traffic.protocol)) addResponses(sum.groups, from, to, data.traffic, health);
   keepWorst(sum.worst, data, health);
+}
+
+const REQUESTS = new Set(["http", "grpc"]);
+
+function groupOf(groups, from, to, protocol) {
+  const key = `${from}|${to}|${protocol}`;
+  let group = groups.get(key);
+  if (!group) groups.set(key, (group = { from, to, protocol, codes: {}, total: 0, memberHealth: "NA" }));
+  return group;
+}
+
+function addResponses(groups, from, to, traffic, health) {
+  const group = groupOf(groups, from, to, traffic.protocol);
+  const codes = responseRates(traffic);
+  for (const code in codes) {
+    group.codes[code] = (group.codes[code] || 0) + codes[code];
+    group.total += codes[code];
+  }
+  group.memberHealth = worse(group.memberHealth, health);
 }
 
 // The rates summed, by the field of the sum they go to.
@@ -83,7 +113,14 @@ const SUM_FIELDS = ["edgeCount", "failing", "found", "http", "http4xx", "http5xx
 /** Add the sum `from` into `into` (a port's edge sums its nodes' edges: fold-ports.js). */
 export function mergeSum(into, from) {
   for (const key of SUM_FIELDS) into[key] += from[key];
+  into.responseTime = undefined;
   into.memberHealth = worse(into.memberHealth, from.memberHealth);
+  for (const group of from.groups.values()) {
+    const to = groupOf(into.groups, group.from, group.to, group.protocol);
+    for (const code in group.codes) to.codes[code] = (to.codes[code] || 0) + group.codes[code];
+    to.total += group.total;
+    to.memberHealth = worse(to.memberHealth, group.memberHealth);
+  }
   for (const entry of from.worst) insertWorst(into.worst, entry);
 }
 
@@ -96,29 +133,17 @@ function insertWorst(list, entry) {
   if (list.length > LISTED_MEMBERS) list.pop();
 }
 
-// Kiali's default tolerances (graph/health.py DEFAULT_TOLERANCES): [degraded, failure] %.
-function judged(percent, degraded, failure) {
-  if (percent <= 0) return "Healthy";
-  if (percent >= failure) return "Failure";
-  if (percent >= degraded) return "Degraded";
-  return "Healthy";
-}
-
 /**
- * The health of the pair from its sums: each error class judged on its share of the
- * requests it belongs to, the worst taken. Without request traffic: Healthy when some
- * TCP bytes flowed, else what the members say (NA for idle ones).
+ * The health of the pair from its sums: each group of members (by the rules of their ends
+ * and protocol) judged on its responses by `book` (fold-health.js), the worst taken.
+ * Without request traffic: Healthy when some TCP bytes flowed, else what the members say
+ * (NA for idle ones).
  */
-export function sumHealth(sum) {
-  const requests = sum.http + sum.grpc;
-  if (requests <= 0) return sum.tcp > 0 || sum.memberHealth !== "NA" ? "Healthy" : "NA";
-  const pct = (part, whole) => (whole > 0 ? (100 * part) / whole : 0);
-  let health = "Healthy";
-  health = worse(health, judged(pct(sum.http5xx, sum.http), 0, 10));
-  health = worse(health, judged(pct(sum.http4xx, sum.http), 10, 20));
-  health = worse(health, judged(pct(sum.grpcErr, sum.grpc), 0, 10));
-  health = worse(health, judged(pct(sum.noResponse, requests), 0, 10));
-  return health;
+export function sumHealth(sum, book) {
+  let health = "NA";
+  for (const group of sum.groups.values()) if (group.total > 0) health = worse(health, book.judge(group));
+  if (health !== "NA") return health;
+  return sum.tcp > 0 || sum.memberHealth !== "NA" ? "Healthy" : "NA";
 }
 
 /** The pair's error share, % of its requests (HTTP 4xx and 5xx, gRPC errors). */
@@ -131,15 +156,37 @@ export function sumErrorPercent(sum) {
 // field of a summed edge) that changes makes the page restyle the edge; most do not, now.
 const rounded = (x) => Number(x.toPrecision(2));
 
+// Requests per second to two significant digits: "1.3k rps", "680 rps", "6.8 rps".
+const sumRps = (requests) => (requests >= 1000 ? formatRps(rounded(requests)) : `${rounded(requests)} rps`);
+
 /** "1.3k rps · 0.41 % err", "12 kB/s", "3 idle edges" (two significant digits). */
 export function sumLabel(sum) {
   const requests = sum.http + sum.grpc;
   if (requests > 0) {
     const errors = sumErrorPercent(sum);
-    return errors > 0 ? `${formatRps(rounded(requests))} · ${rounded(errors)} % err` : formatRps(rounded(requests));
+    return errors > 0 ? `${sumRps(requests)} · ${rounded(errors)} % err` : sumRps(requests);
   }
   if (sum.tcp > 0) return formatEdgeRate({ protocol: "tcp", rate: rounded(sum.tcp) });
   return `${sum.edgeCount.toLocaleString("en")} idle edge${sum.edgeCount === 1 ? "" : "s"}`;
+}
+
+/**
+ * A node's peer in a folded namespace, as the side panel's peer tables show a real peer
+ * (peer-tables.js): the exact rate and error share of the node's edges with it, and the
+ * response time of its one edge. As text: a live update restyles the edge only when what
+ * the panel would show changes.
+ */
+export function peerFigures(sum) {
+  const requests = sum.http + sum.grpc;
+  const figures = {};
+  if (requests > 0) {
+    figures.peerRate = formatRps(requests);
+    figures.peerErrors = formatPercent(sumErrorPercent(sum));
+  } else if (sum.tcp > 0) {
+    figures.peerRate = formatEdgeRate({ protocol: "tcp", rate: sum.tcp });
+  }
+  if (sum.responseTime !== undefined) figures.peerResponseTime = sum.responseTime;
+  return figures;
 }
 
 /** A number of a summed edge's data, as coarse as its label. */
@@ -159,4 +206,35 @@ export function memberLines(sum, nameOf = (id) => id) {
     const errors = m.errorPercent > 0 ? `, ${rounded(m.errorPercent)} % err` : "";
     return `${nameOf(m.source)} → ${nameOf(m.target)}: ${m.health}${errors}`;
   });
+}
+
+/**
+ * Labels and widths of summed edges that hold still while their figures move a little. A
+ * live update moves every rate by a few percent, and a label that followed each move (two
+ * significant digits: "0.22 % err", then "0.23") restyled and redrew its edge on nearly
+ * every update, a frame of 50-140 ms at 10,000 workloads. A label is written anew when its
+ * rate, error share or TCP bytes have moved by more than STEADY (10 %) from those it shows,
+ * or its count of edges changed; the colour (health) always follows at once, and the tip
+ * and side panel tell the figures of now. `look(sum)` gives {text, width}; `next()` after
+ * each plan forgets the edges that were not drawn.
+ */
+export function createSteadyLook() {
+  let shown = new Map();
+  let drawn = new Map();
+  const near = (a, b) => a === b || (a > 0 && b > 0 && Math.abs(a - b) <= STEADY * a);
+  return {
+    look(sum) {
+      const figures = { requests: sum.http + sum.grpc, errors: sumErrorPercent(sum), tcp: sum.tcp, edgeCount: sum.edgeCount };
+      const before = shown.get(sum.id);
+      const kept = before && before.edgeCount === figures.edgeCount && near(before.requests, figures.requests)
+        && near(before.errors, figures.errors) && near(before.tcp, figures.tcp);
+      const out = kept ? before : { ...figures, text: sumLabel(sum), width: sumWidth(sum) };
+      drawn.set(sum.id, out);
+      return out;
+    },
+    next() {
+      shown = drawn;
+      drawn = new Map();
+    },
+  };
 }

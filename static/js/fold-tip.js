@@ -21,14 +21,18 @@ function totals(data) {
   return parts.join(" · ");
 }
 
-/** The tip, in `wrap` (the graph's positioned container); `attach(cy)` on every new cy. */
-export function createFoldTip(wrap) {
+/**
+ * The tip, in `wrap` (the graph's positioned container); `attach(cy)` on every new cy.
+ * `dataOf(edge)`: its data with what it tells (summed-details.js); `onDetails(listener)`:
+ * hears which elements tell something new.
+ */
+export function createFoldTip(wrap, { dataOf = (ele) => ele.data(), onDetails = () => {} } = {}) {
   const tip = h("div", { id: "fold-tip", class: "fold-tip", role: "tooltip", hidden: true });
   wrap.append(tip);
   let pinned = null; // the selected folded edge, shown until unselected
 
   function show(edge) {
-    const data = edge.data();
+    const data = dataOf(edge);
     tip.replaceChildren(
       h("div", { class: "fold-tip-title" }, title(edge), h("span", { class: `dot health-${data.health || "NA"}`, "aria-hidden": "true" })),
       h("div", { class: "fold-tip-totals" }, totals(data)),
@@ -44,6 +48,11 @@ export function createFoldTip(wrap) {
   function hide() {
     tip.hidden = true;
   }
+
+  // A live update changes what the edge sums: say it again.
+  onDetails((ids) => {
+    if (pinned && ids.includes(pinned.id())) show(pinned);
+  });
 
   return {
     attach(cy) {
@@ -64,7 +73,7 @@ export function createFoldTip(wrap) {
         pinned = null;
         hide();
       });
-      // A live update changes what the edge sums: say it again.
+      // Or what it draws (its health, its label).
       cy.on("data", "edge.aggregate", (event) => {
         if (pinned && event.target.id() === pinned.id()) show(pinned);
       });

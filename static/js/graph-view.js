@@ -9,12 +9,13 @@
 // parts applied one per task; it is drawn at the positions the server gives, never
 // through dagre, by WebGL when the browser has a GPU (renderer.js).
 
-import { isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
+import { fitsGraph, isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { createModel } from "./model.js";
 import { layoutOptions, layoutTargets } from "./layouts.js";
-import { createReturning, placeNewNodes } from "./placement.js";
+import { createReturning, placeBeside, placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
+import { createSummedDetails } from "./summed-details.js";
 
 // The same threshold as graph/layout.py MIN_NODES.
 export const BIG_GRAPH_NODES = 300;
@@ -27,9 +28,10 @@ const SMALL_MIN_ZOOM = 0.15;
  * `nodeLabel(node)` and `edgeLabel(edge)` give the text drawn on each element;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
  * the button that folds and unfolds namespaces; `progress`: where to say how far the
- * drawing of many elements has come (unfolding every namespace of a big graph).
+ * drawing of many elements has come (unfolding every namespace of a big graph);
+ * `healthRules`: the admin's rules, which a folded namespace's summed edges are judged by.
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false, healthRules = null }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
@@ -48,7 +50,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   const marksListeners = [];
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
-  const model = createModel({ onPart: applyPart });
+  const model = createModel({ onPart: applyPart, healthRules });
+  // What summed edges tell (their tip, the side panel), off Cytoscape.
+  const details = createSummedDetails();
   const upsert = (elements) => upsertInto(cy, elements, serverPositions);
   // The chosen layout's options (layouts.js); dagre until the page says otherwise.
   let chosenLayout = layoutOptions("dagre");
@@ -209,6 +213,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       serverPositions.clear();
     }
     if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
+    details.apply(part);
     const added = upsert(part.add || part.update || []);
     added.nodes().forEach((node) => {
       if (!serverPositions.has(node.id()) && !isDerived(node)) arrived.push(node);
@@ -276,7 +281,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   function applyDelta(delta) {
     const incoming = [...(delta.added || []), ...(delta.changed || [])];
     const removedIds = new Set(delta.removed || []);
-    if (!fitsGraph(incoming, removedIds)) return false;
+    if (!fitsGraph(cy, incoming, removedIds)) return false;
     let added = [];
     cy.batch(() => {
       const removed = cy.collection();
@@ -288,20 +293,10 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     return true;
   }
 
-  // Every edge in a delta must end at nodes that exist once the delta is applied.
-  function fitsGraph(incoming, removedIds) {
-    const incomingNodes = new Set(incoming.filter((e) => e.group === "nodes").map((e) => e.data.id));
-    const known = (id) => cy.getElementById(id).nonempty();
-    const exists = (id) => incomingNodes.has(id) || (!removedIds.has(id) && known(id));
-    return incoming
-      .filter((e) => e.group === "edges")
-      .every((e) => exists(e.data.source) && exists(e.data.target));
-  }
-
   function settle(added, relayout) {
     const addedNodes = added.nodes();
     if (big) {
-      placeBeside(addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
+      placeBeside(cy, addedNodes.filter((n) => !serverPositions.has(n.id()) && !n.isParent() && !isDerived(n)));
       if (relayout) runLayout({ fit: true, animate: false });
       return relayout || addedNodes.nonempty();
     }
@@ -317,26 +312,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     return relayout || addedNodes.nonempty();
   }
 
-  // Nodes that came without a position in a big graph (a server that does not lay it
-  // out): beside a neighbour, or below the graph; never a layout of the whole graph.
-  function placeBeside(nodes) {
-    if (nodes.empty()) return;
-    const others = cy.nodes().difference(nodes);
-    const bb = others.nonempty() ? others.boundingBox() : { x1: 0, y2: 0 };
-    let spare = 0;
-    nodes.forEach((node, i) => {
-      const anchor = node.neighborhood("node").difference(nodes);
-      if (anchor.nonempty()) {
-        const p = anchor[0].position();
-        node.position({ x: p.x + 120, y: p.y + 40 * ((i % 5) + 1) });
-      } else {
-        node.position({ x: bb.x1 + 120 * (spare % 40), y: bb.y2 + 100 + 70 * Math.floor(spare / 40) });
-        spare += 1;
-      }
-    });
-  }
-
   function clear() {
+    details.clear();
     if (layout) layout.stop();
     cy.elements().remove();
     serverPositions.clear();
@@ -384,6 +361,9 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       const real = cy.elements().not(".diff-ghost");
       return { nodes: tally(real.nodes().not("[isBox]")), edges: tally(real.edges()) };
     },
+    /** An element's data with what it tells but does not draw (summed-details.js). */
+    dataOf: (ele) => details.dataOf(ele),
+    onDetails: (listener) => details.onChange(listener),
     unfold: (namespace) => fold("unfold", namespace),
     find,
     /** What Find and Hide mark in a big graph (null in a small one), and who hears of it. */

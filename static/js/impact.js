@@ -4,6 +4,7 @@
 // on the element itself) and lists the entry points and their affected share.
 
 import { h } from "./dom.js";
+import { createOverlayAnswer } from "./overlay-answer.js";
 import { formatRps, nodeName } from "./labels.js";
 
 const ORANGE = "#ec7a08";
@@ -58,9 +59,16 @@ function styleRules(nodeLabel) {
  */
 export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, query, onChange, onSelect }) {
   let cy = null;
-  let shown = null; // the last answer, { body, id }
-  let fetchedAt = 0;
   let pending = null;
+  // The last answer, { body, id }.
+  const answer = createOverlayAnswer({
+    everyMs: REFETCH_MS,
+    isOn: () => Boolean(view.blast && cy),
+    mark: (shown) => mark(shown.body),
+    unmark: () => unmark(),
+    render: (body, error) => render(body, error),
+    load: () => load(),
+  });
   const styled = new WeakSet();
 
   function attach(next) {
@@ -159,13 +167,13 @@ export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, qu
     if (!ele || pending) return;
     if (ele.empty()) {
       // Gone from the graph, or folded away in a big one.
-      if (shown) unmark();
-      shown = null;
+      if (answer.shown()) unmark();
+      answer.keep(null);
       render(null, "The element of this blast radius is not drawn in the graph now.");
       return;
     }
     const kind = ele.isNode() ? "node" : "edge";
-    fetchedAt = Date.now();
+    answer.asked();
     pending = fetch(`${apiPath}?${query()}&${kind}=${encodeURIComponent(id)}`, {
       headers: { Accept: "application/json" },
     });
@@ -182,13 +190,13 @@ export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, qu
     }
     if (view.blast !== id) return; // cleared or changed meanwhile
     if (error) {
-      shown = null;
+      answer.keep(null);
       unmark();
       render(null, error);
       document.body.dataset.blastRadius = `error:${id}`;
       return;
     }
-    shown = { body, id };
+    answer.keep({ body, id });
     mark(body);
     render(body, null);
     document.body.dataset.blastRadius = id;
@@ -197,8 +205,7 @@ export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, qu
   /** Show the blast radius of element `id`, or none (null). */
   function set(id) {
     view.blast = id || "";
-    shown = null;
-    fetchedAt = 0;
+    answer.forget();
     unmark();
     delete document.body.dataset.blastRadius;
     render(null, null);
@@ -221,21 +228,6 @@ export function createBlastRadius({ view, apiPath, actions, panel, nodeLabel, qu
     );
   }
 
-  /** After a graph update: marks for new elements, a fresh answer now and then. */
-  function refresh() {
-    if (!view.blast || !cy) return;
-    if (shown) mark(shown.body);
-    if (fetchedAt === 0 || Date.now() - fetchedAt > REFETCH_MS) load();
-  }
-
-  /** Another graph (the scope changed): ask again when it arrives. */
-  function reload() {
-    shown = null;
-    fetchedAt = 0;
-    unmark();
-    render(null, null);
-  }
-
   if (view.blast) render(null, null);
-  return { attach, selected, refresh, reload, set, clear: () => set(null) };
+  return { attach, selected, refresh: answer.refresh, reload: answer.reload, set, clear: () => set(null) };
 }

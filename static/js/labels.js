@@ -130,6 +130,24 @@ export function nodeLabel(data, showNamespace, boxApp = null) {
   return showNamespace && namespace ? `${name}\n${namespace}` : name;
 }
 
+/**
+ * A drawn node's label: the namespace under its name when several are shown (`namespaces`,
+ * the view's) or the node is from elsewhere, unless a namespace box already names it; a
+ * version alone inside its app's box.
+ */
+export function drawnNodeLabel(node, namespaces) {
+  const parent = node.parent();
+  const boxApp = parent.nonempty() && parent.data("isBox") === "app" ? parent.data("app") : null;
+  return nodeLabel(node.data(), showNamespaceOf(node, namespaces), boxApp);
+}
+
+function showNamespaceOf(node, namespaces) {
+  const data = node.data();
+  if (data.isBox === "namespace" || data.isBox === "cluster") return false;
+  if (node.ancestors('[isBox = "namespace"]').nonempty()) return false;
+  return namespaces.length > 1 || (Boolean(data.namespace) && !namespaces.includes(data.namespace));
+}
+
 const TYPE_NAMES = {
   workload: "Workload",
   app: "App",

@@ -153,3 +153,37 @@ export function renderLegend(root, context = {}) {
   details.addEventListener("toggle", () => localStorage.setItem(STORAGE_KEY, String(details.open)));
   root.replaceChildren(details);
 }
+
+/**
+ * The legend in `root`, kept saying what the graph shows: the label choice, the boxes
+ * present, and the idle elements and badges when they are drawn. Drawn at once from the
+ * `view` (it takes its height from the graph's container); `update(cy)` after each change.
+ */
+export function createLegend(root, view) {
+  let shown = "";
+  renderLegend(root, {
+    edgeLabels: view.edge_labels,
+    responseTime: view.response_time,
+    throughput: view.throughput,
+    idleEdges: view.include_idle_edges,
+    idleNodes: view.include_idle_nodes,
+    security: view.badge_security,
+  });
+  return {
+    update(cy) {
+      const context = {
+        edgeLabels: view.edge_labels,
+        responseTime: view.response_time,
+        throughput: view.throughput,
+        boxes: [...new Set(cy.nodes("[isBox]").map((node) => node.data("isBox")))],
+        idleEdges: view.include_idle_edges || cy.edges(".idle").nonempty(),
+        idleNodes: view.include_idle_nodes || cy.nodes("[?isIdle]").nonempty(),
+        security: view.badge_security,
+      };
+      const signature = JSON.stringify(context);
+      if (signature === shown) return;
+      shown = signature;
+      renderLegend(root, context);
+    },
+  };
+}

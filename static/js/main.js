@@ -2,18 +2,17 @@
 
 import { createEdgeBadges } from "./badges.js";
 import { createControls } from "./controls.js";
-import { createDiffOverlay } from "./diff-overlay.js";
 import { createFindBar } from "./find-bar.js";
 import { createEdgeMode } from "./edge-mode.js";
 import { createFailingPanel } from "./failing-panel.js";
 import { createFocus } from "./focus.js";
 import { createFoldTip } from "./fold-tip.js";
 import { createGraphView } from "./graph-view.js";
-import { createBlastRadius } from "./impact.js";
 import { registerKey } from "./keys.js";
 import { HIDDEN_SELECTOR } from "./layouts.js";
-import { edgeLabel, formatDuration, formatList, nodeLabel, parseDuration } from "./labels.js";
-import { renderLegend } from "./legend.js";
+import { drawnNodeLabel as drawnLabel, edgeLabel, formatDuration, formatList, parseDuration } from "./labels.js";
+import { createLegend } from "./legend.js";
+import { createOverlays } from "./overlays.js";
 import { openLive, socketUrl } from "./live.js";
 import { createPins } from "./pins.js";
 import { createPacer } from "./refresh.js";
@@ -22,7 +21,7 @@ import { createStatusBar } from "./status-bar.js";
 import { showFailingCount } from "./title-badge.js";
 import { createTime } from "./time.js";
 import { createTraffic } from "./traffic.js";
-import { changedKeys, IN_PLACE_KEYS, readView, scopeQuery, writeUrl } from "./view.js";
+import { followHistory, readView, scopeQuery, writeUrl } from "./view.js";
 import { createViewTools } from "./view-tools.js";
 
 const config = JSON.parse(document.getElementById("meshlens-config").textContent);
@@ -45,51 +44,13 @@ const state = {
 const wrap = document.getElementById("graph-wrap");
 const message = document.getElementById("graph-message");
 
-// Name the namespace under a node when several are shown or the node is from elsewhere,
-// unless a namespace box already names it.
-function showNamespaceOf(node) {
-  const data = node.data();
-  if (data.isBox === "namespace" || data.isBox === "cluster") return false;
-  if (node.ancestors('[isBox = "namespace"]').nonempty()) return false;
-  return view.namespaces.length > 1 || (Boolean(data.namespace) && !view.namespaces.includes(data.namespace));
-}
-
-function drawnNodeLabel(node) {
-  const parent = node.parent();
-  const boxApp = parent.nonempty() && parent.data("isBox") === "app" ? parent.data("app") : null;
-  return nodeLabel(node.data(), showNamespaceOf(node), boxApp);
-}
-
-// The legend says what the graph shows: the label choice, the boxes present, and the
-// idle elements and badges when they are drawn.
-const legend = document.getElementById("legend");
-let legendShown = "";
-
-function updateLegend() {
-  const context = {
-    edgeLabels: view.edge_labels,
-    responseTime: view.response_time,
-    throughput: view.throughput,
-    boxes: [...new Set(cy.nodes("[isBox]").map((node) => node.data("isBox")))],
-    idleEdges: view.include_idle_edges || cy.edges(".idle").nonempty(),
-    idleNodes: view.include_idle_nodes || cy.nodes("[?isIdle]").nonempty(),
-    security: view.badge_security,
-  };
-  const signature = JSON.stringify(context);
-  if (signature === legendShown) return;
-  legendShown = signature;
-  renderLegend(legend, context);
-}
+// The namespace under a node's name when several are shown (labels.js drawnNodeLabel).
+const drawnNodeLabel = (node) => drawnLabel(node, view.namespaces);
 
 // The legend first: it takes its height from the graph's container.
-renderLegend(legend, {
-  edgeLabels: view.edge_labels,
-  responseTime: view.response_time,
-  throughput: view.throughput,
-  idleEdges: view.include_idle_edges,
-  idleNodes: view.include_idle_nodes,
-  security: view.badge_security,
-});
+const legend = createLegend(document.getElementById("legend"), view);
+const updateLegend = () => legend.update(cy);
+
 const graph = createGraphView(document.getElementById("graph"), {
   nodeLabel: drawnNodeLabel,
   edgeLabel: (edge) => edgeLabel(edge.data(), view.edge_labels),
@@ -98,13 +59,14 @@ const graph = createGraphView(document.getElementById("graph"), {
   progress: document.getElementById("draw-progress"),
   // Nodes the user dragged stay where they were put when hidden ones come back.
   isPinned: (id) => pins.has(id),
+  healthRules: config.healthRules,
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;
 const pins = createPins();
 pins.attach(cy);
 let badges = createEdgeBadges(cy, document.getElementById("edge-badges"));
-const foldTip = createFoldTip(wrap);
+const foldTip = createFoldTip(wrap, { dataOf: graph.dataOf, onDetails: graph.onDetails });
 foldTip.attach(cy);
 badges.setEnabled(view.badge_security);
 const statusBar = createStatusBar(
@@ -114,6 +76,7 @@ const statusBar = createStatusBar(
 const panel = createSidePanel(document.getElementById("side-panel"), {
   view,
   refreshSeconds: config.refreshSeconds,
+  dataOf: graph.dataOf,
   onSelect: (id) => select(cy.getElementById(id)),
   onClose: () => {
     cy.elements().unselect();
@@ -124,27 +87,9 @@ const panel = createSidePanel(document.getElementById("side-panel"), {
   },
 });
 // Overlays: the blast radius of an element, and what changed since an earlier time.
-const overlayOptions = {
-  view,
-  query: () => scopeQuery(view),
-  onChange: () => writeUrl(view),
-  onSelect: (id) => select(cy.getElementById(id)),
-};
-const blast = createBlastRadius({
-  ...overlayOptions,
-  apiPath: "/api/v1/impact",
-  actions: document.getElementById("impact-actions"),
-  panel: document.getElementById("blast-panel"),
-  nodeLabel: drawnNodeLabel,
-});
-const diffOverlay = createDiffOverlay({
-  ...overlayOptions,
-  apiPath: "/api/v1/graph/diff",
-  select: document.getElementById("compare-to"),
-  panel: document.getElementById("diff-panel"),
-});
-blast.attach(cy);
-diffOverlay.attach(cy);
+const overlays = createOverlays({ view, select: (id) => select(cy.getElementById(id)), nodeLabel: drawnNodeLabel });
+const blast = overlays.blast;
+overlays.attach(cy);
 
 let relayoutNext = true;
 let live = null;
@@ -219,8 +164,7 @@ graph.onRecreate((next) => {
   foldTip.attach(cy);
   badges.setEnabled(view.badge_security);
   bindTaps();
-  blast.attach(cy);
-  diffOverlay.attach(cy);
+  overlays.attach(cy);
   pins.attach(cy);
   findBar.rebind(cy);
   if (window.meshlens) window.meshlens.cy = cy;
@@ -261,8 +205,7 @@ function afterUpdate(timestamp) {
   panel.refresh(cy);
   updateLegend();
   badges.update();
-  blast.refresh();
-  diffOverlay.refresh();
+  overlays.refresh();
   if (selectPending) selectFromView();
 }
 
@@ -354,8 +297,7 @@ createControls(document.getElementById("controls"), {
     if (selected && selected.nonempty()) panel.show(selected);
     // Only what the server computes needs another graph; the rest is drawn from this one.
     if (reconnect) {
-      blast.reload();
-      diffOverlay.reload();
+      overlays.reload();
       time.scopeChanged();
     }
   },
@@ -416,16 +358,8 @@ const tools = createViewTools(document.body, {
 tools.apply();
 registerKey("f", () => graph.fit(), "fits the graph in view");
 
-// Back and forward: time, selection, layout and animation change in place; another scope
-// or drawing option reloads the page, which reads it from the URL like any link.
-window.addEventListener("popstate", () => {
-  const next = readView(window.location.search, config.defaults);
-  const changed = changedKeys(view, next);
-  if (changed.some((key) => !IN_PLACE_KEYS.includes(key))) {
-    window.location.reload();
-    return;
-  }
-  Object.assign(view, next);
+// Back and forward: what changes in place changes in place (view.js followHistory).
+followHistory(view, config.defaults, () => {
   tools.apply();
   selectFromView();
   time.apply();

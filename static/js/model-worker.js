@@ -15,7 +15,8 @@
 //   {op: "fold", action: "unfold" | "toggle", namespace}
 //   {op: "find", find, hide}             the Find and Hide expressions (text)
 //   {op: "clear"}
-// Answers: {seq, part: {remove, add, update}} any number of times, then
+//   {op: "rules", rules}                    the admin's health rules (config.healthRules)
+// Answers: {seq, part: {remove, add, update, tell}} any number of times, then
 // {seq, done: true, kind: "big" | "small" | "none", graph, delta, counts, folds, timestamp,
 //  duration, marks, error}.
 //
@@ -25,8 +26,10 @@
 // hiddenTotal}) tells the find bar what to mark among the elements drawn.
 
 import { createCollapse } from "./collapse.js";
+import { createRuleBook } from "./fold-health.js";
 import { parentsFirst } from "./elements.js";
-import { FindError, foundIds, hiddenIds, parseFind } from "./find.js";
+import { FindError, parseFind } from "./find.js";
+import { foundIds, hiddenIds } from "./find-match.js";
 
 // The same threshold as graph-view.js and graph/layout.py MIN_NODES.
 const BIG_GRAPH_NODES = 300;
@@ -37,10 +40,15 @@ const model = { nodes: new Map(), edges: new Map() };
 let big = false;
 let timestamp = null;
 let duration = null;
-let collapse = createCollapse();
+// The health rules the summed edges of folded namespaces are judged by (fold-health.js).
+let rules = null;
+const newCollapse = () => createCollapse({ book: createRuleBook(rules) });
+let collapse = newCollapse();
 // What the main thread draws: id -> the element JSON it was given (real elements) or the
 // JSON text of a derived one (folded namespaces, summed edges).
 let drawn = new Map();
+// What each derived element drawn tells (JSON text of its `told`), as the page has it.
+let toldBefore = new Map();
 // The next plan starts from an empty drawing: the page must drop what it drew before.
 let clearFirst = false;
 // The Find and Hide expressions, as text and parsed (a bad one matches nothing).
@@ -113,7 +121,7 @@ function loadSnapshot(graph, reset) {
   timestamp = graph.timestamp ?? null;
   duration = graph.duration ?? null;
   if (!big || !wasBig || reset) {
-    collapse = createCollapse();
+    collapse = newCollapse();
     drawn = new Map();
     clearFirst = true;
   }
@@ -178,15 +186,23 @@ function postPlan(seq) {
   const next = new Map();
   const add = [];
   const update = [];
+  const tell = [];
+  const nextTold = new Map();
   match();
   for (const element of collapse.plan(model, matched)) {
     const id = element.data.id;
     const before = drawn.get(id);
     if (isDerived(element)) {
-      const text = JSON.stringify(element);
+      // Drawn and told apart: a change of what a summed edge tells alone goes to the page
+      // without touching Cytoscape (summed-details.js).
+      const { told, ...shown } = element;
+      const text = JSON.stringify(shown);
+      const toldText = told ? JSON.stringify(told) : "";
       next.set(id, text);
+      nextTold.set(id, toldText);
       if (before === undefined) add.push(element);
       else if (before !== text) update.push(element);
+      else if (toldBefore.get(id) !== toldText) tell.push({ id, told });
       continue;
     }
     next.set(id, element);
@@ -195,13 +211,15 @@ function postPlan(seq) {
   }
   const remove = [...drawn.keys()].filter((id) => !next.has(id));
   drawn = next;
+  toldBefore = nextTold;
   // Each part says how the graph stands (counts, folds): the page is right from the first.
-  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length] };
+  const meta = { counts: counts(), folds: collapse.state(), progress: [0, remove.length + add.length + update.length + tell.length] };
   if (clearFirst) self.postMessage({ seq, ...meta, part: { clear: true } });
   clearFirst = false;
   postParts(seq, meta, "remove", remove);
   postParts(seq, meta, "add", parentsFirst(add));
   postParts(seq, meta, "update", parentsFirst(update));
+  postParts(seq, meta, "tell", tell);
 }
 
 // `meta.progress`: [elements sent with this part and those before it, all to send].
@@ -259,11 +277,15 @@ async function handle(request) {
     if (big) postPlan(seq);
     return done(seq, {});
   }
+  if (op === "rules") {
+    rules = request.rules || null;
+    return done(seq, {});
+  }
   if (op === "clear") {
     model.nodes.clear();
     model.edges.clear();
     big = false;
-    collapse = createCollapse();
+    collapse = newCollapse();
     drawn = new Map();
     clearFirst = true;
     return done(seq, {});

@@ -4,7 +4,7 @@
 // arrive ({part, counts, folds}), each in a task of its own, so the page draws and answers
 // input between them.
 
-export function createModel({ onPart }) {
+export function createModel({ onPart, healthRules = null }) {
   const worker = new Worker(new URL("./model-worker.js", import.meta.url), { type: "module" });
   const pending = new Map(); // seq -> resolve
   let seq = 0;
@@ -35,6 +35,9 @@ export function createModel({ onPart }) {
       worker.postMessage({ ...message, seq: mine });
     });
   }
+
+  // First of all: the rules its summed edges are judged by (fold-health.js).
+  request({ op: "rules", rules: healthRules });
 
   return {
     /** A graph.snapshot (inline `graph` or `href`); `reset`: a new graph, folded afresh. */

@@ -14,40 +14,56 @@ export function responseTimeHeading(stat) {
 // A peer in a folded namespace is that namespace's box, and the edge to it sums the node's
 // edges with the namespace (collapse.js): name the namespace and how many edges it stands
 // for, where the box's own data would give "unknown".
-function peerName(edge, other) {
+function peerName(data, other) {
   if (!other.hasClass("summary")) return nodeName(other.data());
-  const count = edge.data("edgeCount") || 1;
+  const count = data.edgeCount || 1;
   return `${other.data("namespace")} (folded, ${count} edge${count === 1 ? "" : "s"})`;
 }
 
-function peerRow(edge, other, onSelect) {
-  const data = edge.data();
-  const health = data.healthStatus || data.health || data.worstHealth;
-  const status = HEALTH[health] ? health : "NA";
+// The figures of a row: a real peer's from its edge; a folded namespace's from the node's
+// edges with it, summed in the graph's worker (fold-edges.js peerFigures).
+function figures(data, other) {
+  if (other.hasClass("summary")) {
+    const rate = data.peerRate === undefined ? -1 : num(data.requestRate);
+    return { rate, text: data.peerRate ?? "–", errors: data.peerErrors ?? "–", responseTime: data.peerResponseTime };
+  }
   const headline = edgeRates(data);
   const traffic = Boolean(data.traffic && data.traffic.rates);
+  return {
+    rate: traffic ? headline.rate : -1,
+    text: traffic ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle" : "–",
+    errors: traffic && headline.protocol !== "tcp" ? formatPercent(headline.errorPercent) : "–",
+    responseTime: data.responseTime,
+  };
+}
+
+function peerRow(edge, other, onSelect, dataOf) {
+  const data = dataOf(edge);
+  const health = data.healthStatus || data.health || data.worstHealth;
+  const status = HEALTH[health] ? health : "NA";
+  const shown = figures(data, other);
   const peer = h(
     "button",
     { type: "button", class: "link", onclick: () => onSelect(edge.id()) },
     h("span", { class: `dot health-${status}`, "aria-hidden": "true" }),
-    peerName(edge, other),
+    peerName(data, other),
   );
   return {
-    rate: traffic ? headline.rate : -1,
+    rate: shown.rate,
     row: h(
       "tr",
       { dataset: { edgeId: edge.id() } },
       h("td", {}, peer),
-      h("td", {}, traffic ? formatEdgeRate(headline) : isIdleEdge(data) ? "idle" : "–"),
-      h("td", {}, traffic && headline.protocol !== "tcp" ? formatPercent(headline.errorPercent) : "–"),
-      h("td", {}, data.responseTime === undefined ? "–" : formatMs(num(data.responseTime))),
+      h("td", {}, shown.text),
+      h("td", {}, shown.errors),
+      h("td", {}, shown.responseTime === undefined ? "–" : formatMs(num(shown.responseTime))),
     ),
   };
 }
 
-function peerTable(title, direction, edges, otherEnd, view, onSelect) {
+function peerTable(title, direction, edges, otherEnd, view, onSelect, dataOf) {
   if (edges.empty()) return null;
-  const rows = edges.map((edge) => peerRow(edge, otherEnd(edge), onSelect)).sort((a, b) => b.rate - a.rate);
+  const rows = edges.map((edge) => peerRow(edge, otherEnd(edge), onSelect, dataOf)).sort((a, b) => b.rate - a.rate);
   const head = ["Peer", "Rate", "Error %", responseTimeHeading(view.response_time)];
   return h(
     "table",
@@ -61,12 +77,12 @@ function peerTable(title, direction, edges, otherEnd, view, onSelect) {
 /**
  * The node's inbound and outbound peer tables; clicking a peer selects the edge. They read
  * the graph on screen: at a past moment or a replay frame, that moment's window, as a note
- * above them says.
+ * above them says. `dataOf(edge)`: its data with what a summed edge tells (summed-details.js).
  */
-export function peerTables(node, view, onSelect) {
+export function peerTables(node, view, onSelect, dataOf = (ele) => ele.data()) {
   const tables = [
-    peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect),
-    peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect),
+    peerTable("Inbound", "inbound", node.incomers("edge"), (edge) => edge.source(), view, onSelect, dataOf),
+    peerTable("Outbound", "outbound", node.outgoers("edge"), (edge) => edge.target(), view, onSelect, dataOf),
   ];
   const past = view.query_time !== null && view.query_time !== undefined;
   const note = past && tables.some(Boolean)

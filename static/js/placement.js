@@ -155,3 +155,22 @@ export function createReturning({ isPinned, isBig }) {
     },
   };
 }
+
+// Nodes that came without a position in a big graph (a server that does not lay it
+// out): beside a neighbour, or below the graph; never a layout of the whole graph.
+export function placeBeside(cy, nodes) {
+  if (nodes.empty()) return;
+  const others = cy.nodes().difference(nodes);
+  const bb = others.nonempty() ? others.boundingBox() : { x1: 0, y2: 0 };
+  let spare = 0;
+  nodes.forEach((node, i) => {
+    const anchor = node.neighborhood("node").difference(nodes);
+    if (anchor.nonempty()) {
+      const p = anchor[0].position();
+      node.position({ x: p.x + 120, y: p.y + 40 * ((i % 5) + 1) });
+    } else {
+      node.position({ x: bb.x1 + 120 * (spare % 40), y: bb.y2 + 100 + 70 * Math.floor(spare / 40) });
+      spare += 1;
+    }
+  });
+}

@@ -186,7 +186,7 @@ function serviceEntryFacts(entry) {
   ];
 }
 
-function renderNode(node, view, onSelect) {
+function renderNode(node, view, onSelect, dataOf) {
   const data = node.data();
   const flags = [
     data.isRoot && "Root (traffic source)",
@@ -213,7 +213,7 @@ function renderNode(node, view, onSelect) {
       ["Data sources", (data.sources || []).join(", ")],
     ]),
     nodeRateRows(data.traffic),
-    peerTables(node, view, onSelect),
+    peerTables(node, view, onSelect, dataOf),
   ];
 }
 
@@ -229,9 +229,9 @@ function renderGraph(view) {
  * The panel in `root`. `onSelect(id)` selects another element (from the neighbour
  * lists); `onClose()` runs when the user closes the panel; `view` says which response
  * time and throughput the server computed; the charts refresh at most once per
- * `refreshSeconds`.
+ * `refreshSeconds`; `dataOf(ele)`: its data with what a summed edge tells (summed-details.js).
  */
-export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds = 10 }) {
+export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds = 10, dataOf = (ele) => ele.data() }) {
   const body = root.querySelector(".side-panel-body");
   const closeButton = root.querySelector(".side-panel-close");
   let currentId = null;
@@ -245,14 +245,14 @@ export function createSidePanel(root, { view, onSelect, onClose, refreshSeconds 
   // then, even where the element's data reads the same.
   function signature(ele) {
     const around = ele.isNode() ? ele.connectedEdges().union(ele.neighborhood("node")) : ele.connectedNodes();
-    return JSON.stringify([view.query_time, view.duration, ele.data(), around.map((other) => other.data())]);
+    return JSON.stringify([view.query_time, view.duration, ele.data(), around.map(dataOf)]);
   }
 
   function show(ele) {
     currentId = ele.id();
     graphShown = false;
     shown = signature(ele);
-    const details = ele.isNode() ? renderNode(ele, view, onSelect) : renderEdge(ele, view);
+    const details = ele.isNode() ? renderNode(ele, view, onSelect, dataOf) : renderEdge(ele, view);
     const sections = [details, chartsSection(ele, view), exemplarSection(ele, view)];
     body.replaceChildren(...sections.flat(2).filter(Boolean));
     root.hidden = false;

@@ -163,3 +163,21 @@ export function writeUrl(view, { push = false, state = null } = {}) {
 export function changedKeys(a, b) {
   return KEYS.map(([name]) => name).filter((name) => !same(a[name], b[name]));
 }
+
+/**
+ * Back and forward: when only what changes in place changed (time, selection, layout,
+ * animation: IN_PLACE_KEYS), the view takes the URL's and `apply()` shows it; another
+ * scope or drawing option reloads the page, which reads it from the URL like any link.
+ */
+export function followHistory(view, defaults, apply) {
+  window.addEventListener("popstate", () => {
+    const next = readView(window.location.search, defaults);
+    const changed = changedKeys(view, next);
+    if (changed.some((key) => !IN_PLACE_KEYS.includes(key))) {
+      window.location.reload();
+      return;
+    }
+    Object.assign(view, next);
+    apply();
+  });
+}

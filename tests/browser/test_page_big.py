@@ -126,8 +126,9 @@ def test_it_folds_namespaces_with_counts_and_worst_health(graph_page: GraphPage,
     # Only the folded namespaces are drawn, with the edges between them added up.
     assert page.evaluate("window.meshlens.cy.nodes().not('.summary').length") == 0
     aggregates = page.evaluate("""() => window.meshlens.cy.edges('.aggregate').map(e =>
-        [e.source().data('namespace'), e.target().data('namespace'), e.data('edgeCount'),
-         e.data('worstHealth')]).sort()""")
+        [e.source().data('namespace'), e.target().data('namespace'),
+         window.meshlens.graph.dataOf(e).edgeCount,
+         window.meshlens.graph.dataOf(e).worstHealth]).sort()""")
     assert aggregates == [["ns0", "ns1", 10, "Healthy"], ["ns1", "ns2", 10, "Healthy"],
                           ["ns2", "ns3", 10, "Healthy"]]
     # The status bar still counts the real graph.
@@ -221,7 +222,13 @@ def test_it_names_a_folded_namespace_among_a_nodes_peers(graph_page: GraphPage,
                                                          big_server: BigServer,
                                                          meshlens_url: str) -> None:
     """[ns0] -> ns1-w000 -> ns1-w010, ns1 unfolded and ns0 folded: ns1-w000's inbound peer
-    is the folded ns0, by an edge summing one edge, named by its namespace."""
+    is the folded ns0, by an edge summing one edge, named by its namespace, with that
+    edge's rate (2.5 rps, 20 % 5xx) and response time (12.5 ms)."""
+    for edge in big_server.graph["elements"]["edges"]:
+        if edge["data"]["target"] == "ns1-w000":
+            edge["data"]["traffic"]["rates"] = {"http": "2.50", "http5xx": "0.50",
+                                                "httpPercentErr": "20.0"}
+            edge["data"]["responseTime"] = "12.5"
     graph_page.open(f"{meshlens_url}/?namespaces={','.join(NAMESPACES)}")
     page = graph_page.page
     graph_page.tap("ml-ns:ns1")
@@ -230,7 +237,8 @@ def test_it_names_a_folded_namespace_among_a_nodes_peers(graph_page: GraphPage,
     page.wait_for_selector("#side-panel:not([hidden]) table.peer-table[data-direction=inbound]")
     inbound = page.inner_text("#side-panel table.peer-table[data-direction=inbound] tbody")
     outbound = page.inner_text("#side-panel table.peer-table[data-direction=outbound] tbody")
-    assert inbound.split("\t")[0].strip() == "ns0 (folded, 1 edge)"
+    assert [cell.strip() for cell in inbound.split("\t")] == \
+        ["ns0 (folded, 1 edge)", "2.50 rps", "20.0 %", "12.5 ms"]
     assert outbound.split("\t")[0].strip() == "ns1-w010"
 
 

@@ -215,7 +215,7 @@ def test_it_finds_and_hides_inside_folded_namespaces(graph_page: GraphPage,
     # ns0-w082 -> ns1-w014 is hidden with its target: 9 of the 10 edges ns0 -> ns1 remain.
     counts = page.evaluate("""() => window.meshlens.cy.edges('.aggregate').map(e =>
         e.source().data('namespace') + '>' + e.target().data('namespace') + ' ' +
-        e.data('edgeCount')).sort()""")
+        window.meshlens.graph.dataOf(e).edgeCount).sort()""")
     assert counts == ["ns0>ns1 9", "ns1>ns2 10", "ns2>ns3 10"]
     # The 10 nodes, the 20 edges inside ns1 that touch them, and ns0-w082 -> ns1-w014.
     page.wait_for_function("document.querySelector('#find-count').textContent === "

@@ -123,9 +123,11 @@ def test_it_lays_a_hierarchy_of_namespaces_out_in_layers(graph_page: GraphPage,
     assert not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
+# What a summed edge draws (its data) and tells (graph.dataOf: summed-details.js).
 EDGE = """([s, t]) => { const e = window.meshlens.cy.getElementById(`ml-agg:ml-ns:${s}>ml-ns:${t}`);
-    return {health: e.data('health'), worst: e.data('worstHealth'), count: e.data('edgeCount'),
-            failing: e.data('failing'), label: e.data('summaryLabel'),
+    const told = window.meshlens.graph.dataOf(e);
+    return {health: e.data('health'), worst: told.worstHealth, count: told.edgeCount,
+            failing: told.failing, label: e.data('summaryLabel'),
             color: e.style('line-color')}; }"""
 
 
@@ -142,7 +144,7 @@ def test_it_colours_a_folded_edge_by_its_summed_error_rate(graph_page: GraphPage
     clean = page.evaluate(EDGE, ["ns1", "ns0"])
     assert (mixed["health"], mixed["worst"], mixed["count"], mixed["failing"]) == \
         ("Degraded", "Failure", 20, 1)
-    assert mixed["label"] == "200.0 rps · 1.8 % err"
+    assert mixed["label"] == "200 rps · 1.8 % err"
     assert failing["health"] == "Failure" and clean["health"] == "Healthy"
     assert mixed["color"] != failing["color"] and mixed["color"] != clean["color"]
 
@@ -154,6 +156,31 @@ def test_it_colours_a_folded_edge_by_its_summed_error_rate(graph_page: GraphPage
                           ".map(li => li.textContent)")
     assert lines[0] == "ns0-w017 → ns1-w037: Failure, 35 % err"
     graph_page.shot("folded-edge-selected")
+
+
+# Where an edge's midpoint is on the page (its rendered midpoint is the graph's own).
+MIDPOINT = """id => { const cy = window.meshlens.cy;
+    const mid = cy.getElementById(id).renderedMidpoint();
+    const box = cy.container().getBoundingClientRect();
+    return [box.x + mid.x, box.y + mid.y]; }"""
+
+
+def test_it_tells_a_folded_edge_on_hover(graph_page: GraphPage, meshlens_url: str) -> None:
+    """The mouse over ns0 -> ns1's midpoint: the tip names the pair, its totals and its
+    failing member; the mouse away: the tip goes."""
+    serve(graph_page.page, dense_graph())
+    opened(graph_page, f"{meshlens_url}/?namespaces={','.join(DENSE)}", len(DENSE))
+    page = graph_page.page
+    x, y = page.evaluate(MIDPOINT, "ml-agg:ml-ns:ns0>ml-ns:ns1")
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_function("!document.getElementById('fold-tip').hidden")
+    tip = page.inner_text("#fold-tip")
+    assert "ns0 → ns1" in tip and "20 edges · 1 failing" in tip
+    assert "ns0-w017 → ns1-w037: Failure, 35 % err" in tip
+    graph_page.shot("folded-edge-hovered")
+    page.mouse.move(2, 2, steps=5)
+    page.wait_for_function("document.getElementById('fold-tip').hidden")
 
 
 BLOCK = """ns => window.meshlens.cy.nodes().filter(n => n.data('namespace') === ns
