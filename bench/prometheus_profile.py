@@ -1,0 +1,167 @@
+"""Inside Prometheus: what it spends on one GET's query plan, query by query and in its own
+CPU profile (issue 7, eighth round).
+
+    .venv/bin/python bench/prometheus_profile.py --keep DIR [--workloads 10000]
+        [--rounds 3] [--profile-seconds 30] [--out DIR]
+
+On api_timeline.py's mesh (`--keep DIR` reuses a kept data set, else it is backfilled):
+1. each distinct query of the plan `GET /api/v1/graph` sends for all ten namespaces
+   (remote read where the plan asks for it, as graph/prometheus.py sends it), alone,
+   Prometheus's CPU from /proc (median of --rounds);
+2. the whole batch as one GET sends it (graph.prometheus.Prometheus.query_each), and
+   Kiali's per-namespace set, rounds interleaved;
+3. Prometheus's own CPU profile (/debug/pprof/profile) while it answers the batch over and
+   over, and again for Kiali's set, written to --out as meshlens.pprof and kiali.pprof for
+   `go tool pprof -top` (Go is a developer tool here, not part of the project's install);
+4. (`--candidates`) other ways to read the ten request shares, against the plan's, rounds
+   interleaved: Prometheus's CPU for the ten, and this process's CPU to take the answers in
+   (bench/prometheus_candidates.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import prometheus_candidates as candidates  # noqa: E402
+from bench.api_timeline import mesh_prometheus  # noqa: E402
+from bench.graph_build import process_cpu_s  # noqa: E402
+from bench.kiali_queries import NAMESPACES, kiali_time  # noqa: E402
+from bench.live_mesh import log  # noqa: E402
+from graph.build import plan  # noqa: E402
+from graph.options import MeshConfig, graph_options_from_query  # noqa: E402
+from graph.prometheus import Prometheus, PrometheusSettings, Query  # noqa: E402
+
+
+def api_queries(at: int, duration: int) -> tuple[list[Query], list[str]]:
+    """The plan of `GET /api/v1/graph` over all ten namespaces: its queries (each answer
+    once, as query_each groups them) and what reads each."""
+    options = graph_options_from_query({"namespaces": ",".join(NAMESPACES),
+                                        "duration": f"{duration}s", "query_time": str(at)})
+    queries = plan(options, MeshConfig())
+    groups: dict[tuple[object, ...], tuple[Query, list[str]]] = {}
+    for index, query in enumerate(queries.batch()):
+        groups.setdefault(query.answer(), (query, []))[1].append(queries.kind(index))
+    return [q for q, _ in groups.values()], ["+".join(k) for _, k in groups.values()]
+
+
+def describe(query: Query) -> str:
+    """A short name: the metric, its namespace matcher's values (first and last)."""
+    text = query.promql
+    metric = text[text.index("istio_"):].split("{", 1)[0]
+    matcher = text.split("{", 1)[1].split("}", 1)[0]
+    last = matcher.rsplit(",", 1)[-1]
+    return f"{'remote ' if query.remote else ''}{metric} {last[:48]}"
+
+
+class Bench:
+    def __init__(self, url: str, pid: int, at: int, duration: int, remote: str) -> None:
+        self.url, self.pid, self.at, self.duration = url, pid, at, duration
+        self.prometheus = Prometheus(PrometheusSettings(url=url, timeout=600,
+                                                        remote_read=remote))
+
+    def timed(self, run: Callable[[], object]) -> tuple[float, float]:
+        """(wall s, Prometheus CPU s) of one run."""
+        cpu, start = process_cpu_s(self.pid), time.perf_counter()
+        run()
+        return time.perf_counter() - start, process_cpu_s(self.pid) - cpu
+
+    def batch(self, queries: list[Query]) -> None:
+        for _ in self.prometheus.query_each(queries, self.at):
+            pass
+
+    def kiali(self) -> None:
+        kiali_time(self.url, self.at, self.duration)
+
+    def profile(self, run: Callable[[], object], seconds: int, path: Path) -> int:
+        """Prometheus's CPU profile over `seconds` while `run` is called again and again:
+        written to `path`; how many runs it covered."""
+        got: list[bytes] = []
+
+        def fetch() -> None:
+            response = requests.get(f"{self.url}/debug/pprof/profile",
+                                    params={"seconds": str(seconds)}, timeout=seconds + 120)
+            response.raise_for_status()
+            got.append(response.content)
+
+        thread = threading.Thread(target=fetch)
+        thread.start()
+        runs = 0
+        while thread.is_alive():
+            run()
+            runs += 1
+        thread.join()
+        path.write_bytes(got[0])
+        return runs
+
+
+def each_alone(bench: Bench, queries: list[Query], readers: list[str], rounds: int) -> None:
+    log(f"each query alone, Prometheus CPU (median of {rounds}), remote read as the plan asks")
+    total = 0.0
+    for query, kinds in zip(queries, readers, strict=True):
+        runs = [bench.timed(lambda q=query: bench.prometheus.fetch(q, bench.at))
+                for _ in range(rounds)]
+        cpu = statistics.median(r[1] for r in runs)
+        wall = statistics.median(r[0] for r in runs)
+        total += cpu
+        log(f"  {kinds:26s} {describe(query):64s} wall {wall * 1000:6.0f} ms "
+            f"CPU {cpu * 1000:6.0f} ms")
+    log(f"  {'all, one after another':91s} CPU {total * 1000:6.0f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--workloads", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", help="keep (and reuse) the backfilled blocks here")
+    parser.add_argument("--remote-read", default="auto", help="MESHLENS_REMOTE_READ")
+    parser.add_argument("--profile-seconds", type=int, default=30)
+    parser.add_argument("--out", default=".", help="where the two profiles are written")
+    parser.add_argument("--skip-alone", action="store_true", help="no point 1")
+    parser.add_argument("--candidates", action="store_true", help="point 4 only")
+    args = parser.parse_args()
+    with ExitStack() as exits:
+        server, _, at, duration = mesh_prometheus(args, exits)
+        if args.candidates:
+            candidates.compare(server.url, int(server.pid or 0), at, duration, args.rounds)
+            return 0
+        bench = Bench(server.url, int(server.pid or 0), at, duration, args.remote_read)
+        queries, readers = api_queries(at, duration)
+        bench.batch(queries)  # warm-up: the page cache, the server's remote read version
+        bench.kiali()
+        if not args.skip_alone:
+            each_alone(bench, queries, readers, args.rounds)
+        runs: dict[str, Callable[[], object]] = {
+            "Meshlens's batch": lambda: bench.batch(queries), "Kiali's set": bench.kiali}
+        got: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+        for _ in range(args.rounds):
+            for name, run in runs.items():
+                got[name].append(bench.timed(run))
+        log(f"the batch as one GET sends it, median of {args.rounds} rounds (interleaved)")
+        for name, times in got.items():
+            log(f"  {name:18s} wall {statistics.median(t[0] for t in times):6.2f} s  "
+                f"Prometheus CPU {statistics.median(t[1] for t in times):6.2f} s")
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, run, file in (("Meshlens's batch", runs["Meshlens's batch"], "meshlens"),
+                                ("Kiali's set", bench.kiali, "kiali")):
+            count = bench.profile(run, args.profile_seconds, out / f"{file}.pprof")
+            log(f"profile of {name}: {count} runs in {args.profile_seconds} s, "
+                f"{out / (file + '.pprof')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
