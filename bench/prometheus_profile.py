@@ -9,7 +9,8 @@ On api_timeline.py's mesh (`--keep DIR` reuses a kept data set, else it is backf
    (remote read where the plan asks for it, as graph/prometheus.py sends it), alone,
    Prometheus's CPU from /proc (median of --rounds);
 2. the whole batch as one GET sends it (graph.prometheus.Prometheus.query_each), and
-   Kiali's per-namespace set, rounds interleaved;
+   Kiali's per-namespace set, rounds interleaved (`--pause S` idle before each, as between
+   two refreshes; `--in-flight 2` the batch again with at most 2 remote reads at once);
 3. Prometheus's own CPU profile (/debug/pprof/profile) while it answers the batch over and
    over, and again for Kiali's set, written to --out as meshlens.pprof and kiali.pprof for
    `go tool pprof -top` (Go is a developer tool here, not part of the project's install);
@@ -81,6 +82,28 @@ class Bench:
         for _ in self.prometheus.query_each(queries, self.at):
             pass
 
+    def limited(self, in_flight: int) -> Callable[[list[Query]], None]:
+        """batch() with at most `in_flight` remote reads at once (the PromQL queries as
+        before): a client whose RemoteReads.fetch waits on a semaphore."""
+        client = Prometheus(PrometheusSettings(url=self.url, timeout=600,
+                                               remote_read=self.prometheus.settings.remote_read))
+        gate = threading.BoundedSemaphore(in_flight)
+        fetch = client.remote.fetch
+
+        def gated(query: Query, at: int) -> object:
+            if query.remote is None:
+                return fetch(query, at)
+            with gate:
+                return fetch(query, at)
+
+        client.remote.fetch = gated  # type: ignore[method-assign, assignment]
+
+        def run(queries: list[Query]) -> None:
+            for _ in client.query_each(queries, self.at):
+                pass
+
+        return run
+
     def kiali(self) -> None:
         kiali_time(self.url, self.at, self.duration)
 
@@ -131,6 +154,13 @@ def main() -> int:
     parser.add_argument("--out", default=".", help="where the two profiles are written")
     parser.add_argument("--skip-alone", action="store_true", help="no point 1")
     parser.add_argument("--candidates", action="store_true", help="point 4 only")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds idle before each run of point 2 (a refresh period: "
+                             "Go returns the freed heap to the system meanwhile)")
+    parser.add_argument("--in-flight", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[], help="point 2 also with at most N remote reads at once "
+                        "(comma-separated)")
+    parser.add_argument("--no-profile", action="store_true", help="no point 3")
     args = parser.parse_args()
     with ExitStack() as exits:
         server, _, at, duration = mesh_prometheus(args, exits)
@@ -145,14 +175,23 @@ def main() -> int:
             each_alone(bench, queries, readers, args.rounds)
         runs: dict[str, Callable[[], object]] = {
             "Meshlens's batch": lambda: bench.batch(queries), "Kiali's set": bench.kiali}
+        for width in args.in_flight:
+            limited = bench.limited(width)
+            runs[f"batch, {width} remote in flight"] = lambda r=limited: r(queries)
         got: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-        for _ in range(args.rounds):
-            for name, run in runs.items():
-                got[name].append(bench.timed(run))
-        log(f"the batch as one GET sends it, median of {args.rounds} rounds (interleaved)")
+        for round_no in range(args.rounds):
+            names = list(runs) if round_no % 2 == 0 else list(runs)[::-1]
+            for name in names:
+                time.sleep(args.pause)
+                got[name].append(bench.timed(runs[name]))
+        log(f"the batch as one GET sends it, median of {args.rounds} rounds (interleaved, "
+            f"every other one backwards, {args.pause:g} s idle before each)")
         for name, times in got.items():
-            log(f"  {name:18s} wall {statistics.median(t[0] for t in times):6.2f} s  "
-                f"Prometheus CPU {statistics.median(t[1] for t in times):6.2f} s")
+            log(f"  {name:30s} wall {statistics.median(t[0] for t in times):6.2f} s  "
+                f"Prometheus CPU {statistics.median(t[1] for t in times):6.2f} s  "
+                f"({', '.join(f'{t[1]:.2f}' for t in times)})")
+        if args.no_profile:
+            return 0
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for name, run, file in (("Meshlens's batch", runs["Meshlens's batch"], "meshlens"),
