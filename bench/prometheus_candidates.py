@@ -132,3 +132,15 @@ def compare(url: str, pid: int, at: int, duration: int, rounds: int) -> None:
             cpu.append(time.process_time() - mine)
         log(f"  {label}: {sum(len(a[1]) for a in answers) / 1e6:.1f} MB; decode, rates "
             f"and sums of the ten answers held: {statistics.median(cpu) * 1000:.0f} ms")
+
+
+def share_ways(url: str, pid: int, at: int, duration: int) -> dict[str, Callable[[], object]]:
+    """The ten shares as instant PromQL and as XOR chunks, 12 in flight (for profiles)."""
+    options = GraphOptions(namespaces=NAMESPACES, query_time=at, duration=duration)
+    shares = rrb.shares(options, MeshConfig())
+    bench = rrb.Bench(url, pid, at, duration)
+    return {
+        "instant": lambda: bench.parallel(lambda s: bench.instant(s.promql), shares),
+        "chunks": lambda: bench.parallel(
+            lambda s: bench.remote(s, rr.STREAMED_XOR_CHUNKS), shares),
+    }

@@ -13,7 +13,10 @@ On api_timeline.py's mesh (`--keep DIR` reuses a kept data set, else it is backf
    two refreshes; `--in-flight 2` the batch again with at most 2 remote reads at once);
 3. Prometheus's own CPU profile (/debug/pprof/profile) while it answers the batch over and
    over, and again for Kiali's set, written to --out as meshlens.pprof and kiali.pprof for
-   `go tool pprof -top` (Go is a developer tool here, not part of the project's install);
+   `go tool pprof -top` (Go is a developer tool here, not part of the project's install),
+   and, when `go` is on the PATH, sorted by what Prometheus is doing (pprof_categories.py);
+   `--profile-shares` profiles the ten request shares alone too, as instant PromQL and as
+   XOR chunks;
 4. (`--candidates`) other ways to read the ten request shares, against the plan's, rounds
    interleaved: Prometheus's CPU for the ten, and this process's CPU to take the answers in
    (bench/prometheus_candidates.py).
@@ -35,6 +38,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import pprof_categories  # noqa: E402
 from bench import prometheus_candidates as candidates  # noqa: E402
 from bench.api_timeline import mesh_prometheus  # noqa: E402
 from bench.graph_build import process_cpu_s  # noqa: E402
@@ -161,6 +165,8 @@ def main() -> int:
                         default=[], help="point 2 also with at most N remote reads at once "
                         "(comma-separated)")
     parser.add_argument("--no-profile", action="store_true", help="no point 3")
+    parser.add_argument("--profile-shares", action="store_true", help="point 3 also for "
+                        "the ten shares alone, as instant PromQL and as XOR chunks")
     args = parser.parse_args()
     with ExitStack() as exits:
         server, _, at, duration = mesh_prometheus(args, exits)
@@ -194,11 +200,20 @@ def main() -> int:
             return 0
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        for name, run, file in (("Meshlens's batch", runs["Meshlens's batch"], "meshlens"),
-                                ("Kiali's set", bench.kiali, "kiali")):
+        profiled: list[tuple[str, Callable[[], object], str]] = [
+            ("Meshlens's batch", runs["Meshlens's batch"], "meshlens"),
+            ("Kiali's set", bench.kiali, "kiali")]
+        if args.profile_shares:
+            ways = candidates.share_ways(server.url, int(server.pid or 0), at, duration)
+            profiled += [(f"the ten shares, {name}", ways[name], name) for name in ways]
+        for name, run, file in profiled:
+            run()  # warm-up
             count = bench.profile(run, args.profile_seconds, out / f"{file}.pprof")
             log(f"profile of {name}: {count} runs in {args.profile_seconds} s, "
                 f"{out / (file + '.pprof')}")
+        if pprof_categories.available():
+            log("what Prometheus does, % of each profile's samples:\n"
+                + pprof_categories.table([out / f"{file}.pprof" for _, _, file in profiled]))
     return 0
 
 
