@@ -16,10 +16,11 @@ The ways, from what Prometheus's profile shows (bench/README.md, "eighth round")
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from bench import remote_read as rrb
@@ -70,7 +71,17 @@ def raw_post(url: str, body: bytes) -> int:
             size += got
 
 
-def compare(url: str, pid: int, at: int, duration: int, rounds: int) -> None:
+def faults_and_system(pid: int) -> tuple[int, float]:
+    """Prometheus's minor page faults and system CPU seconds so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[7]), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def compare(url: str, pid: int, at: int, duration: int, rounds: int, pause: float = 0.0,
+            only: Sequence[str] = ()) -> None:
+    """The ways side by side; `only`: the ways whose names hold one of these; `pause`:
+    seconds idle before each run (a refresh period)."""
     options = GraphOptions(namespaces=NAMESPACES, query_time=at, duration=duration)
     mesh = MeshConfig()
     shares = rrb.shares(options, mesh)
@@ -102,26 +113,33 @@ def compare(url: str, pid: int, at: int, duration: int, rounds: int) -> None:
             lambda s: bench.remote(s, rr.STREAMED_XOR_CHUNKS), shares, 12),
         "ten reads, XOR chunks, socket read whole": lambda: parallel(raw_chunks, shares, 12),
     }
+    if only:
+        ways = {name: run for name, run in ways.items() if any(o in name for o in only)}
     for run in ways.values():  # warm-up
         run()
-    got: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ways}
+    got: dict[str, list[tuple[float, ...]]] = {name: [] for name in ways}
     for round_no in range(rounds):
         # Each way's CPU depends on the one before it (the heap Go's collector paces from:
         # in one fixed order the plan's way, run after the socket reads, showed 4.2-4.5 s
         # against 3.1-3.5 s in alternating pairs), so every other round runs backwards.
         names = list(ways)
         for name in names if round_no % 2 == 0 else names[::-1]:
-            run = ways[name]
+            time.sleep(pause)
+            faults, system = faults_and_system(pid)
             cpu, mine, start = process_cpu_s(pid), time.process_time(), time.perf_counter()
-            run()
+            ways[name]()
+            after = faults_and_system(pid)
             got[name].append((time.perf_counter() - start, process_cpu_s(pid) - cpu,
-                              time.process_time() - mine))
-    log(f"the ten shares, median of {rounds} rounds (interleaved, every other one backwards): "
-        "wall, Prometheus CPU, "
-        "this process's CPU for the fetch")
+                              time.process_time() - mine, after[0] - faults,
+                              after[1] - system))
+    log(f"the ten shares, median of {rounds} rounds (interleaved, every other one backwards, "
+        f"{pause:g} s idle before each): wall, Prometheus CPU (its page faults and system "
+        "CPU), this process's CPU for the fetch")
     for name, times in got.items():
-        wall, prom, mine = (statistics.median(t[i] for t in times) for i in range(3))
-        log(f"  {name:44s} {wall * 1000:6.0f} ms  {prom * 1000:6.0f} ms  {mine * 1000:6.0f} ms")
+        wall, prom, mine, faults, system = (statistics.median(t[i] for t in times)
+                                            for i in range(5))
+        log(f"  {name:44s} {wall * 1000:6.0f} ms  {prom * 1000:6.0f} ms ({faults:7.0f} "
+            f"faults, {system * 1000:4.0f} ms system)  {mine * 1000:6.0f} ms")
     for kind, label in ((rr.SAMPLES, "SAMPLES"), (rr.STREAMED_XOR_CHUNKS, "XOR chunks")):
         answers = [bench.remote(s, kind) for s in shares]
         cpu = []

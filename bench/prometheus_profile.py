@@ -158,8 +158,12 @@ def main() -> int:
     parser.add_argument("--out", default=".", help="where the two profiles are written")
     parser.add_argument("--skip-alone", action="store_true", help="no point 1")
     parser.add_argument("--candidates", action="store_true", help="point 4 only")
+    parser.add_argument("--ways", type=lambda v: v.split(","), default=[],
+                        help="point 4: only the ways whose names hold one of these "
+                             "(comma-separated, e.g. '12 in flight,2 in flight')")
     parser.add_argument("--pause", type=float, default=0.0,
-                        help="seconds idle before each run of point 2 (a refresh period: "
+                        help="seconds idle before each run of points 2 and 4 (a refresh "
+                             "period: "
                              "Go returns the freed heap to the system meanwhile)")
     parser.add_argument("--in-flight", type=lambda v: [int(x) for x in v.split(",")],
                         default=[], help="point 2 also with at most N remote reads at once "
@@ -171,7 +175,8 @@ def main() -> int:
     with ExitStack() as exits:
         server, _, at, duration = mesh_prometheus(args, exits)
         if args.candidates:
-            candidates.compare(server.url, int(server.pid or 0), at, duration, args.rounds)
+            candidates.compare(server.url, int(server.pid or 0), at, duration, args.rounds,
+                               args.pause, args.ways)
             return 0
         bench = Bench(server.url, int(server.pid or 0), at, duration, args.remote_read)
         queries, readers = api_queries(at, duration)
