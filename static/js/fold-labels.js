@@ -56,6 +56,28 @@ function labelOf(edge) {
   return { shift, base: shifted(box, -shift.dx, -shift.dy) };
 }
 
+// The ids of the page's own elements (collapse.js, fold-ports.js): "ml-ns:", "ml-agg:", "ml-port:".
+const isDerivedId = (id) => id.startsWith("ml-");
+
+/**
+ * Labels placed again after a drawing that changed the page's own elements (boxes, summed
+ * edges, ports): `note(part)` for each part of a drawing (model-worker.js), `place(cy)` at
+ * its end. Most live updates of a big graph change none of them, and place nothing.
+ */
+export function createLabelPlacer() {
+  let changed = false;
+  return {
+    note(part) {
+      changed ||= Boolean(part.clear) || (part.remove || []).some(isDerivedId)
+        || (part.add || part.update || []).some((element) => element.classes);
+    },
+    place(cy) {
+      if (changed) placeLabels(cy);
+      changed = false;
+    },
+  };
+}
+
 /**
  * Give each labelled summed edge of `cy` a place for its label where it overlaps no other
  * (a shift along the edge, Cytoscape's text margins), or none (class "quiet").

@@ -11,16 +11,13 @@
 
 import { fitsGraph, isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
 import { coveredBelow, fitViewport } from "./fit-area.js";
-import { placeLabels } from "./fold-labels.js";
+import { createLabelPlacer, placeLabels } from "./fold-labels.js";
 import { createModel } from "./model.js";
 import { layoutOptions, layoutTargets } from "./layouts.js";
 import { createReturning, placeBeside, placeNewNodes } from "./placement.js";
 import { chooseRenderer, probeWebgl } from "./renderer.js";
 import { buildStylesheet } from "./styles.js";
 import { createSummedDetails } from "./summed-details.js";
-
-// The ids of the page's own elements (collapse.js, fold-ports.js): "ml-ns:", "ml-agg:", "ml-port:".
-const isDerivedId = (id) => id.startsWith("ml-");
 
 // The same threshold as graph/layout.py MIN_NODES.
 export const BIG_GRAPH_NODES = 300;
@@ -56,9 +53,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   const marksListeners = [];
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
-  // The page's own elements (folded boxes, summed edges) changed since their labels were
-  // placed (fold-labels.js): most live updates of a big graph change none of them.
-  let derivedChanged = false;
+  const labels = createLabelPlacer(); // summed edges' labels where they fit
   let finished = 0; // drawings of a big graph finished (tests and scripts wait on it)
   const model = createModel({ onPart: applyPart, healthRules });
   // What summed edges tell (their tip, the side panel), off Cytoscape.
@@ -161,7 +156,6 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
 
   // The whole drawing in view, clear of the floating tools (fit-area.js).
   const fitted = () => fitViewport(cy, shown(), chosenLayout.padding, coveredBelow(container, tools));
-
   function fitNow() {
     const viewport = fitted();
     if (viewport) cy.viewport(viewport);
@@ -233,8 +227,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       serverPositions.clear();
     }
     if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
-    derivedChanged ||= Boolean(part.clear) || (part.remove || []).some(isDerivedId)
-      || (part.add || part.update || []).some((element) => element.classes);
+    labels.note(part);
     details.apply(part);
     const added = upsert(part.add || part.update || []);
     added.nodes().forEach((node) => {
@@ -265,8 +258,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     showFolds(answer.folds);
     settle(cy.collection(arrived), relayout);
     arrived = [];
-    if (derivedChanged) placeLabels(cy);
-    derivedChanged = false;
+    labels.place(cy);
     finished += 1;
   }
 
@@ -372,9 +364,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     renderer: () => ({ webgl: drawing.webgl, reason: drawing.reason }),
     isBig: () => big,
     /** How many drawings of a big graph (snapshot, delta, fold, find) have finished. */
-    get finished() {
-      return finished;
-    },
+    finished: () => finished,
     /**
      * The graph's nodes (boxes aside) and edges, shown or folded: { nodes, edges }, each
      * { total, failing, degraded }.

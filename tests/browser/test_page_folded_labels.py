@@ -91,9 +91,9 @@ def test_it_parts_the_labels_of_a_ports_two_edges(graph_page: GraphPage,
     namespaces = [f"ns{i}" for i in range(6)]
     opened(graph_page, f"{meshlens_url}/?namespaces={','.join(namespaces)}", len(namespaces))
     page = graph_page.page
-    drawn = page.evaluate("window.meshlens.graph.finished")
+    drawn = page.evaluate("window.meshlens.graph.finished()")
     page.evaluate("window.meshlens.graph.unfold('ns0')")
-    page.wait_for_function("n => window.meshlens.graph.finished > n", arg=drawn)
+    page.wait_for_function("n => window.meshlens.graph.finished() > n", arg=drawn)
     assert page.evaluate("window.meshlens.cy.nodes('.port').length") == 5
     labels = page.evaluate(LABELS)
     assert_apart(labels)
