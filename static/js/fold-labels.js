@@ -9,7 +9,8 @@
 //
 // Cytoscape scales labels with the graph, so what overlaps at one zoom overlaps at every
 // zoom: the places are worked out again only when the drawing changes (a plan, a drag),
-// never on pan or zoom.
+// never on pan or zoom. A quiet label is taken off ("label": none, which every renderer
+// honours) and put back while its edge is selected.
 
 const RANK = { Failure: 0, Degraded: 1 };
 // Where along its edge a label may sit: shares of the distance between the edge's ends,
@@ -51,7 +52,7 @@ const shifted = (box, dx, dy) => ({ x1: box.x1 + dx, x2: box.x2 + dx, y1: box.y1
 
 // The label's box where it is drawn now, and the shift it was drawn with.
 function labelOf(edge) {
-  const shift = edge.scratch("_meshlensLabel") || { dx: 0, dy: 0, quiet: false };
+  const shift = edge.scratch("_meshlensLabel") || { dx: 0, dy: 0 };
   const box = edge.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true });
   return { shift, base: shifted(box, -shift.dx, -shift.dy) };
 }
@@ -86,6 +87,8 @@ export function placeLabels(cy) {
   const edges = cy.edges(".aggregate").filter((edge) => edge.data("summaryLabel") && edge.visible());
   const boxes = cy.nodes(".summary, .port").filter((node) => node.visible());
   if (!edges.length) return;
+  // Quiet labels drawn again for a moment (no frame comes in between), to be measured.
+  edges.filter(".quiet").removeClass("quiet");
   const labels = edges.map((edge) => ({ edge, ...labelOf(edge) }));
   const cell = Math.max(50, ...labels.map(({ base }) => 2 * (base.y2 - base.y1)));
   const grid = createGrid(cell);
@@ -101,15 +104,14 @@ export function placeLabels(cy) {
         const dy = Math.round(t * (to.y - from.y));
         const box = shifted(base, dx, dy);
         if (grid.free(box)) {
-          place = { dx, dy, quiet: false };
+          place = { dx, dy };
           grid.add(box);
           break;
         }
       }
-      place = place || { ...shift, quiet: true };
-      if (place.dx !== shift.dx || place.dy !== shift.dy) edge.style({ "text-margin-x": place.dx, "text-margin-y": place.dy });
-      if (place.quiet !== edge.hasClass("quiet")) edge.toggleClass("quiet", place.quiet);
-      edge.scratch("_meshlensLabel", place);
+      if (!place) edge.addClass("quiet");
+      else if (place.dx !== shift.dx || place.dy !== shift.dy) edge.style({ "text-margin-x": place.dx, "text-margin-y": place.dy });
+      edge.scratch("_meshlensLabel", place || shift);
     }
   });
 }
