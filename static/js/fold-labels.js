@@ -1,11 +1,11 @@
 // Labels of summed edges (collapse.js) only where they fit. On a ring of folded namespaces
 // most chords cross the middle, and a port's two edges (fold-ports.js) run side by side:
 // their labels ("13.5k rps · 6.7 % err") sat on top of each other there, unreadable. Each
-// label is tried at its edge's middle, then nearer its source, then nearer its target, and
-// kept at the first place where it covers no label already kept and no folded box; the
-// unhealthy and busiest edges choose first. A label with no room is not drawn (class
-// "quiet"); its edge tells its figures on hover (fold-tip.js) and shows its label while
-// selected.
+// label is tried at its edge's middle, then nearer its source, then nearer its target, then
+// beside its middle on either side (a short edge), and kept at the first place where it
+// covers no label already kept and no folded box or port; the unhealthy and busiest edges
+// choose first. A label with no room is not drawn (class "quiet"); its edge tells its
+// figures on hover (fold-tip.js) and shows its label while selected.
 //
 // Cytoscape scales labels with the graph, so what overlaps at one zoom overlaps at every
 // zoom: the places are worked out again only when the drawing changes (a plan, a drag),
@@ -49,6 +49,22 @@ function createGrid(cell) {
 }
 
 const shifted = (box, dx, dy) => ({ x1: box.x1 + dx, x2: box.x2 + dx, y1: box.y1 + dy, y2: box.y2 + dy });
+
+// The shifts a label may take, in order: along its edge (ALONG), then off its middle to
+// either side, just clear of the line.
+function candidates(edge, base) {
+  const from = edge.sourceEndpoint();
+  const to = edge.targetEndpoint();
+  const x = to.x - from.x;
+  const y = to.y - from.y;
+  const out = ALONG.map((t) => [Math.round(t * x), Math.round(t * y)]);
+  const length = Math.hypot(x, y);
+  if (!length) return out;
+  const [nx, ny] = [-y / length, x / length];
+  const clear = ((base.x2 - base.x1) / 2) * Math.abs(nx) + ((base.y2 - base.y1) / 2) * Math.abs(ny) + GAP;
+  for (const side of [1, -1]) out.push([Math.round(side * clear * nx), Math.round(side * clear * ny)]);
+  return out;
+}
 
 // The label's box where it is drawn now, and the shift it was drawn with.
 function labelOf(edge) {
@@ -96,12 +112,8 @@ export function placeLabels(cy) {
   labels.sort((a, b) => first(a.edge, b.edge));
   cy.batch(() => {
     for (const { edge, shift, base } of labels) {
-      const from = edge.sourceEndpoint();
-      const to = edge.targetEndpoint();
       let place = null;
-      for (const t of ALONG) {
-        const dx = Math.round(t * (to.x - from.x));
-        const dy = Math.round(t * (to.y - from.y));
+      for (const [dx, dy] of candidates(edge, base)) {
         const box = shifted(base, dx, dy);
         if (grid.free(box)) {
           place = { dx, dy };
