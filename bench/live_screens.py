@@ -35,12 +35,14 @@ def take(page: Page, directory: Path, prefix: str, namespace: str = "ns1",
     taken: list[str] = []
 
     def shot(name: str, what: str) -> None:
+        # A fit (the Fit button, an unfold) animates the viewport: the picture at its end.
+        page.wait_for_function("() => !window.meshlens.cy.animated()", timeout=timeout_ms)
         page.evaluate(NEXT_FRAMES)
         path = directory / f"{prefix}-{name}.png"
         page.screenshot(path=str(path))
         taken.append(f"{path.name}: {what}")
 
-    page.evaluate("window.meshlens.cy.fit(undefined, 30)")
+    page.click("#fit-button")  # as a user would: the page's own fit
     shot("folded", "the graph as it arrives")
     page.wait_for_function(FAILING_LISTED, timeout=timeout_ms)
     rows = page.evaluate("document.querySelectorAll('.failing-list > *').length")

@@ -10,7 +10,7 @@
 // The worst few unhealthy members are kept with each sum, so that hovering or selecting a
 // folded edge can say which real edges make it what it is.
 
-import { responseRates } from "./fold-health.js";
+import { eachResponseRate } from "./fold-health.js";
 import { edgeRates, formatEdgeRate, formatPercent, formatRps, isIdleEdge, num } from "./labels.js";
 
 // How far a summed edge's figures move before its label and width follow (steadyLook).
@@ -45,7 +45,7 @@ export function newSum(id, source, target) {
     memberHealth: "NA",
     responseTime: undefined, // its member's, when it has one member
     // Requests by response code, in groups by the rules of the members' ends (fold-health.js).
-    groups: new Map(), // "from|to|protocol" -> {from, to, protocol, codes, total, memberHealth}
+    groups: new Map(), // "from|to|protocol" -> {from, to, protocol, codes: Map code -> rate, total, memberHealth}
     worst: [], // [{id, source, target, health, errorPercent, rate, text}], worst first
   };
 }
@@ -73,17 +73,16 @@ const REQUESTS = new Set(["http", "grpc"]);
 function groupOf(groups, from, to, protocol) {
   const key = `${from}|${to}|${protocol}`;
   let group = groups.get(key);
-  if (!group) groups.set(key, (group = { from, to, protocol, codes: {}, total: 0, memberHealth: "NA" }));
+  if (!group) groups.set(key, (group = { from, to, protocol, codes: new Map(), total: 0, memberHealth: "NA" }));
   return group;
 }
 
 function addResponses(groups, from, to, traffic, health) {
   const group = groupOf(groups, from, to, traffic.protocol);
-  const codes = responseRates(traffic);
-  for (const code in codes) {
-    group.codes[code] = (group.codes[code] || 0) + codes[code];
-    group.total += codes[code];
-  }
+  eachResponseRate(traffic, (code, rate) => {
+    group.codes.set(code, (group.codes.get(code) || 0) + rate);
+    group.total += rate;
+  });
   group.memberHealth = worse(group.memberHealth, health);
 }
 
@@ -117,7 +116,7 @@ export function mergeSum(into, from) {
   into.memberHealth = worse(into.memberHealth, from.memberHealth);
   for (const group of from.groups.values()) {
     const to = groupOf(into.groups, group.from, group.to, group.protocol);
-    for (const code in group.codes) to.codes[code] = (to.codes[code] || 0) + group.codes[code];
+    for (const [code, rate] of group.codes) to.codes.set(code, (to.codes.get(code) || 0) + rate);
     to.total += group.total;
     to.memberHealth = worse(to.memberHealth, group.memberHealth);
   }

@@ -108,9 +108,10 @@ export function createRuleBook(plain) {
 function score(tolerances, { codes, total }) {
   if (total <= 0) return NA;
   let rank = HEALTHY;
+  const ordered = inObjectOrder(codes);
   for (const t of tolerances) {
     let errors = 0;
-    for (const code in codes) if (t.code.test(code)) errors += codes[code];
+    for (const [code, rate] of ordered) if (t.code.test(code)) errors += rate;
     const pct = (errors / total) * 100;
     if (pct <= 0) continue;
     if (pct >= t.failure) return FAILURE;
@@ -119,35 +120,50 @@ function score(tolerances, { codes, total }) {
   return rank;
 }
 
-// A member's requests per second by response code: its rate shared out by its responses'
-// percentages; an edge without responses (hand-made data) by its error rates.
-export function responseRates(traffic) {
+const INDEX = /^(0|[1-9]\d*)$/;
+
+// A group's codes (a Map) in the order an object would list them: integer-like codes
+// ascending, then the others as they came; errors are added up in that order, as before.
+function inObjectOrder(codes) {
+  const index = (code) => INDEX.test(code);
+  return [...codes].sort(([a], [b]) => (index(a) && index(b) ? a - b : index(a) ? -1 : index(b) ? 1 : 0));
+}
+
+// A member's requests per second by response code, each given to `add(code, rate)`: its
+// rate shared out by its responses' percentages; an edge without responses (hand-made data)
+// by its error rates. A callback, not an object of codes: codes are integer-like keys,
+// which an object keeps as elements and for...in turns back into strings one by one, and
+// this runs for every member edge on every live update.
+export function eachResponseRate(traffic, add) {
   const protocol = traffic.protocol;
   const rates = traffic.rates || {};
   const total = num(rates[protocol]);
-  const out = {};
-  if (total <= 0) return out;
+  if (total <= 0) return;
   const responses = traffic.responses;
-  if (responses && Object.keys(responses).length) {
-    for (const code in responses) {
+  const codes = responses ? Object.keys(responses) : [];
+  if (codes.length) {
+    for (const code of codes) {
       let pct = 0;
       const flags = responses[code].flags || {};
       for (const flag in flags) pct += num(flags[flag]);
-      out[code] = (total * pct) / 100;
+      add(code, (total * pct) / 100);
     }
-    return out;
+    return;
   }
   const classes = protocol === "grpc"
-    ? { grpcErr: "2", grpcNoResponse: "-" }
-    : { http5xx: "500", http4xx: "400", httpNoResponse: "-" };
+    ? [["grpcErr", "2"], ["grpcNoResponse", "-"]]
+    : [["http5xx", "500"], ["http4xx", "400"], ["httpNoResponse", "-"]];
   let rest = total;
-  for (const key in classes) {
+  const found = new Map();
+  for (const [key, code] of classes) {
     const value = num(rates[key]);
     if (value > 0) {
-      out[classes[key]] = value;
+      found.set(code, value);
       rest -= value;
     }
   }
-  if (rest > 0) out[protocol === "grpc" ? "0" : "200"] = rest;
-  return out;
+  // In the order an object of these codes listed them (integer-like codes ascending, then
+  // "-"), so that every sum is added up as before, to the last bit.
+  if (rest > 0) add(protocol === "grpc" ? "0" : "200", rest);
+  for (const code of ["2", "400", "500", "-"]) if (found.has(code)) add(code, found.get(code));
 }

@@ -10,6 +10,8 @@
 // through dagre, by WebGL when the browser has a GPU (renderer.js).
 
 import { fitsGraph, isDerived, removeElements, upsert as upsertInto } from "./cy-apply.js";
+import { coveredBelow, fitViewport } from "./fit-area.js";
+import { createLabelPlacer, placeLabels } from "./fold-labels.js";
 import { createModel } from "./model.js";
 import { layoutOptions, layoutTargets } from "./layouts.js";
 import { createReturning, placeBeside, placeNewNodes } from "./placement.js";
@@ -29,9 +31,10 @@ const SMALL_MIN_ZOOM = 0.15;
  * `renderer`: "auto", "webgl" or "canvas" (the page's `renderer` option); `foldButton`:
  * the button that folds and unfolds namespaces; `progress`: where to say how far the
  * drawing of many elements has come (unfolding every namespace of a big graph);
- * `healthRules`: the admin's rules, which a folded namespace's summed edges are judged by.
+ * `healthRules`: the admin's rules, which a folded namespace's summed edges are judged by;
+ * `tools`: the buttons floating over the graph's bottom, which a fitted graph keeps clear of.
  */
-export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false, healthRules = null }) {
+export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "auto", foldButton = null, progress = null, isPinned = () => false, healthRules = null, tools = null }) {
   const cytoscape = window.cytoscape;
   const styles = [false, true].map((isBig) => buildStylesheet({ nodeLabel, edgeLabel, big: isBig }));
   const probe = probeWebgl();
@@ -50,6 +53,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
   const marksListeners = [];
   let arrived = []; // nodes added without a position from the server, since the last answer
   let holding = false; // a batch is held open between the parts of one drawing
+  const labels = createLabelPlacer(); // summed edges' labels where they fit
+  let finished = 0; // drawings of a big graph finished (tests and scripts wait on it)
   const model = createModel({ onPart: applyPart, healthRules });
   // What summed edges tell (their tip, the side panel), off Cytoscape.
   const details = createSummedDetails();
@@ -83,6 +88,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       userMovedViewport = true;
     });
     cy.on("tap", "node.summary", (event) => fold("unfold", event.target.data("namespace")));
+    cy.on("dragfree", "node.summary", () => placeLabels(cy));
     document.body.dataset.renderer = choice.webgl ? "webgl" : "canvas";
     document.body.dataset.rendererReason = choice.reason;
     for (const listener of recreated) listener(cy);
@@ -114,7 +120,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     if (userMovedViewport || cy.elements().empty()) {
       cy.pan({ x: pan.x + (next.w - size.w) / 2, y: pan.y + (next.h - size.h) / 2 });
     } else {
-      cy.fit(shown(), chosenLayout.padding);
+      fitNow();
     }
     size = next;
   }).observe(container);
@@ -131,7 +137,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       cy.batch(() => {
         for (const [id, position] of serverPositions) cy.getElementById(id).position(position);
       });
-      if (fit || !userMovedViewport) cy.fit(shown(), chosenLayout.padding);
+      if (fit || !userMovedViewport) fitNow();
       laidOut = true;
       return;
     }
@@ -148,10 +154,18 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     laidOut = true;
   }
 
+  // The whole drawing in view, clear of the floating tools (fit-area.js).
+  const fitted = () => fitViewport(cy, shown(), chosenLayout.padding, coveredBelow(container, tools));
+  function fitNow() {
+    const viewport = fitted();
+    if (viewport) cy.viewport(viewport);
+  }
+
   function fit() {
     userMovedViewport = false;
     cy.stop();
-    cy.animate({ fit: { eles: shown(), padding: chosenLayout.padding } }, { duration: 250 });
+    const viewport = fitted();
+    if (viewport) cy.animate(viewport, { duration: 250 });
   }
 
   /**
@@ -213,6 +227,7 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
       serverPositions.clear();
     }
     if (part.remove) removeElements(cy.collection(part.remove.map((id) => cy.getElementById(id))));
+    labels.note(part);
     details.apply(part);
     const added = upsert(part.add || part.update || []);
     added.nodes().forEach((node) => {
@@ -243,6 +258,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     showFolds(answer.folds);
     settle(cy.collection(arrived), relayout);
     arrived = [];
+    labels.place(cy);
+    finished += 1;
   }
 
   // Only for drawings of several parts: one part is drawn before anyone could read it.
@@ -346,6 +363,8 @@ export function createGraphView(container, { nodeLabel, edgeLabel, renderer = "a
     /** { webgl, reason }: how the graph is drawn, and why. */
     renderer: () => ({ webgl: drawing.webgl, reason: drawing.reason }),
     isBig: () => big,
+    /** How many drawings of a big graph (snapshot, delta, fold, find) have finished. */
+    finished: () => finished,
     /**
      * The graph's nodes (boxes aside) and edges, shown or folded: { nodes, edges }, each
      * { total, failing, degraded }.

@@ -60,6 +60,7 @@ const graph = createGraphView(document.getElementById("graph"), {
   // Nodes the user dragged stay where they were put when hidden ones come back.
   isPinned: (id) => pins.has(id),
   healthRules: config.healthRules,
+  tools: document.querySelector(".graph-tools"),
 });
 // The view makes a new Cytoscape instance when a graph needs another renderer.
 let { cy } = graph;

@@ -170,6 +170,9 @@ function foldRules() {
     // (fold-ports.js); each node's own are shown while it is selected (fold-tip.js).
     { selector: "edge.aggregate.ported", style: { "curve-style": "bezier", opacity: 0.75, "z-index": 10 } },
     { selector: "edge.aggregate.tucked", style: { display: "none" } },
+    // A label with no room of its own (fold-labels.js): shown while its edge is selected.
+    { selector: "edge.aggregate.quiet", style: { label: "" } },
+    { selector: "edge.aggregate.quiet:selected", style: { label: "data(summaryLabel)" } },
     { selector: "edge.aggregate.tucked.untucked", style: { display: "element", opacity: 0.9, "z-index": 20 } },
     {
       selector: "node.port",
