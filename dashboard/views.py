@@ -134,6 +134,15 @@ def default_namespaces() -> list[str]:
         return []
 
 
+def page_health_rules() -> list[dict[str, Any]] | None:
+    """The admin's health rules, for the page's summed edges of folded namespaces; None
+    (the page then judges them by Kiali's defaults) for a viewer limited to some
+    namespaces: the rules name namespaces and workloads of the whole mesh."""
+    if access.scoped(access.current()):
+        return None
+    return health.plain_rules(health_config())
+
+
 @require_GET
 @page_login
 def index(request: HttpRequest, embed: bool = False) -> HttpResponse:
@@ -146,8 +155,7 @@ def index(request: HttpRequest, embed: bool = False) -> HttpResponse:
         "apiPath": "/api/v1/graph",
         "edgesPath": "/api/v1/edges",
         "namespacesPath": "/api/v1/namespaces",
-        # The admin's health rules, for the page's summed edges of folded namespaces.
-        "healthRules": health.plain_rules(health_config()),
+        "healthRules": page_health_rules(),
         "defaults": {"namespaces": default_namespaces(), "graph_type": "workload",
                      "duration": settings.MESHLENS_DEFAULT_DURATION,
                      "inject_service_nodes": True},

@@ -3,6 +3,7 @@ inaccessible nodes (real Prometheus) and the WebSocket."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from dashboard import live
-from dashboard.models import NamespaceAccess
+from dashboard.models import HealthRule, NamespaceAccess
 from tests import mesh
 from tests.live_env import QUERY_TIME
 from tests.mesh import Workload
@@ -233,3 +234,23 @@ def test_it_exports_the_graph_as_the_user_sees_it(access_prometheus: Any,
     assert full["pay"]["rateIn"] == 1.0 and "pay-v1" in full
     assert (seen["pay"]["rateIn"], seen["pay"]["healthStatus"]) == (0.0, "NA")
     assert "pay-v1" not in seen and seen["productpage-v1"] == full["productpage-v1"]
+
+
+def page_config(client: Client) -> dict[str, Any]:
+    html = client.get("/").content.decode()
+    found = re.search(r'<script id="meshlens-config" type="application/json">(.*?)</script>',
+                      html, re.S)
+    assert found, "the page has no config"
+    return json.loads(found.group(1))
+
+
+def test_it_gives_the_health_rules_to_the_page_only_of_a_viewer_who_sees_every_namespace(
+        bob_client: Client, admin_client: Client, settings: Any) -> None:
+    """The rules name namespaces and workloads anywhere in the mesh (here billing's pay):
+    a viewer limited to bookinfo judges folded edges by Kiali's defaults instead."""
+    settings.MESHLENS_DEFAULT_NAMESPACES = ["bookinfo"]  # no Prometheus needed for the page
+    rule = HealthRule.objects.create(namespace="billing", kind="workload", name="pay-v1")
+    rule.tolerances.create(code="5XX", protocol="http", degraded=1, failure=10)
+    assert page_config(bob_client)["healthRules"] is None
+    rules = page_config(admin_client)["healthRules"]
+    assert [(r["namespace"], r["name"]) for r in rules] == [("billing", "pay-v1"), (".*", ".*")]
